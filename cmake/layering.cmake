@@ -1,0 +1,28 @@
+# Fails when a source file includes a header its folder may not depend on.
+# server -> acme -> {crypto, store}; wolfSSL only in crypto/, LMDB only in
+# store/, libevent only in server/, cJSON nowhere in store/.
+set(rules
+  "acme|<wolfssl/|<event2/|<event\\.h>|<evhttp\\.h>|<lmdb\\.h>|\"\\.\\./server/"
+  "crypto|<event2/|<event\\.h>|<lmdb\\.h>|\"\\.\\./(server|acme|store)/"
+  "store|<wolfssl/|<event2/|<event\\.h>|<cjson/|\"\\.\\./(server|acme|crypto)/"
+  "server|<wolfssl/|<lmdb\\.h>|\"\\.\\./(crypto|store)/[a-z_]*_internal\\.h")
+set(failed FALSE)
+foreach(rule IN LISTS rules)
+  string(FIND "${rule}" "|" bar)
+  string(SUBSTRING "${rule}" 0 ${bar} dir)
+  math(EXPR start "${bar} + 1")
+  string(SUBSTRING "${rule}" ${start} -1 forbidden)
+  file(GLOB_RECURSE files "${SRC}/${dir}/*.c" "${SRC}/${dir}/*.h")
+  foreach(f IN LISTS files)
+    file(STRINGS "${f}" lines REGEX "^[ \t]*#[ \t]*include")
+    foreach(line IN LISTS lines)
+      if(line MATCHES "#[ \t]*include[ \t]*(${forbidden})")
+        message(SEND_ERROR "layering: ${f} may not include: ${line}")
+        set(failed TRUE)
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(failed)
+  message(FATAL_ERROR "layering check failed (server -> acme -> {crypto, store})")
+endif()
