@@ -13,7 +13,6 @@
 
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
-#include <wolfssl/wolfcrypt/memory.h>
 
 static WC_RNG rng;
 static int rng_ready;
@@ -72,7 +71,7 @@ void
 crypto_zeroize(void *p, size_t len)
 {
 	if (p != NULL && len > 0)
-		ForceZero(p, (word32)len);
+		explicit_bzero(p, len);
 }
 
 const char *

@@ -1,0 +1,78 @@
+/*
+ * cli.c: the command words (`init`, `serve`, `version`, `help`) and their
+ * usage text. Parses the configuration and hands it to the command.
+ */
+#include "server.h"
+#include "server_internal.h"
+
+#include <string.h>
+
+#define HEARTH_VERSION "0.1.0"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: hearth init --data DIR [options]   create the CA\n"
+	    "       hearth serve --data DIR [options]  run the ACME server\n"
+	    "       hearth version\n"
+	    "       hearth help [init|serve]\n");
+}
+
+static int
+help(int argc, char **argv)
+{
+	if (argc > 0 && strcmp(argv[0], "init") == 0) {
+		printf("usage: hearth init --data DIR [options]\n");
+		config_usage(stdout, CMD_INIT);
+	} else if (argc > 0 && strcmp(argv[0], "serve") == 0) {
+		printf("usage: hearth serve --data DIR [options]\n");
+		config_usage(stdout, CMD_SERVE);
+	} else {
+		usage(stdout);
+	}
+	return 0;
+}
+
+int
+server_main(int argc, char **argv)
+{
+	struct config c;
+	enum config_command cmd;
+	int ret;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("hearth %s\n", HEARTH_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return help(argc - 2, argv + 2);
+	if (strcmp(argv[1], "init") == 0) {
+		cmd = CMD_INIT;
+	} else if (strcmp(argv[1], "serve") == 0) {
+		cmd = CMD_SERVE;
+	} else {
+		fprintf(stderr, "hearth: unknown command \"%s\"\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	config_defaults(&c);
+	if (config_parse(&c, cmd, argc - 2, argv + 2) != 0) {
+		config_free(&c);
+		return 2;
+	}
+	if (crypto_init() != CRYPTO_OK) {
+		fprintf(stderr, "hearth: cannot initialise the crypto library\n");
+		config_free(&c);
+		return 1;
+	}
+	ret = cmd == CMD_INIT ? (cmd_init(&c) == 0 ? 0 : 1) : cmd_serve(&c);
+	crypto_cleanup();
+	config_free(&c);
+	return ret;
+}

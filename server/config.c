@@ -1,0 +1,457 @@
+/*
+ * config.c: the command line and the configuration file, from one table.
+ *
+ * Every setting is a long flag (`--listen ADDR:PORT` or `--listen=ADDR:PORT`)
+ * and the same key in a file given with --config (`listen = ADDR:PORT`, one
+ * per line, `#` comments). Unknown keys and bad values are refused with the
+ * flag, or the file, line and key, and the reason. Flags override the file.
+ */
+#include "server_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_kind { OPT_STRING, OPT_LIST, OPT_LONG, OPT_PORT, OPT_ADDR_PORT };
+
+struct option {
+	const char *name;
+	enum opt_kind kind;
+	size_t offset;
+	unsigned commands;           /* CMD_* mask */
+	long min, max;               /* OPT_LONG bounds */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define BOTH (CMD_INIT | CMD_SERVE)
+
+static const struct option options[] = {
+	{ "data", OPT_STRING, OFF(data_dir), BOTH, 0, 0,
+	  "data directory (CA under DIR/ca, database under DIR/db)" },
+	{ "listen", OPT_ADDR_PORT, OFF(listen), CMD_SERVE, 0, 0,
+	  "HTTPS listen address, ADDR:PORT or :PORT (default :8443)" },
+	{ "tls-name", OPT_LIST, OFF(tls_names), CMD_SERVE, 0, 0,
+	  "a name the server is reached under, repeatable (default: localhost, "
+	  "127.0.0.1, ::1 and the host name)" },
+	{ "base-url", OPT_STRING, OFF(base_url), CMD_SERVE, 0, 0,
+	  "fixed https://HOST[:PORT] for ACME URLs (default: from the Host header)" },
+	{ "http01-port", OPT_PORT, OFF(http01_port), CMD_SERVE, 1, 65535,
+	  "port http-01 validation connects to (default 80)" },
+	{ "tlsalpn01-port", OPT_PORT, OFF(tlsalpn01_port), CMD_SERVE, 1, 65535,
+	  "port tls-alpn-01 validation connects to (default 443)" },
+	{ "resolver", OPT_ADDR_PORT, OFF(resolver), CMD_SERVE, 0, 0,
+	  "DNS server IP:PORT for validation (default: the system's)" },
+	{ "threads", OPT_LONG, OFF(threads), CMD_SERVE, 0, 64,
+	  "event loops (default 0: one per core)" },
+	{ "cert-days", OPT_LONG, OFF(cert_days), CMD_SERVE, 1, 825,
+	  "validity of issued certificates in days (default 90)" },
+	{ "tls-cert-hours", OPT_LONG, OFF(tls_cert_hours), CMD_SERVE, 1, 8760,
+	  "validity of the server's own TLS certificate (default 168)" },
+	{ "max-header-bytes", OPT_LONG, OFF(max_header_bytes), CMD_SERVE, 1024,
+	  1048576, "cap on request header bytes (default 16384)" },
+	{ "max-body-bytes", OPT_LONG, OFF(max_body_bytes), CMD_SERVE, 1024,
+	  1048576, "cap on request body bytes (default 65536)" },
+	{ "idle-timeout", OPT_LONG, OFF(idle_timeout), CMD_SERVE, 1, 3600,
+	  "seconds an idle connection is kept (default 30)" },
+	{ "key-type", OPT_STRING, OFF(key_type), BOTH, 0, 0,
+	  "CA key type: ec-p256 (default), ec-p384 or rsa-4096" },
+	{ "ca-name", OPT_STRING, OFF(ca_name), BOTH, 0, 0,
+	  "name in the CA certificates' subjects (default \"hearth\")" },
+	{ "root-days", OPT_LONG, OFF(root_days), BOTH, 1, 36500,
+	  "root validity in days (default 3650)" },
+	{ "intermediate-days", OPT_LONG, OFF(intermediate_days), BOTH, 1, 36500,
+	  "intermediate validity in days (default 1825)" },
+	{ "passphrase-file", OPT_STRING, OFF(passphrase_file), BOTH, 0, 0,
+	  "file holding the root key passphrase (default: generate DIR/ca/root.pass)" },
+	{ "intermediate-passphrase-file", OPT_STRING,
+	  OFF(intermediate_passphrase_file), BOTH, 0, 0,
+	  "file holding a passphrase to encrypt the intermediate key with" },
+	{ "import-root-passphrase-file", OPT_STRING,
+	  OFF(import_root_passphrase_file), CMD_INIT, 0, 0,
+	  "passphrase of the imported root key, when it differs from --passphrase-file" },
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->http01_port = 80;
+	c->tlsalpn01_port = 443;
+	c->cert_days = 90;
+	c->tls_cert_hours = 168;
+	c->max_header_bytes = 16384;
+	c->max_body_bytes = 65536;
+	c->idle_timeout = 30;
+	c->root_days = 3650;
+	c->intermediate_days = 1825;
+}
+
+static const struct option *
+option_find(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++)
+		if (strlen(options[i].name) == len &&
+		    strncmp(options[i].name, name, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Checked integer parsing: the whole string, in [min, max]. */
+static int
+parse_long(const char *s, long min, long max, long *out, const char **why)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	if (*s == '\0' || isspace((unsigned char)*s)) {
+		*why = "not a number";
+		return -1;
+	}
+	v = strtol(s, &end, 10);
+	if (*end != '\0') {
+		*why = "not a number";
+		return -1;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		*why = "out of range";
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ADDR:PORT, [V6]:PORT or :PORT with a port in 1..65535. */
+static int
+check_addr_port(const char *s, const char **why)
+{
+	const char *colon = strrchr(s, ':');
+	long port;
+
+	if (colon == NULL) {
+		*why = "expected ADDR:PORT";
+		return -1;
+	}
+	if (s[0] == '[' && (colon == s || colon[-1] != ']')) {
+		*why = "expected [IPv6]:PORT";
+		return -1;
+	}
+	if (parse_long(colon + 1, 1, 65535, &port, why) != 0) {
+		*why = "port must be a number from 1 to 65535";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+option_set(struct config *c, const struct option *o, const char *value,
+    const char **why)
+{
+	char **sp = (char **)((char *)c + o->offset);
+	long *lp = (long *)((char *)c + o->offset);
+
+	if (*value == '\0') {
+		*why = "empty value";
+		return -1;
+	}
+	switch (o->kind) {
+	case OPT_ADDR_PORT:
+		if (check_addr_port(value, why) != 0)
+			return -1;
+		/* FALLTHROUGH */
+	case OPT_STRING:
+		free(*sp);
+		if ((*sp = strdup(value)) == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		return 0;
+	case OPT_LIST:
+		if (c->n_tls_names >= CONFIG_MAX_TLS_NAMES) {
+			*why = "too many values";
+			return -1;
+		}
+		if ((sp[c->n_tls_names] = strdup(value)) == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		c->n_tls_names++;
+		return 0;
+	case OPT_PORT:
+	case OPT_LONG:
+		return parse_long(value, o->min, o->max, lp, why);
+	}
+	*why = "unknown option kind";
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* One "key = value" line of a configuration file. */
+static int
+config_file_line(struct config *c, enum config_command cmd, const char *path,
+    int lineno, char *line)
+{
+	const struct option *o;
+	char *eq, *key, *value;
+	const char *why;
+
+	line = trim(line);
+	if (*line == '\0' || *line == '#')
+		return 0;
+	if ((eq = strchr(line, '=')) == NULL) {
+		fprintf(stderr, "hearth: %s:%d: expected \"key = value\"\n", path, lineno);
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	if ((o = option_find(key, strlen(key))) == NULL) {
+		fprintf(stderr, "hearth: %s:%d: unknown key \"%s\"\n", path, lineno, key);
+		return -1;
+	}
+	if (!(o->commands & cmd))
+		return 0;  /* a shared file may hold other commands' keys */
+	if (option_set(c, o, value, &why) != 0) {
+		fprintf(stderr, "hearth: %s:%d: key \"%s\": bad value \"%s\": %s\n",
+		    path, lineno, key, value, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_file_read(struct config *c, enum config_command cmd, const char *path)
+{
+	char line[CONFIG_MAX_LINE];
+	FILE *f;
+	int lineno = 0, ret = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "hearth: %s: cannot open configuration: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (ret == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			fprintf(stderr, "hearth: %s:%d: line longer than %d bytes\n",
+			    path, lineno, CONFIG_MAX_LINE - 1);
+			ret = -1;
+			break;
+		}
+		ret = config_file_line(c, cmd, path, lineno, line);
+	}
+	if (ret == 0 && ferror(f)) {
+		fprintf(stderr, "hearth: %s: read error\n", path);
+		ret = -1;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Finds --config in argv first, so the file is read before the flags. */
+static const char *
+find_config_flag(int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			return argv[i + 1];
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			return argv[i] + 9;
+	}
+	return NULL;
+}
+
+/* --import-root CERT KEY takes two values; handled apart from the table. */
+static int
+parse_import_root(struct config *c, int argc, char **argv, int *i)
+{
+	if (*i + 2 >= argc) {
+		fprintf(stderr, "hearth: --import-root needs CERT.pem KEY.pem\n");
+		return -1;
+	}
+	free(c->import_root_cert);
+	free(c->import_root_key);
+	c->import_root_cert = strdup(argv[*i + 1]);
+	c->import_root_key = strdup(argv[*i + 2]);
+	*i += 2;
+	return c->import_root_cert != NULL && c->import_root_key != NULL ? 0 : -1;
+}
+
+static int
+parse_flag(struct config *c, enum config_command cmd, int argc, char **argv,
+    int *i)
+{
+	const char *arg = argv[*i], *name, *value, *eq, *why;
+	const struct option *o;
+	size_t namelen;
+
+	if (strncmp(arg, "--", 2) != 0) {
+		fprintf(stderr, "hearth: unexpected argument \"%s\"\n", arg);
+		return -1;
+	}
+	name = arg + 2;
+	eq = strchr(name, '=');
+	namelen = eq != NULL ? (size_t)(eq - name) : strlen(name);
+	if (cmd == CMD_INIT && namelen == 11 && strncmp(name, "import-root", 11) == 0)
+		return parse_import_root(c, argc, argv, i);
+	if (namelen == 6 && strncmp(name, "config", 6) == 0) {
+		if (eq == NULL)
+			(*i)++;
+		return 0;
+	}
+	if ((o = option_find(name, namelen)) == NULL || !(o->commands & cmd)) {
+		fprintf(stderr, "hearth: unknown option \"--%.*s\" for %s\n",
+		    (int)namelen, name, cmd == CMD_INIT ? "init" : "serve");
+		return -1;
+	}
+	if (eq != NULL) {
+		value = eq + 1;
+	} else if (*i + 1 < argc) {
+		value = argv[++(*i)];
+	} else {
+		fprintf(stderr, "hearth: --%s needs a value\n", o->name);
+		return -1;
+	}
+	if (option_set(c, o, value, &why) != 0) {
+		fprintf(stderr, "hearth: --%s: bad value \"%s\": %s\n", o->name,
+		    value, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_check(struct config *c)
+{
+	enum crypto_key_type kt;
+
+	if (c->data_dir == NULL) {
+		fprintf(stderr, "hearth: --data DIR is required\n");
+		return -1;
+	}
+	if (c->key_type != NULL && crypto_key_type_parse(c->key_type, &kt) != 0) {
+		fprintf(stderr, "hearth: key-type: \"%s\" is not one of ec-p256, "
+		    "ec-p384, rsa-4096\n", c->key_type);
+		return -1;
+	}
+	if (c->base_url != NULL && strncmp(c->base_url, "https://", 8) != 0) {
+		fprintf(stderr, "hearth: base-url: \"%s\" must start with https://\n",
+		    c->base_url);
+		return -1;
+	}
+	if (c->root_days < c->intermediate_days) {
+		fprintf(stderr, "hearth: intermediate-days (%ld) exceeds root-days (%ld)\n",
+		    c->intermediate_days, c->root_days);
+		return -1;
+	}
+	if (c->listen == NULL && (c->listen = strdup(":8443")) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+config_parse(struct config *c, enum config_command cmd, int argc, char **argv)
+{
+	const char *file = find_config_flag(argc, argv);
+	int i;
+
+	if (file != NULL) {
+		if ((c->config_file = strdup(file)) == NULL)
+			return -1;
+		if (config_file_read(c, cmd, file) != 0)
+			return -1;
+	}
+	for (i = 0; i < argc; i++)
+		if (parse_flag(c, cmd, argc, argv, &i) != 0)
+			return -1;
+	return config_check(c);
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++) {
+		if (options[i].kind == OPT_STRING || options[i].kind == OPT_ADDR_PORT)
+			free(*(char **)((char *)c + options[i].offset));
+	}
+	for (i = 0; i < c->n_tls_names; i++)
+		free(c->tls_names[i]);
+	free(c->config_file);
+	free(c->import_root_cert);
+	free(c->import_root_key);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+config_usage(FILE *f, enum config_command cmd)
+{
+	size_t i;
+
+	fprintf(f, "  --config FILE\n        read settings (key = value lines) from FILE\n");
+	if (cmd == CMD_INIT)
+		fprintf(f, "  --import-root CERT.pem KEY.pem\n"
+		    "        use an existing root instead of generating one\n");
+	for (i = 0; i < N_OPTIONS; i++) {
+		if (!(options[i].commands & cmd))
+			continue;
+		fprintf(f, "  --%s %s\n        %s\n", options[i].name,
+		    options[i].kind == OPT_STRING || options[i].kind == OPT_LIST ? "VALUE" :
+		    options[i].kind == OPT_ADDR_PORT ? "ADDR:PORT" : "N",
+		    options[i].help);
+	}
+}
+
+char *
+config_read_passphrase(const char *path, size_t *len)
+{
+	char buf[1024];
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "hearth: %s: cannot read passphrase: %s\n", path,
+		    strerror(errno));
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	n = strlen(buf);
+	if (n == 0) {
+		fprintf(stderr, "hearth: %s: passphrase file is empty\n", path);
+		return NULL;
+	}
+	*len = n;
+	{
+		char *out = strdup(buf);
+
+		crypto_zeroize(buf, sizeof(buf));
+		return out;
+	}
+}

@@ -1,0 +1,159 @@
+/*
+ * http.c: one HTTP request in, one acme_handle() call, one response out, and
+ * the request's log line. Owns the mapping from evhttp requests to
+ * acme_request and from acme_response to the wire; protocol decisions stay
+ * in acme/.
+ */
+#include "server_internal.h"
+#include "serve.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "acme.h"
+
+static const char *
+method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET:     return "GET";
+	case EVHTTP_REQ_POST:    return "POST";
+	case EVHTTP_REQ_HEAD:    return "HEAD";
+	case EVHTTP_REQ_PUT:     return "PUT";
+	case EVHTTP_REQ_DELETE:  return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE:   return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH:   return "PATCH";
+	}
+	return "OTHER";
+}
+
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	}
+	return "Status";
+}
+
+/* A Host header is a DNS name or bracketed IPv6 literal, with a port. */
+static int
+host_ok(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > 260)
+		return 0;
+	for (; *h != '\0'; h++)
+		if (!isalnum((unsigned char)*h) && strchr(".-:[]", *h) == NULL)
+			return 0;
+	return 1;
+}
+
+/* The "https://host[:port]" ACME URLs are built on. */
+static void
+request_base_url(const struct server *s, struct evhttp_request *req,
+    char *out, size_t outsz)
+{
+	const char *host;
+
+	if (s->cfg->base_url != NULL) {
+		snprintf(out, outsz, "%s", s->cfg->base_url);
+		return;
+	}
+	host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	if (host == NULL || !host_ok(host))
+		host = s->default_host;
+	snprintf(out, outsz, "https://%s", host);
+}
+
+static void
+send_response(struct evhttp_request *req, const struct acme_response *resp)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *body = evbuffer_new();
+	size_t i;
+
+	if (resp->content_type != NULL)
+		evhttp_add_header(h, "Content-Type", resp->content_type);
+	for (i = 0; i < resp->n_headers; i++)
+		evhttp_add_header(h, resp->headers[i].name, resp->headers[i].value);
+	if (body != NULL && resp->body != NULL &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		evbuffer_add(body, resp->body, resp->body_len);
+	evhttp_send_reply(req, resp->status, reason_phrase(resp->status), body);
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
+static void
+log_request(struct evhttp_request *req, const char *method, const char *path,
+    int status, const struct timespec *t0)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	char *peer = NULL, esc[256];
+	ev_uint16_t port = 0;
+	struct timespec t1;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, &peer, &port);
+	log_escape(path, esc, sizeof(esc));
+	log_info("%s %s \"%s\" %d %.2fms", peer != NULL ? peer : "-", method, esc,
+	    status, ms);
+}
+
+void
+http_handle(struct evhttp_request *req, void *arg)
+{
+	struct server *s = arg;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct acme_request ar;
+	struct acme_response resp;
+	char base[ACME_MAX_URL];
+	struct timespec t0;
+	size_t len;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&ar, 0, sizeof(ar));
+	ar.method = method_name(evhttp_request_get_command(req));
+	ar.path = uri != NULL && evhttp_uri_get_path(uri) != NULL &&
+	    *evhttp_uri_get_path(uri) != '\0' ? evhttp_uri_get_path(uri) : "/";
+	request_base_url(s, req, base, sizeof(base));
+	ar.base_url = base;
+	ar.content_type = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	len = evbuffer_get_length(in);
+	ar.body = len > 0 ? evbuffer_pullup(in, -1) : NULL;
+	ar.body_len = len;
+	ar.now = time(NULL);
+	acme_handle(s->acme, &ar, &resp);
+	send_response(req, &resp);
+	log_request(req, ar.method, ar.path, resp.status, &t0);
+	acme_response_clear(&resp);
+}

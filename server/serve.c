@@ -1,0 +1,413 @@
+/*
+ * serve.c: `hearth serve`. Opens the CA signer and the store, builds the
+ * listener's TLS certificate, and runs one event loop per thread, each with
+ * its own SO_REUSEPORT socket and evhttp, all sharing the acme handle. The
+ * main thread's loop handles signals and renews the listener certificate
+ * before it expires.
+ */
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+
+#include "acme.h"
+#include "store.h"
+
+#define LISTEN_BACKLOG 1024
+#define RENEW_CHECK_SECS 60
+
+static int
+name_add(struct server *s, const char *value)
+{
+	struct crypto_name *n;
+	unsigned char addr[16];
+	size_t i, len = strlen(value);
+
+	if (len == 0 || len > CRYPTO_MAX_NAME_LEN ||
+	    s->n_names >= sizeof(s->names) / sizeof(s->names[0]))
+		return -1;
+	n = &s->names[s->n_names];
+	if (inet_pton(AF_INET, value, addr) == 1 || inet_pton(AF_INET6, value, addr) == 1) {
+		n->type = CRYPTO_NAME_IP;
+	} else {
+		n->type = CRYPTO_NAME_DNS;
+		for (i = 0; i < len; i++)
+			if (!isalnum((unsigned char)value[i]) && value[i] != '-' &&
+			    value[i] != '.')
+				return -1;
+	}
+	for (i = 0; i <= len; i++)
+		n->value[i] = (char)tolower((unsigned char)value[i]);
+	for (i = 0; i < s->n_names; i++)
+		if (s->names[i].type == n->type && strcmp(s->names[i].value, n->value) == 0)
+			return 0;
+	s->n_names++;
+	return 0;
+}
+
+static int
+names_init(struct server *s)
+{
+	const struct config *c = s->cfg;
+	char host[256];
+	size_t i;
+
+	if (c->n_tls_names > 0) {
+		for (i = 0; i < c->n_tls_names; i++)
+			if (name_add(s, c->tls_names[i]) != 0) {
+				fprintf(stderr, "hearth: tls-name: \"%s\" is not a DNS name "
+				    "or IP address\n", c->tls_names[i]);
+				return -1;
+			}
+		return 0;
+	}
+	name_add(s, "localhost");
+	name_add(s, "127.0.0.1");
+	name_add(s, "::1");
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		(void)name_add(s, host);  /* an odd host name is left out */
+	}
+	return 0;
+}
+
+static int
+tls_renew(struct server *s, time_t now)
+{
+	struct crypto_tls_server *srv;
+	long valid = s->cfg->tls_cert_hours * 3600;
+	int err;
+
+	srv = crypto_tls_server_new(s->signer, s->names, s->n_names, now, valid, &err);
+	if (srv == NULL) {
+		log_error("issuing the server's TLS certificate: %s", crypto_strerror(err));
+		return -1;
+	}
+	tls_current_set(&s->tls, srv);
+	log_info("server TLS certificate issued, valid until %ld (unix time)",
+	    (long)crypto_tls_server_not_after(srv));
+	return 0;
+}
+
+/* Renews once two thirds of the certificate's life have passed. */
+static void
+renew_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	time_t now = time(NULL), not_after;
+	long valid = s->cfg->tls_cert_hours * 3600;
+
+	pthread_mutex_lock(&s->tls.lock);
+	not_after = crypto_tls_server_not_after(s->tls.srv);
+	pthread_mutex_unlock(&s->tls.lock);
+	if (now >= not_after - valid / 3)
+		(void)tls_renew(s, now);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+	int i;
+
+	log_info("signal %d: shutting down", (int)sig);
+	for (i = 0; i < s->n_workers; i++)
+		event_base_loopexit(s->workers[i].base, NULL);
+	event_base_loopexit(s->main_base, NULL);
+}
+
+/* Splits "ADDR:PORT", "[V6]:PORT" or ":PORT" into host (NULL for any). */
+static int
+split_listen(const char *listen, char *host, size_t hostsz, char *port,
+    size_t portsz)
+{
+	const char *colon = strrchr(listen, ':');
+	size_t hl;
+
+	if (colon == NULL)
+		return -1;
+	hl = (size_t)(colon - listen);
+	if (hl >= 2 && listen[0] == '[' && colon[-1] == ']') {
+		listen++;
+		hl -= 2;
+	}
+	if (hl >= hostsz || strlen(colon + 1) >= portsz)
+		return -1;
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+static evutil_socket_t
+listen_socket(const char *addr)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], port[16];
+	evutil_socket_t fd = -1;
+	int one = 1, zero = 0, rc;
+
+	if (split_listen(addr, host, sizeof(host), port, sizeof(port)) != 0)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = host[0] == '\0' ? AF_INET6 : AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((rc = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res)) != 0) {
+		log_error("listen %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (res->ai_family == AF_INET6 && host[0] == '\0')
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, LISTEN_BACKLOG) != 0 ||
+	    evutil_make_socket_nonblocking(fd) != 0)
+		goto fail;
+	freeaddrinfo(res);
+	return fd;
+fail:
+	log_error("listen %s: %s", addr, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return -1;
+}
+
+static struct bufferevent *
+bev_cb(struct event_base *base, void *arg)
+{
+	struct server *s = arg;
+
+	return tls_bev_new(base, &s->tls);
+}
+
+static int
+worker_init(struct server *s, struct worker *w)
+{
+	const struct config *c = s->cfg;
+	evutil_socket_t fd;
+
+	w->srv = s;
+	if ((w->base = event_base_new()) == NULL ||
+	    (w->http = evhttp_new(w->base)) == NULL)
+		return -1;
+	evhttp_set_bevcb(w->http, bev_cb, s);
+	evhttp_set_gencb(w->http, http_handle, s);
+	evhttp_set_max_headers_size(w->http, (ev_ssize_t)c->max_header_bytes);
+	evhttp_set_max_body_size(w->http, (ev_ssize_t)c->max_body_bytes);
+	evhttp_set_timeout(w->http, (int)c->idle_timeout);
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD);
+	evhttp_set_default_content_type(w->http, "application/json");
+	if ((fd = listen_socket(c->listen)) < 0)
+		return -1;
+	if (evhttp_accept_socket(w->http, fd) != 0) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+static int
+thread_count(const struct config *c)
+{
+	long n = c->threads;
+
+	if (n == 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
+		if (n > 16)
+			n = 16;
+	}
+	return (int)n;
+}
+
+static int
+server_open(struct server *s)
+{
+	const struct config *c = s->cfg;
+	struct acme_config ac;
+	char path[4096], errbuf[512];
+	char *pw = NULL;
+	size_t pwlen = 0;
+	int err;
+
+	if (path_join(path, sizeof(path), c->data_dir, "ca") != 0)
+		return -1;
+	if (c->intermediate_passphrase_file != NULL &&
+	    (pw = config_read_passphrase(c->intermediate_passphrase_file, &pwlen)) == NULL)
+		return -1;
+	s->signer = crypto_signer_open(path, pw, pwlen, &err);
+	if (pw != NULL) {
+		crypto_zeroize(pw, pwlen);
+		free(pw);
+	}
+	if (s->signer == NULL) {
+		log_error("%s: cannot load the intermediate: %s", path, crypto_strerror(err));
+		return -1;
+	}
+	if (path_join(path, sizeof(path), c->data_dir, "db") != 0)
+		return -1;
+	if ((s->store = store_open(path, &err, errbuf, sizeof(errbuf))) == NULL) {
+		log_error("%s", errbuf);
+		return -1;
+	}
+	memset(&ac, 0, sizeof(ac));
+	ac.ca_name = c->ca_name;
+	ac.cert_days = (unsigned)c->cert_days;
+	ac.random = crypto_random;
+	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
+		log_error("cannot start the ACME service");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+server_close(struct server *s)
+{
+	int i;
+
+	for (i = 0; s->workers != NULL && i < s->n_workers; i++) {
+		if (s->workers[i].http != NULL)
+			evhttp_free(s->workers[i].http);
+		if (s->workers[i].base != NULL)
+			event_base_free(s->workers[i].base);
+	}
+	free(s->workers);
+	acme_free(s->acme);
+	store_close(s->store);
+	crypto_signer_free(s->signer);
+	tls_current_fini(&s->tls);
+	if (s->main_base != NULL)
+		event_base_free(s->main_base);
+}
+
+static void
+announce(const struct server *s)
+{
+	const struct config *c = s->cfg;
+
+	log_info("hearth listening on %s with %d event loop%s", c->listen,
+	    s->n_workers, s->n_workers == 1 ? "" : "s");
+	log_info("CA in %s/ca; distribute %s/ca/root.crt to clients' trust stores",
+	    c->data_dir, c->data_dir);
+	if (c->base_url != NULL)
+		log_info("ACME directory: %s/directory", c->base_url);
+	else
+		log_info("ACME directory: https://%s/directory", s->default_host);
+}
+
+static int
+run(struct server *s)
+{
+	struct event *sigint, *sigterm, *renew;
+	struct timeval tv = { RENEW_CHECK_SECS, 0 };
+	int i, ret = 0;
+
+	sigint = evsignal_new(s->main_base, SIGINT, signal_cb, s);
+	sigterm = evsignal_new(s->main_base, SIGTERM, signal_cb, s);
+	renew = event_new(s->main_base, -1, EV_PERSIST, renew_cb, s);
+	if (sigint == NULL || sigterm == NULL || renew == NULL ||
+	    evsignal_add(sigint, NULL) != 0 || evsignal_add(sigterm, NULL) != 0 ||
+	    event_add(renew, &tv) != 0) {
+		ret = -1;
+		goto out;
+	}
+	for (i = 0; i < s->n_workers; i++) {
+		if (pthread_create(&s->workers[i].thread, NULL, worker_run,
+		    &s->workers[i]) != 0) {
+			log_error("cannot start thread: %s", strerror(errno));
+			signal_cb(SIGTERM, 0, s);
+			ret = -1;
+			break;
+		}
+		s->workers[i].started = 1;
+	}
+	if (ret == 0)
+		event_base_dispatch(s->main_base);
+	for (i = 0; i < s->n_workers; i++)
+		if (s->workers[i].started)
+			pthread_join(s->workers[i].thread, NULL);
+out:
+	if (sigint != NULL)
+		event_free(sigint);
+	if (sigterm != NULL)
+		event_free(sigterm);
+	if (renew != NULL)
+		event_free(renew);
+	return ret;
+}
+
+static void
+default_host_init(struct server *s)
+{
+	char host[256], port[16];
+	const char *name = s->n_names > 0 ? s->names[0].value : "localhost";
+
+	if (split_listen(s->cfg->listen, host, sizeof(host), port, sizeof(port)) != 0)
+		strcpy(port, "8443");
+	if (strchr(name, ':') != NULL)
+		snprintf(s->default_host, sizeof(s->default_host), "[%s]:%s", name, port);
+	else
+		snprintf(s->default_host, sizeof(s->default_host), "%s:%s", name, port);
+}
+
+int
+cmd_serve(const struct config *c)
+{
+	struct server s;
+	int i, ret = 1;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = c;
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() != 0 || tls_current_init(&s.tls) != 0)
+		return 1;
+	if (ca_ensure(c) != 0 || names_init(&s) != 0 || server_open(&s) != 0)
+		goto out;
+	default_host_init(&s);
+	if (tls_renew(&s, time(NULL)) != 0)
+		goto out;
+	if ((s.main_base = event_base_new()) == NULL)
+		goto out;
+	s.n_workers = thread_count(c);
+	if ((s.workers = calloc((size_t)s.n_workers, sizeof(*s.workers))) == NULL)
+		goto out;
+	for (i = 0; i < s.n_workers; i++)
+		if (worker_init(&s, &s.workers[i]) != 0) {
+			log_error("cannot listen on %s", c->listen);
+			goto out;
+		}
+	announce(&s);
+	ret = run(&s) == 0 ? 0 : 1;
+out:
+	server_close(&s);
+	return ret;
+}

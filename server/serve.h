@@ -1,0 +1,44 @@
+/*
+ * serve.h: the running server, shared by serve.c (start-up, threads,
+ * renewal, shutdown) and http.c (requests).
+ */
+#ifndef HEARTH_SERVE_H
+#define HEARTH_SERVE_H
+
+#include <pthread.h>
+
+#include "server_internal.h"
+#include "tls_bev.h"
+
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct acme;
+struct store;
+
+struct worker {
+	struct server *srv;
+	struct event_base *base;
+	struct evhttp *http;
+	pthread_t thread;
+	int started;
+};
+
+struct server {
+	const struct config *cfg;
+	struct store *store;
+	struct crypto_signer *signer;
+	struct acme *acme;
+	struct tls_current tls;
+	struct crypto_name names[CONFIG_MAX_TLS_NAMES + 4];
+	size_t n_names;
+	char default_host[300];         /* Host for requests that send none */
+	struct worker *workers;
+	int n_workers;
+	struct event_base *main_base;   /* signals and certificate renewal */
+};
+
+/* evhttp's general callback: every request. arg is the struct server. */
+void http_handle(struct evhttp_request *req, void *arg);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * server_internal.h: declarations shared by the files of server/ only.
+ */
+#ifndef HEARTH_SERVER_INTERNAL_H
+#define HEARTH_SERVER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "crypto.h"
+
+/* ---- configuration (config.c) ---- */
+
+#define CONFIG_MAX_TLS_NAMES 32
+#define CONFIG_MAX_LINE      4096
+
+enum config_command { CMD_INIT = 1, CMD_SERVE = 2 };
+
+struct config {
+	char *data_dir;
+	char *config_file;
+	/* serve */
+	char *listen;                 /* "ADDR:PORT", ":PORT" for every address */
+	char *tls_names[CONFIG_MAX_TLS_NAMES];
+	size_t n_tls_names;
+	char *base_url;               /* fixed "https://host:port", or NULL */
+	long http01_port;
+	long tlsalpn01_port;
+	char *resolver;               /* "IP:PORT" or NULL for the system's */
+	long threads;                 /* event loops; 0 = one per core */
+	long cert_days;               /* leaf validity */
+	long tls_cert_hours;          /* validity of the listener's certificate */
+	long max_header_bytes;
+	long max_body_bytes;
+	long idle_timeout;            /* seconds */
+	/* init (and serve's first start) */
+	char *key_type;
+	char *ca_name;
+	long root_days;
+	long intermediate_days;
+	char *passphrase_file;        /* root key passphrase */
+	char *intermediate_passphrase_file;
+	char *import_root_cert;
+	char *import_root_key;
+	char *import_root_passphrase_file;
+};
+
+/* Fills defaults. */
+void config_defaults(struct config *c);
+/*
+ * Parses argv (after the command word) into c, reading --config FILE where
+ * given (flags on the command line override the file). Errors are printed to
+ * stderr naming the flag or "FILE:LINE: key" and the reason; returns -1.
+ */
+int config_parse(struct config *c, enum config_command cmd, int argc,
+    char **argv);
+void config_free(struct config *c);
+/* Prints the options of cmd to f. */
+void config_usage(FILE *f, enum config_command cmd);
+
+/* Reads a passphrase file (first line, trailing newline removed). Returns a
+ * malloc'd buffer the caller zeroizes and frees, or NULL after printing why. */
+char *config_read_passphrase(const char *path, size_t *len);
+
+/* ---- logging (log.c) ---- */
+
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Copies s into out (outsz bytes) with control and non-ASCII bytes and quotes
+ * escaped as \xNN, truncating with "..."; for client-supplied strings. */
+void log_escape(const char *s, char *out, size_t outsz);
+
+/* ---- commands ---- */
+
+/* `hearth init`: creates (or imports) the CA under DIR/ca. 0 or -1. */
+int cmd_init(const struct config *c);
+/* Ensures a CA exists (creating one on first start). 0 or -1. */
+int ca_ensure(const struct config *c);
+/* `hearth serve`. Returns the process exit status. */
+int cmd_serve(const struct config *c);
+
+/* ---- paths ---- */
+
+/* Writes "DIR/sub" into out; -1 when it does not fit. */
+int path_join(char *out, size_t outsz, const char *dir, const char *sub);
+
+#endif

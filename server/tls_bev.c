@@ -1,0 +1,250 @@
+/*
+ * tls_bev.c: TLS under libevent's HTTP server, as a bufferevent filter.
+ *
+ * evhttp gets a filtering bufferevent whose underlying bufferevent is the
+ * socket. The input filter feeds ciphertext from the socket to crypto_tls and
+ * hands plaintext up; the output filter encrypts evhttp's plaintext into the
+ * socket's output. crypto/ does the TLS; this file only moves bytes.
+ *
+ * One subtlety decides the shape of the output filter: evhttp closes a
+ * connection as soon as the filter's output is empty, and shuts the socket
+ * down for writing, so ciphertext still queued in user space would be lost
+ * (a "Connection: close" response or a 400 would never arrive). The filter
+ * therefore writes ciphertext to the socket at once and leaves the plaintext
+ * it encrypted in evhttp's buffer until that ciphertext has reached the
+ * kernel; only then does the output look drained.
+ */
+#include "server_internal.h"
+#include "tls_bev.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#define TLS_CHUNK 16384   /* plaintext encrypted per record */
+
+struct tls_conn {
+	struct crypto_tls *tls;
+	struct bufferevent *filter;     /* what evhttp sees */
+	struct bufferevent *socket;     /* the underlying socket bufferevent */
+	struct evbuffer *in;            /* ciphertext source during a filter call */
+	size_t pending;                 /* plaintext encrypted, not yet drained */
+	int failed;
+};
+
+static int
+conn_recv(void *arg, uint8_t *buf, size_t len)
+{
+	struct tls_conn *c = arg;
+	int n;
+
+	if (c->in == NULL)
+		return 0;
+	n = evbuffer_remove(c->in, buf, len);
+	return n < 0 ? -1 : n;
+}
+
+static int
+conn_send(void *arg, const uint8_t *buf, size_t len)
+{
+	struct tls_conn *c = arg;
+
+	if (evbuffer_add(bufferevent_get_output(c->socket), buf, len) != 0)
+		return -1;
+	return (int)len;
+}
+
+/* Pushes queued ciphertext to the socket now. -1 on a hard socket error. */
+static int
+conn_flush(struct tls_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->socket);
+	evutil_socket_t fd = bufferevent_getfd(c->socket);
+
+	while (evbuffer_get_length(out) > 0) {
+		if (evbuffer_write(out, fd) < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR ? 0 : -1;
+	}
+	return 0;
+}
+
+static void
+conn_fail(struct tls_conn *c, const char *what, int rc)
+{
+	if (c->failed)
+		return;
+	c->failed = 1;
+	if (rc != CRYPTO_TLS_CLOSED && rc != CRYPTO_TLS_WANT_READ)
+		log_info("tls: %s: %s", what, rc == CRYPTO_ERR_PARSE ?
+		    crypto_tls_error(c->tls) : crypto_strerror(rc));
+	/* Filters' results are not reported as events; raise one, deferred,
+	 * so evhttp tears the connection down outside this call. */
+	bufferevent_trigger_event(c->filter, BEV_EVENT_ERROR |
+	    (rc == CRYPTO_TLS_CLOSED ? BEV_EVENT_EOF : 0), BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static enum bufferevent_filter_result
+tls_filter_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+    enum bufferevent_flush_mode mode, void *arg)
+{
+	struct tls_conn *c = arg;
+	uint8_t buf[TLS_CHUNK];
+	size_t room;
+	int n, produced = 0;
+
+	if (c->failed) {
+		evbuffer_drain(src, evbuffer_get_length(src));
+		return BEV_ERROR;
+	}
+	c->in = src;
+	for (;;) {
+		room = limit >= 0 && (size_t)limit < sizeof(buf) ? (size_t)limit :
+		    sizeof(buf);
+		if (room == 0)
+			break;
+		n = crypto_tls_read(c->tls, buf, room);
+		if (n > 0) {
+			if (evbuffer_add(dst, buf, (size_t)n) != 0)
+				break;
+			produced = 1;
+			if (limit >= 0)
+				limit -= n;
+			continue;
+		}
+		if (n != CRYPTO_TLS_WANT_READ && n != CRYPTO_TLS_WANT_WRITE)
+			conn_fail(c, "read", n);
+		break;
+	}
+	c->in = NULL;
+	crypto_zeroize(buf, sizeof(buf));
+	if (conn_flush(c) != 0)
+		conn_fail(c, "write", CRYPTO_TLS_CLOSED);
+	if (c->failed)
+		return BEV_ERROR;
+	return produced ? BEV_OK : BEV_NEED_MORE;
+}
+
+static enum bufferevent_filter_result
+tls_filter_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+    enum bufferevent_flush_mode mode, void *arg)
+{
+	struct tls_conn *c = arg;
+	size_t len;
+	unsigned char *p;
+	int n;
+
+	if (c->failed)
+		return BEV_ERROR;
+	if (conn_flush(c) != 0) {
+		conn_fail(c, "write", CRYPTO_TLS_CLOSED);
+		return BEV_ERROR;
+	}
+	if (evbuffer_get_length(dst) > 0)
+		return BEV_NEED_MORE;   /* the socket's write callback calls again */
+	if (c->pending > 0) {
+		evbuffer_drain(src, c->pending);
+		c->pending = 0;
+		return BEV_OK;
+	}
+	if ((len = evbuffer_get_length(src)) == 0)
+		return BEV_NEED_MORE;
+	if (len > TLS_CHUNK)
+		len = TLS_CHUNK;
+	if ((p = evbuffer_pullup(src, (ev_ssize_t)len)) == NULL)
+		return BEV_ERROR;
+	n = crypto_tls_write(c->tls, p, len);
+	if (n == CRYPTO_TLS_WANT_READ || n == CRYPTO_TLS_WANT_WRITE)
+		return BEV_NEED_MORE;
+	if (n < 0) {
+		conn_fail(c, "write", n);
+		return BEV_ERROR;
+	}
+	if (conn_flush(c) != 0) {
+		conn_fail(c, "write", CRYPTO_TLS_CLOSED);
+		return BEV_ERROR;
+	}
+	if (evbuffer_get_length(dst) > 0) {
+		c->pending = (size_t)n;
+		return BEV_NEED_MORE;
+	}
+	evbuffer_drain(src, (size_t)n);
+	return BEV_OK;
+}
+
+/*
+ * Called when the filter is finalized. By then evhttp has shut the socket
+ * down for writing, so no close_notify can follow; responses are framed by
+ * Content-Length, which is what clients rely on.
+ */
+static void
+tls_conn_free(void *arg)
+{
+	struct tls_conn *c = arg;
+
+	crypto_tls_free(c->tls);
+	free(c);
+}
+
+struct bufferevent *
+tls_bev_new(struct event_base *base, struct tls_current *cur)
+{
+	struct tls_conn *c;
+	struct crypto_tls_io io;
+	int err;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->socket = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (c->socket == NULL)
+		goto fail;
+	io.recv = conn_recv;
+	io.send = conn_send;
+	io.arg = c;
+	pthread_mutex_lock(&cur->lock);
+	c->tls = crypto_tls_accept(cur->srv, &io, &err);
+	pthread_mutex_unlock(&cur->lock);
+	if (c->tls == NULL)
+		goto fail;
+	c->filter = bufferevent_filter_new(c->socket, tls_filter_in,
+	    tls_filter_out, BEV_OPT_CLOSE_ON_FREE, tls_conn_free, c);
+	if (c->filter == NULL)
+		goto fail;
+	return c->filter;
+fail:
+	if (c->socket != NULL)
+		bufferevent_free(c->socket);
+	crypto_tls_free(c->tls);
+	free(c);
+	return NULL;
+}
+
+int
+tls_current_init(struct tls_current *cur)
+{
+	memset(cur, 0, sizeof(*cur));
+	return pthread_mutex_init(&cur->lock, NULL) == 0 ? 0 : -1;
+}
+
+void
+tls_current_set(struct tls_current *cur, struct crypto_tls_server *srv)
+{
+	struct crypto_tls_server *old;
+
+	pthread_mutex_lock(&cur->lock);
+	old = cur->srv;
+	cur->srv = srv;
+	pthread_mutex_unlock(&cur->lock);
+	crypto_tls_server_free(old);
+}
+
+void
+tls_current_fini(struct tls_current *cur)
+{
+	tls_current_set(cur, NULL);
+	pthread_mutex_destroy(&cur->lock);
+}
