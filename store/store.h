@@ -82,8 +82,8 @@ void store_read_end(struct store_txn *txn);
 typedef int (*store_write_fn)(struct store_txn *txn, void *arg);
 int store_write(struct store *st, store_write_fn fn, void *arg);
 
-/* Looks key up in t. On success *val/*vallen point into the store and stay
- * valid until the transaction ends. STORE_NOTFOUND when absent. */
+/* Looks key up in t. On success *val and *vallen point into the store and
+ * stay valid until the transaction ends. STORE_NOTFOUND when absent. */
 int store_get(struct store_txn *txn, enum store_table t, const void *key,
     size_t keylen, const void **val, size_t *vallen);
 
