@@ -1,0 +1,15 @@
+#!/bin/sh
+# deps.sh: installs what hearth needs from Debian 12's archive, nothing else.
+#   deploy/deps.sh          build and run dependencies
+#   deploy/deps.sh --test   also the tools the test suite drives
+set -eu
+PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev"
+if [ "${1:-}" = "--test" ]; then
+	PKGS="$PKGS openssl curl python3 ca-certificates"
+fi
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+if ! dpkg -s $PKGS >/dev/null 2>&1; then
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+fi
