@@ -1,7 +1,7 @@
 /*
  * serve.c: `hearth serve`. Opens the CA signer and the store, builds the
  * listener's TLS certificate, and runs one event loop per thread, each with
- * its own SO_REUSEPORT socket and evhttp, all sharing the acme handle. The
+ * its own evhttp accepting from one shared listening socket, all sharing the acme handle. The
  * main thread's loop handles signals and renews the listener certificate
  * before it expires.
  */
@@ -172,7 +172,6 @@ listen_socket(const char *addr)
 	if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (res->ai_family == AF_INET6 && host[0] == '\0')
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
@@ -197,8 +196,11 @@ bev_cb(struct event_base *base, void *arg)
 	return tls_bev_new(base, &s->tls);
 }
 
+/* Each worker accepts from its own descriptor of the one listening socket
+ * (evhttp closes what it is given). One socket, not SO_REUSEPORT, so a
+ * second server on the same address fails to start instead of sharing it. */
 static int
-worker_init(struct server *s, struct worker *w)
+worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 {
 	const struct config *c = s->cfg;
 	evutil_socket_t fd;
@@ -215,7 +217,7 @@ worker_init(struct server *s, struct worker *w)
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD);
 	evhttp_set_default_content_type(w->http, "application/json");
-	if ((fd = listen_socket(c->listen)) < 0)
+	if ((fd = dup(lfd)) < 0)
 		return -1;
 	if (evhttp_accept_socket(w->http, fd) != 0) {
 		close(fd);
@@ -383,6 +385,7 @@ int
 cmd_serve(const struct config *c)
 {
 	struct server s;
+	evutil_socket_t lfd = -1;
 	int i, ret = 1;
 
 	memset(&s, 0, sizeof(s));
@@ -400,14 +403,18 @@ cmd_serve(const struct config *c)
 	s.n_workers = thread_count(c);
 	if ((s.workers = calloc((size_t)s.n_workers, sizeof(*s.workers))) == NULL)
 		goto out;
+	if ((lfd = listen_socket(c->listen)) < 0)
+		goto out;
 	for (i = 0; i < s.n_workers; i++)
-		if (worker_init(&s, &s.workers[i]) != 0) {
+		if (worker_init(&s, &s.workers[i], lfd) != 0) {
 			log_error("cannot listen on %s", c->listen);
 			goto out;
 		}
 	announce(&s);
 	ret = run(&s) == 0 ? 0 : 1;
 out:
+	if (lfd >= 0)
+		close(lfd);
 	server_close(&s);
 	return ret;
 }

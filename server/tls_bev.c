@@ -13,6 +13,11 @@
  * therefore writes ciphertext to the socket at once and leaves the plaintext
  * it encrypted in evhttp's buffer until that ciphertext has reached the
  * kernel; only then does the output look drained.
+ *
+ * A second: evhttp queues a response before it enables writing, and
+ * libevent 2.1's filter does not look at its output again when writing is
+ * enabled. A callback on the output buffer therefore activates a per-
+ * connection event that flushes the filter once evhttp has finished.
  */
 #include "server_internal.h"
 #include "tls_bev.h"
@@ -32,6 +37,8 @@ struct tls_conn {
 	struct bufferevent *filter;     /* what evhttp sees */
 	struct bufferevent *socket;     /* the underlying socket bufferevent */
 	struct evbuffer *in;            /* ciphertext source during a filter call */
+	struct event *kick;             /* deferred flush of the filter's output */
+	struct evbuffer_cb_entry *out_cb;
 	size_t pending;                 /* plaintext encrypted, not yet drained */
 	int failed;
 };
@@ -186,8 +193,38 @@ tls_conn_free(void *arg)
 {
 	struct tls_conn *c = arg;
 
+	if (c->out_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(c->filter), c->out_cb);
+	if (c->kick != NULL)
+		event_free(c->kick);
+
 	crypto_tls_free(c->tls);
 	free(c);
+}
+
+/* Runs after evhttp queued output and enabled writing. */
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tls_conn *c = arg;
+	bufferevent_event_cb eventcb = NULL;
+
+	/* bufferevent_free() clears the callbacks; evhttp keeps an event
+	 * callback on every live connection. Never touch a freed filter. */
+	bufferevent_getcb(c->filter, NULL, NULL, &eventcb, NULL);
+	if (eventcb == NULL)
+		return;
+	bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+}
+
+static void
+output_added_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct tls_conn *c = arg;
+
+	if (info->n_added > 0)
+		event_active(c->kick, EV_WRITE, 0);
 }
 
 struct bufferevent *
@@ -214,6 +251,13 @@ tls_bev_new(struct event_base *base, struct tls_current *cur)
 	    tls_filter_out, BEV_OPT_CLOSE_ON_FREE, tls_conn_free, c);
 	if (c->filter == NULL)
 		goto fail;
+	c->kick = event_new(base, -1, 0, kick_cb, c);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->filter),
+	    output_added_cb, c);
+	if (c->kick == NULL || c->out_cb == NULL) {
+		bufferevent_free(c->filter);   /* frees c through tls_conn_free */
+		return NULL;
+	}
 	return c->filter;
 fail:
 	if (c->socket != NULL)
