@@ -80,4 +80,50 @@ void acme_handle(struct acme *a, const struct acme_request *req,
     struct acme_response *resp);
 void acme_response_clear(struct acme_response *resp);
 
+/* ---- validation: acme/ decides what to check, server/ does the I/O ---- */
+
+enum acme_challenge_type {
+	ACME_CHALL_HTTP01, ACME_CHALL_DNS01, ACME_CHALL_TLSALPN01,
+};
+
+/* A validation job for server/, queued when a client answers a challenge. */
+struct acme_validation {
+	char challenge_id[64];
+	enum acme_challenge_type type;
+	int ident_is_ip;            /* identifier is an IP address (RFC 8738) */
+	char identifier[256];       /* DNS name (base name for wildcards) or IP */
+	char token[128];
+	char key_authorization[256]; /* token "." thumbprint (RFC 8555 §8.1) */
+	unsigned attempt;           /* 0 for the first try */
+};
+
+/* Takes the next queued validation: 1 when *job was filled, 0 when none.
+ * Safe from any thread. */
+int acme_validation_next(struct acme *a, struct acme_validation *job);
+
+/* How the I/O for a validation ended, before any judging of content. */
+enum acme_fetch_status {
+	ACME_FETCH_OK,              /* a response was obtained */
+	ACME_FETCH_DNS,             /* name did not resolve (or resolver failed) */
+	ACME_FETCH_CONNECTION,      /* refused, reset, timed out, or too large */
+	ACME_FETCH_TLS,             /* TLS handshake failed */
+	ACME_FETCH_FORBIDDEN,       /* address or redirect refused by policy */
+};
+
+struct acme_validation_result {
+	enum acme_fetch_status status;
+	char detail[256];           /* for the problem document, when not OK */
+	/* http-01: final HTTP status and body (at most ACME_MAX_HTTP01_BODY) */
+	int http_status;
+	const uint8_t *body;
+	size_t body_len;
+};
+
+#define ACME_MAX_HTTP01_BODY 1024   /* a key authorization is far shorter */
+
+/* Reports the I/O result of job; acme/ judges it (RFC 8555 §8.3) and stores
+ * the challenge's and authorization's new state. Safe from any thread. */
+void acme_validation_done(struct acme *a, const struct acme_validation *job,
+    const struct acme_validation_result *r, time_t now);
+
 #endif

@@ -268,10 +268,29 @@ struct crypto_tls_server *crypto_tls_server_new(struct crypto_signer *s,
 void crypto_tls_server_free(struct crypto_tls_server *srv);
 time_t crypto_tls_server_not_after(const struct crypto_tls_server *srv);
 
+/*
+ * A client context for validation connections (tls-alpn-01, https redirects
+ * of http-01): TLS 1.2/1.3, and NO certificate verification; what the peer
+ * presented is judged by the caller from crypto_tls_peer_cert(). alpn, when
+ * not NULL, is the only protocol offered (e.g. "acme-tls/1"). Caller frees.
+ */
+struct crypto_tls_client;
+struct crypto_tls_client *crypto_tls_client_new(const char *alpn, int *err);
+void crypto_tls_client_free(struct crypto_tls_client *cli);
+/* A client connection sending SNI server_name (NULL: none, e.g. for IPs). */
+struct crypto_tls *crypto_tls_connect(struct crypto_tls_client *cli,
+    const char *server_name, const struct crypto_tls_io *io, int *err);
+/* The peer's leaf certificate (DER) after the handshake, owned by t; NULL
+ * when none. */
+const uint8_t *crypto_tls_peer_cert(const struct crypto_tls *t, size_t *len);
+/* The ALPN protocol the peer selected, or NULL. Owned by t. */
+const char *crypto_tls_alpn_selected(const struct crypto_tls *t);
+
 /* A server-side connection on io. Caller frees. */
 struct crypto_tls *crypto_tls_accept(struct crypto_tls_server *srv,
     const struct crypto_tls_io *io, int *err);
-/* Drives the handshake: 0 when done, CRYPTO_TLS_WANT_READ/WRITE, or an error. */
+/* Drives the handshake (server or client side): 0 when done,
+ * CRYPTO_TLS_WANT_READ/WRITE, or an error. */
 int crypto_tls_handshake(struct crypto_tls *t);
 /* Plaintext I/O: byte count, CRYPTO_TLS_WANT_READ/WRITE, CRYPTO_TLS_CLOSED or
  * a CRYPTO_ERR_* code. Handshakes implicitly. */

@@ -21,9 +21,20 @@ struct crypto_tls_server {
 	atomic_int refs;
 };
 
+struct crypto_tls_client {
+	WOLFSSL_CTX *ctx;
+	char *alpn;
+	atomic_int refs;
+};
+
 struct crypto_tls {
 	struct crypto_tls_server *srv;
+	struct crypto_tls_client *cli;
 	WOLFSSL *ssl;
+	int is_client;
+	uint8_t *peer_der;
+	size_t peer_len;
+	char alpn[64];
 	struct crypto_tls_io io;
 	char errbuf[96];
 };
@@ -221,9 +232,123 @@ tls_result(struct crypto_tls *t, int ret)
 int
 crypto_tls_handshake(struct crypto_tls *t)
 {
-	int ret = wolfSSL_accept(t->ssl);
+	int ret = t->is_client ? wolfSSL_connect(t->ssl) : wolfSSL_accept(t->ssl);
 
 	return ret == WOLFSSL_SUCCESS ? CRYPTO_OK : tls_result(t, ret);
+}
+
+struct crypto_tls_client *
+crypto_tls_client_new(const char *alpn, int *err)
+{
+	struct crypto_tls_client *cli;
+	int ret = CRYPTO_ERR_NOMEM;
+
+	if ((cli = calloc(1, sizeof(*cli))) == NULL)
+		goto out;
+	atomic_init(&cli->refs, 1);
+	if (alpn != NULL && (strlen(alpn) > 255 || (cli->alpn = strdup(alpn)) == NULL))
+		goto out;
+	ret = CRYPTO_ERR_INTERNAL;
+	if ((cli->ctx = wolfSSL_CTX_new(wolfSSLv23_client_method())) == NULL)
+		goto out;
+	if (wolfSSL_CTX_SetMinVersion(cli->ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
+		goto out;
+	/* Validation judges the peer's certificate itself (RFC 8737 §3). */
+	wolfSSL_CTX_set_verify(cli->ctx, WOLFSSL_VERIFY_NONE, NULL);
+	wolfSSL_CTX_SetIORecv(cli->ctx, tls_recv_cb);
+	wolfSSL_CTX_SetIOSend(cli->ctx, tls_send_cb);
+	ret = CRYPTO_OK;
+out:
+	if (ret != CRYPTO_OK) {
+		crypto_tls_client_free(cli);
+		cli = NULL;
+	}
+	if (err != NULL)
+		*err = ret;
+	return cli;
+}
+
+void
+crypto_tls_client_free(struct crypto_tls_client *cli)
+{
+	if (cli == NULL || atomic_fetch_sub(&cli->refs, 1) != 1)
+		return;
+	if (cli->ctx != NULL)
+		wolfSSL_CTX_free(cli->ctx);
+	free(cli->alpn);
+	free(cli);
+}
+
+struct crypto_tls *
+crypto_tls_connect(struct crypto_tls_client *cli, const char *server_name,
+    const struct crypto_tls_io *io, int *err)
+{
+	struct crypto_tls *t;
+	int ret = CRYPTO_ERR_NOMEM;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		goto out;
+	t->io = *io;
+	t->is_client = 1;
+	t->cli = cli;
+	atomic_fetch_add(&cli->refs, 1);
+	ret = CRYPTO_ERR_INTERNAL;
+	if ((t->ssl = wolfSSL_new(cli->ctx)) == NULL)
+		goto out;
+	wolfSSL_SetIOReadCtx(t->ssl, t);
+	wolfSSL_SetIOWriteCtx(t->ssl, t);
+	if (server_name != NULL && wolfSSL_UseSNI(t->ssl, WOLFSSL_SNI_HOST_NAME,
+	    server_name, (word16)strlen(server_name)) != WOLFSSL_SUCCESS)
+		goto out;
+	if (cli->alpn != NULL && wolfSSL_UseALPN(t->ssl, cli->alpn,
+	    (word32)strlen(cli->alpn), WOLFSSL_ALPN_FAILED_ON_MISMATCH) != WOLFSSL_SUCCESS)
+		goto out;
+	ret = CRYPTO_OK;
+out:
+	if (ret != CRYPTO_OK) {
+		crypto_tls_free(t);
+		t = NULL;
+	}
+	if (err != NULL)
+		*err = ret;
+	return t;
+}
+
+const uint8_t *
+crypto_tls_peer_cert(const struct crypto_tls *t, size_t *len)
+{
+	struct crypto_tls *mt = (struct crypto_tls *)t;
+	WOLFSSL_X509 *x;
+	const unsigned char *der;
+	int n = 0;
+
+	if (mt->peer_der == NULL && mt->ssl != NULL &&
+	    (x = wolfSSL_get_peer_certificate(mt->ssl)) != NULL) {
+		der = wolfSSL_X509_get_der(x, &n);
+		if (der != NULL && n > 0 && (mt->peer_der = malloc((size_t)n)) != NULL) {
+			memcpy(mt->peer_der, der, (size_t)n);
+			mt->peer_len = (size_t)n;
+		}
+		wolfSSL_X509_free(x);
+	}
+	*len = mt->peer_len;
+	return mt->peer_der;
+}
+
+const char *
+crypto_tls_alpn_selected(const struct crypto_tls *t)
+{
+	struct crypto_tls *mt = (struct crypto_tls *)t;
+	char *proto = NULL;
+	word16 n = 0;
+
+	if (mt->alpn[0] == '\0' && mt->ssl != NULL &&
+	    wolfSSL_ALPN_GetProtocol(mt->ssl, &proto, &n) == WOLFSSL_SUCCESS &&
+	    proto != NULL && n > 0 && n < sizeof(mt->alpn)) {
+		memcpy(mt->alpn, proto, n);
+		mt->alpn[n] = '\0';
+	}
+	return mt->alpn[0] != '\0' ? mt->alpn : NULL;
 }
 
 int
@@ -276,6 +401,8 @@ crypto_tls_free(struct crypto_tls *t)
 		return;
 	if (t->ssl != NULL)
 		wolfSSL_free(t->ssl);
+	free(t->peer_der);
 	crypto_tls_server_free(t->srv);
+	crypto_tls_client_free(t->cli);
 	free(t);
 }
