@@ -3,7 +3,7 @@
 #   deploy/deps.sh          build and run dependencies
 #   deploy/deps.sh --test   also the tools the test suite drives
 set -eu
-PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev"
+PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev libc-ares-dev"
 if [ "${1:-}" = "--test" ]; then
 	PKGS="$PKGS openssl curl python3 ca-certificates"
 fi
