@@ -9,7 +9,7 @@
 
 #include "server_internal.h"
 
-static char errpath[512];
+static char errpath[1024];
 
 /* Runs config_parse with stderr captured; returns its result. */
 static int
@@ -109,7 +109,7 @@ static void
 test_file(const char *dir)
 {
 	struct config c;
-	char err[1024], path[512], flag[600];
+	char err[1024], path[1024], flag[1100];
 	char *argv[] = { "--config", path, "--listen", ":7443" };
 	char *argv2[] = { flag };
 
@@ -192,9 +192,10 @@ int
 main(void)
 {
 	const char *tmp = getenv("HEARTH_TEST_TMP");
-	char dir[512];
+	char dir[256];
 
-	snprintf(dir, sizeof(dir), "%s/configXXXXXX", tmp != NULL ? tmp : "/tmp");
+	if (snprintf(dir, sizeof(dir), "%s/configXXXXXX", tmp != NULL ? tmp : "/tmp") >= (int)sizeof(dir))
+		return 1;
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
