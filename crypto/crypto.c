@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 static WC_RNG rng;
@@ -39,6 +40,12 @@ crypto_cleanup(void)
 	wc_FreeRng(&rng);
 	rng_ready = 0;
 	wolfSSL_Cleanup();
+}
+
+void
+crypto_thread_cleanup(void)
+{
+	wc_ecc_fp_free();
 }
 
 WC_RNG *

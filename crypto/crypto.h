@@ -57,6 +57,9 @@ const char *crypto_strerror(int err);
 /* Start-up: seeds the shared RNG. 0 or a CRYPTO_ERR_* code. */
 int crypto_init(void);
 void crypto_cleanup(void);
+/* Releases per-thread caches (wolfSSL's EC acceleration tables); every
+ * thread other than the main one that used crypto calls it before exiting. */
+void crypto_thread_cleanup(void);
 
 /* Fills buf with len bytes from the DRBG. 0 or CRYPTO_ERR_INTERNAL. */
 int crypto_random(void *buf, size_t len);

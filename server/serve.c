@@ -232,6 +232,7 @@ worker_run(void *arg)
 	struct worker *w = arg;
 
 	event_base_dispatch(w->base);
+	crypto_thread_cleanup();
 	return NULL;
 }
 

@@ -1,0 +1,261 @@
+/*
+ * leaf.c: end-entity certificates signed by the intermediate. The ACME
+ * profile (crypto_signer_issue): the CSR's names, all of them allowed, in
+ * subjectAltName; KeyUsage digitalSignature (+keyEncipherment for RSA); EKU
+ * serverAuth and clientAuth; CA:FALSE; AKI and SKI. The server's own TLS
+ * certificate (crypto_signer_issue_tls) with a fresh P-256 key. Subject: the
+ * CSR's CN, else the first DNS name; when neither fits (IP-only requests, or
+ * names over the 64-character CN limit) the subject is empty and the
+ * subjectAltName is critical (RFC 5280 §4.2.1.6).
+ */
+#include "pki_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <wolfssl/wolfcrypt/asn_public.h>
+
+#define CN_MAX   64      /* ub-common-name, RFC 5280 A.1 */
+#define SPKI_MAX 1024
+
+static const uint8_t oid_rsa[] =
+    { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+
+struct leaf_spec {
+	const uint8_t *spki;
+	size_t spki_len;
+	const struct crypto_name *names;
+	size_t n_names;
+	const char *cn;           /* NULL: empty subject */
+	time_t not_before, not_after;
+	unsigned key_usage, eku;
+};
+
+static int
+name_allowed(const struct crypto_name *n, const struct crypto_leaf_params *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_allowed; i++) {
+		if (p->allowed[i].type != n->type)
+			continue;
+		if (n->type == CRYPTO_NAME_DNS ?
+		    strcasecmp(p->allowed[i].value, n->value) == 0 :
+		    strcmp(p->allowed[i].value, n->value) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The CN: the CSR's when it fits, else the first DNS name that fits. */
+static const char *
+pick_cn(const char *csr_cn, const struct crypto_name *names, size_t n)
+{
+	size_t i;
+
+	if (csr_cn != NULL && strlen(csr_cn) <= CN_MAX)
+		return csr_cn;
+	for (i = 0; i < n; i++)
+		if (names[i].type == CRYPTO_NAME_DNS &&
+		    strlen(names[i].value) <= CN_MAX)
+			return names[i].value;
+	return NULL;
+}
+
+static int
+spki_is_rsa(const uint8_t *spki, size_t len)
+{
+	struct pki_der d = { spki, len };
+	struct pki_tlv t;
+
+	if (pki_der_expect(&d, PKI_DER_SEQ, &t) != 0)
+		return 0;
+	d = pki_der_in(&t);
+	if (pki_der_expect(&d, PKI_DER_SEQ, &t) != 0)
+		return 0;
+	d = pki_der_in(&t);
+	if (pki_der_expect(&d, PKI_DER_OID, &t) != 0)
+		return 0;
+	return t.val_len == sizeof(oid_rsa) &&
+	    memcmp(t.val, oid_rsa, sizeof(oid_rsa)) == 0;
+}
+
+static void
+leaf_exts(struct pki_buf *b, const struct crypto_signer *s,
+    const struct leaf_spec *l, const uint8_t id[20])
+{
+	pki_ext_basic(b, 0, -1);
+	pki_ext_key_usage(b, l->key_usage);
+	pki_ext_eku(b, l->eku);
+	pki_ext_san(b, l->names, l->n_names, l->cn == NULL);
+	pki_ext_ski(b, id, 20);
+	pki_ext_aki(b, s->key_id, s->key_id_len);
+}
+
+/* Builds and signs one leaf; serialized on the signer's lock. */
+static int
+leaf_sign(struct crypto_signer *s, const struct leaf_spec *l,
+    uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len)
+{
+	struct pki_buf subject = { 0 }, exts = { 0 };
+	struct pki_cert_spec spec;
+	uint8_t id[20];
+	int ret;
+
+	if (l->n_names == 0)
+		return CRYPTO_ERR_NAME;
+	if (l->not_before >= l->not_after || l->not_after > s->view.not_after)
+		return CRYPTO_ERR_INVALID;
+	if ((ret = pki_spki_key_id(l->spki, l->spki_len, id)) != 0)
+		return ret;
+	pki_name(&subject, NULL, l->cn);
+	leaf_exts(&exts, s, l, id);
+	if ((ret = subject.err) != 0 || (ret = exts.err) != 0)
+		goto out;
+	memset(&spec, 0, sizeof(spec));
+	spec.issuer = s->view.subject.der;
+	spec.issuer_len = s->view.subject.der_len;
+	spec.subject = subject.p;
+	spec.subject_len = subject.len;
+	spec.spki = l->spki;
+	spec.spki_len = l->spki_len;
+	spec.not_before = l->not_before;
+	spec.not_after = l->not_after;
+	spec.exts = exts.p;
+	spec.exts_len = exts.len;
+	pthread_mutex_lock(&s->lock);
+	ret = pki_cert_sign(&spec, s->key, serial, der, len);
+	pthread_mutex_unlock(&s->lock);
+out:
+	pki_buf_free(&subject);
+	pki_buf_free(&exts);
+	return ret;
+}
+
+static void
+hex(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}
+
+int
+crypto_signer_issue(struct crypto_signer *s, const struct crypto_csr *csr,
+    const struct crypto_leaf_params *p, struct crypto_leaf *out)
+{
+	struct leaf_spec l;
+	uint8_t serial[CRYPTO_SERIAL_BYTES];
+	size_t i;
+	int ret;
+
+	if (s == NULL || csr == NULL || p == NULL || out == NULL ||
+	    (p->allowed == NULL && p->n_allowed > 0))
+		return CRYPTO_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
+	memset(&l, 0, sizeof(l));
+	l.n_names = crypto_csr_names(csr, &l.names);
+	for (i = 0; i < l.n_names; i++)
+		if (!name_allowed(&l.names[i], p))
+			return CRYPTO_ERR_NAME;
+	l.spki = pki_csr_spki(csr, &l.spki_len);
+	l.cn = pick_cn(crypto_csr_common_name(csr), l.names, l.n_names);
+	l.not_before = p->not_before;
+	l.not_after = p->not_after;
+	l.key_usage = PKI_KU_DIGITAL_SIGNATURE;
+	if (spki_is_rsa(l.spki, l.spki_len))
+		l.key_usage |= PKI_KU_KEY_ENCIPHERMENT;
+	l.eku = PKI_EKU_SERVER | PKI_EKU_CLIENT;
+	if ((ret = leaf_sign(s, &l, serial, &out->der, &out->der_len)) != 0)
+		return ret;
+	hex(serial, sizeof(serial), out->serial);
+	out->not_before = p->not_before;
+	out->not_after = p->not_after;
+	return CRYPTO_OK;
+}
+
+void
+crypto_leaf_clear(struct crypto_leaf *leaf)
+{
+	if (leaf == NULL)
+		return;
+	free(leaf->der);
+	memset(leaf, 0, sizeof(*leaf));
+}
+
+/* Names from configuration: well-formed, and not too many. */
+static int
+names_check(const struct crypto_name *names, size_t n)
+{
+	char buf[CRYPTO_MAX_NAME_LEN + 1];
+	size_t i;
+
+	if (n > CRYPTO_MAX_NAMES)
+		return CRYPTO_ERR_TOO_LARGE;
+	for (i = 0; i < n; i++)
+		if (names[i].type == CRYPTO_NAME_DNS &&
+		    (pki_dns_name_check(names[i].value, strnlen(names[i].value,
+		    sizeof(names[i].value)), buf) != 0 ||
+		    strcmp(buf, names[i].value) != 0))
+			return CRYPTO_ERR_NAME;
+	return CRYPTO_OK;
+}
+
+int
+crypto_signer_issue_tls(struct crypto_signer *s,
+    const struct crypto_name *names, size_t n_names, time_t not_before,
+    time_t not_after, uint8_t **cert_der, size_t *cert_len,
+    uint8_t **key_der, size_t *key_len)
+{
+	struct pki_key *key = NULL;
+	struct leaf_spec l;
+	uint8_t spki[SPKI_MAX], serial[CRYPTO_SERIAL_BYTES];
+	int ret;
+
+	if (s == NULL || names == NULL || cert_der == NULL || cert_len == NULL ||
+	    key_der == NULL || key_len == NULL)
+		return CRYPTO_ERR_INVALID;
+	*cert_der = *key_der = NULL;
+	if ((ret = names_check(names, n_names)) != 0)
+		return ret;
+	memset(&l, 0, sizeof(l));
+	if ((ret = pki_key_generate(CRYPTO_KEY_EC_P256, &key)) != 0 ||
+	    (ret = pki_key_spki(key, spki, sizeof(spki), &l.spki_len)) != 0)
+		goto out;
+	l.spki = spki;
+	l.names = names;
+	l.n_names = n_names;
+	l.cn = pick_cn(NULL, names, n_names);
+	l.not_before = not_before;
+	l.not_after = not_after;
+	l.key_usage = PKI_KU_DIGITAL_SIGNATURE;
+	l.eku = PKI_EKU_SERVER;
+	if ((ret = leaf_sign(s, &l, serial, cert_der, cert_len)) != 0)
+		goto out;
+	if ((ret = pki_key_pkcs8(key, key_der, key_len)) != 0) {
+		free(*cert_der);
+		*cert_der = NULL;
+	}
+out:
+	pki_key_free(key);
+	return ret;
+}
+
+char *
+crypto_cert_der_to_pem(const uint8_t *der, size_t len)
+{
+	char *pem = NULL;
+	size_t pemlen;
+
+	if (der == NULL || len == 0)
+		return NULL;
+	if (pki_pem_encode(der, len, "CERTIFICATE", &pem, &pemlen) != 0)
+		return NULL;
+	return pem;
+}

@@ -1,0 +1,206 @@
+/*
+ * pki_internal.h: declarations shared by the certificate-authority files of
+ * crypto/ (der.c, key.c, cert.c, ca.c, signer.c, csr.c, leaf.c). It names a
+ * minimal DER reader and writer, the CA's private keys, PEM framing, the
+ * certificate builder and the signer's layout. Nothing outside crypto/
+ * includes it.
+ */
+#ifndef HEARTH_PKI_INTERNAL_H
+#define HEARTH_PKI_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "crypto_internal.h"
+
+#include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/rsa.h>
+
+/* ---- DER (der.c) ---------------------------------------------------------- */
+
+#define PKI_DER_BOOLEAN  0x01
+#define PKI_DER_INTEGER  0x02
+#define PKI_DER_BITSTR   0x03
+#define PKI_DER_OCTETS   0x04
+#define PKI_DER_NULL     0x05
+#define PKI_DER_OID      0x06
+#define PKI_DER_UTF8     0x0c
+#define PKI_DER_UTCTIME  0x17
+#define PKI_DER_GENTIME  0x18
+#define PKI_DER_SEQ      0x30
+#define PKI_DER_SET      0x31
+
+/* A growing output buffer. Errors are sticky in err; check it once at the
+ * end. pki_buf_free() zeroizes before it frees. */
+struct pki_buf {
+	uint8_t *p;
+	size_t len, cap;
+	int err;
+};
+
+void pki_buf_free(struct pki_buf *b);
+void pki_buf_raw(struct pki_buf *b, const void *data, size_t len);
+/* Appends one TLV. */
+void pki_der_tlv(struct pki_buf *b, uint8_t tag, const void *val, size_t len);
+/* Wraps everything written since mark (a former b->len) in tag and length. */
+void pki_der_wrap(struct pki_buf *b, uint8_t tag, size_t mark);
+/* A non-negative INTEGER from big-endian bytes or from a small value. */
+void pki_der_uint(struct pki_buf *b, const uint8_t *be, size_t len);
+void pki_der_small_uint(struct pki_buf *b, unsigned long v);
+/* UTCTime for 1950..2049, GeneralizedTime otherwise (RFC 5280 §4.1.2.5). */
+void pki_der_time(struct pki_buf *b, time_t t);
+
+/* One element read from DER: its tag, whole encoding and contents. */
+struct pki_tlv {
+	uint8_t tag;
+	const uint8_t *der;
+	size_t der_len;
+	const uint8_t *val;
+	size_t val_len;
+};
+
+/* A read cursor over [p, p + len). */
+struct pki_der {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* Reads the next element (definite lengths, one-byte tags). 0 or
+ * CRYPTO_ERR_PARSE. pki_der_expect() also requires the tag. */
+int pki_der_next(struct pki_der *cur, struct pki_tlv *out);
+int pki_der_expect(struct pki_der *cur, uint8_t tag, struct pki_tlv *out);
+/* A cursor over the contents of t. */
+struct pki_der pki_der_in(const struct pki_tlv *t);
+/* Parses UTCTime or GeneralizedTime ("YYMMDDHHMMSSZ" forms only). */
+int pki_der_time_parse(const struct pki_tlv *t, time_t *out);
+
+/* The parts of an X.509 certificate the CA needs, pointing into its DER. */
+struct pki_cert_view {
+	struct pki_tlv tbs, issuer, validity, subject, spki;
+	struct pki_tlv exts;       /* the SEQUENCE OF Extension; val_len 0 if none */
+	time_t not_before, not_after;
+};
+
+int pki_cert_view(const uint8_t *der, size_t len, struct pki_cert_view *v);
+/* Finds the extension with the given OID contents: *value is its extnValue
+ * contents. 0, or CRYPTO_ERR_PARSE when absent or malformed. */
+int pki_cert_ext(const struct pki_cert_view *v, const uint8_t *oid,
+    size_t oidlen, struct pki_tlv *value);
+/* Nonzero when BasicConstraints says cA and KeyUsage (if any) allows
+ * keyCertSign. */
+int pki_cert_is_ca(const struct pki_cert_view *v);
+/* The subject key identifier: the extension's value, else SHA-1 of the
+ * subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1). *len <= 32. */
+int pki_cert_key_id(const struct pki_cert_view *v, uint8_t id[32], size_t *len);
+/* SHA-1 of the subjectPublicKey BIT STRING of a SubjectPublicKeyInfo. */
+int pki_spki_key_id(const uint8_t *spki, size_t len, uint8_t id[20]);
+
+/* ---- PEM (der.c) ---------------------------------------------------------- */
+
+/* Finds "-----BEGIN label-----" in pem and decodes its body. *der is
+ * malloc'd; the caller zeroizes and frees. CRYPTO_ERR_PARSE when absent or
+ * malformed, CRYPTO_ERR_UNSUPPORTED for PEM headers (legacy encryption). */
+int pki_pem_decode(const char *pem, size_t len, const char *label,
+    uint8_t **der, size_t *derlen);
+/* Encodes der as PEM with label; *out is malloc'd and NUL-terminated. */
+int pki_pem_encode(const uint8_t *der, size_t len, const char *label,
+    char **out, size_t *outlen);
+
+/* ---- CA private keys (key.c) ---------------------------------------------- */
+
+enum pki_key_kind { PKI_KEY_RSA, PKI_KEY_EC };
+
+struct pki_key {
+	enum pki_key_kind kind;
+	union {
+		RsaKey rsa;
+		ecc_key ec;
+	} u;
+};
+
+int pki_key_generate(enum crypto_key_type type, struct pki_key **out);
+/* Decodes a private key from PKCS#8, PKCS#1 or SEC1 DER. */
+int pki_key_from_der(const uint8_t *der, size_t len, struct pki_key **out);
+/* Loads a PEM private key, decrypting an ENCRYPTED PRIVATE KEY with pass
+ * (CRYPTO_ERR_PASSPHRASE when pass is missing or wrong). */
+int pki_key_from_pem(const char *pem, size_t len, const char *pass,
+    size_t passlen, struct pki_key **out);
+void pki_key_free(struct pki_key *k);
+/* PKCS#8 DER, malloc'd: the caller zeroizes and frees. */
+int pki_key_pkcs8(struct pki_key *k, uint8_t **der, size_t *len);
+/* PEM: "PRIVATE KEY", or "ENCRYPTED PRIVATE KEY" (PBES2, PBKDF2-HMAC-SHA256,
+ * AES-256-CBC) when pass is not NULL. Zeroize and free *pem. */
+int pki_key_pem(struct pki_key *k, const char *pass, size_t passlen,
+    char **pem, size_t *pemlen);
+/* SubjectPublicKeyInfo DER into out (at least 1024 bytes). */
+int pki_key_spki(struct pki_key *k, uint8_t *out, size_t outsz, size_t *len);
+/* Signs the TBSCertificate in buf[0..tbs_len) and frames the certificate
+ * in place; returns its length (> 0) or CRYPTO_ERR_*. */
+int pki_key_sign_cert(struct pki_key *k, uint8_t *buf, size_t tbs_len,
+    size_t bufsz);
+/* The AlgorithmIdentifier DER for this key's certificate signatures. */
+const uint8_t *pki_key_sig_alg(const struct pki_key *k, size_t *len);
+
+/* ---- certificates (cert.c) ------------------------------------------------ */
+
+#define PKI_KU_DIGITAL_SIGNATURE 0x80
+#define PKI_KU_KEY_ENCIPHERMENT  0x20
+#define PKI_KU_KEY_CERT_SIGN     0x04
+#define PKI_KU_CRL_SIGN          0x02
+
+#define PKI_EKU_SERVER 0x01
+#define PKI_EKU_CLIENT 0x02
+
+/* Extensions, appended to an ordered list (a pki_buf of Extension TLVs). */
+void pki_ext_basic(struct pki_buf *b, int ca, int pathlen);
+void pki_ext_key_usage(struct pki_buf *b, unsigned bits);
+void pki_ext_eku(struct pki_buf *b, unsigned which);
+void pki_ext_ski(struct pki_buf *b, const uint8_t *id, size_t len);
+void pki_ext_aki(struct pki_buf *b, const uint8_t *id, size_t len);
+void pki_ext_san(struct pki_buf *b, const struct crypto_name *names,
+    size_t n, int critical);
+/* A Name of O=org (when not NULL) then CN=cn (when not NULL). */
+void pki_name(struct pki_buf *b, const char *org, const char *cn);
+
+struct pki_cert_spec {
+	const uint8_t *issuer;     /* Name DER; NULL: the subject (self-signed) */
+	size_t issuer_len;
+	const uint8_t *subject;
+	size_t subject_len;
+	const uint8_t *spki;
+	size_t spki_len;
+	time_t not_before, not_after;
+	const uint8_t *exts;       /* concatenated Extension TLVs */
+	size_t exts_len;
+};
+
+/* Builds and signs a v3 certificate with a fresh 128-bit positive serial
+ * (written to serial). *der is malloc'd; the caller frees. */
+int pki_cert_sign(const struct pki_cert_spec *spec, struct pki_key *signer,
+    uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len);
+
+/* ---- names (csr.c) -------------------------------------------------------- */
+
+/* Checks and lower-cases a DNS name (an optional leading "*." label).
+ * 0 or CRYPTO_ERR_NAME. */
+int pki_dns_name_check(const char *in, size_t len,
+    char out[CRYPTO_MAX_NAME_LEN + 1]);
+/* The request's SubjectPublicKeyInfo DER, owned by the csr. */
+const uint8_t *pki_csr_spki(const struct crypto_csr *csr, size_t *len);
+
+/* ---- the signer (signer.c) ------------------------------------------------ */
+
+struct crypto_signer {
+	pthread_mutex_t lock;       /* serializes issuance */
+	struct pki_key *key;
+	uint8_t *cert_der;
+	size_t cert_len;
+	struct pki_cert_view view;  /* points into cert_der */
+	uint8_t key_id[32];         /* the intermediate's SKI, for leaf AKIs */
+	size_t key_id_len;
+	char *chain_pem;
+};
+
+#endif

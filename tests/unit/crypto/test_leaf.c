@@ -1,0 +1,366 @@
+/*
+ * test_leaf.c: issuing leaf certificates (crypto_signer_issue) for each key
+ * type a CSR may carry, and the server's own TLS certificate
+ * (crypto_signer_issue_tls). Every chain is checked with `openssl verify`
+ * and the extensions, serial and validity with `openssl x509`.
+ */
+#include "check.h"
+#include "crypto.h"
+#include "crypto_internal.h"
+#include "pki_test.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <strings.h>
+#include <time.h>
+
+static time_t now;
+static char ca_dir[1024];
+
+static struct crypto_signer *
+make_ca(const char *name, enum crypto_key_type type)
+{
+	struct crypto_ca_params p;
+	struct crypto_signer *s;
+	int gen, err;
+
+	memset(&p, 0, sizeof(p));
+	p.key_type = type;
+	p.now = now;
+	snprintf(ca_dir, sizeof(ca_dir), "%s", pt_path("%s", name));
+	CHECK_EQ_INT(crypto_ca_create(ca_dir, &p, &gen), CRYPTO_OK);
+	s = crypto_signer_open(ca_dir, NULL, 0, &err);
+	CHECK(s != NULL);
+	return s;
+}
+
+static struct crypto_csr *
+make_csr(const char *name, const char *newkey, const char *subj,
+    const char *san)
+{
+	struct crypto_csr *csr;
+	char *pem;
+	size_t len = 0;
+	int err;
+
+	CHECK_EQ_INT(pt_run("cd %s && openssl req -new -newkey %s -nodes "
+	    "-keyout %s.key -subj '%s' -addext 'subjectAltName=%s' -out %s.csr",
+	    pt_dir, newkey, name, subj, san, name), 0);
+	if ((pem = pt_slurp(pt_path("%s.csr", name), &len)) == NULL)
+		return NULL;
+	csr = crypto_csr_parse_pem(pem, len, &err);
+	CHECK_EQ_INT(err, CRYPTO_OK);
+	free(pem);
+	return csr;
+}
+
+static void
+write_pem(const char *name, const uint8_t *der, size_t len)
+{
+	char *pem = crypto_cert_der_to_pem(der, len);
+
+	CHECK(pem != NULL && strncmp(pem, "-----BEGIN CERTIFICATE-----\n", 28) == 0);
+	if (pem != NULL)
+		CHECK_EQ_INT(pt_spit(pt_path("%s.crt", name), pem, strlen(pem)), 0);
+	free(pem);
+}
+
+static void
+check_verify(const char *name)
+{
+	char cmd[4096], want[1200];
+
+	snprintf(cmd, sizeof(cmd), "openssl verify -CAfile %s/root.crt "
+	    "-untrusted %s/intermediate.crt %s/%s.crt 2>&1", ca_dir, ca_dir,
+	    pt_dir, name);
+	snprintf(want, sizeof(want), "%s/%s.crt: OK\n", pt_dir, name);
+	CHECK(pt_output_has(cmd, want));
+}
+
+static void
+check_dates(const char *name, time_t nb, time_t na)
+{
+	char cmd[4096], want[64];
+	struct tm tm;
+
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/%s.crt -noout -dates "
+	    "-dateopt iso_8601", pt_dir, name);
+	gmtime_r(&nb, &tm);
+	strftime(want, sizeof(want), "notBefore=%Y-%m-%d %H:%M:%SZ", &tm);
+	CHECK(pt_output_has(cmd, want));
+	gmtime_r(&na, &tm);
+	strftime(want, sizeof(want), "notAfter=%Y-%m-%d %H:%M:%SZ", &tm);
+	CHECK(pt_output_has(cmd, want));
+}
+
+static void
+check_serial(const char *name, const char *serial)
+{
+	char *out;
+
+	CHECK_EQ_INT(strlen(serial), 2 * CRYPTO_SERIAL_BYTES);
+	out = pt_output("openssl x509 -in %s/%s.crt -noout -serial", pt_dir, name);
+	CHECK(out != NULL && strncmp(out, "serial=", 7) == 0 &&
+	    strlen(out) == 7 + 32 + 1 && strncasecmp(out + 7, serial, 32) == 0);
+	free(out);
+}
+
+/* The extensions of the ACME profile. */
+static void
+check_text(const char *name, int rsa, const char *subject, const char *sigalg)
+{
+	char cmd[4096], *out;
+
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/%s.crt -noout -text",
+	    pt_dir, name);
+	CHECK(pt_output_has(cmd, rsa ? "X509v3 Key Usage: critical\n"
+	    "                Digital Signature, Key Encipherment\n" :
+	    "X509v3 Key Usage: critical\n                Digital Signature\n"));
+	CHECK(pt_output_has(cmd, "X509v3 Extended Key Usage: \n"
+	    "                TLS Web Server Authentication, "
+	    "TLS Web Client Authentication\n"));
+	CHECK(pt_output_has(cmd, "X509v3 Basic Constraints: critical\n"
+	    "                CA:FALSE\n"));
+	CHECK(pt_output_has(cmd, "X509v3 Subject Key Identifier"));
+	CHECK(pt_output_has(cmd, "X509v3 Authority Key Identifier"));
+	CHECK(pt_output_has(cmd, subject));
+	CHECK(pt_output_has(cmd, sigalg));
+	out = pt_output("%s", cmd);
+	CHECK(out != NULL && strstr(out, "CA:TRUE") == NULL);
+	free(out);
+}
+
+static const struct crypto_name allowed[] = {
+	{ CRYPTO_NAME_DNS, "a.example" },
+	{ CRYPTO_NAME_DNS, "www.a.example" },
+	{ CRYPTO_NAME_DNS, "*.b.example" },
+	{ CRYPTO_NAME_IP, "10.0.0.1" },
+	{ CRYPTO_NAME_IP, "2001:db8::1" },
+};
+
+static void
+issue_one(struct crypto_signer *s, const char *name, const char *newkey,
+    int rsa, const char *sigalg)
+{
+	struct crypto_leaf_params p;
+	struct crypto_leaf leaf;
+	struct crypto_csr *csr;
+	char cmd[4096];
+
+	csr = make_csr(name, newkey, "/CN=a.example",
+	    "DNS:a.example,DNS:www.a.example,DNS:*.b.example,IP:10.0.0.1,"
+	    "IP:2001:db8::1");
+	CHECK(csr != NULL);
+	if (csr == NULL)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.allowed = allowed;
+	p.n_allowed = sizeof(allowed) / sizeof(allowed[0]);
+	p.not_before = now - 300;
+	p.not_after = now + 90 * 86400;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_OK);
+	CHECK_EQ_INT(leaf.not_before, p.not_before);
+	CHECK_EQ_INT(leaf.not_after, p.not_after);
+	write_pem(name, leaf.der, leaf.der_len);
+	check_verify(name);
+	check_serial(name, leaf.serial);
+	check_dates(name, p.not_before, p.not_after);
+	check_text(name, rsa, "Subject: CN = a.example\n", sigalg);
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/%s.crt -noout -ext "
+	    "subjectAltName", pt_dir, name);
+	CHECK(pt_output_has(cmd, "X509v3 Subject Alternative Name: \n"
+	    "    DNS:a.example, DNS:www.a.example, DNS:*.b.example, "
+	    "IP Address:10.0.0.1, IP Address:2001:DB8:0:0:0:0:0:1\n"));
+	/* The leaf carries the CSR's key. */
+	snprintf(cmd, sizeof(cmd), "cd %s && openssl x509 -in %s.crt -noout "
+	    "-pubkey > %s.cpub && openssl pkey -in %s.key -pubout > %s.kpub && "
+	    "cmp %s.cpub %s.kpub", pt_dir, name, name, name, name, name, name);
+	CHECK_EQ_INT(pt_run("%s", cmd), 0);
+	crypto_leaf_clear(&leaf);
+	CHECK(leaf.der == NULL);
+	crypto_csr_free(csr);
+}
+
+static void
+test_refusals(struct crypto_signer *s)
+{
+	struct crypto_leaf_params p;
+	struct crypto_leaf leaf;
+	struct crypto_csr *csr;
+
+	csr = make_csr("outside", "ec -pkeyopt ec_paramgen_curve:P-256",
+	    "/CN=a.example", "DNS:a.example,DNS:evil.example");
+	CHECK(csr != NULL);
+	memset(&p, 0, sizeof(p));
+	p.allowed = allowed;
+	p.n_allowed = sizeof(allowed) / sizeof(allowed[0]);
+	p.not_before = now;
+	p.not_after = now + 86400;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_NAME);
+	CHECK(leaf.der == NULL);
+	crypto_csr_free(csr);
+
+	/* An IP allowed as DNS text is not the same name. */
+	csr = make_csr("iptype", "ec -pkeyopt ec_paramgen_curve:P-256",
+	    "/O=x", "IP:10.0.0.2");
+	p.allowed = (const struct crypto_name[]){ { CRYPTO_NAME_DNS, "10.0.0.2" } };
+	p.n_allowed = 1;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_NAME);
+	/* Validity: empty, or past the intermediate. */
+	p.allowed = (const struct crypto_name[]){ { CRYPTO_NAME_IP, "10.0.0.2" } };
+	p.not_after = p.not_before;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_INVALID);
+	p.not_after = crypto_signer_not_after(s) + 1;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_INVALID);
+	crypto_csr_free(csr);
+}
+
+/* IP-only: empty subject, critical subjectAltName. */
+static void
+test_ip_only(struct crypto_signer *s)
+{
+	struct crypto_leaf_params p;
+	struct crypto_leaf leaf;
+	struct crypto_csr *csr;
+	char cmd[4096];
+
+	csr = make_csr("iponly", "ec -pkeyopt ec_paramgen_curve:P-256", "/O=x",
+	    "IP:10.0.0.1");
+	memset(&p, 0, sizeof(p));
+	p.allowed = allowed;
+	p.n_allowed = sizeof(allowed) / sizeof(allowed[0]);
+	p.not_before = now;
+	p.not_after = now + 86400;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_OK);
+	write_pem("iponly", leaf.der, leaf.der_len);
+	check_verify("iponly");
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/iponly.crt -noout -text",
+	    pt_dir);
+	CHECK(pt_output_has(cmd, "Subject: \n"));
+	CHECK(pt_output_has(cmd, "X509v3 Subject Alternative Name: critical\n"
+	    "                IP Address:10.0.0.1\n"));
+	crypto_leaf_clear(&leaf);
+	crypto_csr_free(csr);
+}
+
+static void
+test_tls(struct crypto_signer *s)
+{
+	static const struct crypto_name names[] = {
+		{ CRYPTO_NAME_DNS, "localhost" },
+		{ CRYPTO_NAME_IP, "127.0.0.1" },
+	};
+	uint8_t *cert = NULL, *key = NULL;
+	size_t cert_len = 0, key_len = 0;
+	char cmd[4096];
+
+	CHECK_EQ_INT(crypto_signer_issue_tls(s, names, 2, now - 60, now + 3600,
+	    &cert, &cert_len, &key, &key_len), CRYPTO_OK);
+	CHECK(cert != NULL && key != NULL);
+	if (cert == NULL || key == NULL)
+		return;
+	write_pem("tls", cert, cert_len);
+	check_verify("tls");
+	check_dates("tls", now - 60, now + 3600);
+	CHECK_EQ_INT(pt_spit(pt_path("tls.key.der"), key, key_len), 0);
+	snprintf(cmd, sizeof(cmd), "cd %s && openssl x509 -in tls.crt -noout "
+	    "-pubkey > tls.cpub && openssl pkey -inform DER -in tls.key.der "
+	    "-pubout > tls.kpub && cmp tls.cpub tls.kpub", pt_dir);
+	CHECK_EQ_INT(pt_run("%s", cmd), 0);
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/tls.crt -noout -text",
+	    pt_dir);
+	CHECK(pt_output_has(cmd, "X509v3 Extended Key Usage: \n"
+	    "                TLS Web Server Authentication\n"));
+	CHECK(pt_output_has(cmd, "X509v3 Key Usage: critical\n"
+	    "                Digital Signature\n"));
+	CHECK(pt_output_has(cmd, "DNS:localhost, IP Address:127.0.0.1"));
+	CHECK(pt_output_has(cmd, "Subject: CN = localhost\n"));
+	CHECK(pt_output_has(cmd, "NIST CURVE: P-256"));
+	crypto_zeroize(key, key_len);
+	free(key);
+	free(cert);
+}
+
+struct worker {
+	struct crypto_signer *s;
+	const struct crypto_csr *csr;
+	int failures;
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct crypto_leaf_params p;
+	struct crypto_leaf leaf;
+	int i;
+
+	memset(&p, 0, sizeof(p));
+	p.allowed = allowed;
+	p.n_allowed = sizeof(allowed) / sizeof(allowed[0]);
+	p.not_before = now;
+	p.not_after = now + 86400;
+	for (i = 0; i < 20; i++) {
+		if (crypto_signer_issue(w->s, w->csr, &p, &leaf) != CRYPTO_OK)
+			w->failures++;
+		crypto_leaf_clear(&leaf);
+	}
+	return NULL;
+}
+
+/* One signer shared by several threads. */
+static void
+test_threads(struct crypto_signer *s)
+{
+	struct worker w[4];
+	pthread_t t[4];
+	struct crypto_csr *csr;
+	int i;
+
+	csr = make_csr("threads", "ec -pkeyopt ec_paramgen_curve:P-256",
+	    "/CN=a.example", "DNS:a.example");
+	for (i = 0; i < 4; i++) {
+		w[i].s = s;
+		w[i].csr = csr;
+		w[i].failures = 0;
+		CHECK_EQ_INT(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_EQ_INT(w[i].failures, 0);
+	}
+	crypto_csr_free(csr);
+}
+
+int
+main(void)
+{
+	struct crypto_signer *s;
+
+	if (crypto_init() != 0)
+		return 2;
+	now = time(NULL);
+	pt_tmpdir("test_leaf");
+
+	s = make_ca("ca256", CRYPTO_KEY_EC_P256);
+	issue_one(s, "rsa2048", "rsa:2048", 1, "ecdsa-with-SHA256");
+	issue_one(s, "rsa4096", "rsa:4096", 1, "ecdsa-with-SHA256");
+	issue_one(s, "p256", "ec -pkeyopt ec_paramgen_curve:P-256", 0,
+	    "ecdsa-with-SHA256");
+	issue_one(s, "p384", "ec -pkeyopt ec_paramgen_curve:P-384", 0,
+	    "ecdsa-with-SHA256");
+	issue_one(s, "ed25519", "ed25519", 0, "ecdsa-with-SHA256");
+	test_refusals(s);
+	test_ip_only(s);
+	test_tls(s);
+	test_threads(s);
+	crypto_signer_free(s);
+
+	s = make_ca("ca384", CRYPTO_KEY_EC_P384);
+	issue_one(s, "p256-384", "ec -pkeyopt ec_paramgen_curve:P-256", 0,
+	    "ecdsa-with-SHA384");
+	crypto_signer_free(s);
+
+	crypto_cleanup();
+	return CHECK_DONE();
+}
