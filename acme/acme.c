@@ -28,10 +28,20 @@ acme_new(const struct acme_config *cfg, struct store *st,
 		a->cfg.cert_days = 90;
 	a->store = st;
 	a->signer = signer;
-	if ((ret = acme_nonces_init(&a->nonces, a->cfg.random)) != ACME_OK) {
-		free(a);
-		a = NULL;
+	if ((ret = acme_nonces_init(&a->nonces, a->cfg.random)) != ACME_OK)
+		goto fail;
+	ret = ACME_ERR_NOMEM;
+	if ((a->queue = calloc(ACME_QUEUE_MAX, sizeof(*a->queue))) == NULL) {
+		acme_nonces_fini(&a->nonces);
+		goto fail;
 	}
+	pthread_mutex_init(&a->queue_lock, NULL);
+	acme_queue_resume(a);
+	ret = ACME_OK;
+	goto out;
+fail:
+	free(a);
+	a = NULL;
 out:
 	if (err != NULL)
 		*err = ret;
@@ -44,6 +54,8 @@ acme_free(struct acme *a)
 	if (a == NULL)
 		return;
 	acme_nonces_fini(&a->nonces);
+	pthread_mutex_destroy(&a->queue_lock);
+	free(a->queue);
 	free(a);
 }
 
@@ -94,25 +106,68 @@ handle_directory(struct acme *a, const struct acme_request *req,
 	acme_respond_json(resp, 200, json);
 }
 
-/* Paths of the resources a client reaches by POST. */
+/* Resources named by a path prefix and an id. */
+static const struct {
+	const char *prefix;
+	void (*fn)(struct acme *, const struct acme_request *, const char *,
+	    struct acme_response *);
+} id_routes[] = {
+	{ "/acme/account/", acme_account },
+	{ "/acme/orders/", acme_orders },
+	{ "/acme/order/", acme_order },
+	{ "/acme/authz/", acme_authz },
+	{ "/acme/chall/", acme_challenge },
+	{ "/acme/cert/", acme_certificate },
+	{ "/acme/finalize/", acme_finalize },
+};
+
+static const struct {
+	const char *path;
+	void (*fn)(struct acme *, const struct acme_request *,
+	    struct acme_response *);
+} fixed_routes[] = {
+	{ ACME_PATH_NEW_ACCOUNT, acme_new_account },
+	{ ACME_PATH_NEW_ORDER, acme_new_order },
+	{ ACME_PATH_NEW_AUTHZ, acme_new_authz },
+	{ ACME_PATH_REVOKE_CERT, acme_revoke },
+	{ ACME_PATH_KEY_CHANGE, acme_key_change },
+};
+
+/* Dispatches a POST resource; 0 when the path named none. */
 static int
-is_acme_post_resource(const char *path)
+route_post(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp)
 {
-	static const char *const fixed[] = {
-		ACME_PATH_NEW_ACCOUNT, ACME_PATH_NEW_ORDER, ACME_PATH_NEW_AUTHZ,
-		ACME_PATH_REVOKE_CERT, ACME_PATH_KEY_CHANGE,
-	};
-	static const char *const prefixed[] = {
-		"/acme/account/", "/acme/order/", "/acme/orders/", "/acme/authz/",
-		"/acme/chall/", "/acme/cert/", "/acme/finalize/",
-	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(fixed_routes) / sizeof(fixed_routes[0]); i++) {
+		if (strcmp(req->path, fixed_routes[i].path) == 0) {
+			fixed_routes[i].fn(a, req, resp);
+			return 1;
+		}
+	}
+	for (i = 0; i < sizeof(id_routes) / sizeof(id_routes[0]); i++) {
+		n = strlen(id_routes[i].prefix);
+		if (strncmp(req->path, id_routes[i].prefix, n) == 0 &&
+		    strchr(req->path + n, '/') == NULL && req->path[n] != '\0' &&
+		    strlen(req->path + n) <= 64) {
+			id_routes[i].fn(a, req, req->path + n, resp);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+route_exists(const char *path)
+{
 	size_t i;
 
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (strcmp(path, fixed[i]) == 0)
+	for (i = 0; i < sizeof(fixed_routes) / sizeof(fixed_routes[0]); i++)
+		if (strcmp(path, fixed_routes[i].path) == 0)
 			return 1;
-	for (i = 0; i < sizeof(prefixed) / sizeof(prefixed[0]); i++)
-		if (strncmp(path, prefixed[i], strlen(prefixed[i])) == 0)
+	for (i = 0; i < sizeof(id_routes) / sizeof(id_routes[0]); i++)
+		if (strncmp(path, id_routes[i].prefix, strlen(id_routes[i].prefix)) == 0)
 			return 1;
 	return 0;
 }
@@ -128,12 +183,18 @@ acme_handle(struct acme *a, const struct acme_request *req,
 	}
 	if (strcmp(req->path, ACME_PATH_NEW_NONCE) == 0) {
 		handle_new_nonce(a, req, resp);
-	} else if (is_acme_post_resource(req->path)) {
-		/* The account, order and certificate resources arrive with the
-		 * RFC 8555 protocol work; until then they answer plainly. */
-		acme_respond_problem(resp, ACME_P_MALFORMED, 501,
-		    "this resource is not served by this version of hearth");
+	} else if (strcmp(req->method, "POST") == 0) {
+		if (!route_post(a, req, resp))
+			acme_respond_problem(resp, ACME_P_MALFORMED, 404,
+			    "no ACME resource at this path");
+		/* RFC 8555 §6.5: every response to a POST carries a nonce, so
+		 * a client can retry after badNonce. */
 		add_nonce(a, req, resp);
+	} else if (route_exists(req->path)) {
+		/* RFC 8555 §6.3: resources are read with POST-as-GET. */
+		acme_respond_problem(resp, ACME_P_MALFORMED, 405,
+		    "use POST-as-GET (a signed POST with an empty payload)");
+		acme_respond_header(resp, "Allow", "POST");
 	} else {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 404,
 		    "no ACME resource at this path");

@@ -53,6 +53,7 @@ void acme_free(struct acme *a);
 struct acme_request {
 	const char *method;         /* "GET", "HEAD", "POST", ... */
 	const char *path;           /* request path, without query */
+	const char *query;          /* query string without '?', or NULL */
 	const char *base_url;       /* "https://host:port" the client used */
 	const char *content_type;   /* may be NULL */
 	const uint8_t *body;

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "acme.h"
+#include "crypto.h"
 
 /* ---- problem documents (RFC 8555 §6.7, RFC 7807) ---- */
 
@@ -71,12 +72,163 @@ int acme_nonce_consume(struct acme_nonces *n, time_t now, const char *nonce);
 
 /* ---- the handle ---- */
 
+#define ACME_QUEUE_MAX 4096   /* validations waiting for server/ */
+
 struct acme {
 	struct acme_config cfg;
 	struct store *store;
 	struct crypto_signer *signer;
 	struct acme_nonces nonces;
+	pthread_mutex_t queue_lock;
+	struct acme_validation *queue;  /* ring of ACME_QUEUE_MAX jobs */
+	size_t queue_head, queue_len;
 };
+
+/* ---- policy numbers ---- */
+
+#define ACME_MAX_IDENTIFIERS   100      /* per order */
+#define ACME_ORDER_LIFETIME    (7 * 86400)
+#define ACME_AUTHZ_PENDING_LIFETIME (7 * 86400)
+#define ACME_AUTHZ_VALID_LIFETIME   (30 * 86400)
+#define ACME_ORDERS_PAGE       50       /* orders per page of the list */
+#define ACME_RETRY_AFTER       2        /* seconds, while processing */
+#define ACME_MAX_CONTACTS      10
+#define ACME_MAX_CONTACT_LEN   320
+#define ACME_ID_LEN            24       /* 8 hex of time + 16 hex random */
+
+/* ---- records (record.c): store records are JSON objects ---- */
+
+struct store_txn;
+typedef struct cJSON cJSON;
+
+/* A new identifier, ordered by creation time. 0 or ACME_ERR_INTERNAL. */
+int acme_id_new(struct acme *a, time_t now, char out[ACME_ID_LEN + 1]);
+/* Nonzero when s looks like an identifier acme_id_new made. */
+int acme_id_valid(const char *s);
+/* Loads the record id of table t; NULL when absent or unreadable. Caller
+ * frees with cJSON_Delete. */
+cJSON *acme_record_get(struct store_txn *txn, int table, const char *id);
+/* Stores o as the record id of table t. 0 or a STORE_* code. */
+int acme_record_put(struct store_txn *txn, int table, const char *id,
+    const cJSON *o);
+/* Reads a string member, NULL when absent or not a string. */
+const char *acme_json_str(const cJSON *o, const char *name);
+/* Reads a number member as time_t; 0 when absent. */
+time_t acme_json_time(const cJSON *o, const char *name);
+/* RFC 3339 UTC timestamp of t into out (at least 21 bytes). */
+void acme_time_format(time_t t, char *out, size_t outsz);
+/* Parses an RFC 3339 timestamp. 0 on success. */
+int acme_time_parse(const char *s, time_t *out);
+/* base + "/acme/" + kind + "/" + id into out; -1 when it does not fit. */
+int acme_url(char *out, size_t outsz, const char *base, const char *kind,
+    const char *id);
+
+/* ---- JWS requests (jws.c), RFC 8555 §6.2-§6.4 ---- */
+
+enum acme_key_mode { ACME_KEY_KID, ACME_KEY_JWK, ACME_KEY_EITHER };
+
+struct acme_jws {
+	cJSON *protected;            /* the decoded protected header */
+	char *payload;               /* decoded payload, NUL-terminated */
+	size_t payload_len;          /* 0 for POST-as-GET */
+	struct crypto_jwk *jwk;      /* the key that verified the signature */
+	char thumbprint[CRYPTO_THUMBPRINT_LEN + 1];
+	char account_id[ACME_ID_LEN + 1]; /* set when the request used kid */
+	cJSON *account;              /* the account record, when kid */
+};
+
+/*
+ * Verifies a POST in the fixed order: content type, size, parse, key (jwk
+ * xor kid, as mode allows), algorithm, signature, nonce, url. On failure the
+ * problem is in resp and -1 is returned; on success out is filled (release
+ * with acme_jws_clear) and 0 is returned.
+ */
+int acme_jws_verify(struct acme *a, const struct acme_request *req,
+    enum acme_key_mode mode, struct acme_jws *out, struct acme_response *resp);
+/* Verifies the inner JWS of keyChange (RFC 8555 §7.3.5): jwk only, no
+ * nonce, url equal to outer_url. Same conventions. */
+int acme_jws_verify_inner(const char *json, size_t len, const char *outer_url,
+    struct acme_jws *out, struct acme_response *resp);
+void acme_jws_clear(struct acme_jws *j);
+/* The payload as a JSON object; NULL with a malformed problem in resp. */
+cJSON *acme_jws_payload_object(const struct acme_jws *j,
+    struct acme_response *resp);
+/* The full URL of the request (base + path [+ ? query]). */
+int acme_request_url(const struct acme_request *req, char *out, size_t outsz);
+
+/* ---- resources ---- */
+
+/* The account URL of id for this request's base. */
+int acme_account_url(const struct acme_request *req, const char *id,
+    char *out, size_t outsz);
+
+void acme_new_account(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp);
+void acme_account(struct acme *a, const struct acme_request *req,
+    const char *id, struct acme_response *resp);
+void acme_key_change(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp);
+void acme_new_order(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp);
+void acme_order(struct acme *a, const struct acme_request *req,
+    const char *id, struct acme_response *resp);
+void acme_orders(struct acme *a, const struct acme_request *req,
+    const char *account_id, struct acme_response *resp);
+void acme_finalize(struct acme *a, const struct acme_request *req,
+    const char *id, struct acme_response *resp);
+void acme_new_authz(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp);
+void acme_authz(struct acme *a, const struct acme_request *req,
+    const char *id, struct acme_response *resp);
+void acme_challenge(struct acme *a, const struct acme_request *req,
+    const char *id, struct acme_response *resp);
+void acme_certificate(struct acme *a, const struct acme_request *req,
+    const char *serial, struct acme_response *resp);
+void acme_revoke(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp);
+
+/* ---- identifiers (ident.c) ---- */
+
+enum acme_ident_type { ACME_IDENT_DNS, ACME_IDENT_IP };
+
+/*
+ * Checks and normalises an identifier object {"type","value"} (RFC 8555
+ * §7.1.3, RFC 8738): DNS names lower-cased and checked against RFC 1035
+ * syntax and length limits, IDN A-labels checked, wildcards only as a whole
+ * leftmost label; IPs in canonical text form. Returns 0, or fills resp with
+ * rejectedIdentifier / unsupportedIdentifier / malformed and returns -1.
+ * *wildcard is set for "*." names (value keeps the "*.").
+ */
+int acme_ident_check(const cJSON *ident, enum acme_ident_type *type,
+    char value[256], int *wildcard, struct acme_response *resp);
+const char *acme_ident_type_name(enum acme_ident_type t);
+
+/* ---- authorizations and challenges (authz.c) ---- */
+
+/* Status of an authorization record at time now (pending/valid turn
+ * "expired" once past their expiry). Static string. */
+const char *acme_authz_status(const cJSON *authz, time_t now);
+/* Creates (or, when reuse is set, finds a reusable valid) authorization of
+ * account for the identifier, inside a write transaction; id written. */
+int acme_authz_obtain(struct acme *a, struct store_txn *txn,
+    const char *account_id, enum acme_ident_type type, const char *value,
+    int wildcard, int reuse, time_t now, char id[ACME_ID_LEN + 1]);
+/* Nonzero when the authorization index prefix ("account/type:value/") has a
+ * valid, unexpired authorization. */
+int acme_authz_valid_for(struct store_txn *txn, const char *prefix, size_t len,
+    time_t now);
+/* Queues a validation job (drops it when the queue is full: the challenge
+ * then stays processing until restart re-queues it). */
+void acme_queue_push(struct acme *a, const struct acme_validation *job);
+/* Re-queues every challenge left processing (after a restart). */
+void acme_queue_resume(struct acme *a);
+
+/* ---- orders (order.c) ---- */
+
+/* Status of an order record (RFC 8555 §7.1.6), derived from its
+ * authorizations when it has not been finalized. Static string. */
+const char *acme_order_status(struct store_txn *txn, const cJSON *order,
+    time_t now);
 
 /* The directory object (RFC 8555 §7.1.1) for base_url. Caller frees. */
 char *acme_directory_json(const struct acme *a, const char *base_url);

@@ -241,6 +241,16 @@ int crypto_signer_issue(struct crypto_signer *s, const struct crypto_csr *csr,
     const struct crypto_leaf_params *p, struct crypto_leaf *out);
 void crypto_leaf_clear(struct crypto_leaf *leaf);
 
+/* What revocation needs to know of a certificate a client presents. */
+struct crypto_cert_info {
+	char serial[2 * 20 + 1];                 /* lower-case hex, no leading 00 */
+	char key_thumbprint[CRYPTO_THUMBPRINT_LEN + 1]; /* RFC 7638 of its key */
+	time_t not_before, not_after;
+};
+/* Parses a DER certificate (at most CRYPTO_MAX_PEM_BYTES). 0, or
+ * CRYPTO_ERR_PARSE / CRYPTO_ERR_TOO_LARGE / CRYPTO_ERR_UNSUPPORTED (key). */
+int crypto_cert_info(const uint8_t *der, size_t len, struct crypto_cert_info *out);
+
 /* DER certificate to PEM. Caller frees. NULL on failure. */
 char *crypto_cert_der_to_pem(const uint8_t *der, size_t len);
 

@@ -486,3 +486,22 @@ crypto_csr_key_thumbprint(const struct crypto_csr *csr,
 	pki_buf_free(&b);
 	return ret;
 }
+
+int
+pki_spki_thumbprint(const uint8_t *spki, size_t len,
+    char out[CRYPTO_THUMBPRINT_LEN + 1])
+{
+	struct crypto_csr c;
+	struct pki_der d = { spki, len };
+	struct pki_tlv t;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	if (pki_der_expect(&d, PKI_DER_SEQ, &t) != 0 || d.len != 0)
+		return CRYPTO_ERR_PARSE;
+	if ((ret = csr_key(&c, &t)) != CRYPTO_OK)
+		return ret;
+	c.spki = (uint8_t *)spki;
+	c.spki_len = len;
+	return crypto_csr_key_thumbprint(&c, out);
+}

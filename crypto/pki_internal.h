@@ -203,4 +203,8 @@ struct crypto_signer {
 	char *chain_pem;
 };
 
+/* RFC 7638 thumbprint of a SubjectPublicKeyInfo (keys a CSR may carry). */
+int pki_spki_thumbprint(const uint8_t *spki, size_t len,
+    char out[CRYPTO_THUMBPRINT_LEN + 1]);
+
 #endif

@@ -144,6 +144,7 @@ http_handle(struct evhttp_request *req, void *arg)
 	ar.method = method_name(evhttp_request_get_command(req));
 	ar.path = uri != NULL && evhttp_uri_get_path(uri) != NULL &&
 	    *evhttp_uri_get_path(uri) != '\0' ? evhttp_uri_get_path(uri) : "/";
+	ar.query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	request_base_url(s, req, base, sizeof(base));
 	ar.base_url = base;
 	ar.content_type = evhttp_find_header(evhttp_request_get_input_headers(req),

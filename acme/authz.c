@@ -1,0 +1,820 @@
+/*
+ * authz.c: authorizations and challenges (RFC 8555 §7.5, §8): creating and
+ * reusing authorizations, the authorization and challenge resources, the
+ * queue of validations handed to server/, and judging what server/ fetched.
+ *
+ * Records: an authorization holds its account, identifier, wildcard flag,
+ * status, expiry and challenge ids; a challenge holds its authorization,
+ * type, token, status, and on failure the problem. The index
+ * STORE_T_AUTHZ_BY_ACCOUNT ("account/type:value/authz") finds reusable
+ * authorizations.
+ */
+#include "acme_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "store.h"
+
+#define TOKEN_BYTES 32
+
+static const char *
+chall_type_name(enum acme_challenge_type t)
+{
+	switch (t) {
+	case ACME_CHALL_HTTP01:    return "http-01";
+	case ACME_CHALL_DNS01:     return "dns-01";
+	case ACME_CHALL_TLSALPN01: return "tls-alpn-01";
+	}
+	return "unknown";
+}
+
+static int
+chall_type_parse(const char *s, enum acme_challenge_type *t)
+{
+	if (s == NULL)
+		return -1;
+	if (strcmp(s, "http-01") == 0)
+		*t = ACME_CHALL_HTTP01;
+	else if (strcmp(s, "dns-01") == 0)
+		*t = ACME_CHALL_DNS01;
+	else if (strcmp(s, "tls-alpn-01") == 0)
+		*t = ACME_CHALL_TLSALPN01;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+acme_authz_status(const cJSON *authz, time_t now)
+{
+	const char *s = acme_json_str(authz, "status");
+
+	if (s == NULL)
+		return "invalid";
+	if ((strcmp(s, "pending") == 0 || strcmp(s, "valid") == 0) &&
+	    acme_json_time(authz, "expires") <= now)
+		return "expired";
+	return s;
+}
+
+/* Index key "account/type:value/" (+ authz id). */
+static int
+authz_index_key(char *out, size_t outsz, const char *account,
+    enum acme_ident_type type, const char *value, const char *id)
+{
+	int n = snprintf(out, outsz, "%s/%s:%s/%s", account,
+	    acme_ident_type_name(type), value, id != NULL ? id : "");
+
+	return n < 0 || (size_t)n >= outsz ? -1 : n;
+}
+
+struct reuse_scan {
+	struct store_txn *txn;
+	size_t prefix_len;
+	time_t now;
+	time_t margin;              /* how long it must stay valid yet */
+	int wildcard;               /* -1: either */
+	char found[ACME_ID_LEN + 1];
+};
+
+/* Picks a valid authorization that stays valid for a while yet. */
+static int
+reuse_cb(const void *key, size_t keylen, const void *val, size_t vallen, void *arg)
+{
+	struct reuse_scan *r = arg;
+	char id[ACME_ID_LEN + 1];
+	cJSON *az;
+	int ok = 0;
+
+	if (keylen != r->prefix_len + ACME_ID_LEN)
+		return 0;
+	memcpy(id, (const char *)key + r->prefix_len, ACME_ID_LEN);
+	id[ACME_ID_LEN] = '\0';
+	if ((az = acme_record_get(r->txn, STORE_T_AUTHZS, id)) == NULL)
+		return 0;
+	if (strcmp(acme_authz_status(az, r->now), "valid") == 0 &&
+	    acme_json_time(az, "expires") > r->now + r->margin &&
+	    (r->wildcard < 0 || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(az,
+	    "wildcard")) == (r->wildcard != 0))) {
+		memcpy(r->found, id, sizeof(r->found));
+		ok = 1;
+	}
+	cJSON_Delete(az);
+	return ok;   /* 1 stops the scan */
+}
+
+int
+acme_authz_valid_for(struct store_txn *txn, const char *prefix, size_t len,
+    time_t now)
+{
+	struct reuse_scan r;
+
+	memset(&r, 0, sizeof(r));
+	r.txn = txn;
+	r.prefix_len = len;
+	r.now = now;
+	r.wildcard = -1;
+	if (store_scan(txn, STORE_T_AUTHZ_BY_ACCOUNT, prefix, len, NULL, 0,
+	    reuse_cb, &r) != 0)
+		return 0;
+	return r.found[0] != '\0';
+}
+
+/* Challenges offered for an identifier. */
+static size_t
+challenge_types(enum acme_ident_type type, int wildcard,
+    enum acme_challenge_type out[3])
+{
+	(void)type;
+	if (wildcard)
+		return 0;   /* wildcards need dns-01 (RFC 8555 §7.1.3) */
+	out[0] = ACME_CHALL_HTTP01;
+	return 1;
+}
+
+static int
+challenge_create(struct acme *a, struct store_txn *txn, const char *authz_id,
+    enum acme_challenge_type type, time_t now, char id[ACME_ID_LEN + 1])
+{
+	uint8_t raw[TOKEN_BYTES];
+	char token[64];
+	cJSON *c;
+	int ret;
+
+	if (acme_id_new(a, now, id) != ACME_OK || a->cfg.random(raw, sizeof(raw)) != 0)
+		return ACME_ERR_INTERNAL;
+	crypto_b64url_encode(raw, sizeof(raw), token, sizeof(token));
+	if ((c = cJSON_CreateObject()) == NULL)
+		return ACME_ERR_NOMEM;
+	cJSON_AddStringToObject(c, "authz", authz_id);
+	cJSON_AddStringToObject(c, "type", chall_type_name(type));
+	cJSON_AddStringToObject(c, "token", token);
+	cJSON_AddStringToObject(c, "status", "pending");
+	ret = acme_record_put(txn, STORE_T_CHALLENGES, id, c);
+	cJSON_Delete(c);
+	if (ret == 0)
+		ret = store_put(txn, STORE_T_CHALLENGE_BY_TOKEN, token, strlen(token),
+		    id, ACME_ID_LEN, STORE_PUT_NEW);
+	return ret;
+}
+
+int
+acme_authz_obtain(struct acme *a, struct store_txn *txn, const char *account_id,
+    enum acme_ident_type type, const char *value, int wildcard, int reuse,
+    time_t now, char id[ACME_ID_LEN + 1])
+{
+	const char *base = wildcard ? value + 2 : value;
+	enum acme_challenge_type types[3];
+	struct reuse_scan r;
+	char key[STORE_MAX_KEY + 1], cid[ACME_ID_LEN + 1];
+	cJSON *az, *ident, *challs;
+	size_t i, n;
+	int klen, ret;
+
+	if ((klen = authz_index_key(key, sizeof(key), account_id, type, base, NULL)) < 0)
+		return ACME_ERR_INVALID;
+	if (reuse) {
+		memset(&r, 0, sizeof(r));
+		r.txn = txn;
+		r.prefix_len = (size_t)klen;
+		r.now = now;
+		r.margin = 86400;
+		r.wildcard = wildcard;
+		if ((ret = store_scan(txn, STORE_T_AUTHZ_BY_ACCOUNT, key, (size_t)klen,
+		    NULL, 0, reuse_cb, &r)) != 0)
+			return ret;
+		if (r.found[0] != '\0') {
+			memcpy(id, r.found, ACME_ID_LEN + 1);
+			return 0;
+		}
+	}
+	if (acme_id_new(a, now, id) != ACME_OK)
+		return ACME_ERR_INTERNAL;
+	if ((az = cJSON_CreateObject()) == NULL)
+		return ACME_ERR_NOMEM;
+	cJSON_AddStringToObject(az, "account", account_id);
+	ident = cJSON_AddObjectToObject(az, "identifier");
+	cJSON_AddStringToObject(ident, "type", acme_ident_type_name(type));
+	cJSON_AddStringToObject(ident, "value", base);
+	if (wildcard)
+		cJSON_AddTrueToObject(az, "wildcard");
+	cJSON_AddStringToObject(az, "status", "pending");
+	cJSON_AddNumberToObject(az, "expires", (double)(now + ACME_AUTHZ_PENDING_LIFETIME));
+	challs = cJSON_AddArrayToObject(az, "challenges");
+	n = challenge_types(type, wildcard, types);
+	for (i = 0, ret = 0; i < n && ret == 0; i++) {
+		if ((ret = challenge_create(a, txn, id, types[i], now, cid)) == 0)
+			cJSON_AddItemToArray(challs, cJSON_CreateString(cid));
+	}
+	if (ret == 0)
+		ret = acme_record_put(txn, STORE_T_AUTHZS, id, az);
+	cJSON_Delete(az);
+	if (ret == 0 && authz_index_key(key, sizeof(key), account_id, type, base, id) > 0)
+		ret = store_put(txn, STORE_T_AUTHZ_BY_ACCOUNT, key, strlen(key), "", 0, 0);
+	return ret;
+}
+
+/* ---- rendering ---- */
+
+/* The challenge object (RFC 8555 §8). */
+static cJSON *
+challenge_json(const struct acme_request *req, const char *id, const cJSON *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(c, "error");
+	char url[ACME_MAX_URL], ts[32];
+
+	if (o == NULL)
+		return NULL;
+	acme_url(url, sizeof(url), req->base_url, "chall", id);
+	cJSON_AddStringToObject(o, "type", acme_json_str(c, "type"));
+	cJSON_AddStringToObject(o, "url", url);
+	cJSON_AddStringToObject(o, "status", acme_json_str(c, "status"));
+	cJSON_AddStringToObject(o, "token", acme_json_str(c, "token"));
+	if (acme_json_time(c, "validated") != 0) {
+		acme_time_format(acme_json_time(c, "validated"), ts, sizeof(ts));
+		cJSON_AddStringToObject(o, "validated", ts);
+	}
+	if (err != NULL)
+		cJSON_AddItemToObject(o, "error", cJSON_Duplicate(err, 1));
+	return o;
+}
+
+/* The authorization object (RFC 8555 §7.1.4). */
+static cJSON *
+authz_json(struct store_txn *txn, const struct acme_request *req,
+    const cJSON *az)
+{
+	cJSON *o = cJSON_CreateObject(), *arr, *c;
+	const cJSON *id;
+	char ts[32];
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddItemToObject(o, "identifier", cJSON_Duplicate(
+	    cJSON_GetObjectItemCaseSensitive(az, "identifier"), 1));
+	cJSON_AddStringToObject(o, "status", acme_authz_status(az, req->now));
+	acme_time_format(acme_json_time(az, "expires"), ts, sizeof(ts));
+	cJSON_AddStringToObject(o, "expires", ts);
+	arr = cJSON_AddArrayToObject(o, "challenges");
+	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(az, "challenges")) {
+		if (!cJSON_IsString(id) ||
+		    (c = acme_record_get(txn, STORE_T_CHALLENGES, id->valuestring)) == NULL)
+			continue;
+		/* RFC 8555 §7.1.4: a valid authorization lists the one that
+		 * validated it. */
+		if (strcmp(acme_json_str(az, "status"), "valid") != 0 ||
+		    strcmp(acme_json_str(c, "status"), "valid") == 0)
+			cJSON_AddItemToArray(arr, challenge_json(req, id->valuestring, c));
+		cJSON_Delete(c);
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(az, "wildcard")))
+		cJSON_AddTrueToObject(o, "wildcard");
+	return o;
+}
+
+static void
+respond_authz(struct acme *a, const struct acme_request *req, const char *id,
+    int status, struct acme_response *resp)
+{
+	struct store_txn *txn;
+	cJSON *az = NULL, *o = NULL;
+	char url[ACME_MAX_URL];
+
+	if (store_read_begin(a->store, &txn) != 0) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage unavailable");
+		return;
+	}
+	if ((az = acme_record_get(txn, STORE_T_AUTHZS, id)) != NULL)
+		o = authz_json(txn, req, az);
+	store_read_end(txn);
+	if (o == NULL) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "authorization unreadable");
+	} else {
+		acme_respond_json(resp, status, cJSON_PrintUnformatted(o));
+		if (status == 201 && acme_url(url, sizeof(url), req->base_url,
+		    "authz", id) == 0)
+			acme_respond_header(resp, "Location", "%s", url);
+		if (strcmp(acme_authz_status(az, req->now), "pending") == 0)
+			acme_respond_header(resp, "Retry-After", "%d", ACME_RETRY_AFTER);
+	}
+	cJSON_Delete(o);
+	cJSON_Delete(az);
+}
+
+/* Loads an authorization for reading and checks that account owns it. */
+static cJSON *
+authz_owned(struct acme *a, const char *id, const char *account,
+    struct acme_response *resp)
+{
+	struct store_txn *txn;
+	cJSON *az = NULL;
+
+	if (acme_id_valid(id) && store_read_begin(a->store, &txn) == 0) {
+		az = acme_record_get(txn, STORE_T_AUTHZS, id);
+		store_read_end(txn);
+	}
+	if (az == NULL) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such authorization");
+		return NULL;
+	}
+	if (strcmp(acme_json_str(az, "account"), account) != 0) {
+		cJSON_Delete(az);
+		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
+		    "authorization belongs to another account");
+		return NULL;
+	}
+	return az;
+}
+
+struct authz_deactivate {
+	const char *id;
+	time_t now;
+	int refused;
+};
+
+static int
+authz_deactivate_txn(struct store_txn *txn, void *arg)
+{
+	struct authz_deactivate *d = arg;
+	cJSON *az = acme_record_get(txn, STORE_T_AUTHZS, d->id);
+	const char *st;
+	int ret;
+
+	if (az == NULL)
+		return STORE_ERR_CORRUPT;
+	st = acme_authz_status(az, d->now);
+	d->refused = strcmp(st, "pending") != 0 && strcmp(st, "valid") != 0;
+	if (d->refused) {
+		cJSON_Delete(az);
+		return 1;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(az, "status",
+	    cJSON_CreateString("deactivated"));
+	ret = acme_record_put(txn, STORE_T_AUTHZS, d->id, az);
+	cJSON_Delete(az);
+	return ret;
+}
+
+/* The authorization resource (RFC 8555 §7.5, deactivation §7.5.2). */
+void
+acme_authz(struct acme *a, const struct acme_request *req, const char *id,
+    struct acme_response *resp)
+{
+	struct authz_deactivate d;
+	struct acme_jws jws;
+	cJSON *az = NULL, *payload = NULL;
+	const char *st;
+
+	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
+		return;
+	if ((az = authz_owned(a, id, jws.account_id, resp)) == NULL)
+		goto out;
+	if (jws.payload_len == 0) {
+		respond_authz(a, req, id, 200, resp);
+		goto out;
+	}
+	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
+		goto out;
+	st = acme_json_str(payload, "status");
+	if (st == NULL || strcmp(st, "deactivated") != 0) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "an authorization update may only set status \"deactivated\"");
+		goto out;
+	}
+	memset(&d, 0, sizeof(d));
+	d.id = id;
+	d.now = req->now;
+	if (store_write(a->store, authz_deactivate_txn, &d) < 0)
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage failed");
+	else if (d.refused)
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "only pending or valid authorizations can be deactivated");
+	else
+		respond_authz(a, req, id, 200, resp);
+out:
+	cJSON_Delete(payload);
+	cJSON_Delete(az);
+	acme_jws_clear(&jws);
+}
+
+struct new_authz {
+	struct acme *a;
+	const char *account;
+	enum acme_ident_type type;
+	const char *value;
+	time_t now;
+	char id[ACME_ID_LEN + 1];
+};
+
+static int
+new_authz_txn(struct store_txn *txn, void *arg)
+{
+	struct new_authz *n = arg;
+
+	return acme_authz_obtain(n->a, txn, n->account, n->type, n->value, 0, 0,
+	    n->now, n->id);
+}
+
+/* newAuthz: pre-authorization (RFC 8555 §7.4.1). */
+void
+acme_new_authz(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp)
+{
+	struct new_authz n;
+	struct acme_jws jws;
+	cJSON *payload = NULL;
+	char value[256];
+	int wildcard;
+
+	memset(&n, 0, sizeof(n));
+	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
+		return;
+	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
+		goto out;
+	if (acme_ident_check(cJSON_GetObjectItemCaseSensitive(payload, "identifier"),
+	    &n.type, value, &wildcard, resp) != 0)
+		goto out;
+	if (wildcard) {
+		acme_respond_problem(resp, ACME_P_REJECTED_IDENTIFIER, 0,
+		    "wildcard names cannot be pre-authorized (RFC 8555 §7.4.1)");
+		goto out;
+	}
+	n.a = a;
+	n.account = jws.account_id;
+	n.value = value;
+	n.now = req->now;
+	if (store_write(a->store, new_authz_txn, &n) != 0) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "could not store the authorization");
+		goto out;
+	}
+	respond_authz(a, req, n.id, 201, resp);
+out:
+	cJSON_Delete(payload);
+	acme_jws_clear(&jws);
+}
+
+/* ---- challenges ---- */
+
+struct chall_respond {
+	struct acme *a;
+	const char *id;
+	const char *account;
+	const char *thumbprint;
+	time_t now;
+	int started;                /* out: a validation was queued */
+	int not_owner;
+	struct acme_validation job;
+};
+
+/* Moves a pending challenge of a pending authorization to processing. */
+static int
+chall_respond_txn(struct store_txn *txn, void *arg)
+{
+	struct chall_respond *r = arg;
+	cJSON *c = NULL, *az = NULL, *ident;
+	enum acme_challenge_type type;
+	int ret = 1;
+
+	r->started = 0;
+	if ((c = acme_record_get(txn, STORE_T_CHALLENGES, r->id)) == NULL ||
+	    (az = acme_record_get(txn, STORE_T_AUTHZS, acme_json_str(c, "authz"))) == NULL) {
+		ret = STORE_ERR_CORRUPT;
+		goto out;
+	}
+	if (strcmp(acme_json_str(az, "account"), r->account) != 0) {
+		r->not_owner = 1;
+		goto out;
+	}
+	if (strcmp(acme_json_str(c, "status"), "pending") != 0 ||
+	    strcmp(acme_authz_status(az, r->now), "pending") != 0 ||
+	    chall_type_parse(acme_json_str(c, "type"), &type) != 0)
+		goto out;  /* RFC 8555 §7.5.1: nothing to start; report as is */
+	cJSON_ReplaceItemInObjectCaseSensitive(c, "status", cJSON_CreateString("processing"));
+	if ((ret = acme_record_put(txn, STORE_T_CHALLENGES, r->id, c)) != 0)
+		goto out;
+	ident = cJSON_GetObjectItemCaseSensitive(az, "identifier");
+	memset(&r->job, 0, sizeof(r->job));
+	snprintf(r->job.challenge_id, sizeof(r->job.challenge_id), "%s", r->id);
+	r->job.type = type;
+	r->job.ident_is_ip = strcmp(acme_json_str(ident, "type"), "ip") == 0;
+	snprintf(r->job.identifier, sizeof(r->job.identifier), "%s",
+	    acme_json_str(ident, "value"));
+	snprintf(r->job.token, sizeof(r->job.token), "%s", acme_json_str(c, "token"));
+	snprintf(r->job.key_authorization, sizeof(r->job.key_authorization), "%s.%s",
+	    r->job.token, r->thumbprint);
+	r->started = 1;
+	ret = 0;
+out:
+	cJSON_Delete(c);
+	cJSON_Delete(az);
+	return ret;
+}
+
+static void
+respond_challenge(struct acme *a, const struct acme_request *req, const char *id,
+    struct acme_response *resp)
+{
+	struct store_txn *txn;
+	cJSON *c = NULL, *o = NULL;
+	char up[ACME_MAX_URL];
+
+	if (store_read_begin(a->store, &txn) == 0) {
+		c = acme_record_get(txn, STORE_T_CHALLENGES, id);
+		store_read_end(txn);
+	}
+	if (c == NULL || (o = challenge_json(req, id, c)) == NULL) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "challenge unreadable");
+		goto out;
+	}
+	acme_respond_json(resp, 200, cJSON_PrintUnformatted(o));
+	if (acme_url(up, sizeof(up), req->base_url, "authz", acme_json_str(c, "authz")) == 0)
+		acme_respond_header(resp, "Link", "<%s>;rel=\"up\"", up);
+	if (strcmp(acme_json_str(c, "status"), "processing") == 0)
+		acme_respond_header(resp, "Retry-After", "%d", ACME_RETRY_AFTER);
+out:
+	cJSON_Delete(o);
+	cJSON_Delete(c);
+}
+
+/* The challenge resource (RFC 8555 §7.5.1): POST-as-GET reads it; a POST
+ * of {} asks the server to validate. */
+void
+acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
+    struct acme_response *resp)
+{
+	struct chall_respond r;
+	struct acme_jws jws;
+	cJSON *payload = NULL;
+	int ret;
+
+	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	if (!acme_id_valid(id)) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such challenge");
+		goto out;
+	}
+	if (jws.payload_len > 0) {
+		if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
+			goto out;
+		r.a = a;
+		r.id = id;
+		r.account = jws.account_id;
+		r.thumbprint = jws.thumbprint;
+		r.now = req->now;
+		ret = store_write(a->store, chall_respond_txn, &r);
+		if (ret == STORE_ERR_CORRUPT) {
+			acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such challenge");
+			goto out;
+		}
+		if (ret < 0) {
+			acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage failed");
+			goto out;
+		}
+		if (r.not_owner) {
+			acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
+			    "challenge belongs to another account");
+			goto out;
+		}
+		if (r.started)
+			acme_queue_push(a, &r.job);
+	} else {
+		/* POST-as-GET: ownership through the authorization */
+		struct store_txn *txn;
+		cJSON *c = NULL, *az = NULL;
+		int owned = 0, found = 0;
+
+		if (store_read_begin(a->store, &txn) == 0) {
+			if ((c = acme_record_get(txn, STORE_T_CHALLENGES, id)) != NULL &&
+			    (az = acme_record_get(txn, STORE_T_AUTHZS,
+			    acme_json_str(c, "authz"))) != NULL) {
+				found = 1;
+				owned = strcmp(acme_json_str(az, "account"), jws.account_id) == 0;
+			}
+			store_read_end(txn);
+		}
+		cJSON_Delete(c);
+		cJSON_Delete(az);
+		if (!found || !owned) {
+			acme_respond_problem(resp, found ? ACME_P_UNAUTHORIZED : ACME_P_MALFORMED,
+			    found ? 0 : 404, found ? "challenge belongs to another account" :
+			    "no such challenge");
+			goto out;
+		}
+	}
+	respond_challenge(a, req, id, resp);
+out:
+	cJSON_Delete(payload);
+	acme_jws_clear(&jws);
+}
+
+/* ---- the validation queue ---- */
+
+void
+acme_queue_push(struct acme *a, const struct acme_validation *job)
+{
+	pthread_mutex_lock(&a->queue_lock);
+	if (a->queue_len < ACME_QUEUE_MAX) {
+		a->queue[(a->queue_head + a->queue_len) % ACME_QUEUE_MAX] = *job;
+		a->queue_len++;
+	}
+	pthread_mutex_unlock(&a->queue_lock);
+}
+
+int
+acme_validation_next(struct acme *a, struct acme_validation *job)
+{
+	int got = 0;
+
+	pthread_mutex_lock(&a->queue_lock);
+	if (a->queue_len > 0) {
+		*job = a->queue[a->queue_head];
+		a->queue_head = (a->queue_head + 1) % ACME_QUEUE_MAX;
+		a->queue_len--;
+		got = 1;
+	}
+	pthread_mutex_unlock(&a->queue_lock);
+	return got;
+}
+
+struct resume {
+	struct acme *a;
+	struct store_txn *txn;
+};
+
+static int
+resume_cb(const void *key, size_t keylen, const void *val, size_t vallen, void *arg)
+{
+	struct resume *r = arg;
+	struct chall_respond cr;
+	char id[ACME_ID_LEN + 1];
+	cJSON *c, *az, *acct = NULL, *ident;
+	enum acme_challenge_type type;
+
+	if (keylen != ACME_ID_LEN)
+		return 0;
+	memcpy(id, key, ACME_ID_LEN);
+	id[ACME_ID_LEN] = '\0';
+	if ((c = cJSON_ParseWithLength(val, vallen)) == NULL)
+		return 0;
+	if (acme_json_str(c, "status") != NULL &&
+	    strcmp(acme_json_str(c, "status"), "processing") == 0 &&
+	    chall_type_parse(acme_json_str(c, "type"), &type) == 0 &&
+	    (az = acme_record_get(r->txn, STORE_T_AUTHZS, acme_json_str(c, "authz"))) != NULL) {
+		if ((acct = acme_record_get(r->txn, STORE_T_ACCOUNTS,
+		    acme_json_str(az, "account"))) != NULL) {
+			memset(&cr, 0, sizeof(cr));
+			ident = cJSON_GetObjectItemCaseSensitive(az, "identifier");
+			snprintf(cr.job.challenge_id, sizeof(cr.job.challenge_id), "%s", id);
+			cr.job.type = type;
+			cr.job.ident_is_ip = strcmp(acme_json_str(ident, "type"), "ip") == 0;
+			snprintf(cr.job.identifier, sizeof(cr.job.identifier), "%s",
+			    acme_json_str(ident, "value"));
+			snprintf(cr.job.token, sizeof(cr.job.token), "%s",
+			    acme_json_str(c, "token"));
+			snprintf(cr.job.key_authorization, sizeof(cr.job.key_authorization),
+			    "%s.%s", cr.job.token, acme_json_str(acct, "thumbprint"));
+			acme_queue_push(r->a, &cr.job);
+			cJSON_Delete(acct);
+		}
+		cJSON_Delete(az);
+	}
+	cJSON_Delete(c);
+	return 0;
+}
+
+void
+acme_queue_resume(struct acme *a)
+{
+	struct resume r;
+
+	if (a->store == NULL || store_read_begin(a->store, &r.txn) != 0)
+		return;
+	r.a = a;
+	(void)store_scan(r.txn, STORE_T_CHALLENGES, NULL, 0, NULL, 0, resume_cb, &r);
+	store_read_end(r.txn);
+}
+
+/* ---- judging a validation (RFC 8555 §8.3) ---- */
+
+struct judged {
+	const struct acme_validation *job;
+	time_t now;
+	int valid;
+	enum acme_problem problem;
+	char detail[400];
+};
+
+/* Compares an http-01 response with the key authorization (RFC 8555 §8.3:
+ * trailing whitespace is ignored). */
+static void
+judge_http01(struct judged *j, const struct acme_validation_result *r)
+{
+	size_t n = r->body_len, want = strlen(j->job->key_authorization);
+
+	while (n > 0 && (r->body[n - 1] == ' ' || r->body[n - 1] == '\t' ||
+	    r->body[n - 1] == '\r' || r->body[n - 1] == '\n'))
+		n--;
+	if (r->http_status != 200) {
+		j->problem = ACME_P_UNAUTHORIZED;
+		snprintf(j->detail, sizeof(j->detail),
+		    "http-01: %s answered HTTP %d for the challenge file",
+		    j->job->identifier, r->http_status);
+		return;
+	}
+	if (n != want || memcmp(r->body, j->job->key_authorization, n) != 0) {
+		j->problem = ACME_P_INCORRECT_RESPONSE;
+		snprintf(j->detail, sizeof(j->detail),
+		    "http-01: the challenge file from %s does not hold the key "
+		    "authorization (got %zu bytes)", j->job->identifier, r->body_len);
+		return;
+	}
+	j->valid = 1;
+}
+
+static void
+judge(struct judged *j, const struct acme_validation_result *r)
+{
+	static const enum acme_problem io[] = {
+		[ACME_FETCH_DNS] = ACME_P_DNS,
+		[ACME_FETCH_CONNECTION] = ACME_P_CONNECTION,
+		[ACME_FETCH_TLS] = ACME_P_TLS,
+		[ACME_FETCH_FORBIDDEN] = ACME_P_CONNECTION,
+	};
+
+	if (r->status != ACME_FETCH_OK) {
+		j->problem = (unsigned)r->status < sizeof(io) / sizeof(io[0]) ?
+		    io[r->status] : ACME_P_CONNECTION;
+		snprintf(j->detail, sizeof(j->detail), "%s", r->detail);
+		return;
+	}
+	if (j->job->type == ACME_CHALL_HTTP01) {
+		judge_http01(j, r);
+		return;
+	}
+	j->problem = ACME_P_SERVER_INTERNAL;
+	snprintf(j->detail, sizeof(j->detail), "challenge type is not validated here");
+}
+
+static int
+validation_store_txn(struct store_txn *txn, void *arg)
+{
+	struct judged *j = arg;
+	cJSON *c = NULL, *az = NULL, *err;
+	const char *azid;
+	int ret = 1;
+
+	if ((c = acme_record_get(txn, STORE_T_CHALLENGES, j->job->challenge_id)) == NULL)
+		goto out;
+	if (strcmp(acme_json_str(c, "status"), "processing") != 0)
+		goto out;  /* already decided */
+	azid = acme_json_str(c, "authz");
+	if ((az = acme_record_get(txn, STORE_T_AUTHZS, azid)) == NULL)
+		goto out;
+	cJSON_ReplaceItemInObjectCaseSensitive(c, "status",
+	    cJSON_CreateString(j->valid ? "valid" : "invalid"));
+	if (j->valid) {
+		cJSON_AddNumberToObject(c, "validated", (double)j->now);
+		if (strcmp(acme_authz_status(az, j->now), "pending") == 0) {
+			cJSON_ReplaceItemInObjectCaseSensitive(az, "status",
+			    cJSON_CreateString("valid"));
+			cJSON_ReplaceItemInObjectCaseSensitive(az, "expires",
+			    cJSON_CreateNumber((double)(j->now + ACME_AUTHZ_VALID_LIFETIME)));
+		}
+	} else {
+		err = cJSON_CreateObject();
+		cJSON_AddStringToObject(err, "type", acme_problem_type(j->problem));
+		cJSON_AddStringToObject(err, "detail", j->detail);
+		cJSON_AddNumberToObject(err, "status", acme_problem_status(j->problem));
+		cJSON_AddItemToObject(c, "error", err);
+		if (strcmp(acme_authz_status(az, j->now), "pending") == 0)
+			cJSON_ReplaceItemInObjectCaseSensitive(az, "status",
+			    cJSON_CreateString("invalid"));
+	}
+	if ((ret = acme_record_put(txn, STORE_T_CHALLENGES, j->job->challenge_id, c)) == 0)
+		ret = acme_record_put(txn, STORE_T_AUTHZS, azid, az);
+out:
+	cJSON_Delete(c);
+	cJSON_Delete(az);
+	return ret;
+}
+
+void
+acme_validation_done(struct acme *a, const struct acme_validation *job,
+    const struct acme_validation_result *r, time_t now)
+{
+	struct judged j;
+
+	memset(&j, 0, sizeof(j));
+	j.job = job;
+	j.now = now;
+	judge(&j, r);
+	(void)store_write(a->store, validation_store_txn, &j);
+}

@@ -1,0 +1,639 @@
+/*
+ * order.c: orders (RFC 8555 §7.4): creation from identifiers, the order
+ * resource with its status derived from its authorizations (§7.1.6), the
+ * account's orders list (§7.1.2.1), and finalization, where the CSR is
+ * checked against the order and the certificate is issued.
+ *
+ * Record: account, status (only "processing", "valid" or "invalid" are
+ * stored once decided; before that the status is derived), expires,
+ * identifiers, authzs (ids), notBefore/notAfter when asked, cert (serial).
+ */
+#include "acme_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "store.h"
+
+const char *
+acme_order_status(struct store_txn *txn, const cJSON *order, time_t now)
+{
+	const char *st = acme_json_str(order, "status");
+	const cJSON *id;
+	cJSON *az;
+	int all_valid = 1, bad = 0;
+
+	if (st != NULL && (strcmp(st, "valid") == 0 || strcmp(st, "invalid") == 0 ||
+	    strcmp(st, "processing") == 0))
+		return st;
+	if (acme_json_time(order, "expires") <= now)
+		return "invalid";
+	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(order, "authzs")) {
+		az = cJSON_IsString(id) ? acme_record_get(txn, STORE_T_AUTHZS,
+		    id->valuestring) : NULL;
+		st = az != NULL ? acme_authz_status(az, now) : "invalid";
+		if (strcmp(st, "valid") != 0)
+			all_valid = 0;
+		if (strcmp(st, "pending") != 0 && strcmp(st, "valid") != 0)
+			bad = 1;
+		cJSON_Delete(az);
+	}
+	if (bad)
+		return "invalid";
+	return all_valid ? "ready" : "pending";
+}
+
+/* The order object (RFC 8555 §7.1.3). */
+static cJSON *
+order_json(struct store_txn *txn, const struct acme_request *req,
+    const char *id, const cJSON *ord)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	const cJSON *v;
+	const char *serial = acme_json_str(ord, "cert");
+	char url[ACME_MAX_URL], ts[32];
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "status", acme_order_status(txn, ord, req->now));
+	acme_time_format(acme_json_time(ord, "expires"), ts, sizeof(ts));
+	cJSON_AddStringToObject(o, "expires", ts);
+	cJSON_AddItemToObject(o, "identifiers", cJSON_Duplicate(
+	    cJSON_GetObjectItemCaseSensitive(ord, "identifiers"), 1));
+	if (acme_json_time(ord, "notBefore") != 0) {
+		acme_time_format(acme_json_time(ord, "notBefore"), ts, sizeof(ts));
+		cJSON_AddStringToObject(o, "notBefore", ts);
+	}
+	if (acme_json_time(ord, "notAfter") != 0) {
+		acme_time_format(acme_json_time(ord, "notAfter"), ts, sizeof(ts));
+		cJSON_AddStringToObject(o, "notAfter", ts);
+	}
+	arr = cJSON_AddArrayToObject(o, "authorizations");
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(ord, "authzs")) {
+		if (cJSON_IsString(v) && acme_url(url, sizeof(url), req->base_url,
+		    "authz", v->valuestring) == 0)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(url));
+	}
+	acme_url(url, sizeof(url), req->base_url, "finalize", id);
+	cJSON_AddStringToObject(o, "finalize", url);
+	if (serial != NULL && acme_url(url, sizeof(url), req->base_url, "cert",
+	    serial) == 0)
+		cJSON_AddStringToObject(o, "certificate", url);
+	if ((v = cJSON_GetObjectItemCaseSensitive(ord, "error")) != NULL)
+		cJSON_AddItemToObject(o, "error", cJSON_Duplicate(v, 1));
+	return o;
+}
+
+static void
+respond_order(struct acme *a, const struct acme_request *req, const char *id,
+    int status, struct acme_response *resp)
+{
+	struct store_txn *txn;
+	cJSON *ord = NULL, *o = NULL;
+	char url[ACME_MAX_URL];
+	const char *st = NULL;
+
+	if (store_read_begin(a->store, &txn) != 0) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage unavailable");
+		return;
+	}
+	if ((ord = acme_record_get(txn, STORE_T_ORDERS, id)) != NULL) {
+		o = order_json(txn, req, id, ord);
+		st = acme_order_status(txn, ord, req->now);
+	}
+	store_read_end(txn);
+	if (o == NULL) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "order unreadable");
+	} else {
+		acme_respond_json(resp, status, cJSON_PrintUnformatted(o));
+		if (acme_url(url, sizeof(url), req->base_url, "order", id) == 0)
+			acme_respond_header(resp, "Location", "%s", url);
+		if (strcmp(st, "processing") == 0)
+			acme_respond_header(resp, "Retry-After", "%d", ACME_RETRY_AFTER);
+	}
+	cJSON_Delete(o);
+	cJSON_Delete(ord);
+}
+
+/* ---- newOrder ---- */
+
+struct ident {
+	enum acme_ident_type type;
+	char value[256];
+	int wildcard;
+};
+
+struct new_order {
+	struct acme *a;
+	const char *account;
+	struct ident *ids;
+	size_t n;
+	time_t not_before, not_after, now;
+	char id[ACME_ID_LEN + 1];
+};
+
+static int
+new_order_txn(struct store_txn *txn, void *arg)
+{
+	struct new_order *n = arg;
+	char azid[ACME_ID_LEN + 1], key[STORE_MAX_KEY + 1];
+	cJSON *o, *idents, *authzs, *e;
+	size_t i;
+	int ret = 0;
+
+	if (acme_id_new(n->a, n->now, n->id) != ACME_OK ||
+	    (o = cJSON_CreateObject()) == NULL)
+		return ACME_ERR_INTERNAL;
+	cJSON_AddStringToObject(o, "account", n->account);
+	cJSON_AddStringToObject(o, "status", "pending");
+	cJSON_AddNumberToObject(o, "expires", (double)(n->now + ACME_ORDER_LIFETIME));
+	cJSON_AddNumberToObject(o, "created", (double)n->now);
+	if (n->not_before != 0)
+		cJSON_AddNumberToObject(o, "notBefore", (double)n->not_before);
+	if (n->not_after != 0)
+		cJSON_AddNumberToObject(o, "notAfter", (double)n->not_after);
+	idents = cJSON_AddArrayToObject(o, "identifiers");
+	authzs = cJSON_AddArrayToObject(o, "authzs");
+	for (i = 0; i < n->n && ret == 0; i++) {
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", acme_ident_type_name(n->ids[i].type));
+		cJSON_AddStringToObject(e, "value", n->ids[i].value);
+		cJSON_AddItemToArray(idents, e);
+		ret = acme_authz_obtain(n->a, txn, n->account, n->ids[i].type,
+		    n->ids[i].value, n->ids[i].wildcard, 1, n->now, azid);
+		if (ret == 0)
+			cJSON_AddItemToArray(authzs, cJSON_CreateString(azid));
+	}
+	if (ret == 0)
+		ret = acme_record_put(txn, STORE_T_ORDERS, n->id, o);
+	cJSON_Delete(o);
+	if (ret == 0) {
+		snprintf(key, sizeof(key), "%s/%s", n->account, n->id);
+		ret = store_put(txn, STORE_T_ORDER_BY_ACCOUNT, key, strlen(key), "", 0, 0);
+	}
+	return ret;
+}
+
+/* Reads and checks the identifiers: normalised, duplicates dropped. */
+static int
+order_identifiers(const cJSON *arr, struct ident **out, size_t *n,
+    struct acme_response *resp)
+{
+	struct ident *ids;
+	const cJSON *e;
+	size_t i, k = 0;
+	int count = cJSON_GetArraySize(arr);
+
+	if (!cJSON_IsArray(arr) || count == 0) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "identifiers must be a non-empty array");
+		return -1;
+	}
+	if (count > ACME_MAX_IDENTIFIERS) {
+		acme_respond_problem(resp, ACME_P_REJECTED_IDENTIFIER, 0,
+		    "at most %d identifiers per order", ACME_MAX_IDENTIFIERS);
+		return -1;
+	}
+	if ((ids = calloc((size_t)count, sizeof(*ids))) == NULL)
+		return -1;
+	cJSON_ArrayForEach(e, arr) {
+		if (acme_ident_check(e, &ids[k].type, ids[k].value, &ids[k].wildcard,
+		    resp) != 0) {
+			free(ids);
+			return -1;
+		}
+		for (i = 0; i < k; i++)
+			if (ids[i].type == ids[k].type &&
+			    strcmp(ids[i].value, ids[k].value) == 0)
+				break;
+		if (i == k)
+			k++;
+	}
+	for (i = 0; i < k; i++) {
+		if (ids[i].wildcard) {
+			acme_respond_problem(resp, ACME_P_REJECTED_IDENTIFIER, 0,
+			    "wildcard \"%s\" needs dns-01 validation, which this "
+			    "server does not offer yet", ids[i].value);
+			free(ids);
+			return -1;
+		}
+	}
+	*out = ids;
+	*n = k;
+	return 0;
+}
+
+/* notBefore/notAfter (RFC 8555 §7.4): honoured within the validity policy. */
+static int
+order_validity(struct acme *a, const cJSON *payload, time_t now,
+    time_t *nb, time_t *na, struct acme_response *resp)
+{
+	const cJSON *v;
+	time_t max = (time_t)a->cfg.cert_days * 86400;
+
+	*nb = *na = 0;
+	if ((v = cJSON_GetObjectItemCaseSensitive(payload, "notBefore")) != NULL &&
+	    (!cJSON_IsString(v) || acme_time_parse(v->valuestring, nb) != 0)) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "notBefore is not an RFC 3339 timestamp");
+		return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(payload, "notAfter")) != NULL &&
+	    (!cJSON_IsString(v) || acme_time_parse(v->valuestring, na) != 0)) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "notAfter is not an RFC 3339 timestamp");
+		return -1;
+	}
+	if (*nb != 0 && (*nb < now - 3600 || *nb > now + 7 * 86400)) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "notBefore must lie between an hour ago and seven days ahead");
+		return -1;
+	}
+	if (*na != 0 && (*na <= (*nb != 0 ? *nb : now) ||
+	    *na - (*nb != 0 ? *nb : now) > max)) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "notAfter must be after notBefore and at most %u days from it",
+		    a->cfg.cert_days);
+		return -1;
+	}
+	return 0;
+}
+
+void
+acme_new_order(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp)
+{
+	struct new_order n;
+	struct acme_jws jws;
+	cJSON *payload = NULL;
+
+	memset(&n, 0, sizeof(n));
+	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
+		return;
+	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
+		goto out;
+	if (order_identifiers(cJSON_GetObjectItemCaseSensitive(payload, "identifiers"),
+	    &n.ids, &n.n, resp) != 0)
+		goto out;
+	if (order_validity(a, payload, req->now, &n.not_before, &n.not_after, resp) != 0)
+		goto out;
+	n.a = a;
+	n.account = jws.account_id;
+	n.now = req->now;
+	if (store_write(a->store, new_order_txn, &n) != 0) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "could not store the order");
+		goto out;
+	}
+	respond_order(a, req, n.id, 201, resp);
+out:
+	free(n.ids);
+	cJSON_Delete(payload);
+	acme_jws_clear(&jws);
+}
+
+/* Loads an order and checks its owner; NULL with resp set otherwise. */
+static cJSON *
+order_owned(struct acme *a, const char *id, const char *account,
+    struct acme_response *resp)
+{
+	struct store_txn *txn;
+	cJSON *ord = NULL;
+
+	if (acme_id_valid(id) && store_read_begin(a->store, &txn) == 0) {
+		ord = acme_record_get(txn, STORE_T_ORDERS, id);
+		store_read_end(txn);
+	}
+	if (ord == NULL) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such order");
+		return NULL;
+	}
+	if (strcmp(acme_json_str(ord, "account"), account) != 0) {
+		cJSON_Delete(ord);
+		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
+		    "order belongs to another account");
+		return NULL;
+	}
+	return ord;
+}
+
+/* The order resource: POST-as-GET only. */
+void
+acme_order(struct acme *a, const struct acme_request *req, const char *id,
+    struct acme_response *resp)
+{
+	struct acme_jws jws;
+	cJSON *ord;
+
+	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
+		return;
+	if (jws.payload_len != 0) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "an order is read with POST-as-GET (empty payload)");
+	} else if ((ord = order_owned(a, id, jws.account_id, resp)) != NULL) {
+		cJSON_Delete(ord);
+		respond_order(a, req, id, 200, resp);
+	}
+	acme_jws_clear(&jws);
+}
+
+/* ---- the orders list (RFC 8555 §7.1.2.1) ---- */
+
+struct list_scan {
+	const struct acme_request *req;
+	cJSON *arr;
+	size_t prefix_len, count;
+	char last[ACME_ID_LEN + 1];
+	int more;
+};
+
+static int
+list_cb(const void *key, size_t keylen, const void *val, size_t vallen, void *arg)
+{
+	struct list_scan *l = arg;
+	char id[ACME_ID_LEN + 1], url[ACME_MAX_URL];
+
+	if (keylen != l->prefix_len + ACME_ID_LEN)
+		return 0;
+	if (l->count == ACME_ORDERS_PAGE) {
+		l->more = 1;
+		return 1;
+	}
+	memcpy(id, (const char *)key + l->prefix_len, ACME_ID_LEN);
+	id[ACME_ID_LEN] = '\0';
+	if (acme_url(url, sizeof(url), l->req->base_url, "order", id) == 0)
+		cJSON_AddItemToArray(l->arr, cJSON_CreateString(url));
+	memcpy(l->last, id, sizeof(l->last));
+	l->count++;
+	return 0;
+}
+
+void
+acme_orders(struct acme *a, const struct acme_request *req,
+    const char *account_id, struct acme_response *resp)
+{
+	struct list_scan l;
+	struct acme_jws jws;
+	struct store_txn *txn;
+	cJSON *o = NULL;
+	char prefix[64], after[64], url[ACME_MAX_URL];
+	const char *cursor = NULL;
+
+	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
+		return;
+	if (strcmp(jws.account_id, account_id) != 0) {
+		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
+		    "an account may only list its own orders");
+		goto out;
+	}
+	if (req->query != NULL && strncmp(req->query, "cursor=", 7) == 0)
+		cursor = req->query + 7;
+	if (cursor != NULL && !acme_id_valid(cursor)) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0, "bad cursor");
+		goto out;
+	}
+	memset(&l, 0, sizeof(l));
+	l.req = req;
+	o = cJSON_CreateObject();
+	l.arr = cJSON_AddArrayToObject(o, "orders");
+	l.prefix_len = (size_t)snprintf(prefix, sizeof(prefix), "%s/", account_id);
+	if (cursor != NULL)
+		snprintf(after, sizeof(after), "%s/%s", account_id, cursor);
+	if (store_read_begin(a->store, &txn) != 0) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage unavailable");
+		goto out;
+	}
+	(void)store_scan(txn, STORE_T_ORDER_BY_ACCOUNT, prefix, l.prefix_len,
+	    cursor != NULL ? after : NULL, cursor != NULL ? strlen(after) : 0,
+	    list_cb, &l);
+	store_read_end(txn);
+	acme_respond_json(resp, 200, cJSON_PrintUnformatted(o));
+	if (l.more && acme_url(url, sizeof(url), req->base_url, "orders",
+	    account_id) == 0)
+		acme_respond_header(resp, "Link", "<%s?cursor=%s>;rel=\"next\"", url, l.last);
+out:
+	cJSON_Delete(o);
+	acme_jws_clear(&jws);
+}
+
+/* ---- finalize ---- */
+
+struct finalize {
+	struct acme *a;
+	const char *id;
+	const char *account;
+	const struct crypto_csr *csr;
+	time_t now;
+	/* out */
+	int not_ready;
+	const char *status;
+	char serial[2 * CRYPTO_SERIAL_BYTES + 1];
+	int issue_err;
+};
+
+/* The CSR must name exactly the order's identifiers (RFC 8555 §7.4). */
+static int
+csr_matches(const cJSON *ord, const struct crypto_csr *csr, char *why, size_t whysz)
+{
+	const struct crypto_name *names;
+	size_t n = crypto_csr_names(csr, &names), i, found;
+	const cJSON *e;
+	int count = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ord,
+	    "identifiers"));
+
+	for (i = 0; i < n; i++) {
+		found = 0;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ord, "identifiers")) {
+			const char *t = acme_json_str(e, "type"), *v = acme_json_str(e, "value");
+
+			if (strcmp(v, names[i].value) == 0 &&
+			    (strcmp(t, "ip") == 0) == (names[i].type == CRYPTO_NAME_IP))
+				found = 1;
+		}
+		if (!found) {
+			snprintf(why, whysz, "CSR names \"%s\", which is not in the order",
+			    names[i].value);
+			return 0;
+		}
+	}
+	if ((int)n != count) {
+		snprintf(why, whysz, "CSR names %zu identifiers, the order has %d",
+		    n, count);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+cert_record(struct store_txn *txn, const struct finalize *f,
+    const struct crypto_leaf *leaf)
+{
+	char *pem = crypto_cert_der_to_pem(leaf->der, leaf->der_len);
+	char key[STORE_MAX_KEY + 1];
+	cJSON *c = cJSON_CreateObject();
+	int ret = ACME_ERR_NOMEM;
+
+	if (pem != NULL && c != NULL) {
+		cJSON_AddStringToObject(c, "account", f->account);
+		cJSON_AddStringToObject(c, "order", f->id);
+		cJSON_AddStringToObject(c, "pem", pem);
+		cJSON_AddStringToObject(c, "chain", crypto_signer_chain_pem(f->a->signer));
+		cJSON_AddNumberToObject(c, "notBefore", (double)leaf->not_before);
+		cJSON_AddNumberToObject(c, "notAfter", (double)leaf->not_after);
+		cJSON_AddNumberToObject(c, "issued", (double)f->now);
+		ret = acme_record_put(txn, STORE_T_CERTS, leaf->serial, c);
+		snprintf(key, sizeof(key), "%s/%s", f->account, leaf->serial);
+		if (ret == 0)
+			ret = store_put(txn, STORE_T_CERT_BY_ACCOUNT, key, strlen(key), "", 0, 0);
+	}
+	free(pem);
+	cJSON_Delete(c);
+	return ret;
+}
+
+/* Issues inside the write transaction, so the order moves from ready to
+ * valid at once and two finalize calls cannot both issue. */
+static int
+finalize_txn(struct store_txn *txn, void *arg)
+{
+	struct finalize *f = arg;
+	struct crypto_name allowed[ACME_MAX_IDENTIFIERS];
+	struct crypto_leaf_params lp;
+	struct crypto_leaf leaf;
+	const cJSON *e;
+	cJSON *ord;
+	size_t n = 0;
+	int ret;
+
+	if ((ord = acme_record_get(txn, STORE_T_ORDERS, f->id)) == NULL)
+		return STORE_ERR_CORRUPT;
+	f->status = acme_order_status(txn, ord, f->now);
+	if (strcmp(f->status, "ready") != 0) {
+		f->not_ready = 1;
+		cJSON_Delete(ord);
+		return 1;
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ord, "identifiers")) {
+		allowed[n].type = strcmp(acme_json_str(e, "type"), "ip") == 0 ?
+		    CRYPTO_NAME_IP : CRYPTO_NAME_DNS;
+		snprintf(allowed[n].value, sizeof(allowed[n].value), "%s",
+		    acme_json_str(e, "value"));
+		n++;
+	}
+	memset(&lp, 0, sizeof(lp));
+	lp.allowed = allowed;
+	lp.n_allowed = n;
+	lp.not_before = acme_json_time(ord, "notBefore") != 0 ?
+	    acme_json_time(ord, "notBefore") : f->now - 60;
+	lp.not_after = acme_json_time(ord, "notAfter") != 0 ?
+	    acme_json_time(ord, "notAfter") :
+	    lp.not_before + (time_t)f->a->cfg.cert_days * 86400;
+	if ((f->issue_err = crypto_signer_issue(f->a->signer, f->csr, &lp, &leaf)) != 0) {
+		cJSON_Delete(ord);
+		return 2;
+	}
+	ret = cert_record(txn, f, &leaf);
+	memcpy(f->serial, leaf.serial, sizeof(f->serial));
+	crypto_leaf_clear(&leaf);
+	cJSON_ReplaceItemInObjectCaseSensitive(ord, "status", cJSON_CreateString("valid"));
+	cJSON_AddStringToObject(ord, "cert", f->serial);
+	if (ret == 0)
+		ret = acme_record_put(txn, STORE_T_ORDERS, f->id, ord);
+	cJSON_Delete(ord);
+	return ret;
+}
+
+/* Decodes and checks the CSR of a finalize payload; NULL with resp set. */
+static struct crypto_csr *
+finalize_csr(const cJSON *payload, const cJSON *ord, const char *account_thumb,
+    struct acme_response *resp)
+{
+	const char *b64 = acme_json_str(payload, "csr");
+	uint8_t der[CRYPTO_MAX_CSR_BYTES];
+	char thumb[CRYPTO_THUMBPRINT_LEN + 1], why[300];
+	struct crypto_csr *csr;
+	size_t len;
+	int err;
+
+	if (b64 == NULL || crypto_b64url_decode(b64, strlen(b64), der, sizeof(der),
+	    &len) != CRYPTO_OK) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "csr must be base64url DER of at most %d bytes", CRYPTO_MAX_CSR_BYTES);
+		return NULL;
+	}
+	if ((csr = crypto_csr_parse_der(der, len, &err)) == NULL) {
+		acme_respond_problem(resp, ACME_P_BAD_CSR, 0, "CSR refused: %s",
+		    crypto_strerror(err));
+		return NULL;
+	}
+	if (crypto_csr_key_thumbprint(csr, thumb) == CRYPTO_OK &&
+	    strcmp(thumb, account_thumb) == 0) {
+		acme_respond_problem(resp, ACME_P_BAD_CSR, 0,
+		    "the CSR's key is the account key; use a separate key");
+		goto fail;
+	}
+	if (!csr_matches(ord, csr, why, sizeof(why))) {
+		acme_respond_problem(resp, ACME_P_BAD_CSR, 0, "%s", why);
+		goto fail;
+	}
+	return csr;
+fail:
+	crypto_csr_free(csr);
+	return NULL;
+}
+
+void
+acme_finalize(struct acme *a, const struct acme_request *req, const char *id,
+    struct acme_response *resp)
+{
+	struct finalize f;
+	struct acme_jws jws;
+	struct crypto_csr *csr = NULL;
+	cJSON *payload = NULL, *ord = NULL;
+	struct store_txn *txn;
+	int ret;
+
+	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
+		return;
+	if ((ord = order_owned(a, id, jws.account_id, resp)) == NULL)
+		goto out;
+	if (store_read_begin(a->store, &txn) == 0) {
+		const char *st = acme_order_status(txn, ord, req->now);
+
+		store_read_end(txn);
+		if (strcmp(st, "ready") != 0) {
+			acme_respond_problem(resp, ACME_P_ORDER_NOT_READY, 0,
+			    "order is %s, not ready", st);
+			goto out;
+		}
+	}
+	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL ||
+	    (csr = finalize_csr(payload, ord, jws.thumbprint, resp)) == NULL)
+		goto out;
+	memset(&f, 0, sizeof(f));
+	f.a = a;
+	f.id = id;
+	f.account = jws.account_id;
+	f.csr = csr;
+	f.now = req->now;
+	ret = store_write(a->store, finalize_txn, &f);
+	if (f.not_ready)
+		acme_respond_problem(resp, ACME_P_ORDER_NOT_READY, 0,
+		    "order is %s, not ready", f.status);
+	else if (ret == 2)
+		acme_respond_problem(resp, ACME_P_BAD_CSR, 0, "cannot issue: %s",
+		    crypto_strerror(f.issue_err));
+	else if (ret != 0)
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "could not store the certificate");
+	else
+		respond_order(a, req, id, 200, resp);
+out:
+	crypto_csr_free(csr);
+	cJSON_Delete(ord);
+	cJSON_Delete(payload);
+	acme_jws_clear(&jws);
+}
