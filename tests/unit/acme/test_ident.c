@@ -1,0 +1,140 @@
+/*
+ * test_ident.c: identifier checks (RFC 8555 §7.1.3, RFC 8738) and the RFC
+ * 3339 time parser that notBefore/notAfter go through.
+ */
+#include "check.h"
+
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "acme_internal.h"
+
+/* Runs acme_ident_check on {"type":type,"value":value}; returns the problem
+ * type's suffix ("" when accepted) and the normalised value. */
+static const char *
+ident(const char *type, const char *value, char out[256], int *wildcard)
+{
+	static char kind[64];
+	struct acme_response resp;
+	enum acme_ident_type t;
+	cJSON *o = cJSON_CreateObject(), *p;
+	int ret;
+
+	memset(&resp, 0, sizeof(resp));
+	if (type != NULL)
+		cJSON_AddStringToObject(o, "type", type);
+	if (value != NULL)
+		cJSON_AddStringToObject(o, "value", value);
+	out[0] = '\0';
+	ret = acme_ident_check(o, &t, out, wildcard, &resp);
+	cJSON_Delete(o);
+	kind[0] = '\0';
+	if (ret != 0) {
+		p = cJSON_Parse(resp.body);
+		snprintf(kind, sizeof(kind), "%s", strrchr(acme_json_str(p, "type"), ':') + 1);
+		cJSON_Delete(p);
+	}
+	acme_response_clear(&resp);
+	return kind;
+}
+
+static void
+test_dns(void)
+{
+	char v[256], long_label[80], long_name[400];
+	int w;
+
+	CHECK_EQ_STR(ident("dns", "Grafana.Corp.Internal", v, &w), "");
+	CHECK_EQ_STR(v, "grafana.corp.internal");
+	CHECK_EQ_INT(w, 0);
+	CHECK_EQ_STR(ident("dns", "*.ns.corp.internal", v, &w), "");
+	CHECK_EQ_INT(w, 1);
+	CHECK_EQ_STR(ident("dns", "localhost", v, &w), "");
+	CHECK_EQ_STR(ident("dns", "xn--bcher-kva.example", v, &w), "");
+	CHECK_EQ_STR(ident("dns", "a-b.c", v, &w), "");
+
+	CHECK_EQ_STR(ident("dns", "", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "bad_name.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "-lead.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "trail-.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "a..b", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "trailing.dot.", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "*.*.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "a.*.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "*", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "*.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "ab--cd.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "xn--.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "caf\xc3\xa9.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "10.0.0.1", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "::1", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "host.123", v, &w), "rejectedIdentifier");
+
+	memset(long_label, 'a', 64);
+	long_label[64] = '\0';
+	snprintf(long_name, sizeof(long_name), "%s.corp", long_label);
+	CHECK_EQ_STR(ident("dns", long_name, v, &w), "rejectedIdentifier");
+	long_label[63] = '\0';
+	snprintf(long_name, sizeof(long_name), "%s.corp", long_label);
+	CHECK_EQ_STR(ident("dns", long_name, v, &w), "");
+	snprintf(long_name, sizeof(long_name), "%s.%s.%s.%s", long_label, long_label,
+	    long_label, long_label);   /* 255 characters */
+	CHECK_EQ_STR(ident("dns", long_name, v, &w), "rejectedIdentifier");
+}
+
+static void
+test_ip_and_types(void)
+{
+	char v[256];
+	int w;
+
+	CHECK_EQ_STR(ident("ip", "127.0.0.1", v, &w), "");
+	CHECK_EQ_STR(v, "127.0.0.1");
+	CHECK_EQ_STR(ident("ip", "0:0:0:0:0:0:0:1", v, &w), "");
+	CHECK_EQ_STR(v, "::1");
+	CHECK_EQ_STR(ident("ip", "2001:DB8::1", v, &w), "");
+	CHECK_EQ_STR(v, "2001:db8::1");
+	CHECK_EQ_STR(ident("ip", "300.1.1.1", v, &w), "malformed");
+	CHECK_EQ_STR(ident("ip", "host.corp", v, &w), "malformed");
+	CHECK_EQ_STR(ident("email", "a@b.c", v, &w), "unsupportedIdentifier");
+	CHECK_EQ_STR(ident(NULL, "a.b", v, &w), "malformed");
+	CHECK_EQ_STR(ident("dns", NULL, v, &w), "malformed");
+}
+
+static void
+test_time(void)
+{
+	time_t t;
+	char buf[32];
+
+	CHECK_EQ_INT(acme_time_parse("2026-11-27T15:40:56Z", &t), 0);
+	CHECK_EQ_INT(t, 1795794056);
+	acme_time_format(t, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "2026-11-27T15:40:56Z");
+	CHECK_EQ_INT(acme_time_parse("2026-11-27T16:40:56+01:00", &t), 0);
+	CHECK_EQ_INT(t, 1795794056);
+	CHECK_EQ_INT(acme_time_parse("2026-11-27T15:40:56.123Z", &t), 0);
+	CHECK_EQ_INT(t, 1795794056);
+	CHECK_EQ_INT(acme_time_parse("1970-01-01T00:00:00Z", &t), 0);
+	CHECK_EQ_INT(t, 0);
+	CHECK_EQ_INT(acme_time_parse("2000-02-29T00:00:00Z", &t), 0);
+	CHECK_EQ_INT(t, 951782400);
+	CHECK(acme_time_parse("2026-11-27 15:40:56Z", &t) != 0 ||
+	    t == 1795794056);
+	CHECK(acme_time_parse("2026-13-01T00:00:00Z", &t) != 0);
+	CHECK(acme_time_parse("2026-11-27T15:40:56", &t) != 0);
+	CHECK(acme_time_parse("2026-11-27T15:40:56Zjunk", &t) != 0);
+	CHECK(acme_time_parse("tomorrow", &t) != 0);
+	CHECK(acme_time_parse("", &t) != 0);
+	CHECK(acme_time_parse(NULL, &t) != 0);
+}
+
+int
+main(void)
+{
+	test_dns();
+	test_ip_and_types();
+	test_time();
+	return CHECK_DONE();
+}
