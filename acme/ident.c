@@ -14,6 +14,67 @@
 
 #include <cjson/cJSON.h>
 
+/*
+ * Decodes the punycode body of an A-label (RFC 3492 §6.2) to check it: a
+ * body that does not decode, decodes out of range, or decodes to nothing
+ * but ASCII is not an A-label. (Full IDNA2008 code point rules are not
+ * checked.) Returns 1 when valid.
+ */
+static int
+punycode_ok(const char *in, size_t n)
+{
+	const unsigned long base = 36, tmin = 1, tmax = 26, skew = 38, damp = 700;
+	unsigned long i = 0, bias = 72, cp = 128, out = 0, oldi, w, k, t, digit;
+	size_t b = 0, j, pos;
+	int nonascii = 0, first = 1;
+
+	for (j = 0; j < n; j++)
+		if (in[j] == '-')
+			b = j;
+	out = b;
+	pos = b > 0 ? b + 1 : 0;
+	while (pos < n) {
+		oldi = i;
+		for (w = 1, k = base;; k += base) {
+			if (pos >= n)
+				return 0;
+			digit = isdigit((unsigned char)in[pos]) ? (unsigned long)(in[pos] - '0') + 26 :
+			    isalpha((unsigned char)in[pos]) ?
+			    (unsigned long)(tolower((unsigned char)in[pos]) - 'a') : base;
+			pos++;
+			if (digit >= base || digit > (0x10FFFFUL * 64 - i) / w)
+				return 0;
+			i += digit * w;
+			t = k <= bias ? tmin : k >= bias + tmax ? tmax : k - bias;
+			if (digit < t)
+				break;
+			w *= base - t;
+			if (w > 0x10FFFFUL * 64)
+				return 0;
+		}
+		out++;
+		/* adapt (RFC 3492 §6.1) */
+		{
+			unsigned long delta = first ? (i - oldi) / damp : (i - oldi) / 2;
+
+			first = 0;
+			delta += delta / out;
+			for (k = 0; delta > ((base - tmin) * tmax) / 2; k += base)
+				delta /= base - tmin;
+			bias = k + (base - tmin + 1) * delta / (delta + skew);
+		}
+		cp += i / out;
+		i %= out;
+		if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
+		    (cp >= 0x80 && cp < 0xA0))
+			return 0;
+		if (cp >= 128)
+			nonascii = 1;
+		i++;
+	}
+	return nonascii;
+}
+
 static int
 label_ok(const char *l, size_t n, const char **why)
 {
@@ -42,8 +103,8 @@ label_ok(const char *l, size_t n, const char **why)
 			*why = "hyphens in the third and fourth positions are reserved";
 			return 0;
 		}
-		if (n == 4) {
-			*why = "empty IDN A-label";
+		if (n == 4 || !punycode_ok(l + 4, n - 4)) {
+			*why = "not a valid IDN A-label (punycode)";
 			return 0;
 		}
 	}

@@ -46,6 +46,64 @@ acme_order_status(struct store_txn *txn, const cJSON *order, time_t now)
 	return all_valid ? "ready" : "pending";
 }
 
+/* The first challenge error of an authorization, with its identifier, as a
+ * subproblem (RFC 8555 §6.7.1); NULL when it has none. */
+static cJSON *
+authz_subproblem(struct store_txn *txn, const cJSON *az)
+{
+	const cJSON *id, *err;
+	cJSON *c, *sub = NULL;
+
+	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(az, "challenges")) {
+		if (!cJSON_IsString(id) ||
+		    (c = acme_record_get(txn, STORE_T_CHALLENGES, id->valuestring)) == NULL)
+			continue;
+		err = cJSON_GetObjectItemCaseSensitive(c, "error");
+		if (err != NULL && sub == NULL) {
+			sub = cJSON_Duplicate(err, 1);
+			cJSON_AddItemToObject(sub, "identifier", cJSON_Duplicate(
+			    cJSON_GetObjectItemCaseSensitive(az, "identifier"), 1));
+		}
+		cJSON_Delete(c);
+	}
+	return sub;
+}
+
+/* Why an order became invalid: one identifier's problem, or a compound
+ * problem with a subproblem per failed identifier. NULL when none. */
+static cJSON *
+order_error(struct store_txn *txn, const cJSON *ord, time_t now)
+{
+	cJSON *subs = cJSON_CreateArray(), *az, *sub, *err = NULL;
+	const cJSON *id;
+	char detail[96];
+	int n;
+
+	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(ord, "authzs")) {
+		if (!cJSON_IsString(id) ||
+		    (az = acme_record_get(txn, STORE_T_AUTHZS, id->valuestring)) == NULL)
+			continue;
+		if (strcmp(acme_authz_status(az, now), "invalid") == 0 &&
+		    (sub = authz_subproblem(txn, az)) != NULL)
+			cJSON_AddItemToArray(subs, sub);
+		cJSON_Delete(az);
+	}
+	n = cJSON_GetArraySize(subs);
+	if (n == 1) {
+		err = cJSON_DetachItemFromArray(subs, 0);
+	} else if (n > 1) {
+		err = cJSON_CreateObject();
+		snprintf(detail, sizeof(detail), "validation failed for %d identifiers", n);
+		cJSON_AddStringToObject(err, "type", acme_problem_type(ACME_P_COMPOUND));
+		cJSON_AddStringToObject(err, "detail", detail);
+		cJSON_AddNumberToObject(err, "status", acme_problem_status(ACME_P_COMPOUND));
+		cJSON_AddItemToObject(err, "subproblems", subs);
+		subs = NULL;
+	}
+	cJSON_Delete(subs);
+	return err;
+}
+
 /* The order object (RFC 8555 §7.1.3). */
 static cJSON *
 order_json(struct store_txn *txn, const struct acme_request *req,
@@ -84,6 +142,9 @@ order_json(struct store_txn *txn, const struct acme_request *req,
 		cJSON_AddStringToObject(o, "certificate", url);
 	if ((v = cJSON_GetObjectItemCaseSensitive(ord, "error")) != NULL)
 		cJSON_AddItemToObject(o, "error", cJSON_Duplicate(v, 1));
+	else if (strcmp(acme_order_status(txn, ord, req->now), "invalid") == 0 &&
+	    (arr = order_error(txn, ord, req->now)) != NULL)
+		cJSON_AddItemToObject(o, "error", arr);
 	return o;
 }
 

@@ -66,6 +66,11 @@ test_dns(void)
 	CHECK_EQ_STR(ident("dns", "*.corp", v, &w), "rejectedIdentifier");
 	CHECK_EQ_STR(ident("dns", "ab--cd.corp", v, &w), "rejectedIdentifier");
 	CHECK_EQ_STR(ident("dns", "xn--.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "xn--mnchen-3ya.corp", v, &w), "");   /* münchen */
+	CHECK_EQ_STR(ident("dns", "xn--fiqs8s.corp", v, &w), "");       /* 中国 */
+	CHECK_EQ_STR(ident("dns", "xn--abc.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "xn--zzzzzzzzzzzzzzz.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "xn--ascii-.corp", v, &w), "rejectedIdentifier");
 	CHECK_EQ_STR(ident("dns", "caf\xc3\xa9.corp", v, &w), "rejectedIdentifier");
 	CHECK_EQ_STR(ident("dns", "10.0.0.1", v, &w), "rejectedIdentifier");
 	CHECK_EQ_STR(ident("dns", "::1", v, &w), "rejectedIdentifier");
