@@ -417,11 +417,7 @@ pki_key_sign_cert(struct pki_key *k, uint8_t *buf, size_t tbs_len,
 		n = wc_SignCert_ex((int)tbs_len, key_sig_type(k), buf,
 		    (word32)bufsz, ECC_TYPE, &k->u.ec, rng);
 	crypto_rng_unlock();
-#ifdef FP_ECC
-	/* The fixed-point cache is per thread and only freed by its thread;
-	 * drop it so issuing from short-lived threads does not leak. */
-	if (k->kind == PKI_KEY_EC)
-		wc_ecc_fp_free();
-#endif
+	/* wolfSSL's fixed-point EC cache is per thread and speeds up every
+	 * later signature; threads release it with crypto_thread_cleanup(). */
 	return n > 0 ? n : CRYPTO_ERR_INTERNAL;
 }

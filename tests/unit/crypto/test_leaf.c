@@ -305,6 +305,7 @@ work(void *arg)
 			w->failures++;
 		crypto_leaf_clear(&leaf);
 	}
+	crypto_thread_cleanup();   /* what every hearth thread does at exit */
 	return NULL;
 }
 
