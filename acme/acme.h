@@ -36,7 +36,10 @@ enum {
 
 struct acme_config {
 	const char *website;        /* directory meta "website", may be NULL */
-	const char *ca_name;        /* for caaIdentities; may be NULL */
+	const char *ca_name;        /* may be NULL */
+	int caa_check;              /* check CAA (RFC 8659) for DNS identifiers */
+	const char *const *caa_identities; /* issuer domain names of this CA */
+	size_t n_caa_identities;
 	unsigned cert_days;         /* leaf validity, default 90 */
 	/* Random bytes for nonces and identifiers: 0 on success. */
 	int (*random)(void *buf, size_t len);
@@ -96,6 +99,10 @@ struct acme_validation {
 	char token[128];
 	char key_authorization[256]; /* token "." thumbprint (RFC 8555 §8.1) */
 	unsigned attempt;           /* 0 for the first try */
+	unsigned delay;             /* seconds server/ waits before this try */
+	int wildcard;               /* authorization is for "*." + identifier */
+	int check_caa;              /* server/ also looks up CAA (RFC 8659) */
+	char account_uri[ACME_MAX_URL]; /* for CAA accounturi (RFC 8657) */
 };
 
 /* Takes the next queued validation: 1 when *job was filled, 0 when none.
@@ -118,12 +125,37 @@ struct acme_validation_result {
 	int http_status;
 	const uint8_t *body;
 	size_t body_len;
+	/* dns-01: the TXT strings of _acme-challenge.NAME (CNAMEs followed) */
+	const char *const *txt;
+	size_t n_txt;
+	/* tls-alpn-01: the certificate the peer presented, and its ALPN */
+	const uint8_t *peer_cert;
+	size_t peer_cert_len;
+	const char *alpn;
+	/* CAA, when job.check_caa: the relevant record set found climbing the
+	 * name (RFC 8659 §3); caa_status is ACME_FETCH_OK when the lookups
+	 * succeeded (an empty set included) and ACME_FETCH_DNS when one failed. */
+	enum acme_fetch_status caa_status;
+	char caa_detail[256];
+	const struct acme_caa_record *caa;
+	size_t n_caa;
 };
 
 #define ACME_MAX_HTTP01_BODY 1024   /* a key authorization is far shorter */
+#define ACME_MAX_TXT          32    /* TXT records considered for dns-01 */
+#define ACME_MAX_CAA          32    /* CAA records considered */
 
-/* Reports the I/O result of job; acme/ judges it (RFC 8555 §8.3) and stores
- * the challenge's and authorization's new state. Safe from any thread. */
+/* One CAA record (RFC 8659 §4.1). */
+struct acme_caa_record {
+	unsigned flags;
+	char tag[16];
+	char value[256];
+};
+
+/* Reports the I/O result of job; acme/ judges it (RFC 8555 §8) and stores
+ * the challenge's and authorization's new state, or, after a transient
+ * failure, queues the job again with attempt + 1 and a delay. Safe from
+ * any thread. */
 void acme_validation_done(struct acme *a, const struct acme_validation *job,
     const struct acme_validation_result *r, time_t now);
 

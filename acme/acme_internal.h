@@ -217,6 +217,14 @@ int acme_authz_obtain(struct acme *a, struct store_txn *txn,
  * valid, unexpired authorization. */
 int acme_authz_valid_for(struct store_txn *txn, const char *prefix, size_t len,
     time_t now);
+const char *acme_chall_type_name(enum acme_challenge_type t);
+int acme_chall_type_parse(const char *s, enum acme_challenge_type *t);
+
+/* ---- validation (validation.c) ---- */
+
+/* Builds the validation job for challenge record c of authorization az. */
+void acme_job_fill(struct acme *a, struct acme_validation *job,
+    const char *chall_id, const cJSON *c, const cJSON *az, const char *thumbprint);
 /* Queues a validation job (drops it when the queue is full: the challenge
  * then stays processing until restart re-queues it). */
 void acme_queue_push(struct acme *a, const struct acme_validation *job);

@@ -21,8 +21,8 @@
 
 #define TOKEN_BYTES 32
 
-static const char *
-chall_type_name(enum acme_challenge_type t)
+const char *
+acme_chall_type_name(enum acme_challenge_type t)
 {
 	switch (t) {
 	case ACME_CHALL_HTTP01:    return "http-01";
@@ -32,8 +32,8 @@ chall_type_name(enum acme_challenge_type t)
 	return "unknown";
 }
 
-static int
-chall_type_parse(const char *s, enum acme_challenge_type *t)
+int
+acme_chall_type_parse(const char *s, enum acme_challenge_type *t)
 {
 	if (s == NULL)
 		return -1;
@@ -129,11 +129,17 @@ static size_t
 challenge_types(enum acme_ident_type type, int wildcard,
     enum acme_challenge_type out[3])
 {
-	(void)type;
-	if (wildcard)
-		return 0;   /* wildcards need dns-01 (RFC 8555 §7.1.3) */
-	out[0] = ACME_CHALL_HTTP01;
-	return 1;
+	size_t n = 0;
+
+	if (wildcard) {             /* RFC 8555 §7.1.3: only dns-01 */
+		out[n++] = ACME_CHALL_DNS01;
+		return n;
+	}
+	out[n++] = ACME_CHALL_HTTP01;
+	if (type == ACME_IDENT_DNS)  /* RFC 8738 §7: no dns-01 for IPs */
+		out[n++] = ACME_CHALL_DNS01;
+	out[n++] = ACME_CHALL_TLSALPN01;
+	return n;
 }
 
 static int
@@ -151,7 +157,7 @@ challenge_create(struct acme *a, struct store_txn *txn, const char *authz_id,
 	if ((c = cJSON_CreateObject()) == NULL)
 		return ACME_ERR_NOMEM;
 	cJSON_AddStringToObject(c, "authz", authz_id);
-	cJSON_AddStringToObject(c, "type", chall_type_name(type));
+	cJSON_AddStringToObject(c, "type", acme_chall_type_name(type));
 	cJSON_AddStringToObject(c, "token", token);
 	cJSON_AddStringToObject(c, "status", "pending");
 	ret = acme_record_put(txn, STORE_T_CHALLENGES, id, c);
@@ -467,6 +473,7 @@ struct chall_respond {
 	const char *id;
 	const char *account;
 	const char *thumbprint;
+	const char *account_uri;
 	time_t now;
 	int started;                /* out: a validation was queued */
 	int not_owner;
@@ -478,7 +485,7 @@ static int
 chall_respond_txn(struct store_txn *txn, void *arg)
 {
 	struct chall_respond *r = arg;
-	cJSON *c = NULL, *az = NULL, *ident;
+	cJSON *c = NULL, *az = NULL;
 	enum acme_challenge_type type;
 	int ret = 1;
 
@@ -494,21 +501,14 @@ chall_respond_txn(struct store_txn *txn, void *arg)
 	}
 	if (strcmp(acme_json_str(c, "status"), "pending") != 0 ||
 	    strcmp(acme_authz_status(az, r->now), "pending") != 0 ||
-	    chall_type_parse(acme_json_str(c, "type"), &type) != 0)
+	    acme_chall_type_parse(acme_json_str(c, "type"), &type) != 0)
 		goto out;  /* RFC 8555 §7.5.1: nothing to start; report as is */
 	cJSON_ReplaceItemInObjectCaseSensitive(c, "status", cJSON_CreateString("processing"));
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "accountUri");
+	cJSON_AddStringToObject(c, "accountUri", r->account_uri);
 	if ((ret = acme_record_put(txn, STORE_T_CHALLENGES, r->id, c)) != 0)
 		goto out;
-	ident = cJSON_GetObjectItemCaseSensitive(az, "identifier");
-	memset(&r->job, 0, sizeof(r->job));
-	snprintf(r->job.challenge_id, sizeof(r->job.challenge_id), "%s", r->id);
-	r->job.type = type;
-	r->job.ident_is_ip = strcmp(acme_json_str(ident, "type"), "ip") == 0;
-	snprintf(r->job.identifier, sizeof(r->job.identifier), "%s",
-	    acme_json_str(ident, "value"));
-	snprintf(r->job.token, sizeof(r->job.token), "%s", acme_json_str(c, "token"));
-	snprintf(r->job.key_authorization, sizeof(r->job.key_authorization), "%s.%s",
-	    r->job.token, r->thumbprint);
+	acme_job_fill(r->a, &r->job, r->id, c, az, r->thumbprint);
 	r->started = 1;
 	ret = 0;
 out:
@@ -552,10 +552,12 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 	struct chall_respond r;
 	struct acme_jws jws;
 	cJSON *payload = NULL;
+	char account_uri[ACME_MAX_URL];
 	int ret;
 
 	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
 		return;
+	acme_account_url(req, jws.account_id, account_uri, sizeof(account_uri));
 	memset(&r, 0, sizeof(r));
 	if (!acme_id_valid(id)) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such challenge");
@@ -568,6 +570,7 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 		r.id = id;
 		r.account = jws.account_id;
 		r.thumbprint = jws.thumbprint;
+		r.account_uri = account_uri;
 		r.now = req->now;
 		ret = store_write(a->store, chall_respond_txn, &r);
 		if (ret == STORE_ERR_CORRUPT) {
@@ -615,206 +618,3 @@ out:
 	acme_jws_clear(&jws);
 }
 
-/* ---- the validation queue ---- */
-
-void
-acme_queue_push(struct acme *a, const struct acme_validation *job)
-{
-	pthread_mutex_lock(&a->queue_lock);
-	if (a->queue_len < ACME_QUEUE_MAX) {
-		a->queue[(a->queue_head + a->queue_len) % ACME_QUEUE_MAX] = *job;
-		a->queue_len++;
-	}
-	pthread_mutex_unlock(&a->queue_lock);
-}
-
-int
-acme_validation_next(struct acme *a, struct acme_validation *job)
-{
-	int got = 0;
-
-	pthread_mutex_lock(&a->queue_lock);
-	if (a->queue_len > 0) {
-		*job = a->queue[a->queue_head];
-		a->queue_head = (a->queue_head + 1) % ACME_QUEUE_MAX;
-		a->queue_len--;
-		got = 1;
-	}
-	pthread_mutex_unlock(&a->queue_lock);
-	return got;
-}
-
-struct resume {
-	struct acme *a;
-	struct store_txn *txn;
-};
-
-static int
-resume_cb(const void *key, size_t keylen, const void *val, size_t vallen, void *arg)
-{
-	struct resume *r = arg;
-	struct chall_respond cr;
-	char id[ACME_ID_LEN + 1];
-	cJSON *c, *az, *acct = NULL, *ident;
-	enum acme_challenge_type type;
-
-	if (keylen != ACME_ID_LEN)
-		return 0;
-	memcpy(id, key, ACME_ID_LEN);
-	id[ACME_ID_LEN] = '\0';
-	if ((c = cJSON_ParseWithLength(val, vallen)) == NULL)
-		return 0;
-	if (acme_json_str(c, "status") != NULL &&
-	    strcmp(acme_json_str(c, "status"), "processing") == 0 &&
-	    chall_type_parse(acme_json_str(c, "type"), &type) == 0 &&
-	    (az = acme_record_get(r->txn, STORE_T_AUTHZS, acme_json_str(c, "authz"))) != NULL) {
-		if ((acct = acme_record_get(r->txn, STORE_T_ACCOUNTS,
-		    acme_json_str(az, "account"))) != NULL) {
-			memset(&cr, 0, sizeof(cr));
-			ident = cJSON_GetObjectItemCaseSensitive(az, "identifier");
-			snprintf(cr.job.challenge_id, sizeof(cr.job.challenge_id), "%s", id);
-			cr.job.type = type;
-			cr.job.ident_is_ip = strcmp(acme_json_str(ident, "type"), "ip") == 0;
-			snprintf(cr.job.identifier, sizeof(cr.job.identifier), "%s",
-			    acme_json_str(ident, "value"));
-			snprintf(cr.job.token, sizeof(cr.job.token), "%s",
-			    acme_json_str(c, "token"));
-			snprintf(cr.job.key_authorization, sizeof(cr.job.key_authorization),
-			    "%s.%s", cr.job.token, acme_json_str(acct, "thumbprint"));
-			acme_queue_push(r->a, &cr.job);
-			cJSON_Delete(acct);
-		}
-		cJSON_Delete(az);
-	}
-	cJSON_Delete(c);
-	return 0;
-}
-
-void
-acme_queue_resume(struct acme *a)
-{
-	struct resume r;
-
-	if (a->store == NULL || store_read_begin(a->store, &r.txn) != 0)
-		return;
-	r.a = a;
-	(void)store_scan(r.txn, STORE_T_CHALLENGES, NULL, 0, NULL, 0, resume_cb, &r);
-	store_read_end(r.txn);
-}
-
-/* ---- judging a validation (RFC 8555 §8.3) ---- */
-
-struct judged {
-	const struct acme_validation *job;
-	time_t now;
-	int valid;
-	enum acme_problem problem;
-	char detail[400];
-};
-
-/* Compares an http-01 response with the key authorization (RFC 8555 §8.3:
- * trailing whitespace is ignored). */
-static void
-judge_http01(struct judged *j, const struct acme_validation_result *r)
-{
-	size_t n = r->body_len, want = strlen(j->job->key_authorization);
-
-	while (n > 0 && (r->body[n - 1] == ' ' || r->body[n - 1] == '\t' ||
-	    r->body[n - 1] == '\r' || r->body[n - 1] == '\n'))
-		n--;
-	if (r->http_status != 200) {
-		j->problem = ACME_P_UNAUTHORIZED;
-		snprintf(j->detail, sizeof(j->detail),
-		    "http-01: %s answered HTTP %d for the challenge file",
-		    j->job->identifier, r->http_status);
-		return;
-	}
-	if (n != want || memcmp(r->body, j->job->key_authorization, n) != 0) {
-		j->problem = ACME_P_INCORRECT_RESPONSE;
-		snprintf(j->detail, sizeof(j->detail),
-		    "http-01: the challenge file from %s does not hold the key "
-		    "authorization (got %zu bytes)", j->job->identifier, r->body_len);
-		return;
-	}
-	j->valid = 1;
-}
-
-static void
-judge(struct judged *j, const struct acme_validation_result *r)
-{
-	static const enum acme_problem io[] = {
-		[ACME_FETCH_DNS] = ACME_P_DNS,
-		[ACME_FETCH_CONNECTION] = ACME_P_CONNECTION,
-		[ACME_FETCH_TLS] = ACME_P_TLS,
-		[ACME_FETCH_FORBIDDEN] = ACME_P_CONNECTION,
-	};
-
-	if (r->status != ACME_FETCH_OK) {
-		j->problem = (unsigned)r->status < sizeof(io) / sizeof(io[0]) ?
-		    io[r->status] : ACME_P_CONNECTION;
-		snprintf(j->detail, sizeof(j->detail), "%s", r->detail);
-		return;
-	}
-	if (j->job->type == ACME_CHALL_HTTP01) {
-		judge_http01(j, r);
-		return;
-	}
-	j->problem = ACME_P_SERVER_INTERNAL;
-	snprintf(j->detail, sizeof(j->detail), "challenge type is not validated here");
-}
-
-static int
-validation_store_txn(struct store_txn *txn, void *arg)
-{
-	struct judged *j = arg;
-	cJSON *c = NULL, *az = NULL, *err;
-	const char *azid;
-	int ret = 1;
-
-	if ((c = acme_record_get(txn, STORE_T_CHALLENGES, j->job->challenge_id)) == NULL)
-		goto out;
-	if (strcmp(acme_json_str(c, "status"), "processing") != 0)
-		goto out;  /* already decided */
-	azid = acme_json_str(c, "authz");
-	if ((az = acme_record_get(txn, STORE_T_AUTHZS, azid)) == NULL)
-		goto out;
-	cJSON_ReplaceItemInObjectCaseSensitive(c, "status",
-	    cJSON_CreateString(j->valid ? "valid" : "invalid"));
-	if (j->valid) {
-		cJSON_AddNumberToObject(c, "validated", (double)j->now);
-		if (strcmp(acme_authz_status(az, j->now), "pending") == 0) {
-			cJSON_ReplaceItemInObjectCaseSensitive(az, "status",
-			    cJSON_CreateString("valid"));
-			cJSON_ReplaceItemInObjectCaseSensitive(az, "expires",
-			    cJSON_CreateNumber((double)(j->now + ACME_AUTHZ_VALID_LIFETIME)));
-		}
-	} else {
-		err = cJSON_CreateObject();
-		cJSON_AddStringToObject(err, "type", acme_problem_type(j->problem));
-		cJSON_AddStringToObject(err, "detail", j->detail);
-		cJSON_AddNumberToObject(err, "status", acme_problem_status(j->problem));
-		cJSON_AddItemToObject(c, "error", err);
-		if (strcmp(acme_authz_status(az, j->now), "pending") == 0)
-			cJSON_ReplaceItemInObjectCaseSensitive(az, "status",
-			    cJSON_CreateString("invalid"));
-	}
-	if ((ret = acme_record_put(txn, STORE_T_CHALLENGES, j->job->challenge_id, c)) == 0)
-		ret = acme_record_put(txn, STORE_T_AUTHZS, azid, az);
-out:
-	cJSON_Delete(c);
-	cJSON_Delete(az);
-	return ret;
-}
-
-void
-acme_validation_done(struct acme *a, const struct acme_validation *job,
-    const struct acme_validation_result *r, time_t now)
-{
-	struct judged j;
-
-	memset(&j, 0, sizeof(j));
-	j.job = job;
-	j.now = now;
-	judge(&j, r);
-	(void)store_write(a->store, validation_store_txn, &j);
-}

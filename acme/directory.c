@@ -43,6 +43,10 @@ acme_directory_json(const struct acme *a, const char *base_url)
 		goto out;
 	if (cJSON_AddFalseToObject(meta, "externalAccountRequired") == NULL)
 		goto out;
+	if (a->cfg.n_caa_identities > 0 && !cJSON_AddItemToObject(meta,
+	    "caaIdentities", cJSON_CreateStringArray(a->cfg.caa_identities,
+	    (int)a->cfg.n_caa_identities)))
+		goto out;
 	out = cJSON_Print(o);
 out:
 	cJSON_Delete(o);

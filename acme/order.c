@@ -273,15 +273,6 @@ order_identifiers(const cJSON *arr, struct ident **out, size_t *n,
 		if (i == k)
 			k++;
 	}
-	for (i = 0; i < k; i++) {
-		if (ids[i].wildcard) {
-			acme_respond_problem(resp, ACME_P_REJECTED_IDENTIFIER, 0,
-			    "wildcard \"%s\" needs dns-01 validation, which this "
-			    "server does not offer yet", ids[i].value);
-			free(ids);
-			return -1;
-		}
-	}
 	*out = ids;
 	*n = k;
 	return 0;

@@ -251,6 +251,18 @@ struct crypto_cert_info {
  * CRYPTO_ERR_PARSE / CRYPTO_ERR_TOO_LARGE / CRYPTO_ERR_UNSUPPORTED (key). */
 int crypto_cert_info(const uint8_t *der, size_t len, struct crypto_cert_info *out);
 
+/*
+ * Checks a tls-alpn-01 certificate (RFC 8737 §3): self-issued (issuer equal
+ * to subject), a subjectAltName of exactly the one identifier (dNSName, or
+ * iPAddress for an IP identifier, RFC 8738 §6), and the critical
+ * acmeIdentifier extension (1.3.6.1.5.5.7.1.31) holding an OCTET STRING
+ * equal to digest. 0, or CRYPTO_ERR_MISMATCH / CRYPTO_ERR_PARSE with the
+ * reason written to why.
+ */
+int crypto_acme_tls_cert_check(const uint8_t *der, size_t len,
+    const struct crypto_name *name, const uint8_t digest[32], char *why,
+    size_t whysz);
+
 /* DER certificate to PEM. Caller frees. NULL on failure. */
 char *crypto_cert_der_to_pem(const uint8_t *der, size_t len);
 

@@ -332,8 +332,8 @@ pki_cert_view(const uint8_t *der, size_t len, struct pki_cert_view *v)
 }
 
 int
-pki_cert_ext(const struct pki_cert_view *v, const uint8_t *oid,
-    size_t oidlen, struct pki_tlv *value)
+pki_cert_ext_crit(const struct pki_cert_view *v, const uint8_t *oid,
+    size_t oidlen, struct pki_tlv *value, int *critical)
 {
 	struct pki_der d = pki_der_in(&v->exts), e;
 	struct pki_tlv ext, id, t;
@@ -348,14 +348,27 @@ pki_cert_ext(const struct pki_cert_view *v, const uint8_t *oid,
 			continue;
 		if (pki_der_next(&e, &t) != 0)
 			return CRYPTO_ERR_PARSE;
-		if (t.tag == PKI_DER_BOOLEAN && pki_der_next(&e, &t) != 0)
-			return CRYPTO_ERR_PARSE;
+		*critical = 0;
+		if (t.tag == PKI_DER_BOOLEAN) {
+			*critical = t.val_len == 1 && t.val[0] != 0;
+			if (pki_der_next(&e, &t) != 0)
+				return CRYPTO_ERR_PARSE;
+		}
 		if (t.tag != PKI_DER_OCTETS)
 			return CRYPTO_ERR_PARSE;
 		*value = t;
 		return CRYPTO_OK;
 	}
 	return CRYPTO_ERR_PARSE;
+}
+
+int
+pki_cert_ext(const struct pki_cert_view *v, const uint8_t *oid,
+    size_t oidlen, struct pki_tlv *value)
+{
+	int critical;
+
+	return pki_cert_ext_crit(v, oid, oidlen, value, &critical);
 }
 
 int

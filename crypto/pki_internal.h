@@ -88,6 +88,9 @@ int pki_cert_view(const uint8_t *der, size_t len, struct pki_cert_view *v);
  * contents. 0, or CRYPTO_ERR_PARSE when absent or malformed. */
 int pki_cert_ext(const struct pki_cert_view *v, const uint8_t *oid,
     size_t oidlen, struct pki_tlv *value);
+/* The same, also telling whether the extension is marked critical. */
+int pki_cert_ext_crit(const struct pki_cert_view *v, const uint8_t *oid,
+    size_t oidlen, struct pki_tlv *value, int *critical);
 /* Nonzero when BasicConstraints says cA and KeyUsage (if any) allows
  * keyCertSign. */
 int pki_cert_is_ca(const struct pki_cert_view *v);
