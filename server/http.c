@@ -16,6 +16,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "acme.h"
+#include "validate.h"
 
 static const char *
 method_name(enum evhttp_cmd_type t)
@@ -130,7 +131,8 @@ log_request(struct evhttp_request *req, const char *method, const char *path,
 void
 http_handle(struct evhttp_request *req, void *arg)
 {
-	struct server *s = arg;
+	struct worker *w = arg;
+	struct server *s = w->srv;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	struct acme_request ar;
@@ -157,4 +159,5 @@ http_handle(struct evhttp_request *req, void *arg)
 	send_response(req, &resp);
 	log_request(req, ar.method, ar.path, resp.status, &t0);
 	acme_response_clear(&resp);
+	validator_kick(w->validator);   /* the request may have queued one */
 }

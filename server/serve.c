@@ -24,6 +24,7 @@
 
 #include "acme.h"
 #include "store.h"
+#include "validate.h"
 
 #define LISTEN_BACKLOG 1024
 #define RENEW_CHECK_SECS 60
@@ -210,7 +211,7 @@ worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 	    (w->http = evhttp_new(w->base)) == NULL)
 		return -1;
 	evhttp_set_bevcb(w->http, bev_cb, s);
-	evhttp_set_gencb(w->http, http_handle, s);
+	evhttp_set_gencb(w->http, http_handle, w);
 	evhttp_set_max_headers_size(w->http, (ev_ssize_t)c->max_header_bytes);
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)c->max_body_bytes);
 	evhttp_set_timeout(w->http, (int)c->idle_timeout);
@@ -223,6 +224,11 @@ worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 		close(fd);
 		return -1;
 	}
+	if ((w->validator = validator_new(w->base, s->acme, c)) == NULL)
+		return -1;
+	/* Validations left processing by an earlier run start once the loop
+	 * does. */
+	validator_kick(w->validator);
 	return 0;
 }
 
@@ -298,6 +304,7 @@ server_close(struct server *s)
 	int i;
 
 	for (i = 0; s->workers != NULL && i < s->n_workers; i++) {
+		validator_free(s->workers[i].validator);
 		if (s->workers[i].http != NULL)
 			evhttp_free(s->workers[i].http);
 		if (s->workers[i].base != NULL)

@@ -15,11 +15,13 @@ struct evhttp;
 struct evhttp_request;
 struct acme;
 struct store;
+struct validator;
 
 struct worker {
 	struct server *srv;
 	struct event_base *base;
 	struct evhttp *http;
+	struct validator *validator;    /* this loop's validation I/O */
 	pthread_t thread;
 	int started;
 };
@@ -38,7 +40,7 @@ struct server {
 	struct event_base *main_base;   /* signals and certificate renewal */
 };
 
-/* evhttp's general callback: every request. arg is the struct server. */
+/* evhttp's general callback: every request. arg is the struct worker. */
 void http_handle(struct evhttp_request *req, void *arg);
 
 #endif

@@ -18,6 +18,15 @@
  * libevent 2.1's filter does not look at its output again when writing is
  * enabled. A callback on the output buffer therefore activates a per-
  * connection event that flushes the filter once evhttp has finished.
+ *
+ * The same filter serves outgoing validation connections (https redirects
+ * of http-01, later tls-alpn-01). There the client writes its request
+ * before the handshake has finished, so the output filter can only stash it
+ * (WANT_READ); the input filter, which completes the handshake, kicks the
+ * output again. libevent 2.1 cannot connect through a filter (it would
+ * enable the filter's unused socket events), so the caller connects the
+ * socket and waits on the bufferevent beneath the filter. Client
+ * connections report failures to the caller's buffer instead of the log.
  */
 #include "server_internal.h"
 #include "tls_bev.h"
@@ -25,6 +34,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -41,6 +51,9 @@ struct tls_conn {
 	struct evbuffer_cb_entry *out_cb;
 	size_t pending;                 /* plaintext encrypted, not yet drained */
 	int failed;
+	int client;                     /* an outgoing connection */
+	char *errbuf;                   /* client: where failures are described */
+	size_t errsz;
 };
 
 static int
@@ -65,19 +78,33 @@ conn_send(void *arg, const uint8_t *buf, size_t len)
 	return (int)len;
 }
 
-/* Pushes queued ciphertext to the socket now. -1 on a hard socket error. */
+/*
+ * Pushes queued ciphertext to the socket now. -1 on a hard socket error.
+ * A socket bufferevent keeps the start of its output frozen so only it
+ * writes from there (evbuffer_write() then fails without touching errno);
+ * thaw it for the write, as the bufferevent itself does.
+ */
 static int
 conn_flush(struct tls_conn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->socket);
 	evutil_socket_t fd = bufferevent_getfd(c->socket);
+	int n, ret = 0;
 
+	if (fd < 0)
+		return 0;
+	evbuffer_unfreeze(out, 1);
 	while (evbuffer_get_length(out) > 0) {
-		if (evbuffer_write(out, fd) < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR ? 0 : -1;
+		errno = 0;
+		if ((n = evbuffer_write(out, fd)) <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				ret = -1;
+			break;
+		}
 	}
-	return 0;
+	evbuffer_freeze(out, 1);
+	return ret;
 }
 
 static void
@@ -86,9 +113,14 @@ conn_fail(struct tls_conn *c, const char *what, int rc)
 	if (c->failed)
 		return;
 	c->failed = 1;
-	if (rc != CRYPTO_TLS_CLOSED && rc != CRYPTO_TLS_WANT_READ)
-		log_info("tls: %s: %s", what, rc == CRYPTO_ERR_PARSE ?
-		    crypto_tls_error(c->tls) : crypto_strerror(rc));
+	if (rc != CRYPTO_TLS_CLOSED && rc != CRYPTO_TLS_WANT_READ) {
+		if (c->client && c->errbuf != NULL)
+			snprintf(c->errbuf, c->errsz, "%s", rc == CRYPTO_ERR_PARSE ?
+			    crypto_tls_error(c->tls) : crypto_strerror(rc));
+		else if (!c->client)
+			log_info("tls: %s: %s", what, rc == CRYPTO_ERR_PARSE ?
+			    crypto_tls_error(c->tls) : crypto_strerror(rc));
+	}
 	/* Filters' results are not reported as events; raise one, deferred,
 	 * so evhttp tears the connection down outside this call. */
 	bufferevent_trigger_event(c->filter, BEV_EVENT_ERROR |
@@ -131,6 +163,11 @@ tls_filter_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	crypto_zeroize(buf, sizeof(buf));
 	if (conn_flush(c) != 0)
 		conn_fail(c, "write", CRYPTO_TLS_CLOSED);
+	/* A client's request waits in the output until the handshake, driven
+	 * from here, is done. */
+	if (c->client && !c->failed &&
+	    evbuffer_get_length(bufferevent_get_output(c->filter)) > 0)
+		event_active(c->kick, EV_WRITE, 0);
 	if (c->failed)
 		return BEV_ERROR;
 	return produced ? BEV_OK : BEV_NEED_MORE;
@@ -227,24 +264,25 @@ output_added_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		event_active(c->kick, EV_WRITE, 0);
 }
 
-struct bufferevent *
-tls_bev_new(struct event_base *base, struct tls_current *cur)
+static struct tls_conn *
+conn_alloc(struct event_base *base)
 {
 	struct tls_conn *c;
-	struct crypto_tls_io io;
-	int err;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->socket = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (c->socket == NULL)
-		goto fail;
-	io.recv = conn_recv;
-	io.send = conn_send;
-	io.arg = c;
-	pthread_mutex_lock(&cur->lock);
-	c->tls = crypto_tls_accept(cur->srv, &io, &err);
-	pthread_mutex_unlock(&cur->lock);
+	if (c->socket == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Puts the filter over c->socket once c->tls exists; frees c on failure. */
+static struct bufferevent *
+conn_finish(struct event_base *base, struct tls_conn *c)
+{
 	if (c->tls == NULL)
 		goto fail;
 	c->filter = bufferevent_filter_new(c->socket, tls_filter_in,
@@ -260,11 +298,58 @@ tls_bev_new(struct event_base *base, struct tls_current *cur)
 	}
 	return c->filter;
 fail:
-	if (c->socket != NULL)
-		bufferevent_free(c->socket);
+	bufferevent_free(c->socket);
 	crypto_tls_free(c->tls);
 	free(c);
 	return NULL;
+}
+
+struct bufferevent *
+tls_bev_new(struct event_base *base, struct tls_current *cur)
+{
+	struct tls_conn *c;
+	struct crypto_tls_io io;
+	int err;
+
+	if ((c = conn_alloc(base)) == NULL)
+		return NULL;
+	io.recv = conn_recv;
+	io.send = conn_send;
+	io.arg = c;
+	pthread_mutex_lock(&cur->lock);
+	c->tls = crypto_tls_accept(cur->srv, &io, &err);
+	pthread_mutex_unlock(&cur->lock);
+	return conn_finish(base, c);
+}
+
+struct bufferevent *
+tls_bev_client_new(struct event_base *base, int fd,
+    struct crypto_tls_client *cli, const char *sni, char *errbuf, size_t errsz)
+{
+	struct tls_conn *c;
+	struct crypto_tls_io io;
+	int err;
+
+	if ((c = conn_alloc(base)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	if (bufferevent_setfd(c->socket, fd) != 0) {
+		close(fd);
+		bufferevent_free(c->socket);
+		free(c);
+		return NULL;
+	}
+	c->client = 1;
+	c->errbuf = errbuf;
+	c->errsz = errsz;
+	if (errbuf != NULL && errsz > 0)
+		errbuf[0] = '\0';
+	io.recv = conn_recv;
+	io.send = conn_send;
+	io.arg = c;
+	c->tls = crypto_tls_connect(cli, sni, &io, &err);
+	return conn_finish(base, c);
 }
 
 int

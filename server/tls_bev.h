@@ -10,6 +10,7 @@
 struct event_base;
 struct bufferevent;
 struct crypto_tls_server;
+struct crypto_tls_client;
 
 /* The TLS context new connections take; swapped atomically on renewal. */
 struct tls_current {
@@ -26,5 +27,20 @@ void tls_current_fini(struct tls_current *cur);
 /* A bufferevent speaking TLS over a socket evhttp sets later with
  * bufferevent_setfd(); for evhttp_set_bevcb(). NULL on failure. */
 struct bufferevent *tls_bev_new(struct event_base *base, struct tls_current *cur);
+
+/*
+ * An outgoing TLS bufferevent (client side of crypto_tls, offering sni, or
+ * none when NULL) over fd, a non-blocking socket connected or connecting,
+ * which the bufferevent owns from here (closed on failure too). Wait for
+ * the connection with bufferevent_socket_connect(bufferevent_get_underlying(
+ * bev), NULL, 0): libevent 2.1 cannot connect a filter itself. The
+ * handshake runs when the first plaintext is written. A TLS failure raises
+ * BEV_EVENT_ERROR and leaves a description in errbuf (errsz bytes, emptied
+ * here), which must stay valid until the bufferevent is freed; a plain end
+ * of stream leaves it empty. cli is borrowed (the connection takes its own
+ * reference). Caller frees with bufferevent_free(). NULL on failure.
+ */
+struct bufferevent *tls_bev_client_new(struct event_base *base, int fd,
+    struct crypto_tls_client *cli, const char *sni, char *errbuf, size_t errsz);
 
 #endif

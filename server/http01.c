@@ -1,0 +1,951 @@
+/*
+ * http01.c: the fetch half of http-01 validation (RFC 8555 §8.3).
+ *
+ * A fetch resolves the name (not for IP identifiers, RFC 8738 §3), connects
+ * to the first IPv4 address and, should that fail, the first IPv6 one,
+ * sends one GET and reads one response, following redirects to http:// or
+ * https:// URLs on the standard ports or the http-01 port, up to
+ * HTTP01_MAX_REDIRECTS. https uses crypto/'s client with no certificate
+ * verification, as Let's Encrypt does for redirects. Every length read is
+ * capped: headers by HTTP01_MAX_HEADER_BYTES, the body by
+ * ACME_MAX_HTTP01_BODY. This file reports what happened; acme/ judges it.
+ *
+ * Why not evhttp's client: in libevent 2.1, evhttp_connection_connect_()
+ * always calls bufferevent_socket_connect() on the connection's
+ * bufferevent, which for a filter (our TLS, see tls_bev.c) enables the
+ * filter's unused socket events; there is no way to hand evhttp a connected
+ * TLS stream. It also retries and folds refused, reset and timed-out
+ * connections into one error, where a validation must say which. So the
+ * small HTTP/1.1 client below runs over a plain or TLS bufferevent alike:
+ * one request per connection ("Connection: close"), responses framed by
+ * Content-Length, chunked encoding or the end of the stream.
+ */
+#include "http01.h"
+#include "resolver.h"
+#include "server_internal.h"
+#include "tls_bev.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#define HTTP01_DEFAULT_ATTEMPT_MS 10000
+#define HTTP01_DEFAULT_TOTAL_MS   60000
+#define HTTP01_PATH_PREFIX        "/.well-known/acme-challenge/"
+#define HTTP01_MAX_TOKEN          128
+
+struct http01_client {
+	struct event_base *base;
+	struct resolver *res;
+	struct crypto_tls_client *tls;   /* for https redirect targets */
+	struct http01_options opt;
+	struct http01_fetch *fetches;    /* running, for http01_client_free */
+};
+
+enum read_state {
+	RD_STATUS, RD_HEADERS, RD_LENGTH, RD_UNTIL_EOF,
+	RD_CHUNK_SIZE, RD_CHUNK_DATA, RD_CHUNK_END, RD_TRAILERS, RD_DONE,
+};
+
+struct http01_fetch {
+	struct http01_client *c;
+	struct http01_fetch *prev, *next;
+	http01_done_cb cb;
+	void *arg;
+	char identifier[256];
+	struct event *start_ev, *attempt_timer, *total_timer;
+
+	/* the URL being fetched */
+	int https;
+	char host[256];                 /* no brackets */
+	int host_is_ip;
+	unsigned port;
+	char target[HTTP01_MAX_URL];    /* path and query */
+	char *visited[HTTP01_MAX_REDIRECTS + 1];
+	unsigned n_visited;
+
+	/* addresses of host and the connection attempt */
+	struct resolver_query *dnsq;
+	struct resolver_addr addrs[2];  /* first IPv4, then first IPv6 */
+	size_t n_addrs, attempt;
+	char peer[64];                  /* "ADDR:PORT" of this attempt */
+	struct bufferevent *bev;
+	int connected;
+	char tls_err[128];
+	enum acme_fetch_status fail_status;
+	char fail_detail[256];          /* the first failed attempt's */
+
+	/* the response */
+	enum read_state rd;
+	size_t header_bytes;
+	int status;
+	long long content_length;       /* -1 when absent */
+	int chunked;
+	unsigned long long chunk_left;
+	char location[HTTP01_MAX_URL];
+	uint8_t body[ACME_MAX_HTTP01_BODY];
+	size_t body_len;
+};
+
+static void attempt_start(struct http01_fetch *f);
+static void url_start(struct http01_fetch *f);
+
+/* ---- ending a fetch ---- */
+
+static void
+conn_close(struct http01_fetch *f)
+{
+	if (f->bev != NULL) {
+		bufferevent_free(f->bev);
+		f->bev = NULL;
+	}
+	if (f->attempt_timer != NULL)
+		evtimer_del(f->attempt_timer);
+}
+
+static void
+fetch_free(struct http01_fetch *f)
+{
+	unsigned i;
+
+	conn_close(f);
+	resolver_cancel(f->dnsq);
+	if (f->prev != NULL)
+		f->prev->next = f->next;
+	else
+		f->c->fetches = f->next;
+	if (f->next != NULL)
+		f->next->prev = f->prev;
+	if (f->start_ev != NULL)
+		event_free(f->start_ev);
+	if (f->attempt_timer != NULL)
+		event_free(f->attempt_timer);
+	if (f->total_timer != NULL)
+		event_free(f->total_timer);
+	for (i = 0; i < f->n_visited; i++)
+		free(f->visited[i]);
+	free(f);
+}
+
+/* Reports the outcome and frees f. */
+static void
+fetch_finish(struct http01_fetch *f, enum acme_fetch_status st,
+    const char *detail)
+{
+	struct acme_validation_result r;
+	http01_done_cb cb = f->cb;
+	void *arg = f->arg;
+
+	memset(&r, 0, sizeof(r));
+	r.status = st;
+	if (st != ACME_FETCH_OK)
+		snprintf(r.detail, sizeof(r.detail), "%s", detail);
+	else {
+		r.http_status = f->status;
+		r.body = f->body;
+		r.body_len = f->body_len;
+	}
+	/* f stays allocated during the callback so r.body remains valid. */
+	resolver_cancel(f->dnsq);
+	f->dnsq = NULL;
+	conn_close(f);
+	cb(&r, arg);
+	fetch_free(f);
+}
+
+static void
+fetch_failf(struct http01_fetch *f, enum acme_fetch_status st,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+fetch_failf(struct http01_fetch *f, enum acme_fetch_status st,
+    const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	fetch_finish(f, st, detail);
+}
+
+/* This address failed: try the next, or report the first failure. */
+static void
+attempt_failf(struct http01_fetch *f, enum acme_fetch_status st,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+attempt_failf(struct http01_fetch *f, enum acme_fetch_status st,
+    const char *fmt, ...)
+{
+	char detail[256];
+	size_t len, room, n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	conn_close(f);
+	if (f->attempt == 0) {
+		f->fail_status = st;
+		snprintf(f->fail_detail, sizeof(f->fail_detail), "%s", detail);
+	} else if ((len = strlen(f->fail_detail)) + 3 < sizeof(f->fail_detail)) {
+		/* Then the other address family's failure, as far as it fits. */
+		memcpy(f->fail_detail + len, "; ", 3);
+		len += 2;
+		room = sizeof(f->fail_detail) - len - 1;
+		n = strlen(detail) < room ? strlen(detail) : room;
+		memcpy(f->fail_detail + len, detail, n);
+		f->fail_detail[len + n] = '\0';
+	}
+	if (++f->attempt < f->n_addrs) {
+		attempt_start(f);
+		return;
+	}
+	fetch_finish(f, f->fail_status, f->fail_detail);
+}
+
+/* ---- URLs and redirects ---- */
+
+static int
+token_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > HTTP01_MAX_TOKEN)
+		return 0;
+	return strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == n;
+}
+
+/* A DNS name in letters, digits, hyphens and dots, or an IP literal. */
+static int
+host_set(struct http01_fetch *f, const char *host)
+{
+	unsigned char buf[16];
+	size_t n = strlen(host), i;
+
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(f->host) || n > RESOLVER_MAX_NAME)
+		return -1;
+	memcpy(f->host, host, n);
+	f->host[n] = '\0';
+	f->host_is_ip = inet_pton(AF_INET, f->host, buf) == 1 ||
+	    inet_pton(AF_INET6, f->host, buf) == 1;
+	if (f->host_is_ip)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)f->host[i]) && f->host[i] != '-' &&
+		    f->host[i] != '.')
+			return -1;
+		f->host[i] = (char)tolower((unsigned char)f->host[i]);
+	}
+	return 0;
+}
+
+static void
+url_format(const struct http01_fetch *f, char *out, size_t outsz)
+{
+	int v6 = strchr(f->host, ':') != NULL;
+
+	snprintf(out, outsz, "%s://%s%s%s:%u%s", f->https ? "https" : "http",
+	    v6 ? "[" : "", f->host, v6 ? "]" : "", f->port, f->target);
+}
+
+static int
+port_allowed(const struct http01_client *c, unsigned port)
+{
+	return port == c->opt.http_port || port == c->opt.https_port ||
+	    port == c->opt.port;
+}
+
+/*
+ * Points f at the Location of a redirect: an absolute http(s) URL, or a path
+ * on the same origin. 0, or -1 after finishing f with ACME_FETCH_FORBIDDEN.
+ */
+static int
+redirect_apply(struct http01_fetch *f)
+{
+	struct evhttp_uri *u = NULL;
+	const char *scheme, *path, *query;
+	char shown[128];
+	int port, ok = 0;
+
+	log_escape(f->location, shown, sizeof(shown));
+	if (f->location[0] == '/' && f->location[1] != '/') {
+		snprintf(f->target, sizeof(f->target), "%s", f->location);
+		return 0;
+	}
+	if ((u = evhttp_uri_parse(f->location)) == NULL ||
+	    (scheme = evhttp_uri_get_scheme(u)) == NULL ||
+	    evhttp_uri_get_host(u) == NULL) {
+		fetch_failf(f, ACME_FETCH_FORBIDDEN, "redirect to an unusable "
+		    "Location \"%s\"", shown);
+		goto out;
+	}
+	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+		fetch_failf(f, ACME_FETCH_FORBIDDEN, "redirect to \"%s\": only "
+		    "http and https are allowed", shown);
+		goto out;
+	}
+	f->https = strcasecmp(scheme, "https") == 0;
+	port = evhttp_uri_get_port(u);
+	f->port = port > 0 ? (unsigned)port :
+	    f->https ? f->c->opt.https_port : f->c->opt.http_port;
+	if (!port_allowed(f->c, f->port)) {
+		fetch_failf(f, ACME_FETCH_FORBIDDEN, "redirect to \"%s\": port %u "
+		    "is not allowed (only %u, %u or %u)", shown, f->port,
+		    f->c->opt.http_port, f->c->opt.https_port, f->c->opt.port);
+		goto out;
+	}
+	if (host_set(f, evhttp_uri_get_host(u)) != 0) {
+		fetch_failf(f, ACME_FETCH_FORBIDDEN, "redirect to \"%s\": not a "
+		    "valid host", shown);
+		goto out;
+	}
+	path = evhttp_uri_get_path(u);
+	query = evhttp_uri_get_query(u);
+	snprintf(f->target, sizeof(f->target), "%s%s%s",
+	    path != NULL && path[0] != '\0' ? path : "/",
+	    query != NULL ? "?" : "", query != NULL ? query : "");
+	ok = 1;
+out:
+	if (u != NULL)
+		evhttp_uri_free(u);
+	return ok ? 0 : -1;
+}
+
+/* Records the current URL; finishes f and returns -1 on a loop. */
+static int
+visit(struct http01_fetch *f)
+{
+	char url[HTTP01_MAX_URL + 300], shown[128];
+	unsigned i;
+
+	url_format(f, url, sizeof(url));
+	for (i = 0; i < f->n_visited; i++)
+		if (strcmp(f->visited[i], url) == 0) {
+			log_escape(url, shown, sizeof(shown));
+			fetch_failf(f, ACME_FETCH_FORBIDDEN, "redirect loop at %s", shown);
+			return -1;
+		}
+	if (f->n_visited < sizeof(f->visited) / sizeof(f->visited[0]) &&
+	    (f->visited[f->n_visited] = strdup(url)) != NULL)
+		f->n_visited++;
+	return 0;
+}
+
+static void
+redirect_follow(struct http01_fetch *f)
+{
+	conn_close(f);
+	if (f->n_visited > HTTP01_MAX_REDIRECTS) {
+		fetch_failf(f, ACME_FETCH_FORBIDDEN, "too many redirects (more "
+		    "than %d)", HTTP01_MAX_REDIRECTS);
+		return;
+	}
+	if (redirect_apply(f) != 0)
+		return;
+	url_start(f);
+}
+
+/* ---- reading the response ---- */
+
+static int
+is_redirect(int status)
+{
+	return status == 301 || status == 302 || status == 303 ||
+	    status == 307 || status == 308;
+}
+
+static void
+response_failf(struct http01_fetch *f, const char *what)
+{
+	attempt_failf(f, ACME_FETCH_CONNECTION, "%s from %s", what, f->peer);
+}
+
+static int
+body_add(struct http01_fetch *f, struct evbuffer *in, size_t n)
+{
+	if (n > ACME_MAX_HTTP01_BODY - f->body_len) {
+		attempt_failf(f, ACME_FETCH_CONNECTION, "response body from %s is "
+		    "too large (over %d bytes)", f->peer, ACME_MAX_HTTP01_BODY);
+		return -1;
+	}
+	if (evbuffer_remove(in, f->body + f->body_len, n) != (int)n) {
+		response_failf(f, "cannot read the response");
+		return -1;
+	}
+	f->body_len += n;
+	return 0;
+}
+
+/* "HTTP/1.x NNN reason" -> status, or -1. */
+static int
+parse_status(const char *line)
+{
+	int st;
+
+	if (strncmp(line, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)line[7]) ||
+	    line[8] != ' ' || !isdigit((unsigned char)line[9]) ||
+	    !isdigit((unsigned char)line[10]) || !isdigit((unsigned char)line[11]) ||
+	    (line[12] != '\0' && line[12] != ' '))
+		return -1;
+	st = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+	return st >= 100 ? st : -1;
+}
+
+/* Whether a Transfer-Encoding value's last coding is "chunked". */
+static int
+ends_chunked(const char *v, size_t len)
+{
+	return len >= 7 && strcasecmp(v + len - 7, "chunked") == 0 &&
+	    (len == 7 || v[len - 8] == ',' || v[len - 8] == ' ');
+}
+
+/* A header line: the few fields framing and redirects need. 0 or -1. */
+static int
+parse_header(struct http01_fetch *f, char *line)
+{
+	char *colon = strchr(line, ':'), *v, *end;
+	unsigned long long n;
+	size_t len;
+
+	if (colon == NULL || colon == line)
+		return -1;
+	*colon = '\0';
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	len = strlen(v);
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		v[--len] = '\0';
+	if (strcasecmp(line, "Content-Length") == 0) {
+		if (!isdigit((unsigned char)v[0]))
+			return -1;
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (errno != 0 || *end != '\0' || n > (unsigned long long)INT64_MAX / 2 ||
+		    (f->content_length >= 0 && (unsigned long long)f->content_length != n))
+			return -1;
+		f->content_length = (long long)n;
+	} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
+		f->chunked = ends_chunked(v, len);
+	} else if (strcasecmp(line, "Location") == 0) {
+		if (len >= sizeof(f->location))
+			return -1;
+		memcpy(f->location, v, len + 1);
+	}
+	return 0;
+}
+
+/* Next line of the head within HTTP01_MAX_HEADER_BYTES: 1 with *line set
+ * (caller frees), 0 when more input is needed, -1 after failing f. */
+static int
+head_line(struct http01_fetch *f, struct evbuffer *in, char **line)
+{
+	size_t len;
+
+	*line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+	if (*line == NULL) {
+		if (evbuffer_get_length(in) > HTTP01_MAX_HEADER_BYTES - f->header_bytes) {
+			response_failf(f, "response headers too large");
+			return -1;
+		}
+		return 0;
+	}
+	f->header_bytes += len + 2;
+	if (f->header_bytes > HTTP01_MAX_HEADER_BYTES) {
+		free(*line);
+		response_failf(f, "response headers too large");
+		return -1;
+	}
+	return 1;
+}
+
+/* The head is complete: redirect, or choose how the body is framed. */
+static int
+head_done(struct http01_fetch *f)
+{
+	if (is_redirect(f->status) && f->location[0] != '\0') {
+		redirect_follow(f);
+		return -1;
+	}
+	if (f->status == 204 || f->status == 304) {
+		f->rd = RD_DONE;
+	} else if (f->chunked) {
+		f->rd = RD_CHUNK_SIZE;
+	} else if (f->content_length >= 0) {
+		if (f->content_length > ACME_MAX_HTTP01_BODY) {
+			attempt_failf(f, ACME_FETCH_CONNECTION, "response body from %s "
+			    "is too large (%lld bytes, over %d)", f->peer,
+			    f->content_length, ACME_MAX_HTTP01_BODY);
+			return -1;
+		}
+		f->rd = f->content_length == 0 ? RD_DONE : RD_LENGTH;
+	} else {
+		f->rd = RD_UNTIL_EOF;
+	}
+	return 0;
+}
+
+/* One step of the chunked decoder; -1 after failing f, 0 to go on, 1 when
+ * more input is needed. */
+static int
+read_chunked(struct http01_fetch *f, struct evbuffer *in)
+{
+	char *line, *end;
+	size_t avail;
+	int r;
+
+	switch (f->rd) {
+	case RD_CHUNK_SIZE:
+	case RD_CHUNK_END:
+	case RD_TRAILERS:
+		if ((r = head_line(f, in, &line)) <= 0)
+			return r < 0 ? -1 : 1;
+		if (f->rd == RD_CHUNK_SIZE) {
+			errno = 0;
+			f->chunk_left = strtoull(line, &end, 16);
+			r = !isxdigit((unsigned char)line[0]) || errno != 0 ||
+			    (*end != '\0' && *end != ';' && *end != ' ');
+			f->rd = f->chunk_left == 0 ? RD_TRAILERS : RD_CHUNK_DATA;
+		} else {
+			r = f->rd == RD_CHUNK_END && line[0] != '\0';
+			if (line[0] == '\0')
+				f->rd = f->rd == RD_CHUNK_END ? RD_CHUNK_SIZE : RD_DONE;
+		}
+		free(line);
+		if (r) {
+			response_failf(f, "malformed chunked response");
+			return -1;
+		}
+		return 0;
+	case RD_CHUNK_DATA:
+		if ((avail = evbuffer_get_length(in)) == 0)
+			return 1;
+		if (avail > f->chunk_left)
+			avail = (size_t)f->chunk_left;
+		if (body_add(f, in, avail) != 0)
+			return -1;
+		if ((f->chunk_left -= avail) == 0)
+			f->rd = RD_CHUNK_END;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* Consumes what arrived; -1 when f has moved on (failed, finished or
+ * redirected), 0 otherwise. */
+static int
+read_input(struct http01_fetch *f, struct evbuffer *in)
+{
+	char *line;
+	size_t avail;
+	int r;
+
+	for (;;) {
+		switch (f->rd) {
+		case RD_STATUS:
+		case RD_HEADERS:
+			if ((r = head_line(f, in, &line)) <= 0)
+				return r;
+			if (f->rd == RD_STATUS) {
+				f->status = parse_status(line);
+				r = f->status < 0 ? -1 : 0;
+				f->rd = RD_HEADERS;
+			} else if (line[0] == '\0') {
+				r = 1;
+			} else {
+				r = parse_header(f, line);
+			}
+			free(line);
+			if (r < 0) {
+				response_failf(f, "malformed HTTP response");
+				return -1;
+			}
+			if (r == 1 && head_done(f) != 0)
+				return -1;
+			break;
+		case RD_LENGTH:
+		case RD_UNTIL_EOF:
+			if ((avail = evbuffer_get_length(in)) == 0)
+				return 0;
+			if (f->rd == RD_LENGTH &&
+			    avail > (size_t)f->content_length - f->body_len)
+				avail = (size_t)f->content_length - f->body_len;
+			if (body_add(f, in, avail) != 0)
+				return -1;
+			if (f->rd == RD_LENGTH &&
+			    f->body_len == (size_t)f->content_length)
+				f->rd = RD_DONE;
+			break;
+		case RD_DONE:
+			fetch_finish(f, ACME_FETCH_OK, NULL);
+			return -1;
+		default:
+			if ((r = read_chunked(f, in)) != 0)
+				return r < 0 ? -1 : 0;
+			break;
+		}
+	}
+}
+
+/* ---- the connection ---- */
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct http01_fetch *f = arg;
+
+	(void)read_input(f, bufferevent_get_input(bev));
+}
+
+static void
+send_request(struct http01_fetch *f)
+{
+	unsigned dflt = f->https ? f->c->opt.https_port : f->c->opt.http_port;
+	int v6 = strchr(f->host, ':') != NULL;
+	char port[16] = "";
+
+	if (f->port != dflt)
+		snprintf(port, sizeof(port), ":%u", f->port);
+	if (evbuffer_add_printf(bufferevent_get_output(f->bev),
+	    "GET %s HTTP/1.1\r\nHost: %s%s%s%s\r\n"
+	    "User-Agent: hearth-validation\r\nAccept: */*\r\n"
+	    "Connection: close\r\n\r\n", f->target, v6 ? "[" : "", f->host,
+	    v6 ? "]" : "", port) < 0)
+		attempt_failf(f, ACME_FETCH_CONNECTION, "out of memory");
+}
+
+/* The stream ended: that ends a body read until EOF; anything else came
+ * up short. */
+static void
+conn_eof(struct http01_fetch *f)
+{
+	if (f->rd == RD_UNTIL_EOF || f->rd == RD_DONE)
+		fetch_finish(f, ACME_FETCH_OK, NULL);
+	else if (f->rd == RD_STATUS && f->header_bytes == 0)
+		attempt_failf(f, ACME_FETCH_CONNECTION, "connection to %s closed "
+		    "without a response", f->peer);
+	else
+		response_failf(f, "truncated HTTP response");
+}
+
+/* A socket error: err is its errno value. */
+static void
+conn_failed(struct http01_fetch *f, int err)
+{
+	if (err == ECONNREFUSED)
+		attempt_failf(f, ACME_FETCH_CONNECTION, "connection refused by %s",
+		    f->peer);
+	else if (err == ECONNRESET)
+		attempt_failf(f, ACME_FETCH_CONNECTION, "connection reset by %s",
+		    f->peer);
+	else
+		attempt_failf(f, ACME_FETCH_CONNECTION, "%s %s: %s", f->connected ?
+		    "connection error with" : "cannot connect to", f->peer,
+		    err != 0 ? strerror(err) : "unknown error");
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct http01_fetch *f = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (what & BEV_EVENT_CONNECTED) {
+		f->connected = 1;
+		send_request(f);
+		return;
+	}
+	/* Deliver what the TLS filter decrypted before the stream ended. */
+	if (f->connected && read_input(f, bufferevent_get_input(bev)) != 0)
+		return;
+	if (f->tls_err[0] != '\0')
+		attempt_failf(f, ACME_FETCH_TLS, "TLS with %s failed: %s", f->peer,
+		    f->tls_err);
+	else if (what & BEV_EVENT_EOF)
+		conn_eof(f);
+	else
+		conn_failed(f, err);
+}
+
+static void
+attempt_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http01_fetch *f = arg;
+
+	attempt_failf(f, ACME_FETCH_CONNECTION, "timeout %s %s", f->connected ?
+	    "waiting for a response from" : "connecting to", f->peer);
+}
+
+static void
+total_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http01_fetch *f = arg;
+
+	if (f->dnsq != NULL) {
+		resolver_cancel(f->dnsq);
+		f->dnsq = NULL;
+		fetch_failf(f, ACME_FETCH_DNS, "DNS lookup of %s timed out", f->host);
+		return;
+	}
+	fetch_failf(f, ACME_FETCH_CONNECTION, "fetching the challenge from %s did "
+	    "not finish within %u ms", f->identifier, f->c->opt.total_timeout_ms);
+}
+
+static socklen_t
+sockaddr_fill(const struct resolver_addr *a, unsigned port,
+    struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		memcpy(&in4->sin_addr, a->addr, 4);
+		return sizeof(*in4);
+	}
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons((uint16_t)port);
+	memcpy(&in6->sin6_addr, a->addr, 16);
+	return sizeof(*in6);
+}
+
+/* Connects to addrs[attempt] and sends the request once connected. */
+static void
+attempt_start(struct http01_fetch *f)
+{
+	const struct resolver_addr *a = &f->addrs[f->attempt];
+	struct http01_client *c = f->c;
+	struct sockaddr_storage ss;
+	struct timeval tv;
+	struct bufferevent *sock;
+	char ip[INET6_ADDRSTRLEN];
+	socklen_t len;
+	int fd, err;
+
+	resolver_addr_str(a, ip, sizeof(ip));
+	snprintf(f->peer, sizeof(f->peer), a->family == AF_INET6 ? "[%s]:%u" :
+	    "%s:%u", ip, f->port);
+	f->connected = 0;
+	f->tls_err[0] = '\0';
+	f->rd = RD_STATUS;
+	f->header_bytes = 0;
+	f->status = 0;
+	f->content_length = -1;
+	f->chunked = 0;
+	f->location[0] = '\0';
+	f->body_len = 0;
+	len = sockaddr_fill(a, f->port, &ss);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, len) != 0 &&
+	    errno != EINPROGRESS)) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		conn_failed(f, err);
+		return;
+	}
+	/* Both kinds of bufferevent own fd from here, even on failure. */
+	if (f->https)
+		f->bev = tls_bev_client_new(c->base, fd, c->tls, f->host_is_ip ?
+		    NULL : f->host, f->tls_err, sizeof(f->tls_err));
+	else if ((f->bev = bufferevent_socket_new(c->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		close(fd);
+	if (f->bev == NULL) {
+		attempt_failf(f, ACME_FETCH_CONNECTION, "cannot connect to %s: out "
+		    "of resources", f->peer);
+		return;
+	}
+	bufferevent_setcb(f->bev, read_cb, NULL, event_cb, f);
+	bufferevent_enable(f->bev, EV_READ | EV_WRITE);
+	tv.tv_sec = c->opt.attempt_timeout_ms / 1000;
+	tv.tv_usec = (suseconds_t)(c->opt.attempt_timeout_ms % 1000) * 1000;
+	evtimer_add(f->attempt_timer, &tv);
+	/* Waits for the connection; BEV_EVENT_CONNECTED or an error follows.
+	 * (A TLS filter cannot do this itself: its socket beneath does.) */
+	sock = bufferevent_get_underlying(f->bev);
+	if (bufferevent_socket_connect(sock != NULL ? sock : f->bev, NULL, 0) != 0)
+		attempt_failf(f, ACME_FETCH_CONNECTION, "cannot connect to %s",
+		    f->peer);
+}
+
+/* Picks the first IPv4 and the first IPv6 address, in that order. */
+static void
+addrs_choose(struct http01_fetch *f, const struct resolver_addr *addrs,
+    size_t n)
+{
+	size_t i;
+	int v4 = 0, v6 = 0;
+
+	f->n_addrs = 0;
+	f->attempt = 0;
+	for (i = 0; i < n; i++) {
+		if (addrs[i].family == AF_INET && !v4) {
+			f->addrs[f->n_addrs++] = addrs[i];
+			v4 = 1;
+		} else if (addrs[i].family == AF_INET6 && !v6) {
+			f->addrs[f->n_addrs++] = addrs[i];
+			v6 = 1;
+		}
+	}
+	if (f->n_addrs == 2 && f->addrs[0].family == AF_INET6) {
+		struct resolver_addr t = f->addrs[0];
+
+		f->addrs[0] = f->addrs[1];
+		f->addrs[1] = t;
+	}
+}
+
+static void
+dns_cb(int rc, const char *why, const struct resolver_addr *addrs, size_t n,
+    void *arg)
+{
+	struct http01_fetch *f = arg;
+
+	f->dnsq = NULL;
+	if (rc == RESOLVER_ERR_NOTFOUND) {
+		fetch_failf(f, ACME_FETCH_DNS, "no A/AAAA records for %s", f->host);
+		return;
+	}
+	if (rc != RESOLVER_OK) {
+		fetch_failf(f, ACME_FETCH_DNS, "DNS lookup of %s failed: %s", f->host,
+		    why != NULL ? why : resolver_strerror(rc));
+		return;
+	}
+	addrs_choose(f, addrs, n);
+	attempt_start(f);
+}
+
+/* Fetches the URL in f (https, host, port, target). */
+static void
+url_start(struct http01_fetch *f)
+{
+	struct resolver_addr a;
+
+	if (visit(f) != 0)
+		return;
+	if (f->host_is_ip) {
+		memset(&a, 0, sizeof(a));
+		a.family = strchr(f->host, ':') != NULL ? AF_INET6 : AF_INET;
+		(void)inet_pton(a.family, f->host, a.addr);
+		addrs_choose(f, &a, 1);
+		attempt_start(f);
+		return;
+	}
+	f->dnsq = resolver_lookup_addr(f->c->res, f->host, dns_cb, f);
+	if (f->dnsq == NULL)
+		fetch_failf(f, ACME_FETCH_DNS, "cannot look up %s", f->host);
+}
+
+static void
+start_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http01_fetch *f = arg;
+	struct timeval tv;
+
+	tv.tv_sec = f->c->opt.total_timeout_ms / 1000;
+	tv.tv_usec = (suseconds_t)(f->c->opt.total_timeout_ms % 1000) * 1000;
+	evtimer_add(f->total_timer, &tv);
+	url_start(f);
+}
+
+/* ---- public ---- */
+
+struct http01_fetch *
+http01_fetch_start(struct http01_client *c, const char *identifier, int is_ip,
+    const char *token, http01_done_cb cb, void *arg)
+{
+	struct http01_fetch *f;
+
+	if (c == NULL || cb == NULL || !token_ok(token) ||
+	    (f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->c = c;
+	f->cb = cb;
+	f->arg = arg;
+	f->next = c->fetches;
+	if (c->fetches != NULL)
+		c->fetches->prev = f;
+	c->fetches = f;
+	snprintf(f->identifier, sizeof(f->identifier), "%s", identifier);
+	f->port = c->opt.port;
+	snprintf(f->target, sizeof(f->target), HTTP01_PATH_PREFIX "%s", token);
+	if (host_set(f, identifier) != 0 || (f->host_is_ip != 0) != (is_ip != 0) ||
+	    (f->start_ev = event_new(c->base, -1, 0, start_cb, f)) == NULL ||
+	    (f->attempt_timer = evtimer_new(c->base, attempt_timeout_cb, f)) == NULL ||
+	    (f->total_timer = evtimer_new(c->base, total_timeout_cb, f)) == NULL) {
+		fetch_free(f);
+		return NULL;
+	}
+	event_active(f->start_ev, 0, 0);
+	return f;
+}
+
+void
+http01_fetch_cancel(struct http01_fetch *f)
+{
+	if (f != NULL)
+		fetch_free(f);
+}
+
+struct http01_client *
+http01_client_new(struct event_base *base, struct resolver *res,
+    const struct http01_options *opts)
+{
+	struct http01_client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->base = base;
+	c->res = res;
+	if (opts != NULL)
+		c->opt = *opts;
+	if (c->opt.port == 0)
+		c->opt.port = 80;
+	if (c->opt.http_port == 0)
+		c->opt.http_port = 80;
+	if (c->opt.https_port == 0)
+		c->opt.https_port = 443;
+	if (c->opt.attempt_timeout_ms == 0)
+		c->opt.attempt_timeout_ms = HTTP01_DEFAULT_ATTEMPT_MS;
+	if (c->opt.total_timeout_ms == 0)
+		c->opt.total_timeout_ms = HTTP01_DEFAULT_TOTAL_MS;
+	if ((c->tls = crypto_tls_client_new(NULL, NULL)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+http01_client_free(struct http01_client *c)
+{
+	if (c == NULL)
+		return;
+	while (c->fetches != NULL)
+		fetch_free(c->fetches);
+	crypto_tls_client_free(c->tls);
+	free(c);
+}

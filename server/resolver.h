@@ -1,0 +1,89 @@
+/*
+ * resolver.h: asynchronous DNS for validation, one resolver per event loop.
+ *
+ * A resolver drives a c-ares channel from a libevent event_base: lookups
+ * never block the loop and any number may run at once. Each lookup returns a
+ * handle the caller may cancel until its callback has run; the callback runs
+ * exactly once otherwise, from the event loop (never from inside the call
+ * that started the lookup).
+ *
+ * Address lookups (A and AAAA) exist now; record lookups for dns-01 (TXT,
+ * with CNAME following) and CAA are meant to be added as further
+ * resolver_lookup_* functions that share the handle, status codes and
+ * cancellation below.
+ */
+#ifndef HEARTH_RESOLVER_H
+#define HEARTH_RESOLVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct resolver;
+struct resolver_query;
+
+enum {
+	RESOLVER_OK = 0,
+	RESOLVER_ERR_NOTFOUND = -1,   /* NXDOMAIN, or no records of the type */
+	RESOLVER_ERR_TIMEOUT = -2,    /* no server answered in time */
+	RESOLVER_ERR_SERVER = -3,     /* SERVFAIL, REFUSED, malformed answer */
+	RESOLVER_ERR_NOMEM = -4,
+	RESOLVER_ERR_INVALID = -5,    /* bad name or bad configuration */
+	RESOLVER_ERR_SHUTDOWN = -6,   /* the resolver was freed first */
+};
+
+#define RESOLVER_MAX_ADDRS 16        /* addresses kept per lookup */
+#define RESOLVER_MAX_NAME  253       /* presentation length of a DNS name */
+
+struct resolver_options {
+	/* "IP:PORT[,IP:PORT...]" ("[V6]:PORT" for IPv6), or NULL for the
+	 * system's configuration (resolv.conf, and the hosts file). With
+	 * servers given, only DNS is asked. */
+	const char *servers;
+	unsigned timeout_ms;          /* per try; 0: 2000 */
+	unsigned tries;               /* per server; 0: 2 */
+};
+
+/* One resolved address in network byte order. */
+struct resolver_addr {
+	int family;                   /* AF_INET or AF_INET6 */
+	uint8_t addr[16];             /* 4 bytes used for AF_INET */
+};
+
+/*
+ * Creates a resolver on base (borrowed; it must outlive the resolver). NULL
+ * on failure with a description in err (errsz bytes) when err is not NULL.
+ * Not thread-safe against other resolver_new/resolver_free calls.
+ */
+struct resolver *resolver_new(struct event_base *base,
+    const struct resolver_options *opts, char *err, size_t errsz);
+/* Cancels every pending lookup (their callbacks run with
+ * RESOLVER_ERR_SHUTDOWN) and frees r. Not from inside a callback. NULL ok. */
+void resolver_free(struct resolver *r);
+
+/*
+ * Address lookup result: rc is RESOLVER_OK with n >= 1 addresses (IPv4
+ * first, then IPv6, at most RESOLVER_MAX_ADDRS), or a RESOLVER_ERR_* with
+ * n == 0. why is a short description of a failure for messages (static or
+ * valid during the call only). addrs is valid during the call only.
+ */
+typedef void (*resolver_addr_cb)(int rc, const char *why,
+    const struct resolver_addr *addrs, size_t n, void *arg);
+
+/* Starts an A and AAAA lookup of name (a DNS name, no search list applied).
+ * Returns a handle, valid until cb runs or resolver_cancel(); NULL on
+ * failure to start (cb is then not called). */
+struct resolver_query *resolver_lookup_addr(struct resolver *r,
+    const char *name, resolver_addr_cb cb, void *arg);
+
+/* Cancels a pending lookup: its callback will not run. q must be a handle
+ * whose callback has not run yet. NULL ok. */
+void resolver_cancel(struct resolver_query *q);
+
+/* Text for a RESOLVER_* code; static. */
+const char *resolver_strerror(int rc);
+
+/* Formats an address for messages: "192.0.2.1" or "2001:db8::1". */
+void resolver_addr_str(const struct resolver_addr *a, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * validate.h: validation I/O for one event loop. Takes the jobs acme/
+ * queues (acme_validation_next), fetches what each challenge needs, and
+ * hands the result back to acme/ (acme_validation_done), which judges it.
+ */
+#ifndef HEARTH_VALIDATE_H
+#define HEARTH_VALIDATE_H
+
+struct event_base;
+struct acme;
+struct config;
+struct validator;
+
+#define VALIDATE_MAX_ACTIVE 256   /* fetches in flight per event loop */
+
+/* A validator on base for a (both borrowed; they must outlive it), using
+ * cfg's --resolver and --http01-port. NULL on failure, logged. */
+struct validator *validator_new(struct event_base *base, struct acme *a,
+    const struct config *cfg);
+/* Starts every queued validation, up to VALIDATE_MAX_ACTIVE at once (the
+ * rest are taken as running ones finish). Call from base's thread. */
+void validator_kick(struct validator *v);
+/* Stops running validations without reporting them (acme/ keeps them as
+ * processing) and frees v. From base's thread, loop not running. NULL ok. */
+void validator_free(struct validator *v);
+
+#endif
