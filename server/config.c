@@ -47,6 +47,15 @@ static const struct option options[] = {
 	  "DNS server IP:PORT for validation (default: the system's)" },
 	{ "threads", OPT_LONG, OFF(threads), CMD_SERVE, 0, 64,
 	  "event loops (default 0: one per core)" },
+	{ "caa-check", OPT_LONG, OFF(caa_check), CMD_SERVE, 0, 1,
+	  "check CAA records (RFC 8659) before issuing: 1 (default) or 0" },
+	{ "caa-identity", OPT_LIST, OFF(caa_identities), CMD_SERVE, 0, 0,
+	  "issuer domain name CAA records must name, repeatable (default: the "
+	  "DNS names among --tls-name)" },
+	{ "validation-deny", OPT_LIST, OFF(validation_deny), CMD_SERVE, 0, 0,
+	  "address range (CIDR) validation never connects to, repeatable "
+	  "(default: 169.254.0.0/16, fe80::/10, fd00:ec2::254/128; \"none\" "
+	  "clears it)" },
 	{ "cert-days", OPT_LONG, OFF(cert_days), CMD_SERVE, 1, 825,
 	  "validity of issued certificates in days (default 90)" },
 	{ "tls-cert-hours", OPT_LONG, OFF(tls_cert_hours), CMD_SERVE, 1, 8760,
@@ -88,6 +97,7 @@ config_defaults(struct config *c)
 	c->max_header_bytes = 16384;
 	c->max_body_bytes = 65536;
 	c->idle_timeout = 30;
+	c->caa_check = 1;
 	c->root_days = 3650;
 	c->intermediate_days = 1825;
 }
@@ -157,6 +167,7 @@ option_set(struct config *c, const struct option *o, const char *value,
 {
 	char **sp = (char **)((char *)c + o->offset);
 	long *lp = (long *)((char *)c + o->offset);
+	struct config_list *list = (struct config_list *)((char *)c + o->offset);
 
 	if (*value == '\0') {
 		*why = "empty value";
@@ -175,15 +186,15 @@ option_set(struct config *c, const struct option *o, const char *value,
 		}
 		return 0;
 	case OPT_LIST:
-		if (c->n_tls_names >= CONFIG_MAX_TLS_NAMES) {
+		if (list->n >= CONFIG_MAX_LIST) {
 			*why = "too many values";
 			return -1;
 		}
-		if ((sp[c->n_tls_names] = strdup(value)) == NULL) {
+		if ((list->v[list->n] = strdup(value)) == NULL) {
 			*why = "out of memory";
 			return -1;
 		}
-		c->n_tls_names++;
+		list->n++;
 		return 0;
 	case OPT_PORT:
 	case OPT_LONG:
@@ -393,14 +404,18 @@ config_parse(struct config *c, enum config_command cmd, int argc, char **argv)
 void
 config_free(struct config *c)
 {
-	size_t i;
+	struct config_list *list;
+	size_t i, j;
 
 	for (i = 0; i < N_OPTIONS; i++) {
 		if (options[i].kind == OPT_STRING || options[i].kind == OPT_ADDR_PORT)
 			free(*(char **)((char *)c + options[i].offset));
+		if (options[i].kind == OPT_LIST) {
+			list = (struct config_list *)((char *)c + options[i].offset);
+			for (j = 0; j < list->n; j++)
+				free(list->v[j]);
+		}
 	}
-	for (i = 0; i < c->n_tls_names; i++)
-		free(c->tls_names[i]);
 	free(c->config_file);
 	free(c->import_root_cert);
 	free(c->import_root_key);

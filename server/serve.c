@@ -65,11 +65,11 @@ names_init(struct server *s)
 	char host[256];
 	size_t i;
 
-	if (c->n_tls_names > 0) {
-		for (i = 0; i < c->n_tls_names; i++)
-			if (name_add(s, c->tls_names[i]) != 0) {
+	if (c->tls_names.n > 0) {
+		for (i = 0; i < c->tls_names.n; i++)
+			if (name_add(s, c->tls_names.v[i]) != 0) {
 				fprintf(stderr, "hearth: tls-name: \"%s\" is not a DNS name "
-				    "or IP address\n", c->tls_names[i]);
+				    "or IP address\n", c->tls_names.v[i]);
 				return -1;
 			}
 		return 0;
@@ -257,6 +257,23 @@ thread_count(const struct config *c)
 	return (int)n;
 }
 
+/* CAA identities: as configured, else the server's DNS names. */
+static void
+caa_identities_init(struct server *s)
+{
+	const struct config *c = s->cfg;
+	size_t i;
+
+	if (c->caa_identities.n > 0) {
+		for (i = 0; i < c->caa_identities.n; i++)
+			s->caa_ids[s->n_caa_ids++] = c->caa_identities.v[i];
+		return;
+	}
+	for (i = 0; i < s->n_names; i++)
+		if (s->names[i].type == CRYPTO_NAME_DNS)
+			s->caa_ids[s->n_caa_ids++] = s->names[i].value;
+}
+
 static int
 server_open(struct server *s)
 {
@@ -288,6 +305,10 @@ server_open(struct server *s)
 		return -1;
 	}
 	memset(&ac, 0, sizeof(ac));
+	caa_identities_init(s);
+	ac.caa_check = c->caa_check != 0;
+	ac.caa_identities = s->caa_ids;
+	ac.n_caa_identities = s->n_caa_ids;
 	ac.ca_name = c->ca_name;
 	ac.cert_days = (unsigned)c->cert_days;
 	ac.random = crypto_random;

@@ -32,9 +32,11 @@ struct server {
 	struct crypto_signer *signer;
 	struct acme *acme;
 	struct tls_current tls;
-	struct crypto_name names[CONFIG_MAX_TLS_NAMES + 4];
+	struct crypto_name names[CONFIG_MAX_LIST + 4];
 	size_t n_names;
 	char default_host[300];         /* Host for requests that send none */
+	const char *caa_ids[CONFIG_MAX_LIST + 4]; /* CAA issuer domain names */
+	size_t n_caa_ids;
 	struct worker *workers;
 	int n_workers;
 	struct event_base *main_base;   /* signals and certificate renewal */

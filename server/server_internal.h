@@ -12,8 +12,14 @@
 
 /* ---- configuration (config.c) ---- */
 
-#define CONFIG_MAX_TLS_NAMES 32
+#define CONFIG_MAX_LIST      32     /* values of a repeatable setting */
 #define CONFIG_MAX_LINE      4096
+
+/* A repeatable setting (--tls-name A --tls-name B). */
+struct config_list {
+	char *v[CONFIG_MAX_LIST];
+	size_t n;
+};
 
 enum config_command { CMD_INIT = 1, CMD_SERVE = 2 };
 
@@ -22,13 +28,15 @@ struct config {
 	char *config_file;
 	/* serve */
 	char *listen;                 /* "ADDR:PORT", ":PORT" for every address */
-	char *tls_names[CONFIG_MAX_TLS_NAMES];
-	size_t n_tls_names;
+	struct config_list tls_names;
 	char *base_url;               /* fixed "https://host:port", or NULL */
 	long http01_port;
 	long tlsalpn01_port;
 	char *resolver;               /* "IP:PORT" or NULL for the system's */
 	long threads;                 /* event loops; 0 = one per core */
+	long caa_check;               /* 1: check CAA for DNS identifiers */
+	struct config_list caa_identities; /* default: the DNS tls-names */
+	struct config_list validation_deny; /* CIDRs validation never reaches */
 	long cert_days;               /* leaf validity */
 	long tls_cert_hours;          /* validity of the listener's certificate */
 	long max_header_bytes;

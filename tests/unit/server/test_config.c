@@ -69,8 +69,8 @@ test_flags(void)
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 13, ok, err, sizeof(err)), 0);
 	CHECK_EQ_STR(c.data_dir, "/tmp/x");
 	CHECK_EQ_STR(c.listen, "127.0.0.1:9443");
-	CHECK_EQ_INT(c.n_tls_names, 2);
-	CHECK_EQ_STR(c.tls_names[1], "10.0.0.1");
+	CHECK_EQ_INT(c.tls_names.n, 2);
+	CHECK_EQ_STR(c.tls_names.v[1], "10.0.0.1");
 	CHECK_EQ_INT(c.http01_port, 5002);
 	CHECK_EQ_INT(c.tlsalpn01_port, 443);
 	CHECK_EQ_STR(c.resolver, "127.0.0.1:8053");
@@ -120,8 +120,8 @@ test_file(const char *dir)
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, argv, err, sizeof(err)), 0);
 	CHECK_EQ_STR(c.data_dir, "/srv/hearth");
 	CHECK_EQ_STR(c.listen, ":7443");       /* the flag wins */
-	CHECK_EQ_INT(c.n_tls_names, 2);
-	CHECK_EQ_STR(c.tls_names[0], "a.corp.internal");
+	CHECK_EQ_INT(c.tls_names.n, 2);
+	CHECK_EQ_STR(c.tls_names.v[0], "a.corp.internal");
 	CHECK_EQ_INT(c.idle_timeout, 5);
 	config_free(&c);
 
