@@ -172,7 +172,8 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 		acme_respond_json(resp, status, cJSON_PrintUnformatted(o));
 		if (acme_url(url, sizeof(url), req->base_url, "order", id) == 0)
 			acme_respond_header(resp, "Location", "%s", url);
-		if (strcmp(st, "processing") == 0)
+		/* RFC 8555 §7.4: clients poll pending and processing orders */
+		if (strcmp(st, "processing") == 0 || strcmp(st, "pending") == 0)
 			acme_respond_header(resp, "Retry-After", "%d", ACME_RETRY_AFTER);
 	}
 	cJSON_Delete(o);
