@@ -118,6 +118,41 @@ out:
 	return ret;
 }
 
+/* A context for TLS 1.2 and 1.3 moving bytes through the io callbacks. */
+static WOLFSSL_CTX *
+tls_ctx_new(WOLFSSL_METHOD *method)
+{
+	WOLFSSL_CTX *ctx;
+
+	if (method == NULL || (ctx = wolfSSL_CTX_new(method)) == NULL)
+		return NULL;
+	if (wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS) {
+		wolfSSL_CTX_free(ctx);
+		return NULL;
+	}
+	wolfSSL_CTX_SetIORecv(ctx, tls_recv_cb);
+	wolfSSL_CTX_SetIOSend(ctx, tls_send_cb);
+	return ctx;
+}
+
+/* A connection on ctx whose ciphertext flows through io. */
+static struct crypto_tls *
+tls_conn_new(WOLFSSL_CTX *ctx, const struct crypto_tls_io *io)
+{
+	struct crypto_tls *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->io = *io;
+	if ((t->ssl = wolfSSL_new(ctx)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	wolfSSL_SetIOReadCtx(t->ssl, t);
+	wolfSSL_SetIOWriteCtx(t->ssl, t);
+	return t;
+}
+
 struct crypto_tls_server *
 crypto_tls_server_new(struct crypto_signer *s, const struct crypto_name *names,
     size_t n_names, time_t now, long valid_secs, int *err)
@@ -142,12 +177,8 @@ crypto_tls_server_new(struct crypto_signer *s, const struct crypto_name *names,
 	if (ret != CRYPTO_OK)
 		goto out;
 	ret = CRYPTO_ERR_INTERNAL;
-	if ((srv->ctx = wolfSSL_CTX_new(wolfSSLv23_server_method())) == NULL)
+	if ((srv->ctx = tls_ctx_new(wolfSSLv23_server_method())) == NULL)
 		goto out;
-	if (wolfSSL_CTX_SetMinVersion(srv->ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
-		goto out;
-	wolfSSL_CTX_SetIORecv(srv->ctx, tls_recv_cb);
-	wolfSSL_CTX_SetIOSend(srv->ctx, tls_send_cb);
 	ret = tls_ctx_load(srv->ctx, s, cert, cert_len, key, key_len);
 out:
 	if (key != NULL)
@@ -183,27 +214,14 @@ struct crypto_tls *
 crypto_tls_accept(struct crypto_tls_server *srv, const struct crypto_tls_io *io,
     int *err)
 {
-	struct crypto_tls *t;
-	int ret = CRYPTO_ERR_NOMEM;
+	struct crypto_tls *t = tls_conn_new(srv->ctx, io);
 
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		goto out;
-	t->io = *io;
-	t->srv = srv;
-	atomic_fetch_add(&srv->refs, 1);
-	ret = CRYPTO_ERR_INTERNAL;
-	if ((t->ssl = wolfSSL_new(srv->ctx)) == NULL)
-		goto out;
-	wolfSSL_SetIOReadCtx(t->ssl, t);
-	wolfSSL_SetIOWriteCtx(t->ssl, t);
-	ret = CRYPTO_OK;
-out:
-	if (ret != CRYPTO_OK) {
-		crypto_tls_free(t);
-		t = NULL;
+	if (t != NULL) {
+		t->srv = srv;
+		atomic_fetch_add(&srv->refs, 1);
 	}
 	if (err != NULL)
-		*err = ret;
+		*err = t != NULL ? CRYPTO_OK : CRYPTO_ERR_INTERNAL;
 	return t;
 }
 
@@ -249,14 +267,10 @@ crypto_tls_client_new(const char *alpn, int *err)
 	if (alpn != NULL && (strlen(alpn) > 255 || (cli->alpn = strdup(alpn)) == NULL))
 		goto out;
 	ret = CRYPTO_ERR_INTERNAL;
-	if ((cli->ctx = wolfSSL_CTX_new(wolfSSLv23_client_method())) == NULL)
-		goto out;
-	if (wolfSSL_CTX_SetMinVersion(cli->ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
+	if ((cli->ctx = tls_ctx_new(wolfSSLv23_client_method())) == NULL)
 		goto out;
 	/* Validation judges the peer's certificate itself (RFC 8737 §3). */
 	wolfSSL_CTX_set_verify(cli->ctx, WOLFSSL_VERIFY_NONE, NULL);
-	wolfSSL_CTX_SetIORecv(cli->ctx, tls_recv_cb);
-	wolfSSL_CTX_SetIOSend(cli->ctx, tls_send_cb);
 	ret = CRYPTO_OK;
 out:
 	if (ret != CRYPTO_OK) {
@@ -283,20 +297,14 @@ struct crypto_tls *
 crypto_tls_connect(struct crypto_tls_client *cli, const char *server_name,
     const struct crypto_tls_io *io, int *err)
 {
-	struct crypto_tls *t;
-	int ret = CRYPTO_ERR_NOMEM;
+	struct crypto_tls *t = tls_conn_new(cli->ctx, io);
+	int ret = CRYPTO_ERR_INTERNAL;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if (t == NULL)
 		goto out;
-	t->io = *io;
 	t->is_client = 1;
 	t->cli = cli;
 	atomic_fetch_add(&cli->refs, 1);
-	ret = CRYPTO_ERR_INTERNAL;
-	if ((t->ssl = wolfSSL_new(cli->ctx)) == NULL)
-		goto out;
-	wolfSSL_SetIOReadCtx(t->ssl, t);
-	wolfSSL_SetIOWriteCtx(t->ssl, t);
 	if (server_name != NULL && wolfSSL_UseSNI(t->ssl, WOLFSSL_SNI_HOST_NAME,
 	    server_name, (word16)strlen(server_name)) != WOLFSSL_SUCCESS)
 		goto out;
