@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_kind { OPT_STRING, OPT_LIST, OPT_LONG, OPT_PORT, OPT_ADDR_PORT };
+enum opt_kind {
+	OPT_STRING, OPT_LIST, OPT_LONG, OPT_PORT, OPT_ADDR_PORT,
+	OPT_DURATION,                /* "90s", "15m", "168h", "30d": seconds */
+};
 
 struct option {
 	const char *name;
@@ -58,8 +61,9 @@ static const struct option options[] = {
 	  "clears it)" },
 	{ "cert-days", OPT_LONG, OFF(cert_days), CMD_SERVE, 1, 825,
 	  "validity of issued certificates in days (default 90)" },
-	{ "tls-cert-hours", OPT_LONG, OFF(tls_cert_hours), CMD_SERVE, 1, 8760,
-	  "validity of the server's own TLS certificate (default 168)" },
+	{ "tls-cert-lifetime", OPT_DURATION, OFF(tls_cert_lifetime), CMD_SERVE,
+	  30, 366L * 86400, "validity of the server's own TLS certificate, "
+	  "renewed when a third is left (default 168h; s, m, h, d suffixes)" },
 	{ "max-header-bytes", OPT_LONG, OFF(max_header_bytes), CMD_SERVE, 1024,
 	  1048576, "cap on request header bytes (default 16384)" },
 	{ "max-body-bytes", OPT_LONG, OFF(max_body_bytes), CMD_SERVE, 1024,
@@ -93,7 +97,7 @@ config_defaults(struct config *c)
 	c->http01_port = 80;
 	c->tlsalpn01_port = 443;
 	c->cert_days = 90;
-	c->tls_cert_hours = 168;
+	c->tls_cert_lifetime = 168 * 3600;
 	c->max_header_bytes = 16384;
 	c->max_body_bytes = 65536;
 	c->idle_timeout = 30;
@@ -137,6 +141,39 @@ parse_long(const char *s, long min, long max, long *out, const char **why)
 	}
 	*out = v;
 	return 0;
+}
+
+/* A number of seconds with a unit suffix: s, m, h or d. */
+static int
+parse_duration(const char *s, long min, long max, long *out, const char **why)
+{
+	static const struct { char unit; long mult; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	char num[32];
+	size_t n = strlen(s), i;
+	long v;
+
+	if (n < 2 || n >= sizeof(num)) {
+		*why = "expected a number with a unit (s, m, h or d)";
+		return -1;
+	}
+	memcpy(num, s, n - 1);
+	num[n - 1] = '\0';
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (s[n - 1] != units[i].unit)
+			continue;
+		if (parse_long(num, 1, max / units[i].mult, &v, why) != 0)
+			return -1;
+		if (v * units[i].mult < min) {
+			*why = "out of range";
+			return -1;
+		}
+		*out = v * units[i].mult;
+		return 0;
+	}
+	*why = "expected a number with a unit (s, m, h or d)";
+	return -1;
 }
 
 /* ADDR:PORT, [V6]:PORT or :PORT with a port in 1..65535. */
@@ -199,6 +236,8 @@ option_set(struct config *c, const struct option *o, const char *value,
 	case OPT_PORT:
 	case OPT_LONG:
 		return parse_long(value, o->min, o->max, lp, why);
+	case OPT_DURATION:
+		return parse_duration(value, o->min, o->max, lp, why);
 	}
 	*why = "unknown option kind";
 	return -1;
@@ -436,7 +475,8 @@ config_usage(FILE *f, enum config_command cmd)
 			continue;
 		fprintf(f, "  --%s %s\n        %s\n", options[i].name,
 		    options[i].kind == OPT_STRING || options[i].kind == OPT_LIST ? "VALUE" :
-		    options[i].kind == OPT_ADDR_PORT ? "ADDR:PORT" : "N",
+		    options[i].kind == OPT_ADDR_PORT ? "ADDR:PORT" :
+		    options[i].kind == OPT_DURATION ? "DURATION" : "N",
 		    options[i].help);
 	}
 }

@@ -27,7 +27,7 @@
 #include "validate.h"
 
 #define LISTEN_BACKLOG 1024
-#define RENEW_CHECK_SECS 60
+#define RENEW_CHECK_MAX 60       /* seconds between renewal checks, at most */
 
 static int
 name_add(struct server *s, const char *value)
@@ -88,7 +88,7 @@ static int
 tls_renew(struct server *s, time_t now)
 {
 	struct crypto_tls_server *srv;
-	long valid = s->cfg->tls_cert_hours * 3600;
+	long valid = s->cfg->tls_cert_lifetime;
 	int err;
 
 	srv = crypto_tls_server_new(s->signer, s->names, s->n_names, now, valid, &err);
@@ -108,7 +108,7 @@ renew_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
 	time_t now = time(NULL), not_after;
-	long valid = s->cfg->tls_cert_hours * 3600;
+	long valid = s->cfg->tls_cert_lifetime;
 
 	pthread_mutex_lock(&s->tls.lock);
 	not_after = crypto_tls_server_not_after(s->tls.srv);
@@ -359,7 +359,9 @@ static int
 run(struct server *s)
 {
 	struct event *sigint, *sigterm, *renew;
-	struct timeval tv = { RENEW_CHECK_SECS, 0 };
+	/* Check often enough to renew in the last third of a short life. */
+	struct timeval tv = { s->cfg->tls_cert_lifetime / 10 < RENEW_CHECK_MAX ?
+	    s->cfg->tls_cert_lifetime / 10 : RENEW_CHECK_MAX, 0 };
 	int i, ret = 0;
 
 	sigint = evsignal_new(s->main_base, SIGINT, signal_cb, s);

@@ -38,7 +38,7 @@ struct config {
 	struct config_list caa_identities; /* default: the DNS tls-names */
 	struct config_list validation_deny; /* CIDRs validation never reaches */
 	long cert_days;               /* leaf validity */
-	long tls_cert_hours;          /* validity of the listener's certificate */
+	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
 	long max_header_bytes;
 	long max_body_bytes;
 	long idle_timeout;            /* seconds */

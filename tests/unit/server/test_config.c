@@ -65,6 +65,10 @@ test_flags(void)
 	char *novalue[] = { "--data" };
 	char *initonly[] = { "--data", "d", "--import-root", "a.pem" };
 	char *serveonly[] = { "--data", "d", "--listen", ":1" };
+	char *dur_ok[] = { "--data", "d", "--tls-cert-lifetime", "90m" };
+	char *dur_unit[] = { "--data", "d", "--tls-cert-lifetime", "90" };
+	char *dur_small[] = { "--data", "d", "--tls-cert-lifetime", "10s" };
+	char *dur_big[] = { "--data", "d", "--tls-cert-lifetime", "400d" };
 
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 13, ok, err, sizeof(err)), 0);
 	CHECK_EQ_STR(c.data_dir, "/tmp/x");
@@ -102,6 +106,19 @@ test_flags(void)
 	config_free(&c);
 	CHECK_EQ_INT(parse(CMD_INIT, &c, 4, serveonly, err, sizeof(err)), -1);
 	CHECK(strstr(err, "--listen") != NULL);
+	config_free(&c);
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, dur_ok, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.tls_cert_lifetime, 90 * 60);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, dur_unit, err, sizeof(err)), -1);
+	CHECK(strstr(err, "unit") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, dur_small, err, sizeof(err)), -1);
+	CHECK(strstr(err, "range") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, dur_big, err, sizeof(err)), -1);
+	CHECK(strstr(err, "range") != NULL);
 	config_free(&c);
 }
 
