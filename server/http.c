@@ -123,6 +123,9 @@ log_request(struct evhttp_request *req, const char *method, const char *path,
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 	if (conn != NULL)
 		evhttp_connection_get_peer(conn, &peer, &port);
+	/* IPv4 clients of a dual-stack socket appear as ::ffff:a.b.c.d */
+	if (peer != NULL && strncmp(peer, "::ffff:", 7) == 0 && strchr(peer, '.') != NULL)
+		peer += 7;
 	log_escape(path, esc, sizeof(esc));
 	log_info("%s %s \"%s\" %d %.2fms", peer != NULL ? peer : "-", method, esc,
 	    status, ms);
