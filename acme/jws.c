@@ -93,6 +93,20 @@ b64_decode_alloc(const char *in, size_t *outlen)
 	return (char *)out;
 }
 
+/* Nonzero when an object repeats a member name. Parsers disagree on which
+ * duplicate counts (RFC 7515 §4, RFC 8259 §4), so none is accepted. */
+static int
+has_duplicates(const cJSON *o)
+{
+	const cJSON *a, *b;
+
+	for (a = o->child; a != NULL; a = a->next)
+		for (b = a->next; b != NULL; b = b->next)
+			if (strcmp(a->string, b->string) == 0)
+				return 1;
+	return 0;
+}
+
 /* RFC 8555 §6.2: a flattened JWS, with only protected, payload, signature. */
 static cJSON *
 parse_flattened(const char *json, size_t len, struct jws_parts *p,
@@ -100,9 +114,9 @@ parse_flattened(const char *json, size_t len, struct jws_parts *p,
 {
 	cJSON *o = cJSON_ParseWithLength(json, len), *m;
 
-	if (!cJSON_IsObject(o)) {
+	if (!cJSON_IsObject(o) || has_duplicates(o)) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
-		    "request body is not a JSON object");
+		    "request body is not a JSON object with unique members");
 		goto fail;
 	}
 	cJSON_ArrayForEach(m, o) {
@@ -145,9 +159,17 @@ decode_parts(const struct jws_parts *p, struct acme_jws *out,
 	}
 	out->protected = cJSON_ParseWithLength(hdr, len);
 	free(hdr);
-	if (!cJSON_IsObject(out->protected)) {
+	if (!cJSON_IsObject(out->protected) || has_duplicates(out->protected)) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
-		    "protected header is not a JSON object");
+		    "protected header is not a JSON object with unique members");
+		return -1;
+	}
+	/* RFC 7515 §4.1.11: no extension is understood, so none may be
+	 * critical (this also refuses RFC 7797 unencoded payloads). */
+	if (cJSON_GetObjectItemCaseSensitive(out->protected, "crit") != NULL) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "protected header names critical extensions this server does "
+		    "not support");
 		return -1;
 	}
 	if ((out->payload = b64_decode_alloc(p->payload_b64, &out->payload_len)) == NULL) {
@@ -451,10 +473,10 @@ acme_jws_payload_object(const struct acme_jws *j, struct acme_response *resp)
 {
 	cJSON *o = cJSON_ParseWithLength(j->payload, j->payload_len);
 
-	if (!cJSON_IsObject(o)) {
+	if (!cJSON_IsObject(o) || has_duplicates(o)) {
 		cJSON_Delete(o);
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
-		    "payload is not a JSON object");
+		    "payload is not a JSON object with unique members");
 		return NULL;
 	}
 	return o;
