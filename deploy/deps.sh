@@ -5,7 +5,10 @@
 set -eu
 PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev libc-ares-dev"
 if [ "${1:-}" = "--test" ]; then
-	PKGS="$PKGS openssl curl python3 ca-certificates"
+	# the end-to-end tests drive real ACME clients (certbot, lego,
+	# python3-acme) and use pebble's pebble-challtestsrv as their DNS server
+	PKGS="$PKGS openssl curl python3 ca-certificates certbot lego pebble python3-acme \
+		python3-josepy python3-cryptography python3-requests python3-openssl util-linux"
 fi
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086
