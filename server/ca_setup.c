@@ -119,18 +119,29 @@ out:
 	return ret;
 }
 
-int
-cmd_init(const struct config *c)
+/* DIR/ca into ca_dir, creating DIR; 1 when a CA is there, 0 when not,
+ * -1 after printing why. */
+static int
+ca_dir_prepare(const struct config *c, char *ca_dir, size_t sz)
 {
-	char ca_dir[4096];
-
-	if (path_join(ca_dir, sizeof(ca_dir), c->data_dir, "ca") != 0) {
+	if (path_join(ca_dir, sz, c->data_dir, "ca") != 0) {
 		fprintf(stderr, "hearth: %s: path too long\n", c->data_dir);
 		return -1;
 	}
 	if (make_data_dir(c->data_dir) != 0)
 		return -1;
-	if (crypto_ca_exists(ca_dir)) {
+	return crypto_ca_exists(ca_dir) ? 1 : 0;
+}
+
+int
+cmd_init(const struct config *c)
+{
+	char ca_dir[4096];
+	int ret = ca_dir_prepare(c, ca_dir, sizeof(ca_dir));
+
+	if (ret < 0)
+		return -1;
+	if (ret == 1) {
 		fprintf(stderr, "hearth: %s already holds a CA; refusing to replace it\n",
 		    ca_dir);
 		return -1;
@@ -142,15 +153,10 @@ int
 ca_ensure(const struct config *c)
 {
 	char ca_dir[4096];
+	int ret = ca_dir_prepare(c, ca_dir, sizeof(ca_dir));
 
-	if (path_join(ca_dir, sizeof(ca_dir), c->data_dir, "ca") != 0) {
-		fprintf(stderr, "hearth: %s: path too long\n", c->data_dir);
-		return -1;
-	}
-	if (make_data_dir(c->data_dir) != 0)
-		return -1;
-	if (crypto_ca_exists(ca_dir))
-		return 0;
+	if (ret != 0)
+		return ret < 0 ? -1 : 0;
 	log_info("no CA in %s: creating one", ca_dir);
 	return ca_create(c, ca_dir);
 }
