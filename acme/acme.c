@@ -26,6 +26,8 @@ acme_new(const struct acme_config *cfg, struct store *st,
 		a->cfg.random = crypto_random;
 	if (a->cfg.cert_days == 0)
 		a->cfg.cert_days = 90;
+	if (a->cfg.max_body == 0)
+		a->cfg.max_body = ACME_MAX_BODY;
 	a->store = st;
 	a->signer = signer;
 	if ((ret = acme_nonces_init(&a->nonces, a->cfg.random)) != ACME_OK)

@@ -41,6 +41,7 @@ struct acme_config {
 	const char *const *caa_identities; /* issuer domain names of this CA */
 	size_t n_caa_identities;
 	unsigned cert_days;         /* leaf validity, default 90 */
+	size_t max_body;            /* request body cap, default ACME_MAX_BODY */
 	/* Random bytes for nonces and identifiers: 0 on success. */
 	int (*random)(void *buf, size_t len);
 };

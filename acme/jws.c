@@ -62,15 +62,16 @@ check_content_type(const struct acme_request *req, struct acme_response *resp)
 }
 
 static int
-check_size(const struct acme_request *req, struct acme_response *resp)
+check_size(const struct acme *a, const struct acme_request *req,
+    struct acme_response *resp)
 {
 	if (req->body_len == 0) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0, "request body is empty");
 		return -1;
 	}
-	if (req->body_len > ACME_MAX_BODY) {
+	if (req->body_len > a->cfg.max_body) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 413,
-		    "request body exceeds %d bytes", ACME_MAX_BODY);
+		    "request body exceeds %zu bytes", a->cfg.max_body);
 		return -1;
 	}
 	return 0;
@@ -396,7 +397,7 @@ acme_jws_verify(struct acme *a, const struct acme_request *req,
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (check_content_type(req, resp) != 0 || check_size(req, resp) != 0)
+	if (check_content_type(req, resp) != 0 || check_size(a, req, resp) != 0)
 		return -1;
 	if ((outer = parse_flattened((const char *)req->body, req->body_len, &p,
 	    resp)) == NULL)

@@ -213,7 +213,9 @@ worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 	evhttp_set_bevcb(w->http, bev_cb, s);
 	evhttp_set_gencb(w->http, http_handle, w);
 	evhttp_set_max_headers_size(w->http, (ev_ssize_t)c->max_header_bytes);
-	evhttp_set_max_body_size(w->http, (ev_ssize_t)c->max_body_bytes);
+	/* acme/ answers bodies over the cap with a problem document; evhttp
+	 * only stops what is far beyond it, before buffering it all. */
+	evhttp_set_max_body_size(w->http, (ev_ssize_t)c->max_body_bytes * 16);
 	evhttp_set_timeout(w->http, (int)c->idle_timeout);
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD);
@@ -311,6 +313,7 @@ server_open(struct server *s)
 	ac.n_caa_identities = s->n_caa_ids;
 	ac.ca_name = c->ca_name;
 	ac.cert_days = (unsigned)c->cert_days;
+	ac.max_body = (size_t)c->max_body_bytes;
 	ac.random = crypto_random;
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
 		log_error("cannot start the ACME service");

@@ -105,6 +105,9 @@ elif kind == "bigheader":
 elif kind == "bigbody":
     send(b"POST /acme/new-account HTTP/1.1\r\nHost: localhost\r\n"
               b"Content-Type: application/jose+json\r\nContent-Length: 200000\r\n\r\n" + b"x" * 200000)
+elif kind == "hugebody":
+    send(b"POST /acme/new-account HTTP/1.1\r\nHost: localhost\r\n"
+              b"Content-Type: application/jose+json\r\nContent-Length: 5000000\r\n\r\n" + b"x" * 5000000)
 elif kind == "idle":
     t0 = time.time()
     try:
@@ -122,13 +125,18 @@ try:
         out += chunk
 except (ssl.SSLError, OSError):
     pass
-print(out.split(b"\r\n", 1)[0].decode("latin-1"))
+print(out.split(b"\r\n\r\n", 1)[0].decode("latin-1"))
 PY
 }
 check "garbage request line gets 400" grep -q "^HTTP/1.1 400" <<<"$(raw garbage)"
 check "unknown HTTP version gets 400" grep -qE "^HTTP/1.1 (400|505)" <<<"$(raw badversion)"
 check "oversize header gets 4xx" grep -qE "^HTTP/1.1 (400|413|431)" <<<"$(raw bigheader)"
-check "oversize body gets 413" grep -qE "^HTTP/1.1 413" <<<"$(raw bigbody)"
+BIG=$(raw bigbody)
+check "oversize body gets 413" grep -qE "^HTTP/1.1 413" <<<"$BIG"
+check "oversize body is answered with a problem document" \
+	grep -qi "^content-type: application/problem+json" <<<"$BIG"
+check "a body far over the cap is stopped before it is read" \
+	grep -qE "^HTTP/1.1 413" <<<"$(raw hugebody)"
 check "idle connection is closed" grep -q "^closed" <<<"$(raw idle)"
 # a TLS handshake that never finishes, and plain HTTP on the TLS port
 check "plain HTTP on the TLS port does not break the server" bash -c \
