@@ -103,6 +103,7 @@ crypto_strerror(int err)
 	case CRYPTO_TLS_WANT_READ:    return "TLS wants to read";
 	case CRYPTO_TLS_WANT_WRITE:   return "TLS wants to write";
 	case CRYPTO_TLS_CLOSED:       return "TLS connection closed";
+	case CRYPTO_TLS_CERT_REFUSED: return "peer certificate refused by the TLS library";
 	}
 	return "unknown crypto error";
 }

@@ -39,6 +39,11 @@ enum {
 	CRYPTO_TLS_WANT_READ = -100,
 	CRYPTO_TLS_WANT_WRITE = -101,
 	CRYPTO_TLS_CLOSED = -102,    /* peer sent close_notify or the stream ended */
+	/* Client handshake stopped at a peer certificate wolfSSL cannot accept
+	 * even unverified (an unknown critical extension, as tls-alpn-01's
+	 * acmeIdentifier); the certificate and the ALPN already negotiated
+	 * remain available from crypto_tls_peer_cert/alpn_selected. */
+	CRYPTO_TLS_CERT_REFUSED = -103,
 };
 
 /* Caps on input sizes; every parser below enforces them. */
@@ -305,8 +310,8 @@ void crypto_tls_client_free(struct crypto_tls_client *cli);
 /* A client connection sending SNI server_name (NULL: none, e.g. for IPs). */
 struct crypto_tls *crypto_tls_connect(struct crypto_tls_client *cli,
     const char *server_name, const struct crypto_tls_io *io, int *err);
-/* The peer's leaf certificate (DER) after the handshake, owned by t; NULL
- * when none. */
+/* The peer's leaf certificate (DER) after the handshake (or after
+ * CRYPTO_TLS_CERT_REFUSED), owned by t; NULL when none. */
 const uint8_t *crypto_tls_peer_cert(const struct crypto_tls *t, size_t *len);
 /* The ALPN protocol the peer selected, or NULL. Owned by t. */
 const char *crypto_tls_alpn_selected(const struct crypto_tls *t);
@@ -315,7 +320,8 @@ const char *crypto_tls_alpn_selected(const struct crypto_tls *t);
 struct crypto_tls *crypto_tls_accept(struct crypto_tls_server *srv,
     const struct crypto_tls_io *io, int *err);
 /* Drives the handshake (server or client side): 0 when done,
- * CRYPTO_TLS_WANT_READ/WRITE, or an error. */
+ * CRYPTO_TLS_WANT_READ/WRITE, CRYPTO_TLS_CERT_REFUSED (client), or an
+ * error. */
 int crypto_tls_handshake(struct crypto_tls *t);
 /* Plaintext I/O: byte count, CRYPTO_TLS_WANT_READ/WRITE, CRYPTO_TLS_CLOSED or
  * a CRYPTO_ERR_* code. Handshakes implicitly. */

@@ -244,6 +244,11 @@ tls_result(struct crypto_tls *t, int ret)
 		return CRYPTO_TLS_CLOSED;
 	wolfSSL_ERR_error_string_n((unsigned long)e, buf, sizeof(buf));
 	snprintf(t->errbuf, sizeof(t->errbuf), "%s (%d)", buf, e);
+	/* wolfSSL refuses a certificate with an unknown critical extension
+	 * even when told not to verify (tls-alpn-01's acmeIdentifier, RFC 8737
+	 * §3), before any verify callback could overrule it. */
+	if (t->is_client && e == ASN_CRIT_EXT_E)
+		return CRYPTO_TLS_CERT_REFUSED;
 	return CRYPTO_ERR_PARSE;
 }
 
@@ -327,10 +332,16 @@ crypto_tls_peer_cert(const struct crypto_tls *t, size_t *len)
 {
 	struct crypto_tls *mt = (struct crypto_tls *)t;
 	WOLFSSL_X509 *x;
+#ifdef SESSION_CERTS
+	WOLFSSL_X509_CHAIN *chain;
+#endif
 	const unsigned char *der;
 	int n = 0;
 
+	/* Only after a finished handshake: wolfSSL 5.5 leaks when asked after
+	 * one that stopped at the certificate. */
 	if (mt->peer_der == NULL && mt->ssl != NULL &&
+	    wolfSSL_is_init_finished(mt->ssl) &&
 	    (x = wolfSSL_get_peer_certificate(mt->ssl)) != NULL) {
 		der = wolfSSL_X509_get_der(x, &n);
 		if (der != NULL && n > 0 && (mt->peer_der = malloc((size_t)n)) != NULL) {
@@ -339,6 +350,19 @@ crypto_tls_peer_cert(const struct crypto_tls *t, size_t *len)
 		}
 		wolfSSL_X509_free(x);
 	}
+#ifdef SESSION_CERTS
+	/* After CRYPTO_TLS_CERT_REFUSED: the leaf as it arrived (kept by
+	 * SESSION_CERTS). */
+	if (mt->peer_der == NULL && mt->ssl != NULL && mt->is_client &&
+	    (chain = wolfSSL_get_peer_chain(mt->ssl)) != NULL &&
+	    wolfSSL_get_chain_count(chain) > 0 &&
+	    (der = wolfSSL_get_chain_cert(chain, 0)) != NULL &&
+	    (n = wolfSSL_get_chain_length(chain, 0)) > 0 &&
+	    (mt->peer_der = malloc((size_t)n)) != NULL) {
+		memcpy(mt->peer_der, der, (size_t)n);
+		mt->peer_len = (size_t)n;
+	}
+#endif
 	*len = mt->peer_len;
 	return mt->peer_der;
 }

@@ -7,6 +7,7 @@
  * flag, or the file, line and key, and the reason. Flags override the file.
  */
 #include "server_internal.h"
+#include "denylist.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -67,7 +68,8 @@ static const struct option options[] = {
 	{ "max-header-bytes", OPT_LONG, OFF(max_header_bytes), CMD_SERVE, 1024,
 	  1048576, "cap on request header bytes (default 16384)" },
 	{ "max-body-bytes", OPT_LONG, OFF(max_body_bytes), CMD_SERVE, 1024,
-	  1048576, "cap on request body bytes (default 65536)" },
+	  1048576, "cap on request body bytes, answered with a problem document "
+	  "(default 65536)" },
 	{ "idle-timeout", OPT_LONG, OFF(idle_timeout), CMD_SERVE, 1, 3600,
 	  "seconds an idle connection is kept (default 30)" },
 	{ "key-type", OPT_STRING, OFF(key_type), BOTH, 0, 0,
@@ -397,6 +399,8 @@ static int
 config_check(struct config *c)
 {
 	enum crypto_key_type kt;
+	struct denylist *deny;
+	char why[256];
 
 	if (c->data_dir == NULL) {
 		fprintf(stderr, "hearth: --data DIR is required\n");
@@ -419,6 +423,12 @@ config_check(struct config *c)
 	}
 	if (c->listen == NULL && (c->listen = strdup(":8443")) == NULL)
 		return -1;
+	if ((deny = denylist_new((const char *const *)c->validation_deny.v,
+	    c->validation_deny.n, why, sizeof(why))) == NULL) {
+		fprintf(stderr, "hearth: validation-deny: %s\n", why);
+		return -1;
+	}
+	denylist_free(deny);
 	return 0;
 }
 

@@ -2,7 +2,9 @@
  * http01.c: the fetch half of http-01 validation (RFC 8555 §8.3).
  *
  * A fetch resolves the name (not for IP identifiers, RFC 8738 §3), connects
- * to the first IPv4 address and, should that fail, the first IPv6 one,
+ * to the first IPv4 address and, should that fail, the first IPv6 one
+ * (addresses in --validation-deny ranges are skipped, for redirect targets
+ * too, and a name with only denied addresses is refused),
  * sends one GET and reads one response, following redirects to http:// or
  * https:// URLs on the standard ports or the http-01 port, up to
  * HTTP01_MAX_REDIRECTS. https uses crypto/'s client with no certificate
@@ -21,6 +23,7 @@
  * Content-Length, chunked encoding or the end of the stream.
  */
 #include "http01.h"
+#include "denylist.h"
 #include "resolver.h"
 #include "server_internal.h"
 #include "tls_bev.h"
@@ -791,17 +794,31 @@ attempt_start(struct http01_fetch *f)
 		    f->peer);
 }
 
-/* Picks the first IPv4 and the first IPv6 address, in that order. */
-static void
+/*
+ * Picks the first allowed IPv4 and the first allowed IPv6 address, in that
+ * order, skipping those --validation-deny names. 0, or -1 after finishing f
+ * with ACME_FETCH_FORBIDDEN when every address is denied.
+ */
+static int
 addrs_choose(struct http01_fetch *f, const struct resolver_addr *addrs,
     size_t n)
 {
+	char ip[INET6_ADDRSTRLEN], range[DENYLIST_RANGE_STRLEN];
+	char first[INET6_ADDRSTRLEN + DENYLIST_RANGE_STRLEN + 40];
 	size_t i;
 	int v4 = 0, v6 = 0;
 
 	f->n_addrs = 0;
 	f->attempt = 0;
+	first[0] = '\0';
 	for (i = 0; i < n; i++) {
+		if (denylist_match(f->c->opt.deny, &addrs[i], range, sizeof(range))) {
+			resolver_addr_str(&addrs[i], ip, sizeof(ip));
+			if (first[0] == '\0')
+				snprintf(first, sizeof(first), "address %s is in denied "
+				    "range %s", ip, range);
+			continue;
+		}
 		if (addrs[i].family == AF_INET && !v4) {
 			f->addrs[f->n_addrs++] = addrs[i];
 			v4 = 1;
@@ -810,12 +827,21 @@ addrs_choose(struct http01_fetch *f, const struct resolver_addr *addrs,
 			v6 = 1;
 		}
 	}
+	if (f->n_addrs == 0) {
+		if (n > 1)
+			fetch_failf(f, ACME_FETCH_FORBIDDEN, "every address of %s is "
+			    "denied: %s", f->host, first);
+		else
+			fetch_failf(f, ACME_FETCH_FORBIDDEN, "%s", first);
+		return -1;
+	}
 	if (f->n_addrs == 2 && f->addrs[0].family == AF_INET6) {
 		struct resolver_addr t = f->addrs[0];
 
 		f->addrs[0] = f->addrs[1];
 		f->addrs[1] = t;
 	}
+	return 0;
 }
 
 static void
@@ -834,8 +860,8 @@ dns_cb(int rc, const char *why, const struct resolver_addr *addrs, size_t n,
 		    why != NULL ? why : resolver_strerror(rc));
 		return;
 	}
-	addrs_choose(f, addrs, n);
-	attempt_start(f);
+	if (addrs_choose(f, addrs, n) == 0)
+		attempt_start(f);
 }
 
 /* Fetches the URL in f (https, host, port, target). */
@@ -850,8 +876,8 @@ url_start(struct http01_fetch *f)
 		memset(&a, 0, sizeof(a));
 		a.family = strchr(f->host, ':') != NULL ? AF_INET6 : AF_INET;
 		(void)inet_pton(a.family, f->host, a.addr);
-		addrs_choose(f, &a, 1);
-		attempt_start(f);
+		if (addrs_choose(f, &a, 1) == 0)
+			attempt_start(f);
 		return;
 	}
 	f->dnsq = resolver_lookup_addr(f->c->res, f->host, dns_cb, f);

@@ -12,6 +12,7 @@
 #include "acme.h"
 
 struct event_base;
+struct denylist;
 struct resolver;
 struct http01_client;
 struct http01_fetch;
@@ -28,6 +29,9 @@ struct http01_options {
 	unsigned https_port;
 	unsigned attempt_timeout_ms; /* connect and response, per address; 0: 10 s */
 	unsigned total_timeout_ms;   /* the whole fetch with redirects; 0: 60 s */
+	/* Ranges never connected to (borrowed, must outlive the client); NULL:
+	 * none. Checked for every address, redirect targets included. */
+	const struct denylist *deny;
 };
 
 /*

@@ -12,6 +12,10 @@
  * zero-delay event instead, so callers never see their callback run before
  * the start function has returned.
  *
+ * Record lookups (TXT, CAA) read the answer section themselves: they follow
+ * the CNAME chain from the name asked for, take the records found at its
+ * end, and ask again for the last alias when the answer held only CNAMEs.
+ *
  * This file owns the channel and the lookups' memory; it decides nothing
  * about what a validation accepts.
  */
@@ -20,8 +24,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <ares.h>
@@ -47,9 +54,16 @@ struct resolver {
 	struct resolver_query *queries;   /* every live lookup */
 };
 
+enum query_kind { Q_ADDR, Q_TXT, Q_CAA };
+
 struct resolver_query {
 	struct resolver *r;
-	resolver_addr_cb addr_cb;
+	enum query_kind kind;
+	union {
+		resolver_addr_cb addr;
+		resolver_txt_cb txt;
+		resolver_caa_cb caa;
+	} cb;
 	void *arg;
 	int starting;                     /* inside resolver_lookup_* */
 	int in_cares;                     /* c-ares still holds a pointer */
@@ -57,8 +71,15 @@ struct resolver_query {
 	struct event *deliver;            /* for results found while starting */
 	int rc;
 	const char *why;
-	struct resolver_addr addrs[RESOLVER_MAX_ADDRS];
 	size_t n;
+	struct resolver_addr addrs[RESOLVER_MAX_ADDRS];
+	/* record lookups: the CNAME chain walked so far and what was found */
+	unsigned short type;
+	char *chain[RESOLVER_MAX_CNAMES + 1];  /* [0] the name asked for */
+	size_t n_chain;
+	char *txt[RESOLVER_MAX_RECORDS];
+	struct resolver_caa *caa;         /* RESOLVER_MAX_RECORDS, for Q_CAA */
+	char whybuf[RESOLVER_MAX_NAME + 64];
 	struct resolver_query *prev, *next;
 };
 
@@ -73,6 +94,7 @@ resolver_strerror(int rc)
 	case RESOLVER_ERR_NOMEM:     return "out of memory";
 	case RESOLVER_ERR_INVALID:   return "invalid name or configuration";
 	case RESOLVER_ERR_SHUTDOWN:  return "resolver shut down";
+	case RESOLVER_ERR_CNAME:     return "CNAME chain too long or looping";
 	}
 	return "unknown resolver error";
 }
@@ -192,29 +214,50 @@ query_unlink(struct resolver_query *q)
 		q->next->prev = q->prev;
 }
 
+/* Frees an unlinked q and everything it holds. */
+static void
+query_release(struct resolver_query *q)
+{
+	size_t i;
+
+	if (q->deliver != NULL)
+		event_free(q->deliver);
+	for (i = 0; i < q->n_chain; i++)
+		free(q->chain[i]);
+	if (q->kind == Q_TXT)
+		for (i = 0; i < q->n; i++)
+			free(q->txt[i]);
+	free(q->caa);
+	free(q);
+}
+
 static void
 query_free(struct resolver_query *q)
 {
 	query_unlink(q);
-	if (q->deliver != NULL)
-		event_free(q->deliver);
-	free(q);
+	query_release(q);
 }
 
-/* Runs the caller's callback once and frees q. */
+/* Runs the caller's callback once and frees q. q is unlinked first, so
+ * the resolver no longer knows it while the callback runs. */
 static void
 query_finish(struct resolver_query *q)
 {
-	resolver_addr_cb cb = q->addr_cb;
-	void *arg = q->arg;
-	struct resolver_addr addrs[RESOLVER_MAX_ADDRS];
-	size_t n = q->n;
-	int rc = q->rc;
-	const char *why = q->why;
+	size_t n = q->rc == RESOLVER_OK ? q->n : 0;
 
-	memcpy(addrs, q->addrs, sizeof(addrs));
-	query_free(q);
-	cb(rc, why, addrs, n, arg);
+	query_unlink(q);
+	switch (q->kind) {
+	case Q_ADDR:
+		q->cb.addr(q->rc, q->why, q->addrs, n, q->arg);
+		break;
+	case Q_TXT:
+		q->cb.txt(q->rc, q->why, (const char *const *)q->txt, n, q->arg);
+		break;
+	case Q_CAA:
+		q->cb.caa(q->rc, q->why, q->caa, n, q->arg);
+		break;
+	}
+	query_release(q);
 }
 
 static void
@@ -222,6 +265,60 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
 	query_finish(arg);
 }
+
+/* c-ares let go of q with its result set: report it, from the loop. */
+static void
+query_complete(struct resolver_query *q)
+{
+	if (q->cancelled) {
+		query_free(q);
+		return;
+	}
+	if (!q->starting) {
+		query_finish(q);
+		return;
+	}
+	q->deliver = event_new(q->r->base, -1, 0, deliver_cb, q);
+	if (q->deliver == NULL) {
+		/* Reported by the start function returning NULL. */
+		q->rc = RESOLVER_ERR_NOMEM;
+		return;
+	}
+	event_active(q->deliver, 0, 0);
+}
+
+static struct resolver_query *
+query_new(struct resolver *r, enum query_kind kind, void *arg)
+{
+	struct resolver_query *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->r = r;
+	q->kind = kind;
+	q->arg = arg;
+	q->next = r->queries;
+	if (r->queries != NULL)
+		r->queries->prev = q;
+	r->queries = q;
+	return q;
+}
+
+/* After the first call into c-ares: the handle, or NULL when the lookup
+ * ended inside that call and could not be deferred. */
+static struct resolver_query *
+query_started(struct resolver_query *q)
+{
+	q->starting = 0;
+	if (!q->in_cares && q->deliver == NULL) {
+		query_free(q);           /* finished, but could not be deferred */
+		return NULL;
+	}
+	timer_arm(q->r);
+	return q;
+}
+
+/* ---- address lookups ---- */
 
 static void
 addrs_take(struct resolver_query *q, const struct ares_addrinfo *ai, int family)
@@ -269,21 +366,7 @@ addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 		q->rc = RESOLVER_ERR_NOTFOUND;
 		q->why = "no addresses in the answer";
 	}
-	if (q->cancelled) {
-		query_free(q);
-		return;
-	}
-	if (!q->starting) {
-		query_finish(q);
-		return;
-	}
-	q->deliver = event_new(q->r->base, -1, 0, deliver_cb, q);
-	if (q->deliver == NULL) {
-		/* Reported by resolver_lookup_addr() returning NULL. */
-		q->rc = RESOLVER_ERR_NOMEM;
-		return;
-	}
-	event_active(q->deliver, 0, 0);
+	query_complete(q);
 }
 
 static int
@@ -303,29 +386,383 @@ resolver_lookup_addr(struct resolver *r, const char *name, resolver_addr_cb cb,
 
 	if (r == NULL || name == NULL || cb == NULL || !name_ok(name))
 		return NULL;
-	if ((q = calloc(1, sizeof(*q))) == NULL)
+	if ((q = query_new(r, Q_ADDR, arg)) == NULL)
 		return NULL;
-	q->r = r;
-	q->addr_cb = cb;
-	q->arg = arg;
+	q->cb.addr = cb;
 	q->starting = 1;
 	q->in_cares = 1;
-	q->next = r->queries;
-	if (r->queries != NULL)
-		r->queries->prev = q;
-	r->queries = q;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = ARES_AI_NOSORT;   /* our order: IPv4, then IPv6 */
 	ares_getaddrinfo(r->channel, name, NULL, &hints, addrinfo_cb, q);
-	q->starting = 0;
-	if (!q->in_cares && q->deliver == NULL) {
-		query_free(q);           /* finished, but could not be deferred */
+	return query_started(q);
+}
+
+/* ---- record lookups: walking an answer ---- */
+
+/* One resource record of an answer section; rdata lies in the message. */
+struct dns_rr {
+	char *owner;                      /* c-ares allocated, no final dot */
+	unsigned type, class;
+	int rdata;                        /* offset of the RDATA in the message */
+	unsigned rdlen;
+};
+
+static unsigned
+get16(const unsigned char *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+/* Calls fn for each record of the answer section of abuf (alen bytes);
+ * stops at fn's first non-zero return and returns it. -1 when the message
+ * is malformed. */
+static int
+answer_walk(const unsigned char *abuf, int alen,
+    int (*fn)(const unsigned char *, int, const struct dns_rr *, void *),
+    void *ctx)
+{
+	struct dns_rr rr;
+	unsigned qd, an, i;
+	long enclen;
+	int off = 12, ret = 0;
+	char *name;
+
+	if (abuf == NULL || alen < 12)
+		return -1;
+	qd = get16(abuf + 4);
+	an = get16(abuf + 6);
+	for (i = 0; i < qd; i++) {
+		if (ares_expand_name(abuf + off, abuf, alen, &name, &enclen) != ARES_SUCCESS)
+			return -1;
+		ares_free_string(name);
+		if (enclen <= 0 || enclen > alen - off - 4)
+			return -1;
+		off += (int)enclen + 4;
+	}
+	for (i = 0; i < an && ret == 0; i++) {
+		if (ares_expand_name(abuf + off, abuf, alen, &rr.owner, &enclen) != ARES_SUCCESS)
+			return -1;
+		if (enclen <= 0 || enclen > alen - off - 10) {
+			ares_free_string(rr.owner);
+			return -1;
+		}
+		off += (int)enclen;
+		rr.type = get16(abuf + off);
+		rr.class = get16(abuf + off + 2);
+		rr.rdlen = get16(abuf + off + 8);
+		rr.rdata = off + 10;
+		if (rr.rdlen > (unsigned)(alen - rr.rdata)) {
+			ares_free_string(rr.owner);
+			return -1;
+		}
+		off = rr.rdata + (int)rr.rdlen;
+		ret = fn(abuf, alen, &rr, ctx);
+		ares_free_string(rr.owner);
+	}
+	return ret;
+}
+
+#define DNS_CLASS_IN   1
+#define DNS_TYPE_CNAME 5
+#define DNS_TYPE_TXT   16
+#define DNS_TYPE_CAA   257
+
+/* Names compare without case and without a final dot. */
+static int
+name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+struct cname_find {
+	const char *owner;
+	char *target;                     /* c-ares allocated */
+	int malformed;
+};
+
+static int
+cname_find_cb(const unsigned char *abuf, int alen, const struct dns_rr *rr,
+    void *ctx)
+{
+	struct cname_find *f = ctx;
+	long enclen;
+
+	if (rr->type != DNS_TYPE_CNAME || rr->class != DNS_CLASS_IN ||
+	    !name_eq(rr->owner, f->owner))
+		return 0;
+	if (ares_expand_name(abuf + rr->rdata, abuf, alen, &f->target,
+	    &enclen) != ARES_SUCCESS || enclen != (long)rr->rdlen) {
+		if (f->target != NULL)
+			ares_free_string(f->target);
+		f->target = NULL;
+		f->malformed = 1;
+		return -1;
+	}
+	return 1;
+}
+
+/* Copies len bytes of s into out (a string), NUL bytes as '?'. */
+static void
+copy_text(char *out, const unsigned char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		out[i] = s[i] == '\0' ? '?' : (char)s[i];
+	out[len] = '\0';
+}
+
+/* One TXT record: its character-strings concatenated. 0, or -1. */
+static int
+txt_take(struct resolver_query *q, const unsigned char *rd, unsigned rdlen)
+{
+	char buf[RESOLVER_MAX_TXT + 1];
+	size_t used = 0, n;
+	unsigned off = 0, sl;
+
+	while (off < rdlen) {
+		sl = rd[off++];
+		if (sl > rdlen - off)
+			return -1;
+		n = sl < RESOLVER_MAX_TXT - used ? sl : RESOLVER_MAX_TXT - used;
+		copy_text(buf + used, rd + off, n);
+		used += n;
+		off += sl;
+	}
+	buf[used] = '\0';
+	if ((q->txt[q->n] = strdup(buf)) == NULL)
+		return -1;
+	q->n++;
+	return 0;
+}
+
+/* One CAA record (RFC 8659 §4.1): flags, tag length, tag, value. */
+static int
+caa_take(struct resolver_query *q, const unsigned char *rd, unsigned rdlen)
+{
+	struct resolver_caa *c = &q->caa[q->n];
+	unsigned taglen, vlen;
+
+	if (rdlen < 2 || (taglen = rd[1]) == 0 || taglen > rdlen - 2)
+		return -1;
+	vlen = rdlen - 2 - taglen;
+	c->flags = rd[0];
+	copy_text(c->tag, rd + 2, taglen < RESOLVER_MAX_CAA_TAG ? taglen :
+	    RESOLVER_MAX_CAA_TAG);
+	if (vlen <= RESOLVER_MAX_CAA_VALUE)
+		copy_text(c->value, rd + 2 + taglen, vlen);
+	else
+		c->value[0] = '\0';
+	q->n++;
+	return 0;
+}
+
+static int
+record_take_cb(const unsigned char *abuf, int alen, const struct dns_rr *rr,
+    void *ctx)
+{
+	struct resolver_query *q = ctx;
+	const char *at = q->chain[q->n_chain - 1];
+
+	(void)alen;
+	if (rr->type != q->type || rr->class != DNS_CLASS_IN ||
+	    !name_eq(rr->owner, at) || q->n >= RESOLVER_MAX_RECORDS)
+		return 0;
+	if ((q->kind == Q_TXT ? txt_take(q, abuf + rr->rdata, rr->rdlen) :
+	    caa_take(q, abuf + rr->rdata, rr->rdlen)) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+query_failf(struct resolver_query *q, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+query_failf(struct resolver_query *q, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	q->rc = rc;
+	va_start(ap, fmt);
+	vsnprintf(q->whybuf, sizeof(q->whybuf), fmt, ap);
+	va_end(ap);
+	q->why = q->whybuf;
+}
+
+/*
+ * Follows the CNAMEs of the answer from the end of q's chain. 1 when the
+ * chain moved on, 0 when it did not, -1 after failing q (loop, too long,
+ * malformed).
+ */
+static int
+chain_follow(struct resolver_query *q, const unsigned char *abuf, int alen)
+{
+	struct cname_find f;
+	size_t i;
+	int moved = 0;
+
+	for (;;) {
+		memset(&f, 0, sizeof(f));
+		f.owner = q->chain[q->n_chain - 1];
+		if (answer_walk(abuf, alen, cname_find_cb, &f) < 0 || f.malformed) {
+			query_failf(q, RESOLVER_ERR_SERVER, "malformed answer");
+			return -1;
+		}
+		if (f.target == NULL)
+			return moved;
+		for (i = 0; i < q->n_chain && !name_eq(q->chain[i], f.target); i++)
+			;
+		if (i < q->n_chain)
+			query_failf(q, RESOLVER_ERR_CNAME, "CNAME loop at %.*s",
+			    RESOLVER_MAX_NAME, f.target);
+		else if (q->n_chain > RESOLVER_MAX_CNAMES)
+			query_failf(q, RESOLVER_ERR_CNAME, "too many CNAMEs (more "
+			    "than %d)", RESOLVER_MAX_CNAMES);
+		else if (!name_ok(f.target) ||
+		    (q->chain[q->n_chain] = strdup(f.target)) == NULL)
+			query_failf(q, RESOLVER_ERR_SERVER, "unusable CNAME target");
+		else {
+			q->n_chain++;
+			moved = 1;
+			ares_free_string(f.target);
+			continue;
+		}
+		ares_free_string(f.target);
+		return -1;
+	}
+}
+
+/* A c-ares status of a record query, for messages. */
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case ARES_ESERVFAIL:    return "SERVFAIL";
+	case ARES_EREFUSED:     return "REFUSED";
+	case ARES_EFORMERR:     return "FORMERR";
+	case ARES_ENOTIMP:      return "NOTIMP";
+	case ARES_ETIMEOUT:     return "timeout";
+	case ARES_ECONNREFUSED: return "no DNS server could be reached";
+	case ARES_EBADRESP:     return "malformed answer";
+	}
+	return ares_strerror(status);
+}
+
+static void record_query(struct resolver_query *q);
+
+static void
+record_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct resolver_query *q = arg;
+	const char *at;
+	int moved;
+
+	q->in_cares = 0;
+	at = q->chain[q->n_chain - 1];
+	q->rc = map_status(status);
+	q->why = NULL;
+	if (q->cancelled || status == ARES_EDESTRUCTION ||
+	    status == ARES_ECANCELLED) {
+		query_complete(q);
+		return;
+	}
+	if (status == ARES_ENODATA || status == ARES_ENOTFOUND) {
+		q->why = status == ARES_ENOTFOUND ? "NXDOMAIN" : "no records";
+		query_complete(q);
+		return;
+	}
+	if (status != ARES_SUCCESS) {
+		query_failf(q, q->rc, "%s%s%.*s", status_text(status),
+		    q->n_chain > 1 ? " at CNAME target " : "",
+		    RESOLVER_MAX_NAME, q->n_chain > 1 ? at : "");
+		query_complete(q);
+		return;
+	}
+	if ((moved = chain_follow(q, abuf, alen)) < 0) {
+		query_complete(q);
+		return;
+	}
+	if (answer_walk(abuf, alen, record_take_cb, q) < 0) {
+		query_failf(q, RESOLVER_ERR_SERVER, "malformed %s record",
+		    q->kind == Q_TXT ? "TXT" : "CAA");
+		query_complete(q);
+		return;
+	}
+	if (q->n == 0 && moved) {
+		record_query(q);          /* only the alias came back: ask again */
+		return;
+	}
+	if (q->n == 0) {
+		q->rc = RESOLVER_ERR_NOTFOUND;
+		q->why = "no records";
+	}
+	query_complete(q);
+}
+
+/* Asks for q's type at the end of its chain. q may be finished (and
+ * freed) before this returns. */
+static void
+record_query(struct resolver_query *q)
+{
+	q->in_cares = 1;
+	ares_query(q->r->channel, q->chain[q->n_chain - 1], DNS_CLASS_IN, q->type,
+	    record_cb, q);
+}
+
+static struct resolver_query *
+lookup_records(struct resolver *r, const char *name, enum query_kind kind,
+    void *arg)
+{
+	struct resolver_query *q;
+
+	if (r == NULL || name == NULL || !name_ok(name) ||
+	    (q = query_new(r, kind, arg)) == NULL)
+		return NULL;
+	q->type = kind == Q_TXT ? DNS_TYPE_TXT : DNS_TYPE_CAA;
+	if ((q->chain[0] = strdup(name)) == NULL || (kind == Q_CAA &&
+	    (q->caa = calloc(RESOLVER_MAX_RECORDS, sizeof(*q->caa))) == NULL)) {
+		query_free(q);
 		return NULL;
 	}
-	timer_arm(r);
+	q->n_chain = 1;
 	return q;
+}
+
+struct resolver_query *
+resolver_lookup_txt(struct resolver *r, const char *name, resolver_txt_cb cb,
+    void *arg)
+{
+	struct resolver_query *q;
+
+	if (cb == NULL || (q = lookup_records(r, name, Q_TXT, arg)) == NULL)
+		return NULL;
+	q->cb.txt = cb;
+	q->starting = 1;
+	record_query(q);
+	return query_started(q);
+}
+
+struct resolver_query *
+resolver_lookup_caa(struct resolver *r, const char *name, resolver_caa_cb cb,
+    void *arg)
+{
+	struct resolver_query *q;
+
+	if (cb == NULL || (q = lookup_records(r, name, Q_CAA, arg)) == NULL)
+		return NULL;
+	q->cb.caa = cb;
+	q->starting = 1;
+	record_query(q);
+	return query_started(q);
 }
 
 void
@@ -370,8 +807,12 @@ resolver_new(struct event_base *base, const struct resolver_options *opts,
 	    RESOLVER_DEFAULT_TRIES);
 	o.ndomains = 0;                     /* names are fully qualified */
 	o.domains = NULL;
+	/* A SERVFAIL or REFUSED answer ends the lookup with that code, instead
+	 * of being retried until c-ares reports "could not contact servers":
+	 * a validation must say what went wrong, and acme/ retries it. */
+	o.flags = ARES_FLAG_NOCHECKRESP;
 	mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-	    ARES_OPT_DOMAINS;
+	    ARES_OPT_DOMAINS | ARES_OPT_FLAGS;
 	if (opts != NULL && opts->servers != NULL) {
 		o.lookups = lookups;            /* DNS only, no hosts file */
 		mask |= ARES_OPT_LOOKUPS;
@@ -413,7 +854,6 @@ resolver_free(struct resolver *r)
 		}
 		q->rc = RESOLVER_ERR_SHUTDOWN;
 		q->why = resolver_strerror(RESOLVER_ERR_SHUTDOWN);
-		q->n = 0;
 		query_finish(q);
 	}
 	while ((s = r->socks) != NULL) {

@@ -7,10 +7,10 @@
  * exactly once otherwise, from the event loop (never from inside the call
  * that started the lookup).
  *
- * Address lookups (A and AAAA) exist now; record lookups for dns-01 (TXT,
- * with CNAME following) and CAA are meant to be added as further
- * resolver_lookup_* functions that share the handle, status codes and
- * cancellation below.
+ * Address lookups (A and AAAA) serve http-01 and tls-alpn-01; record
+ * lookups serve dns-01 (TXT) and CAA. Record lookups follow CNAMEs
+ * themselves, whether the server put the whole chain in one answer or
+ * answered with the alias alone, up to RESOLVER_MAX_CNAMES hops.
  */
 #ifndef HEARTH_RESOLVER_H
 #define HEARTH_RESOLVER_H
@@ -30,10 +30,16 @@ enum {
 	RESOLVER_ERR_NOMEM = -4,
 	RESOLVER_ERR_INVALID = -5,    /* bad name or bad configuration */
 	RESOLVER_ERR_SHUTDOWN = -6,   /* the resolver was freed first */
+	RESOLVER_ERR_CNAME = -7,      /* CNAME loop, or more than RESOLVER_MAX_CNAMES */
 };
 
 #define RESOLVER_MAX_ADDRS 16        /* addresses kept per lookup */
 #define RESOLVER_MAX_NAME  253       /* presentation length of a DNS name */
+#define RESOLVER_MAX_RECORDS 32      /* TXT or CAA records kept per lookup */
+#define RESOLVER_MAX_TXT   1024      /* bytes kept of one TXT record */
+#define RESOLVER_MAX_CNAMES  10      /* aliases followed per record lookup */
+#define RESOLVER_MAX_CAA_TAG 15      /* longer tags are cut (RFC 8659 §4.1) */
+#define RESOLVER_MAX_CAA_VALUE 255   /* longer values are replaced, see below */
 
 struct resolver_options {
 	/* "IP:PORT[,IP:PORT...]" ("[V6]:PORT" for IPv6), or NULL for the
@@ -72,9 +78,42 @@ typedef void (*resolver_addr_cb)(int rc, const char *why,
 
 /* Starts an A and AAAA lookup of name (a DNS name, no search list applied).
  * Returns a handle, valid until cb runs or resolver_cancel(); NULL on
- * failure to start (cb is then not called). */
+ * failure to start (cb is then not called). The same holds for the record
+ * lookups below. */
 struct resolver_query *resolver_lookup_addr(struct resolver *r,
     const char *name, resolver_addr_cb cb, void *arg);
+
+/*
+ * Record lookup results: rc is RESOLVER_OK with n >= 1 records of the
+ * name at the end of its CNAME chain (at most RESOLVER_MAX_RECORDS, in the
+ * order of the answer); RESOLVER_ERR_NOTFOUND for NXDOMAIN or no records of
+ * the type; RESOLVER_ERR_CNAME with why "CNAME loop at NAME" or "too many
+ * CNAMEs (more than N)"; RESOLVER_ERR_TIMEOUT or RESOLVER_ERR_SERVER with
+ * why naming the response code ("SERVFAIL", "REFUSED", ...) and, when it
+ * came from a CNAME target, that name. why and the records are valid
+ * during the call only.
+ */
+
+/* TXT: each record's character-strings concatenated into one string (RFC
+ * 7208 §3.3), cut at RESOLVER_MAX_TXT bytes; NUL bytes become '?'. */
+typedef void (*resolver_txt_cb)(int rc, const char *why,
+    const char *const *txt, size_t n, void *arg);
+struct resolver_query *resolver_lookup_txt(struct resolver *r,
+    const char *name, resolver_txt_cb cb, void *arg);
+
+/* CAA (RFC 8659 §4.1). NUL bytes in tag or value become '?'. A value
+ * longer than RESOLVER_MAX_CAA_VALUE is replaced by "" (for issue and
+ * issuewild: no CA may issue), so that cutting it never drops a
+ * restricting parameter. */
+struct resolver_caa {
+	unsigned flags;
+	char tag[RESOLVER_MAX_CAA_TAG + 1];
+	char value[RESOLVER_MAX_CAA_VALUE + 1];
+};
+typedef void (*resolver_caa_cb)(int rc, const char *why,
+    const struct resolver_caa *caa, size_t n, void *arg);
+struct resolver_query *resolver_lookup_caa(struct resolver *r,
+    const char *name, resolver_caa_cb cb, void *arg);
 
 /* Cancels a pending lookup: its callback will not run. q must be a handle
  * whose callback has not run yet. NULL ok. */

@@ -19,9 +19,10 @@
  * enabled. A callback on the output buffer therefore activates a per-
  * connection event that flushes the filter once evhttp has finished.
  *
- * The same filter serves outgoing validation connections (https redirects
- * of http-01, later tls-alpn-01). There the client writes its request
- * before the handshake has finished, so the output filter can only stash it
+ * The same filter serves outgoing validation connections: https redirects
+ * of http-01 (tls-alpn-01 sends no data and drives crypto_tls itself, in
+ * tlsalpn01.c). There the client writes its request before the handshake
+ * has finished, so the output filter can only stash it
  * (WANT_READ); the input filter, which completes the handshake, kicks the
  * output again. libevent 2.1 cannot connect through a filter (it would
  * enable the filter's unused socket events), so the caller connects the

@@ -1,25 +1,52 @@
 /*
  * validate.c: the glue between acme/'s validation jobs and server/'s
- * fetchers. One validator per event loop owns that loop's resolver and
- * http-01 client; a job runs as one fetch, and its result goes back to
- * acme/ with the time it finished. Nothing here judges content: a body that
- * does not match the key authorization is acme/'s finding (RFC 8555 §8.3).
+ * fetchers. One validator per event loop owns that loop's resolver, its
+ * http-01 and tls-alpn-01 clients and the parsed --validation-deny list.
+ * A job waits out its delay (a retry), runs one fetch for its challenge
+ * type, then, when the fetch succeeded and acme/ asked for it, finds the
+ * relevant CAA set; the result goes back to acme/ with the time it
+ * finished. Nothing here judges content: a body, TXT value or certificate
+ * that does not match is acme/'s finding (RFC 8555 §8).
+ *
+ * acme/ queues retries from inside acme_validation_done(), and other loops'
+ * requests queue jobs too, so besides kicking after every finished job each
+ * validator looks at the shared queue once a second.
  */
 #include "validate.h"
+#include "caa.h"
+#include "denylist.h"
+#include "dns01.h"
 #include "http01.h"
 #include "resolver.h"
 #include "server_internal.h"
+#include "tlsalpn01.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "acme.h"
+
+#define VALIDATE_TICK_SECS 1
 
 struct validator_job {
 	struct validator *v;
 	struct acme_validation job;
-	struct http01_fetch *fetch;
+	struct event *delay_ev;
+	struct http01_fetch *http01;
+	struct dns01_fetch *dns01;
+	struct tlsalpn01_fetch *tlsalpn01;
+	struct caa_lookup *caa;
+	/* The challenge's result, copied to outlive its fetch while CAA is
+	 * looked up; every pointer in r points into the fields below. */
+	struct acme_validation_result r;
+	uint8_t *body;
+	char **txt;
+	uint8_t *cert;
+	char alpn[256];
+	struct acme_caa_record *caa_recs;
 	struct validator_job *prev, *next;
 };
 
@@ -27,8 +54,12 @@ struct validator {
 	struct event_base *base;
 	struct acme *acme;
 	struct resolver *res;
+	struct denylist *deny;
 	struct http01_client *http01;
-	struct validator_job *jobs;    /* running */
+	struct tlsalpn01_client *tlsalpn01;
+	struct event *tick;            /* looks at the queue every second */
+	struct event *kick;            /* looks at it once the caller is done */
+	struct validator_job *jobs;    /* waiting or running */
 	size_t n_active;
 };
 
@@ -43,10 +74,24 @@ type_name(enum acme_challenge_type t)
 	return "unknown";
 }
 
+/* ---- a job's life ---- */
+
 static void
-job_unlink(struct validator_job *j)
+job_link(struct validator *v, struct validator_job *j)
+{
+	j->next = v->jobs;
+	if (v->jobs != NULL)
+		v->jobs->prev = j;
+	v->jobs = j;
+	v->n_active++;
+}
+
+/* Unlinks j, stops whatever it runs, frees it. */
+static void
+job_free(struct validator_job *j)
 {
 	struct validator *v = j->v;
+	size_t i;
 
 	if (j->prev != NULL)
 		j->prev->next = j->next;
@@ -55,84 +100,270 @@ job_unlink(struct validator_job *j)
 	if (j->next != NULL)
 		j->next->prev = j->prev;
 	v->n_active--;
+	if (j->delay_ev != NULL)
+		event_free(j->delay_ev);
+	http01_fetch_cancel(j->http01);
+	dns01_fetch_cancel(j->dns01);
+	tlsalpn01_fetch_cancel(j->tlsalpn01);
+	caa_lookup_cancel(j->caa);
+	free(j->body);
+	for (i = 0; j->txt != NULL && i < j->r.n_txt; i++)
+		free(j->txt[i]);
+	free(j->txt);
+	free(j->cert);
+	free(j->caa_recs);
+	free(j);
 }
 
-/* Logs the outcome once and reports it to acme/. */
+/* A one-line summary of what was found, for the log. */
 static void
-job_report(struct validator *v, const struct acme_validation *job,
-    const struct acme_validation_result *r)
+result_summary(const struct acme_validation *job,
+    const struct acme_validation_result *r, char *out, size_t outsz)
 {
-	char ident[128], detail[300];
+	char detail[300], alpn[64];
+	size_t len;
 
-	log_escape(job->identifier, ident, sizeof(ident));
-	if (r->status == ACME_FETCH_OK) {
-		log_info("validation %s: %s %s: HTTP %d, %zu bytes", job->challenge_id,
-		    type_name(job->type), ident, r->http_status, r->body_len);
-	} else {
+	if (r->status != ACME_FETCH_OK) {
 		log_escape(r->detail, detail, sizeof(detail));
-		log_info("validation %s: %s %s: %s", job->challenge_id,
-		    type_name(job->type), ident, detail);
+		snprintf(out, outsz, "%s", detail);
+		return;
 	}
-	acme_validation_done(v->acme, job, r, time(NULL));
+	switch (job->type) {
+	case ACME_CHALL_HTTP01:
+		snprintf(out, outsz, "HTTP %d, %zu bytes", r->http_status, r->body_len);
+		break;
+	case ACME_CHALL_DNS01:
+		snprintf(out, outsz, "%zu TXT record%s", r->n_txt,
+		    r->n_txt == 1 ? "" : "s");
+		break;
+	case ACME_CHALL_TLSALPN01:
+		log_escape(r->alpn != NULL ? r->alpn : "none", alpn, sizeof(alpn));
+		snprintf(out, outsz, "ALPN %s, certificate of %zu bytes", alpn,
+		    r->peer_cert_len);
+		break;
+	}
+	if (!job->check_caa || (len = strlen(out)) >= outsz)
+		return;
+	if (r->caa_status == ACME_FETCH_OK) {
+		snprintf(out + len, outsz - len, "; %zu CAA record%s", r->n_caa,
+		    r->n_caa == 1 ? "" : "s");
+	} else {
+		log_escape(r->caa_detail, detail, sizeof(detail));
+		snprintf(out + len, outsz - len, "; CAA lookup failed: %s", detail);
+	}
+}
+
+/* Logs the outcome once, reports it to acme/ (which may queue a retry),
+ * frees j and takes the next jobs. */
+static void
+job_report(struct validator_job *j, const struct acme_validation_result *r)
+{
+	struct validator *v = j->v;
+	char ident[128], summary[512];
+
+	log_escape(j->job.identifier, ident, sizeof(ident));
+	result_summary(&j->job, r, summary, sizeof(summary));
+	log_info("validation %s: %s %s%s (try %u): %s", j->job.challenge_id,
+	    type_name(j->job.type), j->job.wildcard ? "*." : "", ident,
+	    j->job.attempt + 1, summary);
+	acme_validation_done(v->acme, &j->job, r, time(NULL));
+	job_free(j);
+	/* A retry acme/ queued, or jobs held back by the cap; from the loop,
+	 * so jobs failing at once never recurse. */
+	event_active(v->kick, 0, 0);
+}
+
+/* Reports a job that could not start as a failed fetch of status st. */
+static void
+job_fail_now(struct validator_job *j, enum acme_fetch_status st,
+    const char *detail)
+{
+	struct acme_validation_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = st;
+	snprintf(r.detail, sizeof(r.detail), "%s", detail);
+	job_report(j, &r);
+}
+
+static void
+caa_done(enum acme_fetch_status st, const char *detail,
+    const struct acme_caa_record *recs, size_t n, void *arg)
+{
+	struct validator_job *j = arg;
+
+	j->caa = NULL;
+	j->r.caa_status = st;
+	if (st != ACME_FETCH_OK)
+		snprintf(j->r.caa_detail, sizeof(j->r.caa_detail), "%s", detail);
+	if (n > 0 && (j->caa_recs = calloc(n, sizeof(*recs))) != NULL) {
+		memcpy(j->caa_recs, recs, n * sizeof(*recs));
+		j->r.caa = j->caa_recs;
+		j->r.n_caa = n;
+	} else if (n > 0) {
+		j->r.caa_status = ACME_FETCH_DNS;
+		snprintf(j->r.caa_detail, sizeof(j->r.caa_detail), "out of memory");
+	}
+	job_report(j, &j->r);
+}
+
+/* Copies r into j->r (and the buffers behind it). 0, or -1. */
+static int
+result_keep(struct validator_job *j, const struct acme_validation_result *r)
+{
+	j->r = *r;
+	j->r.body = NULL;
+	j->r.txt = NULL;
+	j->r.n_txt = 0;
+	j->r.peer_cert = NULL;
+	j->r.alpn = NULL;
+	if (r->body_len > 0) {
+		if ((j->body = malloc(r->body_len)) == NULL)
+			return -1;
+		memcpy(j->body, r->body, r->body_len);
+		j->r.body = j->body;
+	}
+	if (r->n_txt > 0) {
+		if ((j->txt = calloc(r->n_txt, sizeof(*j->txt))) == NULL)
+			return -1;
+		j->r.txt = (const char *const *)j->txt;
+		for (; j->r.n_txt < r->n_txt; j->r.n_txt++)
+			if ((j->txt[j->r.n_txt] = strdup(r->txt[j->r.n_txt])) == NULL)
+				return -1;
+	}
+	if (r->peer_cert_len > 0) {
+		if ((j->cert = malloc(r->peer_cert_len)) == NULL)
+			return -1;
+		memcpy(j->cert, r->peer_cert, r->peer_cert_len);
+		j->r.peer_cert = j->cert;
+	}
+	if (r->alpn != NULL) {
+		snprintf(j->alpn, sizeof(j->alpn), "%s", r->alpn);
+		j->r.alpn = j->alpn;
+	}
+	return 0;
+}
+
+/* The challenge's fetch ended: report, or look up CAA first (RFC 8659). */
+static void
+fetch_done(struct validator_job *j, const struct acme_validation_result *r)
+{
+	if (r->status != ACME_FETCH_OK || !j->job.check_caa) {
+		job_report(j, r);
+		return;
+	}
+	if (result_keep(j, r) != 0) {
+		job_fail_now(j, ACME_FETCH_CONNECTION, "internal error keeping the "
+		    "validation result");
+		return;
+	}
+	j->caa = caa_lookup_start(j->v->res, j->job.identifier, caa_done, j);
+	if (j->caa == NULL) {
+		j->r.caa_status = ACME_FETCH_DNS;
+		snprintf(j->r.caa_detail, sizeof(j->r.caa_detail), "the CAA lookup "
+		    "could not start");
+		job_report(j, &j->r);
+	}
 }
 
 static void
 http01_done(const struct acme_validation_result *r, void *arg)
 {
 	struct validator_job *j = arg;
-	struct validator *v = j->v;
 
-	job_unlink(j);
-	job_report(v, &j->job, r);
-	free(j);
-	validator_kick(v);      /* jobs held back by the cap */
+	j->http01 = NULL;
+	fetch_done(j, r);
 }
 
-/* Reports a job that could not start as a failed fetch. */
 static void
-job_fail_now(struct validator *v, const struct acme_validation *job,
-    const char *detail)
+dns01_done(const struct acme_validation_result *r, void *arg)
 {
-	struct acme_validation_result r;
+	struct validator_job *j = arg;
 
-	memset(&r, 0, sizeof(r));
-	r.status = ACME_FETCH_CONNECTION;
-	snprintf(r.detail, sizeof(r.detail), "%s", detail);
-	job_report(v, job, &r);
+	j->dns01 = NULL;
+	fetch_done(j, r);
+}
+
+static void
+tlsalpn01_done(const struct acme_validation_result *r, void *arg)
+{
+	struct validator_job *j = arg;
+
+	j->tlsalpn01 = NULL;
+	fetch_done(j, r);
+}
+
+/* Starts the job's fetch; on failure to start, reports it. */
+static void
+job_run(struct validator_job *j)
+{
+	struct validator *v = j->v;
+	const struct acme_validation *job = &j->job;
+	int started = 0;
+
+	switch (job->type) {
+	case ACME_CHALL_HTTP01:
+		j->http01 = http01_fetch_start(v->http01, job->identifier,
+		    job->ident_is_ip, job->token, http01_done, j);
+		started = j->http01 != NULL;
+		break;
+	case ACME_CHALL_DNS01:
+		if (!job->ident_is_ip)
+			j->dns01 = dns01_fetch_start(v->res, job->identifier,
+			    dns01_done, j);
+		started = j->dns01 != NULL;
+		break;
+	case ACME_CHALL_TLSALPN01:
+		j->tlsalpn01 = tlsalpn01_fetch_start(v->tlsalpn01, job->identifier,
+		    job->ident_is_ip, tlsalpn01_done, j);
+		started = j->tlsalpn01 != NULL;
+		break;
+	}
+	if (!started)
+		job_fail_now(j, job->type == ACME_CHALL_DNS01 ? ACME_FETCH_DNS :
+		    ACME_FETCH_CONNECTION, "the validation could not start (an "
+		    "unusable identifier or token, or out of resources)");
+}
+
+static void
+delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	job_run(arg);
 }
 
 static void
 job_start(struct validator *v, const struct acme_validation *job)
 {
 	struct validator_job *j;
+	struct timeval tv;
 
-	if (job->type != ACME_CHALL_HTTP01) {
-		/* acme/ does not offer these yet; say so plainly. */
-		log_warn("validation %s: %s is not implemented", job->challenge_id,
-		    type_name(job->type));
-		job_fail_now(v, job, "this server cannot validate this challenge "
-		    "type yet");
-		return;
-	}
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		job_fail_now(v, job, "internal error starting the validation");
+		/* Handed back as a transient failure, which acme/ retries. */
+		struct acme_validation_result r;
+
+		memset(&r, 0, sizeof(r));
+		r.status = ACME_FETCH_CONNECTION;
+		snprintf(r.detail, sizeof(r.detail), "internal error: out of memory");
+		log_error("validation %s: out of memory", job->challenge_id);
+		acme_validation_done(v->acme, job, &r, time(NULL));
 		return;
 	}
 	j->v = v;
 	j->job = *job;
-	j->fetch = http01_fetch_start(v->http01, job->identifier, job->ident_is_ip,
-	    job->token, http01_done, j);
-	if (j->fetch == NULL) {
-		free(j);
-		job_fail_now(v, job, "internal error starting the validation");
+	job_link(v, j);
+	if (job->delay == 0) {
+		job_run(j);
 		return;
 	}
-	j->next = v->jobs;
-	if (v->jobs != NULL)
-		v->jobs->prev = j;
-	v->jobs = j;
-	v->n_active++;
+	/* A retry: wait, without holding up the loop (acme/ set the delay). */
+	tv.tv_sec = job->delay;
+	tv.tv_usec = 0;
+	if ((j->delay_ev = evtimer_new(v->base, delay_cb, j)) == NULL ||
+	    evtimer_add(j->delay_ev, &tv) != 0)
+		job_run(j);
 }
+
+/* ---- public ---- */
 
 void
 validator_kick(struct validator *v)
@@ -146,18 +377,53 @@ validator_kick(struct validator *v)
 		job_start(v, &job);
 }
 
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	validator_kick(arg);
+}
+
+/* Each challenge fetcher, on v's resolver and deny list. 0, or -1 logged. */
+static int
+fetchers_new(struct validator *v, const struct config *cfg)
+{
+	struct http01_options ho;
+	struct tlsalpn01_options to;
+
+	memset(&ho, 0, sizeof(ho));
+	ho.port = (unsigned)cfg->http01_port;
+	ho.deny = v->deny;
+	if ((v->http01 = http01_client_new(v->base, v->res, &ho)) == NULL) {
+		log_error("cannot set up http-01 validation");
+		return -1;
+	}
+	memset(&to, 0, sizeof(to));
+	to.port = (unsigned)cfg->tlsalpn01_port;
+	to.deny = v->deny;
+	if ((v->tlsalpn01 = tlsalpn01_client_new(v->base, v->res, &to)) == NULL) {
+		log_error("cannot set up tls-alpn-01 validation");
+		return -1;
+	}
+	return 0;
+}
+
 struct validator *
 validator_new(struct event_base *base, struct acme *a, const struct config *cfg)
 {
 	struct validator *v;
 	struct resolver_options ro;
-	struct http01_options ho;
+	struct timeval tick = { VALIDATE_TICK_SECS, 0 };
 	char err[256];
 
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return NULL;
 	v->base = base;
 	v->acme = a;
+	if ((v->deny = denylist_new((const char *const *)cfg->validation_deny.v,
+	    cfg->validation_deny.n, err, sizeof(err))) == NULL) {
+		log_error("validation-deny: %s", err);
+		goto fail;
+	}
 	memset(&ro, 0, sizeof(ro));
 	ro.servers = cfg->resolver;
 	if ((v->res = resolver_new(base, &ro, err, sizeof(err))) == NULL) {
@@ -165,10 +431,12 @@ validator_new(struct event_base *base, struct acme *a, const struct config *cfg)
 		    " " : "", cfg->resolver != NULL ? cfg->resolver : "", err);
 		goto fail;
 	}
-	memset(&ho, 0, sizeof(ho));
-	ho.port = (unsigned)cfg->http01_port;
-	if ((v->http01 = http01_client_new(base, v->res, &ho)) == NULL) {
-		log_error("cannot set up http-01 validation");
+	if (fetchers_new(v, cfg) != 0)
+		goto fail;
+	if ((v->kick = event_new(base, -1, 0, tick_cb, v)) == NULL ||
+	    (v->tick = event_new(base, -1, EV_PERSIST, tick_cb, v)) == NULL ||
+	    event_add(v->tick, &tick) != 0) {
+		log_error("cannot set up the validation timer");
 		goto fail;
 	}
 	return v;
@@ -180,16 +448,17 @@ fail:
 void
 validator_free(struct validator *v)
 {
-	struct validator_job *j;
-
 	if (v == NULL)
 		return;
-	while ((j = v->jobs) != NULL) {
-		http01_fetch_cancel(j->fetch);
-		job_unlink(j);
-		free(j);
-	}
+	while (v->jobs != NULL)
+		job_free(v->jobs);
+	if (v->tick != NULL)
+		event_free(v->tick);
+	if (v->kick != NULL)
+		event_free(v->kick);
 	http01_client_free(v->http01);
+	tlsalpn01_client_free(v->tlsalpn01);
 	resolver_free(v->res);
+	denylist_free(v->deny);
 	free(v);
 }

@@ -1,7 +1,9 @@
 /*
  * validate.h: validation I/O for one event loop. Takes the jobs acme/
- * queues (acme_validation_next), fetches what each challenge needs, and
- * hands the result back to acme/ (acme_validation_done), which judges it.
+ * queues (acme_validation_next), fetches what each challenge needs (http-01
+ * body, dns-01 TXT records, tls-alpn-01 certificate, and the CAA record set
+ * when the job asks), and hands the result back to acme/
+ * (acme_validation_done), which judges it.
  */
 #ifndef HEARTH_VALIDATE_H
 #define HEARTH_VALIDATE_H
@@ -14,11 +16,14 @@ struct validator;
 #define VALIDATE_MAX_ACTIVE 256   /* fetches in flight per event loop */
 
 /* A validator on base for a (both borrowed; they must outlive it), using
- * cfg's --resolver and --http01-port. NULL on failure, logged. */
+ * cfg's --resolver, --http01-port, --tlsalpn01-port and --validation-deny.
+ * It looks at acme/'s queue once a second by itself as well. NULL on
+ * failure, logged. */
 struct validator *validator_new(struct event_base *base, struct acme *a,
     const struct config *cfg);
 /* Starts every queued validation, up to VALIDATE_MAX_ACTIVE at once (the
- * rest are taken as running ones finish). Call from base's thread. */
+ * rest are taken as running ones finish; a retry waiting out its delay
+ * counts as running). Call from base's thread. */
 void validator_kick(struct validator *v);
 /* Stops running validations without reporting them (acme/ keeps them as
  * processing) and frees v. From base's thread, loop not running. NULL ok. */

@@ -1,6 +1,6 @@
 /*
- * challtest.h: a real pebble-challtestsrv on loopback for the resolver and
- * http-01 tests. Starts it on free ports, waits until it accepts, and
+ * challtest.h: a real pebble-challtestsrv on loopback for the resolver,
+ * http-01, dns-01, tls-alpn-01, CAA and deny-list tests. Starts it on free ports, waits until it accepts, and
  * configures it through its management API with a small blocking HTTP
  * client. Test code only.
  */
@@ -25,7 +25,7 @@
 
 struct challtest {
 	pid_t pid;
-	unsigned dns, http, https, mgmt;   /* ports on 127.0.0.1 */
+	unsigned dns, http, https, tlsalpn, mgmt;   /* ports on 127.0.0.1 */
 	char dns_addr[32];                 /* "127.0.0.1:PORT" for --resolver */
 };
 
@@ -78,11 +78,13 @@ ct_connect(unsigned port)
 	return fd;
 }
 
-/* POSTs json to path on the management port: the HTTP status, or -1. */
+/* POSTs json to path on the management port: the HTTP status, or -1. The
+ * response body goes to body (bodysz bytes) when body is not NULL. */
 static inline int
-ct_post(const struct challtest *ct, const char *path, const char *json)
+ct_post_body(const struct challtest *ct, const char *path, const char *json,
+    char *body, size_t bodysz)
 {
-	char req[4096], resp[512];
+	char req[4096], resp[8192], *start;
 	ssize_t n, got = 0;
 	int fd, status = -1, len;
 
@@ -98,9 +100,19 @@ ct_post(const struct challtest *ct, const char *path, const char *json)
 		resp[got] = '\0';
 		if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
 			status = -1;
+		if (body != NULL && bodysz > 0) {
+			start = strstr(resp, "\r\n\r\n");
+			snprintf(body, bodysz, "%s", start != NULL ? start + 4 : "");
+		}
 	}
 	close(fd);
 	return status;
+}
+
+static inline int
+ct_post(const struct challtest *ct, const char *path, const char *json)
+{
+	return ct_post_body(ct, path, json, NULL, 0);
 }
 
 static inline void
@@ -118,7 +130,7 @@ ct_stop(struct challtest *ct)
 static inline int
 ct_start(struct challtest *ct)
 {
-	char mgmt[32], http[32], https[32];
+	char mgmt[32], http[32], https[32], tlsalpn[32];
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
 	int i, fd, devnull;
 
@@ -130,13 +142,16 @@ ct_start(struct challtest *ct)
 	ct->dns = ct_free_port(1);
 	ct->http = ct_free_port(0);
 	ct->https = ct_free_port(0);
+	ct->tlsalpn = ct_free_port(0);
 	ct->mgmt = ct_free_port(0);
-	if (ct->dns == 0 || ct->http == 0 || ct->https == 0 || ct->mgmt == 0)
+	if (ct->dns == 0 || ct->http == 0 || ct->https == 0 || ct->tlsalpn == 0 ||
+	    ct->mgmt == 0)
 		return -1;
 	snprintf(ct->dns_addr, sizeof(ct->dns_addr), "127.0.0.1:%u", ct->dns);
 	snprintf(mgmt, sizeof(mgmt), "127.0.0.1:%u", ct->mgmt);
 	snprintf(http, sizeof(http), "127.0.0.1:%u", ct->http);
 	snprintf(https, sizeof(https), "127.0.0.1:%u", ct->https);
+	snprintf(tlsalpn, sizeof(tlsalpn), "127.0.0.1:%u", ct->tlsalpn);
 	if ((ct->pid = fork()) < 0)
 		return -1;
 	if (ct->pid == 0) {
@@ -145,8 +160,8 @@ ct_start(struct challtest *ct)
 			dup2(devnull, 2);
 		}
 		execl(CHALLTEST_BIN, CHALLTEST_BIN, "-management", mgmt, "-dns01",
-		    ct->dns_addr, "-http01", http, "-https01", https, "-tlsalpn01", "",
-		    (char *)NULL);
+		    ct->dns_addr, "-http01", http, "-https01", https, "-tlsalpn01",
+		    tlsalpn, (char *)NULL);
 		_exit(127);
 	}
 	for (i = 0; i < 200; i++) {         /* up to 10 s */
@@ -154,7 +169,10 @@ ct_start(struct challtest *ct)
 			close(fd);
 			if ((fd = ct_connect(ct->http)) >= 0) {
 				close(fd);
-				break;
+				if ((fd = ct_connect(ct->tlsalpn)) >= 0) {
+					close(fd);
+					break;
+				}
 			}
 		}
 		if (waitpid(ct->pid, NULL, WNOHANG) == ct->pid) {
