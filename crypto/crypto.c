@@ -48,6 +48,15 @@ crypto_thread_cleanup(void)
 	wc_ecc_fp_free();
 }
 
+void
+crypto_rng_after_fork(void)
+{
+	pthread_mutex_init(&rng_mutex, NULL);
+	if (rng_ready)
+		wc_FreeRng(&rng);
+	rng_ready = wc_InitRng(&rng) == 0;
+}
+
 WC_RNG *
 crypto_rng_lock(void)
 {

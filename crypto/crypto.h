@@ -191,6 +191,19 @@ struct crypto_signer *crypto_signer_open(const char *ca_dir,
     const char *passphrase, size_t passphrase_len, int *err);
 void crypto_signer_free(struct crypto_signer *s);
 
+/*
+ * The same signer, run in a child process that alone loads and holds the
+ * intermediate key: this process keeps only the certificate and forwards
+ * each signature over a socket. The child never parses network input (it
+ * gets already-checked names and public keys), cannot be ptraced or dump
+ * core, and exits with its parent. Call before starting threads. Key
+ * loading errors (e.g. a wrong passphrase) are reported here, as by
+ * crypto_signer_open(). If the child dies, issuance fails with
+ * CRYPTO_ERR_INTERNAL.
+ */
+struct crypto_signer *crypto_signer_spawn(const char *ca_dir,
+    const char *passphrase, size_t passphrase_len, int *err);
+
 /* The intermediate certificate as PEM (NUL-terminated), owned by the signer. */
 const char *crypto_signer_chain_pem(const struct crypto_signer *s);
 /* The intermediate's notAfter. */

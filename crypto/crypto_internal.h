@@ -15,6 +15,9 @@
  * call that needs an RNG; never across I/O. */
 WC_RNG *crypto_rng_lock(void);
 void crypto_rng_unlock(void);
+/* In a forked child: a fresh DRBG, so parent and child never draw the same
+ * bytes (serials in one, nonces and tokens in the other). */
+void crypto_rng_after_fork(void);
 
 /* Issues a certificate for this server's own TLS listener: a fresh P-256
  * key, subjectAltName = names, EKU serverAuth, signed by the intermediate.

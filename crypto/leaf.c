@@ -22,16 +22,6 @@
 static const uint8_t oid_rsa[] =
     { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
 
-struct leaf_spec {
-	const uint8_t *spki;
-	size_t spki_len;
-	const struct crypto_name *names;
-	size_t n_names;
-	const char *cn;           /* NULL: empty subject */
-	time_t not_before, not_after;
-	unsigned key_usage, eku;
-};
-
 static int
 name_allowed(const struct crypto_name *n, const struct crypto_leaf_params *p)
 {
@@ -83,7 +73,7 @@ spki_is_rsa(const uint8_t *spki, size_t len)
 
 static void
 leaf_exts(struct pki_buf *b, const struct crypto_signer *s,
-    const struct leaf_spec *l, const uint8_t id[20])
+    const struct pki_leaf_spec *l, const uint8_t id[20])
 {
 	pki_ext_basic(b, 0, -1);
 	pki_ext_key_usage(b, l->key_usage);
@@ -94,8 +84,8 @@ leaf_exts(struct pki_buf *b, const struct crypto_signer *s,
 }
 
 /* Builds and signs one leaf; serialized on the signer's lock. */
-static int
-leaf_sign(struct crypto_signer *s, const struct leaf_spec *l,
+int
+pki_leaf_sign_local(struct crypto_signer *s, const struct pki_leaf_spec *l,
     uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len)
 {
 	struct pki_buf subject = { 0 }, exts = { 0 };
@@ -133,6 +123,16 @@ out:
 	return ret;
 }
 
+/* Signs here, or in the signer process when this one holds no key. */
+static int
+leaf_sign(struct crypto_signer *s, const struct pki_leaf_spec *l,
+    uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len)
+{
+	if (s->remote_fd >= 0)
+		return pki_leaf_sign_remote(s, l, serial, der, len);
+	return pki_leaf_sign_local(s, l, serial, der, len);
+}
+
 static void
 hex(const uint8_t *in, size_t len, char *out)
 {
@@ -150,7 +150,7 @@ int
 crypto_signer_issue(struct crypto_signer *s, const struct crypto_csr *csr,
     const struct crypto_leaf_params *p, struct crypto_leaf *out)
 {
-	struct leaf_spec l;
+	struct pki_leaf_spec l;
 	uint8_t serial[CRYPTO_SERIAL_BYTES];
 	size_t i;
 	int ret;
@@ -214,7 +214,7 @@ crypto_signer_issue_tls(struct crypto_signer *s,
     uint8_t **key_der, size_t *key_len)
 {
 	struct pki_key *key = NULL;
-	struct leaf_spec l;
+	struct pki_leaf_spec l;
 	uint8_t spki[SPKI_MAX], serial[CRYPTO_SERIAL_BYTES];
 	int ret;
 

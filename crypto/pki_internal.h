@@ -9,6 +9,7 @@
 #define HEARTH_PKI_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -197,7 +198,9 @@ const uint8_t *pki_csr_spki(const struct crypto_csr *csr, size_t *len);
 
 struct crypto_signer {
 	pthread_mutex_t lock;       /* serializes issuance */
-	struct pki_key *key;
+	struct pki_key *key;        /* NULL in a process that forwards to a signer */
+	int remote_fd;              /* socket to the signer process, or -1 */
+	pid_t remote_pid;
 	uint8_t *cert_der;
 	size_t cert_len;
 	struct pki_cert_view view;  /* points into cert_der */
@@ -205,6 +208,28 @@ struct crypto_signer {
 	size_t key_id_len;
 	char *chain_pem;
 };
+
+/* What a leaf certificate is made of; everything but the CA key. */
+struct pki_leaf_spec {
+	const uint8_t *spki;
+	size_t spki_len;
+	const struct crypto_name *names;
+	size_t n_names;
+	const char *cn;           /* NULL: empty subject */
+	time_t not_before, not_after;
+	unsigned key_usage, eku;
+};
+
+/* Builds and signs a leaf with the signer's key, here (leaf.c). */
+int pki_leaf_sign_local(struct crypto_signer *s, const struct pki_leaf_spec *l,
+    uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len);
+/* The same through the signer process (signproc.c). */
+int pki_leaf_sign_remote(struct crypto_signer *s, const struct pki_leaf_spec *l,
+    uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len);
+/* Ends the signer process of s, if it has one (signproc.c). */
+void pki_signer_stop(struct crypto_signer *s);
+/* Loads intermediate.crt and checks root.crt issued it (signer.c). */
+int pki_signer_load_cert(struct crypto_signer *s, const char *ca_dir);
 
 /* RFC 7638 thumbprint of a SubjectPublicKeyInfo (keys a CSR may carry). */
 int pki_spki_thumbprint(const uint8_t *spki, size_t len,

@@ -95,6 +95,14 @@ check_root(struct crypto_signer *s, const char *dir)
 	return ret;
 }
 
+int
+pki_signer_load_cert(struct crypto_signer *s, const char *ca_dir)
+{
+	int ret = load_cert(s, ca_dir);
+
+	return ret == 0 ? check_root(s, ca_dir) : ret;
+}
+
 struct crypto_signer *
 crypto_signer_open(const char *ca_dir, const char *passphrase,
     size_t passphrase_len, int *err)
@@ -116,9 +124,9 @@ crypto_signer_open(const char *ca_dir, const char *passphrase,
 		ret = CRYPTO_ERR_INTERNAL;
 		goto out;
 	}
-	if ((ret = load_cert(s, ca_dir)) == 0 &&
-	    (ret = load_key(s, ca_dir, passphrase, passphrase_len)) == 0)
-		ret = check_root(s, ca_dir);
+	s->remote_fd = -1;
+	if ((ret = pki_signer_load_cert(s, ca_dir)) == 0)
+		ret = load_key(s, ca_dir, passphrase, passphrase_len);
 out:
 	if (ret != 0) {
 		crypto_signer_free(s);
@@ -134,6 +142,7 @@ crypto_signer_free(struct crypto_signer *s)
 {
 	if (s == NULL)
 		return;
+	pki_signer_stop(s);
 	pki_key_free(s->key);
 	free(s->cert_der);
 	free(s->chain_pem);

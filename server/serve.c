@@ -291,7 +291,7 @@ server_open(struct server *s)
 	if (c->intermediate_passphrase_file != NULL &&
 	    (pw = config_read_passphrase(c->intermediate_passphrase_file, &pwlen)) == NULL)
 		return -1;
-	s->signer = crypto_signer_open(path, pw, pwlen, &err);
+	s->signer = crypto_signer_spawn(path, pw, pwlen, &err);
 	if (pw != NULL) {
 		crypto_zeroize(pw, pwlen);
 		free(pw);
@@ -300,6 +300,7 @@ server_open(struct server *s)
 		log_error("%s: cannot load the intermediate: %s", path, crypto_strerror(err));
 		return -1;
 	}
+	log_info("intermediate key loaded by a separate signer process");
 	if (path_join(path, sizeof(path), c->data_dir, "db") != 0)
 		return -1;
 	if ((s->store = store_open(path, &err, errbuf, sizeof(errbuf))) == NULL) {

@@ -1,0 +1,157 @@
+/*
+ * test_signproc.c: the signer process. Issuance through it gives the same
+ * certificates as in-process signing (openssl verifies them); this process
+ * never holds the key; a wrong passphrase is reported at spawn; a dead
+ * signer makes issuance fail cleanly.
+ */
+#include "check.h"
+#include "crypto.h"
+#include "pki_internal.h"
+#include "pki_test.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static time_t now;
+
+static struct crypto_csr *
+make_csr(const char *name, const char *san)
+{
+	struct crypto_csr *csr;
+	char *pem;
+	size_t len = 0;
+	int err;
+
+	CHECK_EQ_INT(pt_run("cd %s && openssl req -new -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout %s.key -subj /CN=%s "
+	    "-addext 'subjectAltName=%s' -out %s.csr", pt_dir, name, name, san,
+	    name), 0);
+	if ((pem = pt_slurp(pt_path("%s.csr", name), &len)) == NULL)
+		return NULL;
+	csr = crypto_csr_parse_pem(pem, len, &err);
+	free(pem);
+	return csr;
+}
+
+static int
+issue(struct crypto_signer *s, struct crypto_csr *csr, struct crypto_leaf *leaf)
+{
+	static const struct crypto_name allowed[] = {
+		{ CRYPTO_NAME_DNS, "a.corp.internal" },
+		{ CRYPTO_NAME_IP, "10.0.0.1" },
+	};
+	struct crypto_leaf_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.allowed = allowed;
+	p.n_allowed = 2;
+	p.not_before = now - 60;
+	p.not_after = now + 86400;
+	return crypto_signer_issue(s, csr, &p, leaf);
+}
+
+static void
+test_issue(const char *ca)
+{
+	struct crypto_signer *s;
+	struct crypto_csr *csr = make_csr("a.corp.internal",
+	    "DNS:a.corp.internal,IP:10.0.0.1");
+	struct crypto_leaf leaf;
+	char *pem, cmd[4096];
+	int err, i;
+
+	s = crypto_signer_spawn(ca, NULL, 0, &err);
+	CHECK_EQ_INT(err, CRYPTO_OK);
+	CHECK(s != NULL && csr != NULL);
+	if (s == NULL || csr == NULL)
+		return;
+	CHECK(s->key == NULL);            /* this process never loaded the key */
+	CHECK(s->remote_pid > 0);
+	CHECK(crypto_signer_chain_pem(s) != NULL);
+	CHECK(crypto_signer_not_after(s) > now);
+
+	for (i = 0; i < 3; i++) {
+		CHECK_EQ_INT(issue(s, csr, &leaf), CRYPTO_OK);
+		CHECK_EQ_INT(strlen(leaf.serial), 32);
+		pem = crypto_cert_der_to_pem(leaf.der, leaf.der_len);
+		CHECK(pem != NULL);
+		if (pem != NULL)
+			pt_spit(pt_path("leaf%d.crt", i), pem, strlen(pem));
+		free(pem);
+		snprintf(cmd, sizeof(cmd), "openssl verify -CAfile %s/root.crt "
+		    "-untrusted %s/intermediate.crt %s/leaf%d.crt", ca, ca, pt_dir, i);
+		CHECK(pt_output_has(cmd, ": OK"));
+		crypto_leaf_clear(&leaf);
+	}
+
+	/* a dead signer: issuance fails, nothing crashes */
+	kill(s->remote_pid, SIGKILL);
+	usleep(100 * 1000);
+	CHECK_EQ_INT(issue(s, csr, &leaf), CRYPTO_ERR_INTERNAL);
+	crypto_signer_free(s);
+	crypto_csr_free(csr);
+}
+
+static void
+test_passphrase(void)
+{
+	struct crypto_ca_params p;
+	char ca[1100];
+	int gen, err;
+
+	snprintf(ca, sizeof(ca), "%s/enc", pt_dir);
+	memset(&p, 0, sizeof(p));
+	p.key_type = CRYPTO_KEY_EC_P256;
+	p.ca_name = "signproc";
+	p.root_days = 3650;
+	p.intermediate_days = 365;
+	p.root_passphrase = "root";
+	p.root_passphrase_len = 4;
+	p.intermediate_passphrase = "inter";
+	p.intermediate_passphrase_len = 5;
+	p.now = now;
+	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
+	CHECK(crypto_signer_spawn(ca, "wrong", 5, &err) == NULL);
+	CHECK_EQ_INT(err, CRYPTO_ERR_PASSPHRASE);
+	CHECK(crypto_signer_spawn(ca, NULL, 0, &err) == NULL);
+	CHECK_EQ_INT(err, CRYPTO_ERR_PASSPHRASE);
+	{
+		struct crypto_signer *s = crypto_signer_spawn(ca, "inter", 5, &err);
+
+		CHECK_EQ_INT(err, CRYPTO_OK);
+		crypto_signer_free(s);
+	}
+	CHECK(crypto_signer_spawn(pt_path("absent"), NULL, 0, &err) == NULL);
+	CHECK(err != CRYPTO_OK);
+}
+
+int
+main(void)
+{
+	struct crypto_ca_params p;
+	char ca[1100];
+	int gen;
+
+	now = time(NULL);
+	CHECK_EQ_INT(crypto_init(), 0);
+	pt_tmpdir("signproc");
+	snprintf(ca, sizeof(ca), "%s/ca", pt_dir);
+	memset(&p, 0, sizeof(p));
+	p.key_type = CRYPTO_KEY_EC_P256;
+	p.ca_name = "signproc";
+	p.root_days = 3650;
+	p.intermediate_days = 365;
+	p.root_passphrase = "root";
+	p.root_passphrase_len = 4;
+	p.now = now;
+	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
+	test_issue(ca);
+	test_passphrase();
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	crypto_cleanup();
+	return CHECK_DONE();
+}
