@@ -51,14 +51,21 @@ acme_chall_type_parse(const char *s, enum acme_challenge_type *t)
 const char *
 acme_authz_status(const cJSON *authz, time_t now)
 {
+	static const char *const states[] = { "pending", "valid", "invalid",
+	    "deactivated", "expired", "revoked" };
 	const char *s = acme_json_str(authz, "status");
+	size_t i;
 
 	if (s == NULL)
 		return "invalid";
 	if ((strcmp(s, "pending") == 0 || strcmp(s, "valid") == 0) &&
 	    acme_json_time(authz, "expires") <= now)
 		return "expired";
-	return s;
+	/* Static strings only: callers keep the result after the record. */
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(s, states[i]) == 0)
+			return states[i];
+	return "invalid";
 }
 
 /* Index key "account/type:value/" (+ authz id). */

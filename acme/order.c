@@ -26,9 +26,13 @@ acme_order_status(struct store_txn *txn, const cJSON *order, time_t now)
 	cJSON *az;
 	int all_valid = 1, bad = 0;
 
-	if (st != NULL && (strcmp(st, "valid") == 0 || strcmp(st, "invalid") == 0 ||
-	    strcmp(st, "processing") == 0))
-		return st;
+	/* Static strings only: callers keep the result after the record. */
+	if (st != NULL && strcmp(st, "valid") == 0)
+		return "valid";
+	if (st != NULL && strcmp(st, "invalid") == 0)
+		return "invalid";
+	if (st != NULL && strcmp(st, "processing") == 0)
+		return "processing";
 	if (acme_json_time(order, "expires") <= now)
 		return "invalid";
 	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(order, "authzs")) {
