@@ -221,6 +221,10 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 	} else if (n.record == NULL) {
 		acme_respond_problem(resp, ACME_P_ACCOUNT_DOES_NOT_EXIST, 0,
 		    "no account exists with this key");
+	} else if (strcmp(acme_json_str(n.record, "status"), "valid") != 0) {
+		/* RFC 8555 §7.3.6: a deactivated account's key is refused */
+		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
+		    "the account with this key is deactivated");
 	} else {
 		respond_account(req, n.id, n.record, n.existed ? 200 : 201, resp);
 	}
@@ -279,7 +283,10 @@ acme_account(struct acme *a, const struct acme_request *req, const char *id,
 	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
 		goto out;
 	status = cJSON_GetObjectItemCaseSensitive(payload, "status");
-	if (status != NULL) {
+	/* Clients that send the whole account back (python-acme's
+	 * update_registration) repeat its status: that changes nothing. */
+	if (status != NULL && !(cJSON_IsString(status) &&
+	    strcmp(status->valuestring, "valid") == 0)) {
 		if (!cJSON_IsString(status) ||
 		    strcmp(status->valuestring, "deactivated") != 0) {
 			acme_respond_problem(resp, ACME_P_MALFORMED, 0,
@@ -327,6 +334,12 @@ key_change_txn(struct store_txn *txn, void *arg)
 		return ret;
 	if ((rec = acme_record_get(txn, STORE_T_ACCOUNTS, k->id)) == NULL)
 		return STORE_ERR_CORRUPT;
+	/* The key may have changed since the request was verified. */
+	if (acme_json_str(rec, "thumbprint") == NULL ||
+	    strcmp(acme_json_str(rec, "thumbprint"), k->old_thumb) != 0) {
+		cJSON_Delete(rec);
+		return 410;
+	}
 	keyjson = crypto_jwk_to_json(k->inner->jwk);
 	key = keyjson != NULL ? cJSON_Parse(keyjson) : NULL;
 	free(keyjson);
@@ -414,6 +427,9 @@ acme_key_change(struct acme *a, const struct acme_request *req,
 		    "the new key is already in use by another account");
 		if (acme_account_url(req, k.other, url, sizeof(url)) == 0)
 			acme_respond_header(resp, "Location", "%s", url);
+	} else if (ret == 410) {
+		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
+		    "the account key changed while this request was in flight");
 	} else if (ret != 0) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
 		    "could not change the key");

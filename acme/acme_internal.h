@@ -225,6 +225,9 @@ int acme_chall_type_parse(const char *s, enum acme_challenge_type *t);
 /* Builds the validation job for challenge record c of authorization az. */
 void acme_job_fill(struct acme *a, struct acme_validation *job,
     const char *chall_id, const cJSON *c, const cJSON *az, const char *thumbprint);
+/* Nonzero when the queue can take a new validation (a quarter stays free
+ * for retries). */
+int acme_queue_has_room(struct acme *a);
 /* Queues a validation job (drops it when the queue is full: the challenge
  * then stays processing until restart re-queues it). */
 void acme_queue_push(struct acme *a, const struct acme_validation *job);

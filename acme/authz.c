@@ -483,9 +483,32 @@ struct chall_respond {
 	const char *account_uri;
 	time_t now;
 	int started;                /* out: a validation was queued */
+	int busy;                   /* out: the validation queue is full */
 	int not_owner;
 	struct acme_validation job;
 };
+
+/* Nonzero when one of the authorization's challenges is being validated:
+ * one at a time per authorization keeps one client from filling the queue
+ * with every challenge type of every name. */
+static int
+authz_validating(struct store_txn *txn, const cJSON *az)
+{
+	const cJSON *id;
+	cJSON *c;
+	int busy = 0;
+
+	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(az, "challenges")) {
+		if (!cJSON_IsString(id) ||
+		    (c = acme_record_get(txn, STORE_T_CHALLENGES, id->valuestring)) == NULL)
+			continue;
+		if (acme_json_str(c, "status") != NULL &&
+		    strcmp(acme_json_str(c, "status"), "processing") == 0)
+			busy = 1;
+		cJSON_Delete(c);
+	}
+	return busy;
+}
 
 /* Moves a pending challenge of a pending authorization to processing. */
 static int
@@ -508,8 +531,13 @@ chall_respond_txn(struct store_txn *txn, void *arg)
 	}
 	if (strcmp(acme_json_str(c, "status"), "pending") != 0 ||
 	    strcmp(acme_authz_status(az, r->now), "pending") != 0 ||
-	    acme_chall_type_parse(acme_json_str(c, "type"), &type) != 0)
+	    acme_chall_type_parse(acme_json_str(c, "type"), &type) != 0 ||
+	    authz_validating(txn, az))
 		goto out;  /* RFC 8555 §7.5.1: nothing to start; report as is */
+	if (!acme_queue_has_room(r->a)) {
+		r->busy = 1;   /* stays pending: the client may try again */
+		goto out;
+	}
 	cJSON_ReplaceItemInObjectCaseSensitive(c, "status", cJSON_CreateString("processing"));
 	cJSON_DeleteItemFromObjectCaseSensitive(c, "accountUri");
 	cJSON_AddStringToObject(c, "accountUri", r->account_uri);
@@ -591,6 +619,12 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 		if (r.not_owner) {
 			acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
 			    "challenge belongs to another account");
+			goto out;
+		}
+		if (r.busy) {
+			acme_respond_problem(resp, ACME_P_RATE_LIMITED, 503,
+			    "too many validations are waiting; try again shortly");
+			acme_respond_header(resp, "Retry-After", "%d", 10);
 			goto out;
 		}
 		if (r.started)

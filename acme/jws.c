@@ -94,13 +94,25 @@ b64_decode_alloc(const char *in, size_t *outlen)
 	return (char *)out;
 }
 
-/* Nonzero when an object repeats a member name. Parsers disagree on which
- * duplicate counts (RFC 7515 §4, RFC 8259 §4), so none is accepted. */
+/* Members an ACME object may have; more is not a request but an attack
+ * on the duplicate check below. */
+#define MAX_MEMBERS 32
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Nonzero when an object has too many members or repeats a name. Parsers
+ * disagree on which duplicate counts (RFC 7515 §4, RFC 8259 §4), so none
+ * is accepted. The count is bounded first: the pairwise check is
+ * quadratic. */
 static int
 has_duplicates(const cJSON *o)
 {
 	const cJSON *a, *b;
+	int n = 0;
 
+	for (a = o->child; a != NULL; a = a->next)
+		if (++n > MAX_MEMBERS)
+			return 1;
 	for (a = o->child; a != NULL; a = a->next)
 		for (b = a->next; b != NULL; b = b->next)
 			if (strcmp(a->string, b->string) == 0)
@@ -117,7 +129,8 @@ parse_flattened(const char *json, size_t len, struct jws_parts *p,
 
 	if (!cJSON_IsObject(o) || has_duplicates(o)) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
-		    "request body is not a JSON object with unique members");
+		    "request body is not a JSON object with unique members "
+		    "(at most " STR(MAX_MEMBERS) ")");
 		goto fail;
 	}
 	cJSON_ArrayForEach(m, o) {

@@ -541,7 +541,13 @@ cert_record(struct store_txn *txn, const struct finalize *f,
 		cJSON_AddNumberToObject(c, "notBefore", (double)leaf->not_before);
 		cJSON_AddNumberToObject(c, "notAfter", (double)leaf->not_after);
 		cJSON_AddNumberToObject(c, "issued", (double)f->now);
-		ret = acme_record_put(txn, STORE_T_CERTS, leaf->serial, c);
+		char *text = cJSON_PrintUnformatted(c);
+
+		/* A serial is never reused: refuse rather than overwrite. */
+		ret = text == NULL ? ACME_ERR_NOMEM : store_put(txn, STORE_T_CERTS,
+		    leaf->serial, strlen(leaf->serial), text, strlen(text),
+		    STORE_PUT_NEW);
+		free(text);
 		snprintf(key, sizeof(key), "%s/%s", f->account, leaf->serial);
 		if (ret == 0)
 			ret = store_put(txn, STORE_T_CERT_BY_ACCOUNT, key, strlen(key), "", 0, 0);
@@ -588,6 +594,9 @@ finalize_txn(struct store_txn *txn, void *arg)
 	lp.not_after = acme_json_time(ord, "notAfter") != 0 ?
 	    acme_json_time(ord, "notAfter") :
 	    lp.not_before + (time_t)f->a->cfg.cert_days * 86400;
+	/* Never past the intermediate: near its end, leaves get shorter. */
+	if (lp.not_after > crypto_signer_not_after(f->a->signer))
+		lp.not_after = crypto_signer_not_after(f->a->signer);
 	if ((f->issue_err = crypto_signer_issue(f->a->signer, f->csr, &lp, &leaf)) != 0) {
 		cJSON_Delete(ord);
 		return 2;
@@ -626,8 +635,12 @@ finalize_csr(const cJSON *payload, const cJSON *ord, const char *account_thumb,
 		    crypto_strerror(err));
 		return NULL;
 	}
-	if (crypto_csr_key_thumbprint(csr, thumb) == CRYPTO_OK &&
-	    strcmp(thumb, account_thumb) == 0) {
+	if (crypto_csr_key_thumbprint(csr, thumb) != CRYPTO_OK) {
+		acme_respond_problem(resp, ACME_P_BAD_CSR, 0,
+		    "the CSR's public key cannot be read");
+		goto fail;
+	}
+	if (strcmp(thumb, account_thumb) == 0) {
 		acme_respond_problem(resp, ACME_P_BAD_CSR, 0,
 		    "the CSR's key is the account key; use a separate key");
 		goto fail;

@@ -44,6 +44,18 @@ acme_job_fill(struct acme *a, struct acme_validation *job, const char *chall_id,
 	    uri != NULL ? uri : "");
 }
 
+int
+acme_queue_has_room(struct acme *a)
+{
+	int room;
+
+	pthread_mutex_lock(&a->queue_lock);
+	/* leave space for the retries of jobs already running */
+	room = a->queue_len < ACME_QUEUE_MAX * 3 / 4;
+	pthread_mutex_unlock(&a->queue_lock);
+	return room;
+}
+
 void
 acme_queue_push(struct acme *a, const struct acme_validation *job)
 {

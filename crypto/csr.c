@@ -178,9 +178,17 @@ rsa_policy(const uint8_t *spki, size_t len)
 	if (wc_RsaPublicKeyDecode(spki, &idx, &rsa, (word32)len) != 0)
 		ret = CRYPTO_ERR_PARSE;
 	else {
+		uint8_t n[CRYPTO_RSA_MAX_BITS / 8 + 8], e[8];
+		word32 nlen = sizeof(n), elen = sizeof(e);
+
 		bits = wc_RsaEncryptSize(&rsa) * 8;
 		ret = bits < CRYPTO_RSA_MIN_BITS || bits > CRYPTO_RSA_MAX_BITS ?
 		    CRYPTO_ERR_KEY_SIZE : CRYPTO_OK;
+		/* The exponent: odd and at least 3, as for account keys. */
+		if (ret == CRYPTO_OK && (wc_RsaFlattenPublicKey(&rsa, e, &elen, n,
+		    &nlen) != 0 || elen == 0 || elen > 4 || (e[elen - 1] & 1) == 0 ||
+		    (elen == 1 && e[0] < 3)))
+			ret = CRYPTO_ERR_UNSUPPORTED;
 	}
 	wc_FreeRsaKey(&rsa);
 	return ret;
@@ -217,6 +225,11 @@ csr_key(struct crypto_csr *c, const struct pki_tlv *spki)
 	else if (oid_is(&param, oid_p384, sizeof(oid_p384)))
 		c->kind = CSR_KEY_P384;
 	else
+		return CRYPTO_ERR_UNSUPPORTED;
+	/* Uncompressed points only (RFC 5480 §2.2 makes them the MUST;
+	 * many clients cannot read the others). */
+	if (bits.val_len != 2 + 2 * (c->kind == CSR_KEY_P256 ? 32 : 48) ||
+	    bits.val[0] != 0 || bits.val[1] != 0x04)
 		return CRYPTO_ERR_UNSUPPORTED;
 	return CRYPTO_OK;
 }

@@ -198,7 +198,8 @@ pki_der_next(struct pki_der *cur, struct pki_tlv *out)
 		len = 0;
 		for (i = 0; i < nbytes; i++)
 			len = (len << 8) | p[2 + i];
-		if (len < 0x80)
+		/* DER: the shortest form, so no leading zero byte either */
+		if (len < 0x80 || p[2] == 0)
 			return CRYPTO_ERR_PARSE;
 		hdr += nbytes;
 	}
@@ -254,7 +255,8 @@ pki_der_time_parse(const struct pki_tlv *t, time_t *out)
 
 	memset(&tm, 0, sizeof(tm));
 	if (t->tag == PKI_DER_UTCTIME && t->val_len == 13) {
-		year = digits(p, 2);
+		if ((year = digits(p, 2)) < 0)
+			return CRYPTO_ERR_PARSE;
 		year += year < 50 ? 2000 : 1900;
 		p += 2;
 	} else if (t->tag == PKI_DER_GENTIME && t->val_len == 15) {

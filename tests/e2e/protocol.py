@@ -122,8 +122,12 @@ T.check("... stores the new contact", r.json().get("contact") == ["mailto:alice2
 r = C.get(A.url, A)
 status("POST-as-GET of the account", r, 200)
 T.check("... shows the account key", r.json().get("key") == ka.jwk(), show(r))
-r = C.post(A.url, {"status": "valid"}, A)
+r = C.post(A.url, {"status": "revoked"}, A)
 problem("an account may only set status deactivated", r, 400, "malformed")
+r = C.post(A.url, {"status": "valid", "contact": ["mailto:alice2@corp.internal"]}, A)
+status("repeating the current status (as python-acme's update does) changes nothing",
+       r, 200)
+T.check("... the account stays valid", r.json().get("status") == "valid", show(r))
 r, _ = C.new_account(Key("ES256"), externalAccountBinding={"protected": "", "payload": "",
                                                            "signature": ""})
 problem("externalAccountBinding is refused (none is required)", r, 400, "malformed")

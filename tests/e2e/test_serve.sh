@@ -49,6 +49,13 @@ check "unknown path is a 404 problem document" grep -q "^HTTP/1.1 404" <<<"$P"
 check "problem content type" grep -qi "^content-type: application/problem+json" <<<"$P"
 check "problem type" grep -q '"type":"urn:ietf:params:acme:error:malformed"' <<<"$P"
 
+# a JWS body with very many members is refused before any quadratic work
+MANY=$(python3 -c 'import json; print(json.dumps({"m%d" % i: i for i in range(3000)}))')
+P=$("${CURL[@]}" -D - -H 'Content-Type: application/jose+json' --data-binary "$MANY" \
+	"https://localhost:$PORT/acme/new-account")
+check "a body with thousands of members is malformed" grep -q '"type":"urn:ietf:params:acme:error:malformed"' <<<"$P"
+check "and says why" grep -q "at most 32" <<<"$P"
+
 # TLS 1.2 and 1.3 both work; older versions do not
 check "TLS 1.2" "${CURL[@]}" -o /dev/null -f --tlsv1.2 --tls-max 1.2 "https://localhost:$PORT/directory"
 check "TLS 1.3" "${CURL[@]}" -o /dev/null -f --tlsv1.3 "https://localhost:$PORT/directory"
