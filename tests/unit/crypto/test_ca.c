@@ -276,19 +276,19 @@ test_import_openssl(void)
 	snprintf(ca, sizeof(ca), "%s", pt_path("imp/ca"));
 	CHECK_EQ_INT(pt_run("mkdir %s", d), 0);
 	/* Exactly the operator's commands from the documentation. */
-	CHECK_EQ_INT(pt_run("cd %s && openssl genrsa -aes256 -passout pass:XXX "
+	CHECK_EQ_INT(pt_run("cd %s && openssl genrsa -aes256 -passout pass:opensesame "
 	    "-out ca.key 4096", d), 0);
 	CHECK_EQ_INT(pt_run("cd %s && openssl req -x509 -new -key ca.key "
-	    "-passin pass:XXX -sha256 -days 3650 -out ca.crt "
+	    "-passin pass:opensesame -sha256 -days 3650 -out ca.crt "
 	    "-subj \"/CN=MyInternalCA\"", d), 0);
 
 	CHECK_EQ_INT(import(ca, pt_path("imp/ca.crt"), pt_path("imp/ca.key"),
-	    "XXY", &gen), CRYPTO_ERR_PASSPHRASE);
+	    "opensesamf", &gen), CRYPTO_ERR_PASSPHRASE);
 	CHECK_EQ_INT(import(ca, pt_path("imp/ca.crt"), pt_path("imp/ca.key"),
 	    NULL, &gen), CRYPTO_ERR_PASSPHRASE);
 	CHECK(!pt_exists(ca));
 	CHECK_EQ_INT(import(ca, pt_path("imp/ca.crt"), pt_path("imp/ca.key"),
-	    "XXX", &gen), CRYPTO_OK);
+	    "opensesame", &gen), CRYPTO_OK);
 	CHECK_EQ_INT(gen, 1);
 	check_files(ca, 1, 0);
 
@@ -299,7 +299,7 @@ test_import_openssl(void)
 	CHECK(a != NULL && b != NULL && strlen(a) > 20 && strcmp(a, b) == 0);
 	free(a);
 	free(b);
-	a = pt_output("openssl pkey -in %s/ca.key -passin pass:XXX -pubout", d);
+	a = pt_output("openssl pkey -in %s/ca.key -passin pass:opensesame -pubout", d);
 	b = pt_output("openssl pkey -in %s/root.key -passin file:%s/root.pass "
 	    "-pubout", ca, ca);
 	CHECK(a != NULL && b != NULL && strlen(a) > 20 && strcmp(a, b) == 0);
@@ -323,7 +323,7 @@ test_import_openssl(void)
 	crypto_signer_free(s);
 
 	CHECK_EQ_INT(import(ca, pt_path("imp/ca.crt"), pt_path("imp/ca.key"),
-	    "XXX", &gen), CRYPTO_ERR_EXISTS);
+	    "opensesame", &gen), CRYPTO_ERR_EXISTS);
 }
 
 static void
