@@ -6,9 +6,11 @@ set -eu
 PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev libc-ares-dev"
 if [ "${1:-}" = "--test" ]; then
 	# the end-to-end tests drive real ACME clients (certbot, lego,
-	# python3-acme) and use pebble's pebble-challtestsrv as their DNS server
+	# python3-acme, Caddy) and use pebble's pebble-challtestsrv as their DNS
+	# server; ss (iproute2) shows what Caddy listens on
 	PKGS="$PKGS openssl curl python3 ca-certificates certbot lego pebble python3-acme \
-		python3-josepy python3-cryptography python3-requests python3-openssl util-linux"
+		python3-josepy python3-cryptography python3-requests python3-openssl util-linux \
+		caddy iproute2"
 fi
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086

@@ -4,12 +4,16 @@ Requests are built by hand (flattened JWS, RFC 8555 §6.2) so a test can send
 what no library would: a bad nonce, a foreign alg, both jwk and kid, a broken
 signature. Keys come from cryptography; key authorizations and thumbprints are
 cross-checked against python3-acme and josepy. The http-01 responder serves
-key authorizations on 127.0.0.1 for hearth to fetch. Run with Debian's
-/usr/bin/python3, which has python3-acme, josepy, cryptography and requests.
+key authorizations on a loopback address for hearth to fetch, the
+tls-alpn-01 responder presents certificates made by openssl for the names
+hearth asks for, and DnsAdmin drives pebble-challtestsrv's DNS records. Run
+with Debian's /usr/bin/python3, which has python3-acme, josepy,
+cryptography and requests.
 """
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -124,12 +128,13 @@ class Key:
         return k
 
 
-def make_csr(key, names, cn=None):
-    """A DER CSR for DNS names (subjectAltName), signed by key."""
+def make_csr(key, names, cn=None, ips=()):
+    """A DER CSR for DNS names and IP addresses (subjectAltName), signed by key."""
     b = x509.CertificateSigningRequestBuilder()
     b = b.subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else []))
-    b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
-                        critical=False)
+    sans = [x509.DNSName(n) for n in names]
+    sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in ips]
+    b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     algo = None if key.alg == "EdDSA" else (hashes.SHA256() if key.alg not in _EC
                                             else _EC[key.alg][1]())
     return b.sign(key.priv, algo).public_bytes(serialization.Encoding.DER)
@@ -168,11 +173,14 @@ class Checks:
 # ---- http-01 responder ---------------------------------------------------------
 
 class Responder:
-    """Serves /.well-known/acme-challenge/TOKEN on 127.0.0.1:port."""
+    """Serves /.well-known/acme-challenge/TOKEN on host:port (127.0.0.1, or
+    an IPv6 address such as ::1). seen holds (Host header, path) of every
+    request, peers (path, the connecting address)."""
 
-    def __init__(self, port):
+    def __init__(self, port, host="127.0.0.1"):
         self.files = {}
         self.seen = []
+        self.peers = []
         self.lock = threading.Lock()
         responder = self
 
@@ -182,9 +190,12 @@ class Responder:
                 token = self.path[len(prefix):] if self.path.startswith(prefix) else None
                 with responder.lock:
                     responder.seen.append((self.headers.get("Host"), self.path))
-                    status, body = responder.files.get(token, (404, b"not found\n"))
+                    responder.peers.append((self.path, self.client_address[0]))
+                    status, body, extra = responder.files.get(token, (404, b"not found\n", {}))
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
+                for k, v in extra.items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -192,15 +203,22 @@ class Responder:
             def log_message(self, *args):
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        class Server(ThreadingHTTPServer):
+            allow_reuse_address = True
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self.server = Server((host, port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def serve(self, token, body, status=200):
+    def serve(self, token, body, status=200, headers=None):
         with self.lock:
-            self.files[token] = (status, body if isinstance(body, bytes) else body.encode())
+            self.files[token] = (status, body if isinstance(body, bytes) else body.encode(),
+                                 dict(headers or {}))
+
+    def redirect(self, token, location, status=302):
+        self.serve(token, b"", status, {"Location": location})
 
     def requests_for(self, token):
         with self.lock:
@@ -237,6 +255,163 @@ def serve_directory(webroot, port):
 
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+# ---- tls-alpn-01 responder (RFC 8737) ----------------------------------------------
+
+ACME_TLS_ALPN = "acme-tls/1"
+ACME_IDENTIFIER_OID = "1.3.6.1.5.5.7.1.31"
+
+
+def reverse_dns_name(ip):
+    """The SNI an IP identifier is validated under (RFC 8738 §6)."""
+    return ipaddress.ip_address(ip).reverse_pointer
+
+
+def alpn_cert(workdir, name, key_authorization=None, digest=None, critical=True,
+              extension=True, san=None, issuer=None, subject="/CN=acme-tls-alpn"):
+    """A tls-alpn-01 certificate made by openssl req -x509 for a DNS name or
+    an IP address: subjectAltName san (default: the name), and the
+    acmeIdentifier extension holding digest (default: SHA-256 of the key
+    authorization), critical or not, or no such extension. Self-signed, or
+    signed by issuer, a (cert, key) pair. (cert, key) paths."""
+    is_ip = True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        is_ip = False
+    base = os.path.join(workdir, "alpn-" + re.sub(r"[^A-Za-z0-9.-]", "_", name) + "-" +
+                        b64(os.urandom(6)))
+    if san is None:
+        san = ("IP:" if is_ip else "DNS:") + name
+    args = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", base + ".key", "-out",
+            base + ".crt", "-days", "1", "-subj", subject,
+            "-addext", "subjectAltName=" + san]
+    if issuer:
+        args += ["-CA", issuer[0], "-CAkey", issuer[1]]
+    if extension:
+        if digest is None:
+            digest = hashlib.sha256(key_authorization.encode()).digest()
+        der = "04:20:" + ":".join(f"{b:02x}" for b in digest)
+        args += ["-addext", f"{ACME_IDENTIFIER_OID}={'critical,' if critical else ''}DER:{der}"]
+    subprocess.run(args, check=True, capture_output=True)
+    return base + ".crt", base + ".key"
+
+
+class TlsAlpnResponder:
+    """A TLS server on host:port that presents, to each SNI name, the
+    certificate given with serve(name, cert, key), agreeing to ALPN
+    acme-tls/1 (or the protocols given). sni lists every server name asked
+    for; a name without a certificate ends the handshake."""
+
+    def __init__(self, port, host="127.0.0.1"):
+        self.contexts = {}
+        self.sni = []
+        self.lock = threading.Lock()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(16)
+        self.base = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.base.set_alpn_protocols([ACME_TLS_ALPN])
+        self.base.sni_callback = self._pick
+        self.closed = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def serve(self, name, cert, key, alpn=(ACME_TLS_ALPN,)):
+        """Presents cert to SNI name, agreeing to the protocols in alpn only."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        ctx.set_alpn_protocols(list(alpn))
+        with self.lock:
+            self.contexts[name] = ctx
+
+    def names_seen(self):
+        with self.lock:
+            return list(self.sni)
+
+    def _pick(self, sslobj, name, _ctx):
+        with self.lock:
+            self.sni.append(name)
+            ctx = self.contexts.get(name)
+        if ctx is None:
+            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+        sslobj.context = ctx
+        return None
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handshake, args=(conn,), daemon=True).start()
+
+    def _handshake(self, conn):
+        conn.settimeout(10)
+        try:
+            with self.base.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)       # the validator closes once it has the certificate
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+
+
+# ---- the test DNS server ---------------------------------------------------------
+
+class DnsAdmin:
+    """pebble-challtestsrv's management API, as Debian's pebble 2.4 has it:
+    POST /set-txt {host, value} (adds a value), /clear-txt {host}, /add-a
+    and /add-aaaa {host, addresses}, /set-cname {host, target}, /add-caa
+    {host, policies: [{tag, value}]}, /set-servfail {host}. TXT records are
+    kept under the exact query name, so hosts are sent absolute and in
+    lower case."""
+
+    def __init__(self, url):
+        self.url = url
+        self.s = requests.Session()
+        self.s.trust_env = False
+
+    @staticmethod
+    def fqdn(host):
+        host = host.lower()
+        return host if host.endswith(".") else host + "."
+
+    def _post(self, path, body):
+        r = self.s.post(self.url + path, json=body, timeout=10)
+        if r.status_code != 200:
+            raise AssertionError(f"challtestsrv {path} {body}: {r.status_code} {r.text}")
+
+    def set_txt(self, host, value):
+        self._post("/set-txt", {"host": self.fqdn(host), "value": value})
+
+    def clear_txt(self, host):
+        self._post("/clear-txt", {"host": self.fqdn(host)})
+
+    def add_a(self, host, addresses):
+        self._post("/add-a", {"host": self.fqdn(host), "addresses": list(addresses)})
+
+    def add_aaaa(self, host, addresses):
+        self._post("/add-aaaa", {"host": self.fqdn(host), "addresses": list(addresses)})
+
+    def set_cname(self, host, target):
+        self._post("/set-cname", {"host": self.fqdn(host), "target": self.fqdn(target)})
+
+    def add_caa(self, host, *policies):
+        """policies: (tag, value) pairs."""
+        self._post("/add-caa", {"host": self.fqdn(host),
+                                "policies": [{"tag": t, "value": v} for t, v in policies]})
+
+    def set_servfail(self, host):
+        self._post("/set-servfail", {"host": self.fqdn(host)})
 
 
 # ---- the client -------------------------------------------------------------------
@@ -355,6 +530,57 @@ class Client:
 
     def http01(self, authz_json):
         return next(c for c in authz_json["challenges"] if c["type"] == "http-01")
+
+    def challenge(self, authz_json, kind):
+        """The authorization's challenge of this type, or None."""
+        return next((c for c in authz_json.get("challenges", []) if c["type"] == kind), None)
+
+    def dns01_value(self, acct, token):
+        """base64url(SHA-256(key authorization)) (RFC 8555 §8.4), from
+        python3-acme where it has the key type."""
+        try:
+            return challenges.DNS01(token=b64d(token)).validation(acct.key.jose())
+        except ValueError:
+            return b64(hashlib.sha256(self.key_authorization(acct, token).encode()).digest())
+
+    def respond(self, acct, authz_url, kind):
+        """POSTs the authorization's challenge of this type (its answer put in
+        place by the caller) without waiting. (the challenge object, the
+        POST's response), or raises AssertionError."""
+        ch = self.challenge(self.get(authz_url, acct).json(), kind)
+        if ch is None:
+            raise AssertionError(f"{authz_url} offers no {kind} challenge")
+        r = self.post(ch["url"], {}, acct)
+        if r.status_code != 200:
+            raise AssertionError(f"POST {ch['url']}: {r.status_code} {r.text}")
+        return ch, r
+
+    def decided(self, acct, authz_url, ch_url, timeout=30):
+        """Waits until hearth decided the authorization; (authz response,
+        challenge object)."""
+        final = self.poll(authz_url, acct, lambda j: j["status"] != "pending", timeout)
+        return final, self.get(ch_url, acct).json()
+
+    def finish(self, acct, order_url, names=(), ips=(), cert_key=None):
+        """Finalizes a ready order for these names and addresses and fetches
+        the certificate: a dict as from issue(), or raises AssertionError."""
+        order = self.get(order_url, acct).json()
+        cert_key = cert_key or Key("ES256")
+        r = self.post(order["finalize"], {"csr": b64(make_csr(cert_key, names, ips=ips))}, acct)
+        if r.status_code != 200:
+            raise AssertionError(f"finalize: {r.status_code} {r.text}")
+        r = self.poll(order_url, acct, lambda j: j["status"] not in ("processing", "ready"))
+        order = r.json()
+        if order.get("status") != "valid":
+            raise AssertionError(f"order: {r.status_code} {r.text}")
+        cr = self.get(order["certificate"], acct)
+        if cr.status_code != 200:
+            raise AssertionError(f"certificate: {cr.status_code} {cr.text}")
+        chain = split_pem_chain(cr.text)
+        leaf = x509.load_pem_x509_certificate(chain[0].encode())
+        return {"order_url": order_url, "order": order, "cert_url": order["certificate"],
+                "pem": cr.text, "chain": chain, "leaf": leaf, "key": cert_key,
+                "der": leaf.public_bytes(serialization.Encoding.DER)}
 
     def solve(self, acct, authz_url, responder, body=None, status=200):
         """Answers the http-01 challenge of an authorization and waits until

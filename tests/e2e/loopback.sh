@@ -1,15 +1,19 @@
-# loopback.sh: helpers for the end-to-end tests that validate http-01 on
+# loopback.sh: helpers for the end-to-end tests that validate challenges on
 # loopback (sourced after lib.sh, not run). hearth resolves every name through
-# pebble-challtestsrv, which answers 127.0.0.1 for all of them, and connects
-# to port 5002, where the client under test (certbot, lego, or a test's own
-# responder) serves the challenge files. These ports are fixed, so the CTest
-# tests that source this file hold the RESOURCE_LOCK "loopback_fixed_ports"
-# (tests/CMakeLists.txt gives it to every e2e script with a "# fixed-ports"
-# line) and never run at the same time.
+# pebble-challtestsrv, which answers 127.0.0.1 for all of them (tests add
+# TXT, A, CNAME and CAA records through its management API), and connects
+# to port 5002 for http-01 and port 5001 for tls-alpn-01, where the client
+# under test (certbot, lego, Caddy, or a test's own responder) answers.
+# These ports are fixed, so the CTest tests that source this file hold the
+# RESOURCE_LOCK "loopback_fixed_ports" (tests/CMakeLists.txt gives it to
+# every e2e script with a "# fixed-ports" line) and never run at the same
+# time.
 
 HTTP01_PORT=5002
+TLSALPN01_PORT=5001
 DNS_PORT=8053
 DNS_MGMT_PORT=8055
+DNS_MGMT="http://127.0.0.1:$DNS_MGMT_PORT"
 # python3-acme, josepy and cryptography are Debian packages: use the
 # system interpreter, whatever python3 comes first on PATH.
 # shellcheck disable=SC2034 # used by the scripts that source this file
@@ -17,19 +21,28 @@ SYS_PYTHON=/usr/bin/python3
 # shellcheck disable=SC2034
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# port_free PORT: nothing listens on 127.0.0.1:PORT (TCP) or holds it (UDP).
+# port_free PORT: nothing listens on 127.0.0.1:PORT or [::1]:PORT (TCP) or
+# holds 127.0.0.1:PORT (UDP). A machine without IPv6 loopback passes the
+# ::1 check.
 port_free() {
 	python3 - "$1" <<'PY'
-import socket, sys
+import errno, socket, sys
 port = int(sys.argv[1])
-for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, kind)
+for family, host, kind in ((socket.AF_INET, "127.0.0.1", socket.SOCK_STREAM),
+                           (socket.AF_INET, "127.0.0.1", socket.SOCK_DGRAM),
+                           (socket.AF_INET6, "::1", socket.SOCK_STREAM)):
+    try:
+        s = socket.socket(family, kind)
+    except OSError:
+        continue
     if kind == socket.SOCK_STREAM:
         # an earlier test's connections may linger in TIME_WAIT: not a user
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
+        s.bind((host, port))
+    except OSError as e:
+        if family == socket.AF_INET6 and e.errno == errno.EADDRNOTAVAIL:
+            continue
         sys.exit(1)
     finally:
         s.close()
@@ -47,9 +60,9 @@ require_fixed_ports() {
 		echo "could not take $lock: another test run holds the fixed ports" >&2
 		return 1
 	fi
-	for p in "$HTTP01_PORT" "$DNS_PORT" "$DNS_MGMT_PORT"; do
+	for p in "$HTTP01_PORT" "$TLSALPN01_PORT" "$DNS_PORT" "$DNS_MGMT_PORT"; do
 		if ! port_free "$p"; then
-			echo "port $p on 127.0.0.1 is in use by another process; these tests need it" >&2
+			echo "port $p on loopback is in use by another process; these tests need it" >&2
 			return 1
 		fi
 	done
@@ -109,12 +122,26 @@ start_dns() {
 }
 
 # start_acme_server DATA_DIR PORT [extra args...]: hearth validating http-01
-# on loopback through the test DNS server.
+# and tls-alpn-01 on loopback through the test DNS server.
 start_acme_server() {
 	local dir=$1 port=$2
 	shift 2
 	start_server "$dir" "$port" --http01-port "$HTTP01_PORT" \
-		--resolver "127.0.0.1:$DNS_PORT" "$@"
+		--tlsalpn01-port "$TLSALPN01_PORT" --resolver "127.0.0.1:$DNS_PORT" "$@"
+}
+
+# dns_set PATH JSON: one call of challtestsrv's management API (see
+# DnsAdmin in acmetest.py for the endpoints of Debian's pebble 2.4).
+dns_set() {
+	curl -sf -X POST -d "$2" "$DNS_MGMT$1" -o /dev/null
+}
+
+# validated DATA_DIR TYPE NAME: hearth's log shows a validation of NAME
+# ("*.NAME" for a wildcard) by challenge TYPE.
+validated() {
+	local name=${3//./\\.}
+	name=${name//\*/\\*}
+	grep -qE "validation [^ ]+: $2 $name \(try [0-9]+\)" "$1.log"
 }
 
 # cert_serial FILE: the certificate's serial number in upper-case hex.
