@@ -143,7 +143,7 @@ struct acme_validation_result {
 };
 
 #define ACME_MAX_HTTP01_BODY 1024   /* a key authorization is far shorter */
-#define ACME_MAX_TXT          32    /* TXT records considered for dns-01 */
+#define ACME_MAX_TXT          100   /* TXT records considered for dns-01 */
 #define ACME_MAX_CAA          32    /* CAA records considered */
 
 /* One CAA record (RFC 8659 §4.1). */

@@ -9,6 +9,7 @@
 #include "acme_internal.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -200,6 +201,14 @@ check_ip(const char *in, char value[256], struct acme_response *resp)
 		return 0;
 	}
 	if (inet_pton(AF_INET6, in, addr) == 1) {
+		/* ::ffff:a.b.c.d is an IPv4 address in disguise: one address,
+		 * one spelling, so certificates and CAA-free checks agree. */
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(void *)addr)) {
+			acme_respond_problem(resp, ACME_P_REJECTED_IDENTIFIER, 0,
+			    "\"%.64s\" is an IPv4-mapped address: order the IPv4 "
+			    "address itself", in);
+			return -1;
+		}
 		inet_ntop(AF_INET6, addr, value, 256);
 		return 0;
 	}

@@ -35,7 +35,7 @@ enum {
 
 #define RESOLVER_MAX_ADDRS 16        /* addresses kept per lookup */
 #define RESOLVER_MAX_NAME  253       /* presentation length of a DNS name */
-#define RESOLVER_MAX_RECORDS 32      /* TXT or CAA records kept per lookup */
+#define RESOLVER_MAX_RECORDS 100     /* TXT or CAA records kept per lookup */
 #define RESOLVER_MAX_TXT   1024      /* bytes kept of one TXT record */
 #define RESOLVER_MAX_CNAMES  10      /* aliases followed per record lookup */
 #define RESOLVER_MAX_CAA_TAG 15      /* longer tags are cut (RFC 8659 §4.1) */

@@ -100,6 +100,7 @@ test_ip_and_types(void)
 	CHECK_EQ_STR(v, "::1");
 	CHECK_EQ_STR(ident("ip", "2001:DB8::1", v, &w), "");
 	CHECK_EQ_STR(v, "2001:db8::1");
+	CHECK_EQ_STR(ident("ip", "::ffff:127.0.0.1", v, &w), "rejectedIdentifier");
 	CHECK_EQ_STR(ident("ip", "300.1.1.1", v, &w), "malformed");
 	CHECK_EQ_STR(ident("ip", "host.corp", v, &w), "malformed");
 	CHECK_EQ_STR(ident("email", "a@b.c", v, &w), "unsupportedIdentifier");
