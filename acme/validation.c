@@ -19,8 +19,6 @@
 #include "store.h"
 
 #define VALIDATION_ATTEMPTS 3   /* tries before a transient failure is final */
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 /* ---- jobs and the queue ---- */
 
@@ -208,10 +206,10 @@ judge_dns01(struct judged *j, const struct acme_validation_result *r)
 		judge_fail(j, ACME_P_UNAUTHORIZED, "dns-01: no TXT record at "
 		    "_acme-challenge.%s", j->job->identifier);
 	else
-		judge_fail(j, ACME_P_INCORRECT_RESPONSE, "dns-01: none of the %zu "
-		    "TXT records at _acme-challenge.%s holds the expected value%s",
-		    r->n_txt, j->job->identifier, r->n_txt >= ACME_MAX_TXT ?
-		    " (only the first " STR(ACME_MAX_TXT) " are considered)" : "");
+		judge_fail(j, ACME_P_INCORRECT_RESPONSE, "dns-01: none of the TXT "
+		    "records at _acme-challenge.%s holds the expected value (%zu %s)",
+		    j->job->identifier, r->n_txt, r->n_txt >= ACME_MAX_TXT ?
+		    "considered, the most this server reads" : "found");
 }
 
 /* RFC 8737 §3: the peer's certificate for the identifier, with the

@@ -229,7 +229,7 @@ def suite_dns01():
                     b64(os.urandom(32)))          # a digest, of something else
     p = answer("a TXT record with a wrong value", A, ["wrongtxt.corp.internal"], "dns-01", wrong)
     expect_invalid(p, "incorrectResponse", "dns-01: none of the TXT records at "
-                   "_acme-challenge.wrongtxt.corp.internal holds the expected value")
+                   "_acme-challenge.wrongtxt.corp.internal holds the expected value (1 found)")
 
     def key_auth_itself(ch):
         dns.set_txt("_acme-challenge.rawkeyauth.corp.internal",
@@ -237,7 +237,7 @@ def suite_dns01():
     p = answer("a TXT record holding the key authorization, not its digest", A,
                ["rawkeyauth.corp.internal"], "dns-01", key_auth_itself)
     expect_invalid(p, "incorrectResponse", "dns-01: none of the TXT records at "
-                   "_acme-challenge.rawkeyauth.corp.internal holds the expected value")
+                   "_acme-challenge.rawkeyauth.corp.internal holds the expected value (1 found)")
 
     p = answer("no TXT record", A, ["notxt.corp.internal"], "dns-01", lambda ch: None)
     expect_invalid(p, "unauthorized", "dns-01: no TXT record at "
