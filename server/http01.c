@@ -1,10 +1,10 @@
 /*
  * http01.c: the fetch half of http-01 validation (RFC 8555 §8.3).
  *
- * A fetch resolves the name (not for IP identifiers, RFC 8738 §3), connects
- * to the first IPv4 address and, should that fail, the first IPv6 one
- * (addresses in --validation-deny ranges are skipped, for redirect targets
- * too, and a name with only denied addresses is refused),
+ * A fetch has dialer.c resolve the name (not for IP identifiers, RFC 8738
+ * §3) and connect to the first IPv4 address and, should that fail, the
+ * first IPv6 one (addresses in --validation-deny ranges are skipped, for
+ * redirect targets too, and a name with only denied addresses is refused),
  * sends one GET and reads one response, following redirects to http:// or
  * https:// URLs on the standard ports or the http-01 port, up to
  * HTTP01_MAX_REDIRECTS. https uses crypto/'s client with no certificate
@@ -23,7 +23,7 @@
  * Content-Length, chunked encoding or the end of the stream.
  */
 #include "http01.h"
-#include "denylist.h"
+#include "dialer.h"
 #include "resolver.h"
 #include "server_internal.h"
 #include "tls_bev.h"
@@ -31,12 +31,10 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -54,6 +52,7 @@ struct http01_client {
 	struct resolver *res;
 	struct crypto_tls_client *tls;   /* for https redirect targets */
 	struct http01_options opt;
+	struct dialer_options dial;      /* from opt */
 	struct http01_fetch *fetches;    /* running, for http01_client_free */
 };
 
@@ -68,7 +67,7 @@ struct http01_fetch {
 	http01_done_cb cb;
 	void *arg;
 	char identifier[256];
-	struct event *start_ev, *attempt_timer, *total_timer;
+	struct event *start_ev, *total_timer;
 
 	/* the URL being fetched */
 	int https;
@@ -79,16 +78,10 @@ struct http01_fetch {
 	char *visited[HTTP01_MAX_REDIRECTS + 1];
 	unsigned n_visited;
 
-	/* addresses of host and the connection attempt */
-	struct resolver_query *dnsq;
-	struct resolver_addr addrs[2];  /* first IPv4, then first IPv6 */
-	size_t n_addrs, attempt;
-	char peer[64];                  /* "ADDR:PORT" of this attempt */
+	/* addresses of host, and the connection attempt */
+	struct dialer *dial;
 	struct bufferevent *bev;
-	int connected;
 	char tls_err[128];
-	enum acme_fetch_status fail_status;
-	char fail_detail[256];          /* the first failed attempt's */
 
 	/* the response */
 	enum read_state rd;
@@ -102,7 +95,6 @@ struct http01_fetch {
 	size_t body_len;
 };
 
-static void attempt_start(struct http01_fetch *f);
 static void url_start(struct http01_fetch *f);
 
 /* ---- ending a fetch ---- */
@@ -114,8 +106,6 @@ conn_close(struct http01_fetch *f)
 		bufferevent_free(f->bev);
 		f->bev = NULL;
 	}
-	if (f->attempt_timer != NULL)
-		evtimer_del(f->attempt_timer);
 }
 
 static void
@@ -124,7 +114,7 @@ fetch_free(struct http01_fetch *f)
 	unsigned i;
 
 	conn_close(f);
-	resolver_cancel(f->dnsq);
+	dialer_free(f->dial);
 	if (f->prev != NULL)
 		f->prev->next = f->next;
 	else
@@ -133,8 +123,6 @@ fetch_free(struct http01_fetch *f)
 		f->next->prev = f->prev;
 	if (f->start_ev != NULL)
 		event_free(f->start_ev);
-	if (f->attempt_timer != NULL)
-		event_free(f->attempt_timer);
 	if (f->total_timer != NULL)
 		event_free(f->total_timer);
 	for (i = 0; i < f->n_visited; i++)
@@ -161,8 +149,7 @@ fetch_finish(struct http01_fetch *f, enum acme_fetch_status st,
 		r.body_len = f->body_len;
 	}
 	/* f stays allocated during the callback so r.body remains valid. */
-	resolver_cancel(f->dnsq);
-	f->dnsq = NULL;
+	dialer_stop(f->dial);
 	conn_close(f);
 	cb(&r, arg);
 	fetch_free(f);
@@ -183,42 +170,6 @@ fetch_failf(struct http01_fetch *f, enum acme_fetch_status st,
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	fetch_finish(f, st, detail);
-}
-
-/* This address failed: try the next, or report the first failure. */
-static void
-attempt_failf(struct http01_fetch *f, enum acme_fetch_status st,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-attempt_failf(struct http01_fetch *f, enum acme_fetch_status st,
-    const char *fmt, ...)
-{
-	char detail[256];
-	size_t len, room, n;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	conn_close(f);
-	if (f->attempt == 0) {
-		f->fail_status = st;
-		snprintf(f->fail_detail, sizeof(f->fail_detail), "%s", detail);
-	} else if ((len = strlen(f->fail_detail)) + 3 < sizeof(f->fail_detail)) {
-		/* Then the other address family's failure, as far as it fits. */
-		memcpy(f->fail_detail + len, "; ", 3);
-		len += 2;
-		room = sizeof(f->fail_detail) - len - 1;
-		n = strlen(detail) < room ? strlen(detail) : room;
-		memcpy(f->fail_detail + len, detail, n);
-		f->fail_detail[len + n] = '\0';
-	}
-	if (++f->attempt < f->n_addrs) {
-		attempt_start(f);
-		return;
-	}
-	fetch_finish(f, f->fail_status, f->fail_detail);
 }
 
 /* ---- URLs and redirects ---- */
@@ -380,15 +331,17 @@ is_redirect(int status)
 static void
 response_failf(struct http01_fetch *f, const char *what)
 {
-	attempt_failf(f, ACME_FETCH_CONNECTION, "%s from %s", what, f->peer);
+	dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "%s from %s", what,
+	    dialer_peer(f->dial));
 }
 
 static int
 body_add(struct http01_fetch *f, struct evbuffer *in, size_t n)
 {
 	if (n > ACME_MAX_HTTP01_BODY - f->body_len) {
-		attempt_failf(f, ACME_FETCH_CONNECTION, "response body from %s is "
-		    "too large (over %d bytes)", f->peer, ACME_MAX_HTTP01_BODY);
+		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "response body "
+		    "from %s is too large (over %d bytes)", dialer_peer(f->dial),
+		    ACME_MAX_HTTP01_BODY);
 		return -1;
 	}
 	if (evbuffer_remove(in, f->body + f->body_len, n) != (int)n) {
@@ -495,9 +448,10 @@ head_done(struct http01_fetch *f)
 		f->rd = RD_CHUNK_SIZE;
 	} else if (f->content_length >= 0) {
 		if (f->content_length > ACME_MAX_HTTP01_BODY) {
-			attempt_failf(f, ACME_FETCH_CONNECTION, "response body from %s "
-			    "is too large (%lld bytes, over %d)", f->peer,
-			    f->content_length, ACME_MAX_HTTP01_BODY);
+			dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "response "
+			    "body from %s is too large (%lld bytes, over %d)",
+			    dialer_peer(f->dial), f->content_length,
+			    ACME_MAX_HTTP01_BODY);
 			return -1;
 		}
 		f->rd = f->content_length == 0 ? RD_DONE : RD_LENGTH;
@@ -634,7 +588,7 @@ send_request(struct http01_fetch *f)
 	    "User-Agent: hearth-validation\r\nAccept: */*\r\n"
 	    "Connection: close\r\n\r\n", f->target, v6 ? "[" : "", f->host,
 	    v6 ? "]" : "", port) < 0)
-		attempt_failf(f, ACME_FETCH_CONNECTION, "out of memory");
+		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "out of memory");
 }
 
 /* The stream ended: that ends a body read until EOF; anything else came
@@ -645,26 +599,10 @@ conn_eof(struct http01_fetch *f)
 	if (f->rd == RD_UNTIL_EOF || f->rd == RD_DONE)
 		fetch_finish(f, ACME_FETCH_OK, NULL);
 	else if (f->rd == RD_STATUS && f->header_bytes == 0)
-		attempt_failf(f, ACME_FETCH_CONNECTION, "connection to %s closed "
-		    "without a response", f->peer);
+		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "connection to "
+		    "%s closed without a response", dialer_peer(f->dial));
 	else
 		response_failf(f, "truncated HTTP response");
-}
-
-/* A socket error: err is its errno value. */
-static void
-conn_failed(struct http01_fetch *f, int err)
-{
-	if (err == ECONNREFUSED)
-		attempt_failf(f, ACME_FETCH_CONNECTION, "connection refused by %s",
-		    f->peer);
-	else if (err == ECONNRESET)
-		attempt_failf(f, ACME_FETCH_CONNECTION, "connection reset by %s",
-		    f->peer);
-	else
-		attempt_failf(f, ACME_FETCH_CONNECTION, "%s %s: %s", f->connected ?
-		    "connection error with" : "cannot connect to", f->peer,
-		    err != 0 ? strerror(err) : "unknown error");
 }
 
 static void
@@ -674,29 +612,21 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	int err = EVUTIL_SOCKET_ERROR();
 
 	if (what & BEV_EVENT_CONNECTED) {
-		f->connected = 1;
+		dialer_set_connected(f->dial);
 		send_request(f);
 		return;
 	}
 	/* Deliver what the TLS filter decrypted before the stream ended. */
-	if (f->connected && read_input(f, bufferevent_get_input(bev)) != 0)
+	if (dialer_connected(f->dial) &&
+	    read_input(f, bufferevent_get_input(bev)) != 0)
 		return;
 	if (f->tls_err[0] != '\0')
-		attempt_failf(f, ACME_FETCH_TLS, "TLS with %s failed: %s", f->peer,
-		    f->tls_err);
+		dialer_attempt_failf(f->dial, ACME_FETCH_TLS, "TLS with %s failed: "
+		    "%s", dialer_peer(f->dial), f->tls_err);
 	else if (what & BEV_EVENT_EOF)
 		conn_eof(f);
 	else
-		conn_failed(f, err);
-}
-
-static void
-attempt_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http01_fetch *f = arg;
-
-	attempt_failf(f, ACME_FETCH_CONNECTION, "timeout %s %s", f->connected ?
-	    "waiting for a response from" : "connecting to", f->peer);
+		dialer_conn_failed(f->dial, err);
 }
 
 static void
@@ -704,9 +634,7 @@ total_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http01_fetch *f = arg;
 
-	if (f->dnsq != NULL) {
-		resolver_cancel(f->dnsq);
-		f->dnsq = NULL;
+	if (dialer_resolving(f->dial)) {
 		fetch_failf(f, ACME_FETCH_DNS, "DNS lookup of %s timed out", f->host);
 		return;
 	}
@@ -714,43 +642,14 @@ total_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	    "not finish within %u ms", f->identifier, f->c->opt.total_timeout_ms);
 }
 
-static socklen_t
-sockaddr_fill(const struct resolver_addr *a, unsigned port,
-    struct sockaddr_storage *ss)
+/* dialer.c: a socket connecting to the next address; the response
+ * starts afresh. */
+static struct bufferevent *
+dial_attempt(void *arg, int fd)
 {
-	struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		memcpy(&in4->sin_addr, a->addr, 4);
-		return sizeof(*in4);
-	}
-	in6->sin6_family = AF_INET6;
-	in6->sin6_port = htons((uint16_t)port);
-	memcpy(&in6->sin6_addr, a->addr, 16);
-	return sizeof(*in6);
-}
-
-/* Connects to addrs[attempt] and sends the request once connected. */
-static void
-attempt_start(struct http01_fetch *f)
-{
-	const struct resolver_addr *a = &f->addrs[f->attempt];
+	struct http01_fetch *f = arg;
 	struct http01_client *c = f->c;
-	struct sockaddr_storage ss;
-	struct timeval tv;
-	struct bufferevent *sock;
-	char ip[INET6_ADDRSTRLEN];
-	socklen_t len;
-	int fd, err;
 
-	resolver_addr_str(a, ip, sizeof(ip));
-	snprintf(f->peer, sizeof(f->peer), a->family == AF_INET6 ? "[%s]:%u" :
-	    "%s:%u", ip, f->port);
-	f->connected = 0;
 	f->tls_err[0] = '\0';
 	f->rd = RD_STATUS;
 	f->header_bytes = 0;
@@ -759,16 +658,6 @@ attempt_start(struct http01_fetch *f)
 	f->chunked = 0;
 	f->location[0] = '\0';
 	f->body_len = 0;
-	len = sockaddr_fill(a, f->port, &ss);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, len) != 0 &&
-	    errno != EINPROGRESS)) {
-		err = errno;
-		if (fd >= 0)
-			close(fd);
-		conn_failed(f, err);
-		return;
-	}
 	/* Both kinds of bufferevent own fd from here, even on failure. */
 	if (f->https)
 		f->bev = tls_bev_client_new(c->base, fd, c->tls, f->host_is_ip ?
@@ -776,113 +665,34 @@ attempt_start(struct http01_fetch *f)
 	else if ((f->bev = bufferevent_socket_new(c->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		close(fd);
-	if (f->bev == NULL) {
-		attempt_failf(f, ACME_FETCH_CONNECTION, "cannot connect to %s: out "
-		    "of resources", f->peer);
-		return;
+	if (f->bev != NULL) {
+		bufferevent_setcb(f->bev, read_cb, NULL, event_cb, f);
+		bufferevent_enable(f->bev, EV_READ | EV_WRITE);
 	}
-	bufferevent_setcb(f->bev, read_cb, NULL, event_cb, f);
-	bufferevent_enable(f->bev, EV_READ | EV_WRITE);
-	tv.tv_sec = c->opt.attempt_timeout_ms / 1000;
-	tv.tv_usec = (suseconds_t)(c->opt.attempt_timeout_ms % 1000) * 1000;
-	evtimer_add(f->attempt_timer, &tv);
-	/* Waits for the connection; BEV_EVENT_CONNECTED or an error follows.
-	 * (A TLS filter cannot do this itself: its socket beneath does.) */
-	sock = bufferevent_get_underlying(f->bev);
-	if (bufferevent_socket_connect(sock != NULL ? sock : f->bev, NULL, 0) != 0)
-		attempt_failf(f, ACME_FETCH_CONNECTION, "cannot connect to %s",
-		    f->peer);
-}
-
-/*
- * Picks the first allowed IPv4 and the first allowed IPv6 address, in that
- * order, skipping those --validation-deny names. 0, or -1 after finishing f
- * with ACME_FETCH_FORBIDDEN when every address is denied.
- */
-static int
-addrs_choose(struct http01_fetch *f, const struct resolver_addr *addrs,
-    size_t n)
-{
-	char ip[INET6_ADDRSTRLEN], range[DENYLIST_RANGE_STRLEN];
-	char first[INET6_ADDRSTRLEN + DENYLIST_RANGE_STRLEN + 40];
-	size_t i;
-	int v4 = 0, v6 = 0;
-
-	f->n_addrs = 0;
-	f->attempt = 0;
-	first[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (denylist_match(f->c->opt.deny, &addrs[i], range, sizeof(range))) {
-			resolver_addr_str(&addrs[i], ip, sizeof(ip));
-			if (first[0] == '\0')
-				snprintf(first, sizeof(first), "address %s is in denied "
-				    "range %s", ip, range);
-			continue;
-		}
-		if (addrs[i].family == AF_INET && !v4) {
-			f->addrs[f->n_addrs++] = addrs[i];
-			v4 = 1;
-		} else if (addrs[i].family == AF_INET6 && !v6) {
-			f->addrs[f->n_addrs++] = addrs[i];
-			v6 = 1;
-		}
-	}
-	if (f->n_addrs == 0) {
-		if (n > 1)
-			fetch_failf(f, ACME_FETCH_FORBIDDEN, "every address of %s is "
-			    "denied: %s", f->host, first);
-		else
-			fetch_failf(f, ACME_FETCH_FORBIDDEN, "%s", first);
-		return -1;
-	}
-	if (f->n_addrs == 2 && f->addrs[0].family == AF_INET6) {
-		struct resolver_addr t = f->addrs[0];
-
-		f->addrs[0] = f->addrs[1];
-		f->addrs[1] = t;
-	}
-	return 0;
+	return f->bev;
 }
 
 static void
-dns_cb(int rc, const char *why, const struct resolver_addr *addrs, size_t n,
-    void *arg)
+dial_close(void *arg)
 {
-	struct http01_fetch *f = arg;
-
-	f->dnsq = NULL;
-	if (rc == RESOLVER_ERR_NOTFOUND) {
-		fetch_failf(f, ACME_FETCH_DNS, "no A/AAAA records for %s", f->host);
-		return;
-	}
-	if (rc != RESOLVER_OK) {
-		fetch_failf(f, ACME_FETCH_DNS, "DNS lookup of %s failed: %s", f->host,
-		    why != NULL ? why : resolver_strerror(rc));
-		return;
-	}
-	if (addrs_choose(f, addrs, n) == 0)
-		attempt_start(f);
+	conn_close(arg);
 }
+
+static void
+dial_fail(void *arg, enum acme_fetch_status st, const char *detail)
+{
+	fetch_finish(arg, st, detail);
+}
+
+static const struct dialer_ops dial_ops = { dial_attempt, dial_close,
+    dial_fail };
 
 /* Fetches the URL in f (https, host, port, target). */
 static void
 url_start(struct http01_fetch *f)
 {
-	struct resolver_addr a;
-
-	if (visit(f) != 0)
-		return;
-	if (f->host_is_ip) {
-		memset(&a, 0, sizeof(a));
-		a.family = strchr(f->host, ':') != NULL ? AF_INET6 : AF_INET;
-		(void)inet_pton(a.family, f->host, a.addr);
-		if (addrs_choose(f, &a, 1) == 0)
-			attempt_start(f);
-		return;
-	}
-	f->dnsq = resolver_lookup_addr(f->c->res, f->host, dns_cb, f);
-	if (f->dnsq == NULL)
-		fetch_failf(f, ACME_FETCH_DNS, "cannot look up %s", f->host);
+	if (visit(f) == 0)
+		dialer_start(f->dial, f->host, f->host_is_ip, f->port);
 }
 
 static void
@@ -920,7 +730,8 @@ http01_fetch_start(struct http01_client *c, const char *identifier, int is_ip,
 	snprintf(f->target, sizeof(f->target), HTTP01_PATH_PREFIX "%s", token);
 	if (host_set(f, identifier) != 0 || (f->host_is_ip != 0) != (is_ip != 0) ||
 	    (f->start_ev = event_new(c->base, -1, 0, start_cb, f)) == NULL ||
-	    (f->attempt_timer = evtimer_new(c->base, attempt_timeout_cb, f)) == NULL ||
+	    (f->dial = dialer_new(c->base, c->res, &c->dial, &dial_ops,
+	    f)) == NULL ||
 	    (f->total_timer = evtimer_new(c->base, total_timeout_cb, f)) == NULL) {
 		fetch_free(f);
 		return NULL;
@@ -958,6 +769,9 @@ http01_client_new(struct event_base *base, struct resolver *res,
 		c->opt.attempt_timeout_ms = HTTP01_DEFAULT_ATTEMPT_MS;
 	if (c->opt.total_timeout_ms == 0)
 		c->opt.total_timeout_ms = HTTP01_DEFAULT_TOTAL_MS;
+	c->dial.attempt_timeout_ms = c->opt.attempt_timeout_ms;
+	c->dial.deny = c->opt.deny;
+	c->dial.waiting = "waiting for a response from";
 	if ((c->tls = crypto_tls_client_new(NULL, NULL)) == NULL) {
 		free(c);
 		return NULL;
