@@ -170,7 +170,19 @@ listen_socket(const char *addr)
 		log_error("listen %s: %s", addr, gai_strerror(rc));
 		return -1;
 	}
-	if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) < 0)
+	fd = socket(res->ai_family, SOCK_STREAM, 0);
+	if (fd < 0 && errno == EAFNOSUPPORT && host[0] == '\0') {
+		/* No IPv6 on this host: every IPv4 address instead. */
+		freeaddrinfo(res);
+		res = NULL;
+		hints.ai_family = AF_INET;
+		if ((rc = getaddrinfo(NULL, port, &hints, &res)) != 0) {
+			log_error("listen %s: %s", addr, gai_strerror(rc));
+			return -1;
+		}
+		fd = socket(res->ai_family, SOCK_STREAM, 0);
+	}
+	if (fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (res->ai_family == AF_INET6 && host[0] == '\0')
