@@ -5,10 +5,13 @@
 #ifndef HEARTH_LOOPTEST_H
 #define HEARTH_LOOPTEST_H
 
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+
+#include "resolver.h"
 
 static inline long
 lt_ms_since(const struct timespec *t0)
@@ -38,5 +41,20 @@ lt_run_until(struct event_base *base, const int *done, int ms)
 	if (strstr((s), (sub)) == NULL) \
 		fprintf(stderr, "  \"%s\" does not contain \"%s\"\n", (s), (sub)); \
 } while (0)
+
+/* A new event base in *base and a resolver on it asking only servers
+ * (challtestsrv's DNS); NULL when either cannot be made. */
+static inline struct resolver *
+lt_resolver(struct event_base **base, const char *servers)
+{
+	struct resolver_options ro;
+	char err[128];
+
+	if ((*base = event_base_new()) == NULL)
+		return NULL;
+	memset(&ro, 0, sizeof(ro));
+	ro.servers = servers;
+	return resolver_new(*base, &ro, err, sizeof(err));
+}
 
 #endif

@@ -375,15 +375,9 @@ test_concurrent_and_cancel(void)
 int
 main(void)
 {
-	struct resolver_options ro;
-	char err[128];
-
 	if (ct_start(&ct) != 0)
 		return 1;
-	base = event_base_new();
-	memset(&ro, 0, sizeof(ro));
-	ro.servers = ct.dns_addr;
-	res = resolver_new(base, &ro, err, sizeof(err));
+	res = lt_resolver(&base, ct.dns_addr);
 	CHECK(base != NULL && res != NULL);
 	CHECK_EQ_INT(ct_post(&ct, "/add-a", "{\"host\":\"alpn.test\",\"addresses\":"
 	    "[\"127.0.0.1\"]}"), 200);
