@@ -111,7 +111,7 @@ order_error(struct store_txn *txn, const cJSON *ord, time_t now)
 /* The order object (RFC 8555 §7.1.3). */
 static cJSON *
 order_json(struct store_txn *txn, const struct acme_request *req,
-    const char *id, const cJSON *ord)
+    const char *id, const cJSON *ord, const char *status)
 {
 	cJSON *o = cJSON_CreateObject(), *arr;
 	const cJSON *v;
@@ -120,7 +120,7 @@ order_json(struct store_txn *txn, const struct acme_request *req,
 
 	if (o == NULL)
 		return NULL;
-	cJSON_AddStringToObject(o, "status", acme_order_status(txn, ord, req->now));
+	cJSON_AddStringToObject(o, "status", status);
 	acme_time_format(acme_json_time(ord, "expires"), ts, sizeof(ts));
 	cJSON_AddStringToObject(o, "expires", ts);
 	cJSON_AddItemToObject(o, "identifiers", cJSON_Duplicate(
@@ -146,7 +146,7 @@ order_json(struct store_txn *txn, const struct acme_request *req,
 		cJSON_AddStringToObject(o, "certificate", url);
 	if ((v = cJSON_GetObjectItemCaseSensitive(ord, "error")) != NULL)
 		cJSON_AddItemToObject(o, "error", cJSON_Duplicate(v, 1));
-	else if (strcmp(acme_order_status(txn, ord, req->now), "invalid") == 0 &&
+	else if (strcmp(status, "invalid") == 0 &&
 	    (arr = order_error(txn, ord, req->now)) != NULL)
 		cJSON_AddItemToObject(o, "error", arr);
 	return o;
@@ -165,9 +165,10 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage unavailable");
 		return;
 	}
+	/* The status is derived from every authorization: once per request. */
 	if ((ord = acme_record_get(txn, STORE_T_ORDERS, id)) != NULL) {
-		o = order_json(txn, req, id, ord);
 		st = acme_order_status(txn, ord, req->now);
+		o = order_json(txn, req, id, ord, st);
 	}
 	store_read_end(txn);
 	if (o == NULL) {
