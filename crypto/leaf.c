@@ -10,6 +10,7 @@
  */
 #include "pki_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -123,14 +124,143 @@ out:
 	return ret;
 }
 
-/* Signs here, or in the signer process when this one holds no key. */
+/*
+ * The leaf operation's request (PKI_OP_LEAF): struct leaf_wire, then the
+ * SubjectPublicKeyInfo, the CN, then per name its type, length and bytes.
+ * The response: the serial (CRYPTO_SERIAL_BYTES), then the certificate DER.
+ */
+struct leaf_wire {
+	uint32_t key_usage, eku;
+	uint32_t spki_len, cn_len, n_names;
+	int64_t not_before, not_after;
+};
+
+static int
+leaf_encode(const struct pki_leaf_spec *l, struct pki_buf *b)
+{
+	struct leaf_wire w;
+	size_t i, n;
+	uint8_t hdr[2];
+
+	memset(&w, 0, sizeof(w));
+	w.key_usage = l->key_usage;
+	w.eku = l->eku;
+	w.spki_len = (uint32_t)l->spki_len;
+	w.cn_len = l->cn != NULL ? (uint32_t)strlen(l->cn) : 0;
+	w.n_names = (uint32_t)l->n_names;
+	w.not_before = l->not_before;
+	w.not_after = l->not_after;
+	if (l->n_names > CRYPTO_MAX_NAMES || w.cn_len > CRYPTO_MAX_NAME_LEN ||
+	    l->spki_len > SPKI_MAX)
+		return CRYPTO_ERR_TOO_LARGE;
+	pki_buf_raw(b, &w, sizeof(w));
+	pki_buf_raw(b, l->spki, l->spki_len);
+	pki_buf_raw(b, l->cn, w.cn_len);
+	for (i = 0; i < l->n_names; i++) {
+		n = strnlen(l->names[i].value, sizeof(l->names[i].value));
+		hdr[0] = (uint8_t)l->names[i].type;
+		hdr[1] = (uint8_t)n;
+		pki_buf_raw(b, hdr, 2);
+		pki_buf_raw(b, l->names[i].value, n);
+	}
+	return b->err;
+}
+
+/* Decodes a leaf request, checking every length; names go into names[]. */
+static int
+leaf_decode(const uint8_t *buf, size_t len, struct pki_leaf_spec *l,
+    struct crypto_name *names, char *cn)
+{
+	struct leaf_wire w;
+	size_t o = sizeof(w), i, n;
+
+	if (len < sizeof(w))
+		return CRYPTO_ERR_PARSE;
+	memcpy(&w, buf, sizeof(w));
+	if (w.n_names > CRYPTO_MAX_NAMES || w.cn_len > CRYPTO_MAX_NAME_LEN ||
+	    w.spki_len > SPKI_MAX || w.spki_len > len - o ||
+	    w.cn_len > len - o - w.spki_len)
+		return CRYPTO_ERR_PARSE;
+	memset(l, 0, sizeof(*l));
+	l->spki = buf + o;
+	l->spki_len = w.spki_len;
+	o += w.spki_len;
+	memcpy(cn, buf + o, w.cn_len);
+	cn[w.cn_len] = '\0';
+	l->cn = w.cn_len > 0 ? cn : NULL;
+	o += w.cn_len;
+	for (i = 0; i < w.n_names; i++) {
+		if (len - o < 2 || (n = buf[o + 1]) > len - o - 2 ||
+		    n > CRYPTO_MAX_NAME_LEN || buf[o] > CRYPTO_NAME_IP)
+			return CRYPTO_ERR_PARSE;
+		names[i].type = (enum crypto_name_type)buf[o];
+		memcpy(names[i].value, buf + o + 2, n);
+		names[i].value[n] = '\0';
+		o += 2 + n;
+	}
+	if (o != len)
+		return CRYPTO_ERR_PARSE;
+	l->names = names;
+	l->n_names = w.n_names;
+	l->not_before = (time_t)w.not_before;
+	l->not_after = (time_t)w.not_after;
+	l->key_usage = w.key_usage;
+	l->eku = w.eku;
+	return CRYPTO_OK;
+}
+
+int
+pki_op_leaf(struct crypto_signer *s, const uint8_t *req, size_t len,
+    struct pki_buf *out)
+{
+	struct crypto_name *names;
+	struct pki_leaf_spec l;
+	char cn[CRYPTO_MAX_NAME_LEN + 1];
+	uint8_t serial[CRYPTO_SERIAL_BYTES], *der = NULL;
+	size_t derlen = 0;
+	int ret;
+
+	if ((names = calloc(CRYPTO_MAX_NAMES, sizeof(*names))) == NULL)
+		return CRYPTO_ERR_NOMEM;
+	if ((ret = leaf_decode(req, len, &l, names, cn)) == 0)
+		ret = pki_leaf_sign_local(s, &l, serial, &der, &derlen);
+	if (ret == 0) {
+		pki_buf_raw(out, serial, sizeof(serial));
+		pki_buf_raw(out, der, derlen);
+	}
+	free(der);
+	free(names);
+	return ret;
+}
+
+/* Signs through pki_signer_call: here, or in the signer process when this
+ * one holds no key. */
 static int
 leaf_sign(struct crypto_signer *s, const struct pki_leaf_spec *l,
     uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len)
 {
-	if (s->remote_fd >= 0)
-		return pki_leaf_sign_remote(s, l, serial, der, len);
-	return pki_leaf_sign_local(s, l, serial, der, len);
+	struct pki_buf req = { 0 };
+	uint8_t *resp = NULL;
+	size_t resplen = 0;
+	int ret;
+
+	*der = NULL;
+	if ((ret = leaf_encode(l, &req)) != 0 ||
+	    (ret = pki_signer_call(s, PKI_OP_LEAF, req.p, req.len, &resp,
+	    &resplen)) != 0)
+		goto out;
+	ret = CRYPTO_ERR_INTERNAL;
+	if (resplen <= CRYPTO_SERIAL_BYTES ||
+	    (*der = malloc(resplen - CRYPTO_SERIAL_BYTES)) == NULL)
+		goto out;
+	memcpy(serial, resp, CRYPTO_SERIAL_BYTES);
+	memcpy(*der, resp + CRYPTO_SERIAL_BYTES, resplen - CRYPTO_SERIAL_BYTES);
+	*len = resplen - CRYPTO_SERIAL_BYTES;
+	ret = CRYPTO_OK;
+out:
+	pki_buf_free(&req);
+	free(resp);
+	return ret;
 }
 
 static void

@@ -223,9 +223,37 @@ struct pki_leaf_spec {
 /* Builds and signs a leaf with the signer's key, here (leaf.c). */
 int pki_leaf_sign_local(struct crypto_signer *s, const struct pki_leaf_spec *l,
     uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len);
-/* The same through the signer process (signproc.c). */
-int pki_leaf_sign_remote(struct crypto_signer *s, const struct pki_leaf_spec *l,
-    uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len);
+
+/* ---- signer operations (signproc.c) --------------------------------------- */
+
+/* What the signer process does; each has its own request format, decoded
+ * and checked by its handler inside the process that holds the key. */
+enum pki_op {
+	PKI_OP_LEAF = 1,          /* leaf.c: a certificate for a checked spec */
+	PKI_OP_CRL = 2,           /* a CRL of the given entries */
+	PKI_OP_OCSP = 3,          /* an OCSP response for one certificate */
+};
+#define PKI_OP_LEAF_MAX (8 * 1024 + CRYPTO_MAX_NAMES * (CRYPTO_MAX_NAME_LEN + 2))
+
+/*
+ * Runs operation op on request req: in this process when it holds the key,
+ * otherwise in the signer process (fragmenting both ways). On success *resp
+ * (malloc'd, the caller frees) holds the operation's answer. 0, the
+ * handler's CRYPTO_ERR_* code, or CRYPTO_ERR_INTERNAL when the signer
+ * process is gone.
+ */
+int pki_signer_call(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
+    size_t reqlen, uint8_t **resp, size_t *resplen);
+/* Runs a handler here (the signer process's dispatch); the request is capped
+ * at the operation's maximum. CRYPTO_ERR_UNSUPPORTED for an unknown op. */
+int pki_op_run(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
+    size_t len, struct pki_buf *out);
+/* The request cap of op; 0 when unknown. */
+size_t pki_op_max(enum pki_op op);
+/* Handlers: decode and check req, do the work with s->key, append the
+ * answer to out. */
+int pki_op_leaf(struct crypto_signer *s, const uint8_t *req, size_t len,
+    struct pki_buf *out);
 /* Ends the signer process of s, if it has one (signproc.c). */
 void pki_signer_stop(struct crypto_signer *s);
 /* Loads intermediate.crt and checks root.crt issued it (signer.c). */

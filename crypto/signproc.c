@@ -1,14 +1,19 @@
 /*
  * signproc.c: the signer process. crypto_signer_spawn() forks a child that
- * loads the intermediate key and does nothing but sign leaf certificates
- * described by the parent; the parent keeps the certificate and forwards
- * each pki_leaf_spec over a SOCK_SEQPACKET pair, one request at a time
- * (under the signer's lock). The child reads only this fixed message
- * format, checks every length in it, and never touches the network, so
- * code that parses client input never shares an address space with the key.
+ * loads the intermediate key and does nothing but answer signing
+ * operations; the parent keeps the certificate and forwards each operation
+ * over a SOCK_SEQPACKET pair, one at a time (under the signer's lock). The
+ * child never touches the network, so code that parses client input never
+ * shares an address space with the key.
  *
- * Request:  struct wire_req, then spki, cn, then per name (type, length, bytes).
- * Response: struct wire_resp, then the certificate DER.
+ * Every operation is a request of bytes in and a response of bytes out
+ * (pki_signer_call). A message is one or more fragments, each a struct
+ * wire_frag header and at most WIRE_CHUNK bytes; the last fragment has
+ * more == 0. The receiver caps the total per operation (pki_op_max), so a
+ * CRL of many entries can cross while a leaf request stays small. Each
+ * operation's handler (pki_op_*) decodes and checks its own request inside
+ * the child, with every length checked against a named cap: nothing the
+ * parent sends is trusted.
  */
 #include "pki_internal.h"
 
@@ -22,101 +27,181 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define WIRE_MAGIC   0x68727331u   /* "hrs1" */
-#define WIRE_MAX     (96 * 1024)   /* one message, either way */
+#define WIRE_MAGIC   0x68727332u   /* "hrs2" */
+#define WIRE_CHUNK   (60 * 1024)   /* payload bytes per fragment */
+#define WIRE_FRAG    (sizeof(struct wire_frag) + WIRE_CHUNK)
+#define WIRE_RESP_MAX (64u * 1024 * 1024)  /* any response the parent takes */
 #define SIGNER_FD    3
 
-struct wire_req {
+struct wire_frag {
 	uint32_t magic;
-	uint32_t key_usage, eku;
-	uint32_t spki_len, cn_len, n_names;
-	int64_t not_before, not_after;
+	uint8_t op;                /* enum pki_op */
+	uint8_t more;              /* 1: another fragment follows */
+	uint16_t reserved;
+	int32_t status;            /* responses: CRYPTO_OK or CRYPTO_ERR_* */
+	uint32_t len;              /* payload bytes in this fragment */
 };
 
-struct wire_resp {
-	int32_t status;
-	uint32_t der_len;
-	uint8_t serial[CRYPTO_SERIAL_BYTES];
+/* One operation the child answers: its request cap and handler. */
+struct op_entry {
+	enum pki_op op;
+	size_t max_req;
+	int (*fn)(struct crypto_signer *, const uint8_t *, size_t, struct pki_buf *);
 };
 
-/* ---- the parent's side ---- */
+static const struct op_entry op_table[] = {
+	{ PKI_OP_LEAF, PKI_OP_LEAF_MAX, pki_op_leaf },
+};
 
-static int
-encode_req(const struct pki_leaf_spec *l, uint8_t *buf, size_t *len)
+static const struct op_entry *
+op_find(unsigned op)
 {
-	struct wire_req r;
-	size_t o = sizeof(r), i, n;
+	size_t i;
 
-	memset(&r, 0, sizeof(r));
-	r.magic = WIRE_MAGIC;
-	r.key_usage = l->key_usage;
-	r.eku = l->eku;
-	r.spki_len = (uint32_t)l->spki_len;
-	r.cn_len = l->cn != NULL ? (uint32_t)strlen(l->cn) : 0;
-	r.n_names = (uint32_t)l->n_names;
-	r.not_before = l->not_before;
-	r.not_after = l->not_after;
-	if (l->spki_len + r.cn_len + sizeof(r) > WIRE_MAX ||
-	    l->n_names > CRYPTO_MAX_NAMES)
-		return CRYPTO_ERR_TOO_LARGE;
-	memcpy(buf, &r, sizeof(r));
-	memcpy(buf + o, l->spki, l->spki_len);
-	o += l->spki_len;
-	if (r.cn_len > 0)
-		memcpy(buf + o, l->cn, r.cn_len);
-	o += r.cn_len;
-	for (i = 0; i < l->n_names; i++) {
-		n = strnlen(l->names[i].value, sizeof(l->names[i].value));
-		if (o + 2 + n > WIRE_MAX)
-			return CRYPTO_ERR_TOO_LARGE;
-		buf[o++] = (uint8_t)l->names[i].type;
-		buf[o++] = (uint8_t)n;
-		memcpy(buf + o, l->names[i].value, n);
-		o += n;
-	}
-	*len = o;
-	return CRYPTO_OK;
+	for (i = 0; i < sizeof(op_table) / sizeof(op_table[0]); i++)
+		if ((unsigned)op_table[i].op == op)
+			return &op_table[i];
+	return NULL;
+}
+
+size_t
+pki_op_max(enum pki_op op)
+{
+	const struct op_entry *e = op_find(op);
+
+	return e != NULL ? e->max_req : 0;
 }
 
 int
-pki_leaf_sign_remote(struct crypto_signer *s, const struct pki_leaf_spec *l,
-    uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len)
+pki_op_run(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
+    size_t len, struct pki_buf *out)
 {
-	struct wire_resp resp;
-	uint8_t *buf;
-	size_t n;
+	const struct op_entry *e = op_find(op);
+
+	if (e == NULL)
+		return CRYPTO_ERR_UNSUPPORTED;
+	if (len > e->max_req)
+		return CRYPTO_ERR_TOO_LARGE;
+	return e->fn(s, req, len, out);
+}
+
+/* ---- fragments, both sides ---- */
+
+/* Sends data as a message of fragments. 0, or -1 when the peer is gone. */
+static int
+msg_send(int fd, uint8_t *frag, unsigned op, int32_t status,
+    const uint8_t *data, size_t len)
+{
+	struct wire_frag h;
+	size_t o = 0, n;
+
+	do {
+		n = len - o < WIRE_CHUNK ? len - o : WIRE_CHUNK;
+		memset(&h, 0, sizeof(h));
+		h.magic = WIRE_MAGIC;
+		h.op = (uint8_t)op;
+		h.more = o + n < len;
+		h.status = status;
+		h.len = (uint32_t)n;
+		memcpy(frag, &h, sizeof(h));
+		if (n > 0)
+			memcpy(frag + sizeof(h), data + o, n);
+		if (send(fd, frag, sizeof(h) + n, MSG_NOSIGNAL) !=
+		    (ssize_t)(sizeof(h) + n))
+			return -1;
+		o += n;
+	} while (o < len);
+	return 0;
+}
+
+/*
+ * Receives one message into out (its total capped by max, or by the cap of
+ * the operation its first fragment names when max is 0). *op and *status
+ * come from the first fragment. 0; CRYPTO_ERR_TOO_LARGE or CRYPTO_ERR_PARSE
+ * for a message to refuse (the rest of it is drained); -1 when the peer is
+ * gone.
+ */
+static int
+msg_recv(int fd, uint8_t *frag, size_t max, unsigned *op, int32_t *status,
+    struct pki_buf *out)
+{
+	struct wire_frag h;
 	ssize_t got;
+	int first = 1, bad = 0;
+
+	do {
+		while ((got = recv(fd, frag, WIRE_FRAG, 0)) < 0 && errno == EINTR)
+			;
+		if (got <= 0)
+			return -1;
+		memset(&h, 0, sizeof(h));
+		if ((size_t)got >= sizeof(h))
+			memcpy(&h, frag, sizeof(h));
+		if (h.magic != WIRE_MAGIC || h.len != (size_t)got - sizeof(h) ||
+		    (!first && h.op != *op)) {
+			bad = bad ? bad : CRYPTO_ERR_PARSE;
+			h.len = 0;
+		} else if (first) {
+			*op = h.op;
+			*status = h.status;
+			if (max == 0 && (max = pki_op_max(h.op)) == 0)
+				bad = CRYPTO_ERR_UNSUPPORTED;
+		}
+		first = 0;
+		if (!bad && h.len > max - out->len)
+			bad = CRYPTO_ERR_TOO_LARGE;
+		if (!bad)
+			pki_buf_raw(out, frag + sizeof(h), h.len);
+	} while (h.more);
+	if (!bad && out->err)
+		bad = out->err;
+	return bad;
+}
+
+/* ---- the parent's side ---- */
+
+int
+pki_signer_call(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
+    size_t reqlen, uint8_t **resp, size_t *resplen)
+{
+	struct pki_buf out = { 0 };
+	uint8_t *frag;
+	unsigned rop = 0;
+	int32_t status = CRYPTO_ERR_INTERNAL;
 	int ret;
 
-	if ((buf = malloc(WIRE_MAX)) == NULL)
-		return CRYPTO_ERR_NOMEM;
-	if ((ret = encode_req(l, buf, &n)) != CRYPTO_OK)
-		goto out;
-	ret = CRYPTO_ERR_INTERNAL;
-	pthread_mutex_lock(&s->lock);
-	if (send(s->remote_fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n)
-		got = -1;
-	else
-		while ((got = recv(s->remote_fd, buf, WIRE_MAX, 0)) < 0 && errno == EINTR)
-			;
-	pthread_mutex_unlock(&s->lock);
-	if (got < (ssize_t)sizeof(resp))
-		goto out;      /* the signer process is gone */
-	memcpy(&resp, buf, sizeof(resp));
-	if (resp.status != CRYPTO_OK) {
-		ret = resp.status;
-		goto out;
+	*resp = NULL;
+	*resplen = 0;
+	if (s->key != NULL) {          /* this process holds the key */
+		ret = pki_op_run(s, op, req, reqlen, &out);
+		goto done;
 	}
-	if (resp.der_len == 0 || resp.der_len != (size_t)got - sizeof(resp) ||
-	    (*der = malloc(resp.der_len)) == NULL)
-		goto out;
-	memcpy(*der, buf + sizeof(resp), resp.der_len);
-	*len = resp.der_len;
-	memcpy(serial, resp.serial, CRYPTO_SERIAL_BYTES);
-	ret = CRYPTO_OK;
-out:
-	free(buf);
-	return ret;
+	if ((frag = malloc(WIRE_FRAG)) == NULL)
+		return CRYPTO_ERR_NOMEM;
+	pthread_mutex_lock(&s->lock);
+	ret = s->remote_fd < 0 ? -1 :
+	    msg_send(s->remote_fd, frag, op, 0, req, reqlen);
+	if (ret == 0)
+		ret = msg_recv(s->remote_fd, frag, WIRE_RESP_MAX, &rop, &status,
+		    &out);
+	pthread_mutex_unlock(&s->lock);
+	free(frag);
+	if (ret < 0 && ret != CRYPTO_ERR_TOO_LARGE && ret != CRYPTO_ERR_PARSE)
+		ret = CRYPTO_ERR_INTERNAL;   /* the signer process is gone */
+	else if (ret == 0 && rop != (unsigned)op)
+		ret = CRYPTO_ERR_INTERNAL;
+	else if (ret == 0)
+		ret = status;
+done:
+	if (ret == CRYPTO_OK && out.err != 0)
+		ret = out.err;
+	if (ret != CRYPTO_OK) {
+		pki_buf_free(&out);
+		return ret;
+	}
+	*resp = out.p;
+	*resplen = out.len;
+	return CRYPTO_OK;
 }
 
 void
@@ -132,87 +217,37 @@ pki_signer_stop(struct crypto_signer *s)
 
 /* ---- the child's side ---- */
 
-/* Decodes a request, checking every length; names go into names[]. */
-static int
-decode_req(const uint8_t *buf, size_t len, struct pki_leaf_spec *l,
-    struct crypto_name *names, char *cn)
-{
-	struct wire_req r;
-	size_t o = sizeof(r), i, n;
-
-	if (len < sizeof(r))
-		return CRYPTO_ERR_PARSE;
-	memcpy(&r, buf, sizeof(r));
-	if (r.magic != WIRE_MAGIC || r.n_names > CRYPTO_MAX_NAMES ||
-	    r.cn_len > CRYPTO_MAX_NAME_LEN || r.spki_len > len - o ||
-	    r.cn_len > len - o - r.spki_len)
-		return CRYPTO_ERR_PARSE;
-	memset(l, 0, sizeof(*l));
-	l->spki = buf + o;
-	l->spki_len = r.spki_len;
-	o += r.spki_len;
-	memcpy(cn, buf + o, r.cn_len);
-	cn[r.cn_len] = '\0';
-	l->cn = r.cn_len > 0 ? cn : NULL;
-	o += r.cn_len;
-	for (i = 0; i < r.n_names; i++) {
-		if (len - o < 2 || (n = buf[o + 1]) > len - o - 2 ||
-		    n > CRYPTO_MAX_NAME_LEN || buf[o] > CRYPTO_NAME_IP)
-			return CRYPTO_ERR_PARSE;
-		names[i].type = (enum crypto_name_type)buf[o];
-		memcpy(names[i].value, buf + o + 2, n);
-		names[i].value[n] = '\0';
-		o += 2 + n;
-	}
-	if (o != len)
-		return CRYPTO_ERR_PARSE;
-	l->names = names;
-	l->n_names = r.n_names;
-	l->not_before = (time_t)r.not_before;
-	l->not_after = (time_t)r.not_after;
-	l->key_usage = r.key_usage;
-	l->eku = r.eku;
-	return CRYPTO_OK;
-}
-
-/* Answers requests until the parent closes its end. */
+/* Answers operations until the parent closes its end. */
 static void
 child_serve(struct crypto_signer *s, int fd)
 {
-	static struct crypto_name names[CRYPTO_MAX_NAMES];
-	struct pki_leaf_spec l;
-	struct wire_resp resp;
-	char cn[CRYPTO_MAX_NAME_LEN + 1];
-	uint8_t *in = malloc(WIRE_MAX), *out = malloc(WIRE_MAX), *der;
-	size_t derlen;
-	ssize_t n;
+	struct pki_buf req, out;
+	uint8_t *frag = malloc(WIRE_FRAG);
+	unsigned op;
+	int32_t unused;
+	int ret;
 
-	if (in == NULL || out == NULL)
+	if (frag == NULL)
 		return;
 	for (;;) {
-		if ((n = recv(fd, in, WIRE_MAX, 0)) <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
+		memset(&req, 0, sizeof(req));
+		memset(&out, 0, sizeof(out));
+		op = 0;
+		if ((ret = msg_recv(fd, frag, 0, &op, &unused, &req)) == -1)
 			break;
-		}
-		memset(&resp, 0, sizeof(resp));
-		der = NULL;
-		derlen = 0;
-		resp.status = decode_req(in, (size_t)n, &l, names, cn);
-		if (resp.status == CRYPTO_OK)
-			resp.status = pki_leaf_sign_local(s, &l, resp.serial, &der, &derlen);
-		if (resp.status == CRYPTO_OK && derlen > WIRE_MAX - sizeof(resp))
-			resp.status = CRYPTO_ERR_TOO_LARGE;
-		resp.der_len = resp.status == CRYPTO_OK ? (uint32_t)derlen : 0;
-		memcpy(out, &resp, sizeof(resp));
-		if (resp.der_len > 0)
-			memcpy(out + sizeof(resp), der, derlen);
-		free(der);
-		if (send(fd, out, sizeof(resp) + resp.der_len, MSG_NOSIGNAL) < 0)
+		if (ret == 0)
+			ret = pki_op_run(s, op, req.p, req.len, &out);
+		if (ret == 0 && out.err != 0)
+			ret = out.err;
+		if (msg_send(fd, frag, op, ret, ret == 0 ? out.p : NULL,
+		    ret == 0 ? out.len : 0) != 0)
+			ret = -1;
+		pki_buf_free(&req);
+		pki_buf_free(&out);
+		if (ret == -1)
 			break;
 	}
-	free(in);
-	free(out);
+	free(frag);
 }
 
 /* Closes every descriptor from fd up (what the parent had open). */
@@ -259,7 +294,7 @@ crypto_signer_spawn(const char *ca_dir, const char *passphrase,
     size_t passphrase_len, int *err)
 {
 	struct crypto_signer *s;
-	int sv[2] = { -1, -1 }, ret = CRYPTO_ERR_NOMEM, bufsz = 2 * WIRE_MAX;
+	int sv[2] = { -1, -1 }, ret = CRYPTO_ERR_NOMEM, bufsz = 4 * (int)WIRE_FRAG;
 	int status;
 	pid_t pid;
 

@@ -2,7 +2,8 @@
  * test_signproc.c: the signer process. Issuance through it gives the same
  * certificates as in-process signing (openssl verifies them); this process
  * never holds the key; a wrong passphrase is reported at spawn; a dead
- * signer makes issuance fail cleanly.
+ * signer makes issuance fail cleanly; unknown and oversized operations are
+ * refused by the signer process, which keeps serving.
  */
 #include "check.h"
 #include "crypto.h"
@@ -84,6 +85,26 @@ test_issue(const char *ca)
 		snprintf(cmd, sizeof(cmd), "openssl verify -CAfile %s/root.crt "
 		    "-untrusted %s/intermediate.crt %s/leaf%d.crt", ca, ca, pt_dir, i);
 		CHECK(pt_output_has(cmd, ": OK"));
+		crypto_leaf_clear(&leaf);
+	}
+
+	/* the operation protocol: an unknown operation and a request over its
+	 * cap (several fragments) are refused by the signer process, which
+	 * goes on answering */
+	{
+		uint8_t *big = calloc(1, 300 * 1024), *resp = NULL;
+		size_t resplen = 0;
+
+		CHECK(big != NULL);
+		CHECK_EQ_INT(pki_signer_call(s, (enum pki_op)99, big, 10, &resp,
+		    &resplen), CRYPTO_ERR_UNSUPPORTED);
+		CHECK(resp == NULL && resplen == 0);
+		CHECK_EQ_INT(pki_signer_call(s, PKI_OP_LEAF, big, 300 * 1024,
+		    &resp, &resplen), CRYPTO_ERR_TOO_LARGE);
+		CHECK_EQ_INT(pki_signer_call(s, PKI_OP_LEAF, big, 64, &resp,
+		    &resplen), CRYPTO_ERR_PARSE);
+		free(big);
+		CHECK_EQ_INT(issue(s, csr, &leaf), CRYPTO_OK);
 		crypto_leaf_clear(&leaf);
 	}
 
