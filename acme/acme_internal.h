@@ -92,6 +92,7 @@ struct acme {
 #define ACME_AUTHZ_VALID_LIFETIME   (30 * 86400)
 #define ACME_ORDERS_PAGE       50       /* orders per page of the list */
 #define ACME_RETRY_AFTER       2        /* seconds, while processing */
+#define ACME_FINALIZE_STALE    60       /* seconds a finalize claim holds */
 #define ACME_MAX_CONTACTS      10
 #define ACME_MAX_CONTACT_LEN   320
 #define ACME_ID_LEN            24       /* 8 hex of time + 16 hex random */
