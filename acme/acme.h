@@ -42,6 +42,8 @@ struct acme_config {
 	size_t n_caa_identities;
 	unsigned cert_days;         /* leaf validity, default 90 */
 	size_t max_body;            /* request body cap, default ACME_MAX_BODY */
+	long retention;             /* seconds expired records are kept before
+	                               the cleanup removes them; 0: 7 days */
 	/* Random bytes for nonces and identifiers: 0 on success. */
 	int (*random)(void *buf, size_t len);
 };
@@ -84,6 +86,12 @@ struct acme_response {
 void acme_handle(struct acme *a, const struct acme_request *req,
     struct acme_response *resp);
 void acme_response_clear(struct acme_response *resp);
+
+/* Removes a small batch of orders, authorizations (with their challenges)
+ * and certificates that expired more than cfg.retention before now, in
+ * short transactions. Returns how many records went (call again while it
+ * is positive) or a negative ACME_ERR_* code. Safe from any thread. */
+int acme_cleanup(struct acme *a, time_t now);
 
 /* ---- validation: acme/ decides what to check, server/ does the I/O ---- */
 

@@ -73,6 +73,13 @@ int acme_nonce_consume(struct acme_nonces *n, time_t now, const char *nonce);
 /* ---- the handle ---- */
 
 #define ACME_QUEUE_MAX 4096   /* validations waiting for server/ */
+#define ACME_CLEANUP_KEY 64   /* longest record key the cleanup resumes after */
+
+/* Where the background cleanup (cleanup.c) goes on in each table. */
+struct acme_cleanup_cursor {
+	char after[ACME_CLEANUP_KEY + 1];
+	size_t len;
+};
 
 struct acme {
 	struct acme_config cfg;
@@ -82,6 +89,8 @@ struct acme {
 	pthread_mutex_t queue_lock;
 	struct acme_validation *queue;  /* ring of ACME_QUEUE_MAX jobs */
 	size_t queue_head, queue_len;
+	pthread_mutex_t cleanup_lock;
+	struct acme_cleanup_cursor cleanup[3]; /* orders, authzs, certificates */
 };
 
 /* ---- policy numbers ---- */
@@ -93,6 +102,7 @@ struct acme {
 #define ACME_ORDERS_PAGE       50       /* orders per page of the list */
 #define ACME_RETRY_AFTER       2        /* seconds, while processing */
 #define ACME_FINALIZE_STALE    60       /* seconds a finalize claim holds */
+#define ACME_RETENTION         (7 * 86400) /* expired records kept, default */
 #define ACME_MAX_CONTACTS      10
 #define ACME_MAX_CONTACT_LEN   320
 #define ACME_ID_LEN            24       /* 8 hex of time + 16 hex random */
@@ -214,6 +224,11 @@ const char *acme_authz_status(const cJSON *authz, time_t now);
 int acme_authz_obtain(struct acme *a, struct store_txn *txn,
     const char *account_id, enum acme_ident_type type, const char *value,
     int wildcard, int reuse, time_t now, char id[ACME_ID_LEN + 1]);
+/* The STORE_T_AUTHZ_BY_ACCOUNT key "account/type:value/id" (id NULL: the
+ * prefix of every authorization of that identifier). Its length, or -1
+ * when it does not fit. */
+int acme_authz_index_key(char *out, size_t outsz, const char *account,
+    enum acme_ident_type type, const char *value, const char *id);
 /* Nonzero when the authorization index prefix ("account/type:value/") has a
  * valid, unexpired authorization. */
 int acme_authz_valid_for(struct store_txn *txn, const char *prefix, size_t len,

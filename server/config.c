@@ -62,6 +62,10 @@ static const struct option options[] = {
 	  "clears it)" },
 	{ "cert-days", OPT_LONG, OFF(cert_days), CMD_SERVE, 1, 825,
 	  "validity of issued certificates in days (default 90)" },
+	{ "retention", OPT_DURATION, OFF(retention), CMD_SERVE, 3600,
+	  3650L * 86400, "how long expired orders, authorizations and "
+	  "certificates are kept before the background cleanup removes them "
+	  "(default 7d; s, m, h, d suffixes)" },
 	{ "tls-cert-lifetime", OPT_DURATION, OFF(tls_cert_lifetime), CMD_SERVE,
 	  30, 366L * 86400, "validity of the server's own TLS certificate, "
 	  "renewed when a third is left (default 168h; s, m, h, d suffixes)" },
@@ -99,6 +103,7 @@ config_defaults(struct config *c)
 	c->http01_port = 80;
 	c->tlsalpn01_port = 443;
 	c->cert_days = 90;
+	c->retention = 7L * 86400;
 	c->tls_cert_lifetime = 168 * 3600;
 	c->max_header_bytes = 16384;
 	c->max_body_bytes = 65536;

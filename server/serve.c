@@ -326,6 +326,7 @@ server_open(struct server *s)
 	ac.n_caa_identities = s->n_caa_ids;
 	ac.ca_name = c->ca_name;
 	ac.cert_days = (unsigned)c->cert_days;
+	ac.retention = c->retention;
 	ac.max_body = (size_t)c->max_body_bytes;
 	ac.random = crypto_random;
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
@@ -385,7 +386,7 @@ run(struct server *s)
 	renew = event_new(s->main_base, -1, EV_PERSIST, renew_cb, s);
 	if (sigint == NULL || sigterm == NULL || renew == NULL ||
 	    evsignal_add(sigint, NULL) != 0 || evsignal_add(sigterm, NULL) != 0 ||
-	    event_add(renew, &tv) != 0) {
+	    event_add(renew, &tv) != 0 || server_cleanup_start(s) != 0) {
 		ret = -1;
 		goto out;
 	}
@@ -411,6 +412,7 @@ out:
 		event_free(sigterm);
 	if (renew != NULL)
 		event_free(renew);
+	server_cleanup_stop(s);
 	return ret;
 }
 

@@ -38,6 +38,7 @@ struct config {
 	struct config_list caa_identities; /* default: the DNS tls-names */
 	struct config_list validation_deny; /* CIDRs validation never reaches */
 	long cert_days;               /* leaf validity */
+	long retention;               /* seconds expired records are kept */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
 	long max_header_bytes;
 	long max_body_bytes;
