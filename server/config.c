@@ -79,7 +79,7 @@ static const struct option options[] = {
 	  "from `hearth eab add` (RFC 8555 §7.3.4); in a file: eab-required = 1" },
 	{ "label", OPT_STRING, OFF(eab_label), CMD_EAB, 0, 0,
 	  "eab add: a note on whom the key is for (shown by eab list)" },
-	{ "expires", OPT_DURATION, OFF(eab_expires), CMD_EAB, 60, 3650L * 86400,
+	{ "expires", OPT_DURATION, OFF(eab_expires), CMD_EAB, 1, 3650L * 86400,
 	  "eab add: the key can bind an account only this long (e.g. 30d, 12h; "
 	  "default: no limit)" },
 	{ "allow-dns", OPT_LIST, OFF(eab_allow_dns), CMD_EAB, 0, 0,
