@@ -167,6 +167,10 @@ cJSON *acme_jws_payload_object(const struct acme_jws *j,
 /* The full URL of the request (base + path [+ ? query]). */
 int acme_request_url(const struct acme_request *req, char *out, size_t outsz);
 
+/* Nonzero when an object has more than a few dozen members or repeats a
+ * name (parsers disagree on which duplicate counts). */
+int acme_json_has_duplicates(const cJSON *o);
+
 /* ---- resources ---- */
 
 /* The account URL of id for this request's base. */
@@ -213,6 +217,54 @@ enum acme_ident_type { ACME_IDENT_DNS, ACME_IDENT_IP };
 int acme_ident_check(const cJSON *ident, enum acme_ident_type *type,
     char value[256], int *wildcard, struct acme_response *resp);
 const char *acme_ident_type_name(enum acme_ident_type t);
+
+/* ---- external account binding (eab.c), RFC 8555 §7.3.4 ---- */
+
+/* Why newAccount may not bind a key (positive: a write callback's refusal). */
+enum acme_eab_refusal {
+	ACME_EAB_OK = 0,
+	ACME_EAB_MISSING,            /* required, and none was sent */
+	ACME_EAB_UNKNOWN,            /* no key with that kid */
+	ACME_EAB_REVOKED,
+	ACME_EAB_EXPIRED,
+	ACME_EAB_USED,               /* already bound to an account */
+};
+
+/* A verified externalAccountBinding: the key it names. */
+struct acme_eab {
+	int present;
+	char kid[ACME_EAB_KID_LEN + 1];
+};
+
+/*
+ * Verifies newAccount's externalAccountBinding, when present: a flattened
+ * JWS with alg HS256/384/512, a known kid, url equal to url (the newAccount
+ * URL), no nonce, a MAC that verifies with the key, and a payload that is
+ * the outer JWS's key. Whether the key may still bind is decided by
+ * acme_eab_bind(). 0 with out filled (out->present 0 when absent), or -1
+ * with the problem in resp.
+ */
+int acme_eab_verify(struct acme *a, const cJSON *payload, const char *url,
+    const struct acme_jws *jws, struct acme_eab *out,
+    struct acme_response *resp);
+/*
+ * In newAccount's write: binds key kid to account_id unless it is revoked,
+ * expired at now or bound already, and copies its restrictions (and the
+ * binding as sent, binding may be NULL) into the account record. 0, an
+ * acme_eab_refusal, or a negative STORE_* code.
+ */
+int acme_eab_bind(struct store_txn *txn, const char *kid,
+    const char *account_id, const cJSON *binding, time_t now, cJSON *account);
+/* The problem document for a refusal of acme_eab_bind(). */
+void acme_eab_refused(enum acme_eab_refusal r, const char *kid,
+    struct acme_response *resp);
+/* 0 when an account may ask for the identifier (its key's restrictions);
+ * else rejectedIdentifier in resp and -1. */
+int acme_eab_ident_allowed(const cJSON *account, enum acme_ident_type type,
+    const char *value, struct acme_response *resp);
+/* The same for every (already checked) identifier of a newOrder array. */
+int acme_eab_idents_allowed(const cJSON *account, const cJSON *identifiers,
+    struct acme_response *resp);
 
 /* ---- authorizations and challenges (authz.c) ---- */
 

@@ -458,6 +458,8 @@ acme_new_authz(struct acme *a, const struct acme_request *req,
 		    "wildcard names cannot be pre-authorized (RFC 8555 §7.4.1)");
 		goto out;
 	}
+	if (acme_eab_ident_allowed(jws.account, n.type, value, resp) != 0)
+		goto out;
 	n.a = a;
 	n.account = jws.account_id;
 	n.value = value;

@@ -339,6 +339,9 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 	if (order_identifiers(cJSON_GetObjectItemCaseSensitive(payload, "identifiers"),
 	    &n.ids, &n.n, resp) != 0)
 		goto out;
+	if (acme_eab_idents_allowed(jws.account, cJSON_GetObjectItemCaseSensitive(
+	    payload, "identifiers"), resp) != 0)
+		goto out;
 	if (order_validity(a, payload, req->now, &n.not_before, &n.not_after, resp) != 0)
 		goto out;
 	n.a = a;

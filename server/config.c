@@ -19,6 +19,7 @@
 enum opt_kind {
 	OPT_STRING, OPT_LIST, OPT_LONG, OPT_PORT, OPT_ADDR_PORT,
 	OPT_DURATION,                /* "90s", "15m", "168h", "30d": seconds */
+	OPT_FLAG,                    /* bare flag; in a file 1/0, true/false */
 };
 
 struct option {
@@ -32,9 +33,10 @@ struct option {
 
 #define OFF(f) offsetof(struct config, f)
 #define BOTH (CMD_INIT | CMD_SERVE)
+#define ALL (CMD_INIT | CMD_SERVE | CMD_EAB)
 
 static const struct option options[] = {
-	{ "data", OPT_STRING, OFF(data_dir), BOTH, 0, 0,
+	{ "data", OPT_STRING, OFF(data_dir), ALL, 0, 0,
 	  "data directory (CA under DIR/ca, database under DIR/db)" },
 	{ "listen", OPT_ADDR_PORT, OFF(listen), CMD_SERVE, 0, 0,
 	  "HTTPS listen address, ADDR:PORT or :PORT (default :8443)" },
@@ -76,6 +78,17 @@ static const struct option options[] = {
 	  "(default 65536)" },
 	{ "idle-timeout", OPT_LONG, OFF(idle_timeout), CMD_SERVE, 1, 3600,
 	  "seconds an idle connection is kept (default 30)" },
+	{ "eab-required", OPT_FLAG, OFF(eab_required), CMD_SERVE, 0, 1,
+	  "newAccount must carry an external account binding made with a key "
+	  "from `hearth eab add` (RFC 8555 §7.3.4); in a file: eab-required = 1" },
+	{ "label", OPT_STRING, OFF(eab_label), CMD_EAB, 0, 0,
+	  "eab add: a note on whom the key is for (shown by eab list)" },
+	{ "expires", OPT_DURATION, OFF(eab_expires), CMD_EAB, 1, 3650L * 86400,
+	  "eab add: the key can bind an account only this long (e.g. 30d, 12h; "
+	  "default: no limit)" },
+	{ "allow-dns", OPT_LIST, OFF(eab_allow_dns), CMD_EAB, 0, 0,
+	  "eab add: DNS suffix the account's names must fall under, repeatable "
+	  "(default: any name; a restricted key allows no IP identifiers)" },
 	{ "key-type", OPT_STRING, OFF(key_type), BOTH, 0, 0,
 	  "CA key type: ec-p256 (default), ec-p384 or rsa-4096" },
 	{ "ca-name", OPT_STRING, OFF(ca_name), BOTH, 0, 0,
@@ -183,6 +196,22 @@ parse_duration(const char *s, long min, long max, long *out, const char **why)
 	return -1;
 }
 
+/* A switch: 1/0, true/false, yes/no. */
+static int
+parse_flag_value(const char *s, long *out, const char **why)
+{
+	if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+		*out = 1;
+	else if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0 ||
+	    strcmp(s, "no") == 0)
+		*out = 0;
+	else {
+		*why = "expected 1 or 0 (true/false, yes/no)";
+		return -1;
+	}
+	return 0;
+}
+
 /* ADDR:PORT, [V6]:PORT or :PORT with a port in 1..65535. */
 static int
 check_addr_port(const char *s, const char **why)
@@ -245,6 +274,8 @@ option_set(struct config *c, const struct option *o, const char *value,
 		return parse_long(value, o->min, o->max, lp, why);
 	case OPT_DURATION:
 		return parse_duration(value, o->min, o->max, lp, why);
+	case OPT_FLAG:
+		return parse_flag_value(value, lp, why);
 	}
 	*why = "unknown option kind";
 	return -1;
@@ -381,11 +412,14 @@ parse_flag(struct config *c, enum config_command cmd, int argc, char **argv,
 	}
 	if ((o = option_find(name, namelen)) == NULL || !(o->commands & cmd)) {
 		fprintf(stderr, "hearth: unknown option \"--%.*s\" for %s\n",
-		    (int)namelen, name, cmd == CMD_INIT ? "init" : "serve");
+		    (int)namelen, name, cmd == CMD_INIT ? "init" :
+		    cmd == CMD_SERVE ? "serve" : "eab");
 		return -1;
 	}
 	if (eq != NULL) {
 		value = eq + 1;
+	} else if (o->kind == OPT_FLAG) {
+		value = "1";
 	} else if (*i + 1 < argc) {
 		value = argv[++(*i)];
 	} else {
@@ -488,10 +522,12 @@ config_usage(FILE *f, enum config_command cmd)
 	for (i = 0; i < N_OPTIONS; i++) {
 		if (!(options[i].commands & cmd))
 			continue;
-		fprintf(f, "  --%s %s\n        %s\n", options[i].name,
+		fprintf(f, "  --%s%s%s\n        %s\n", options[i].name,
+		    options[i].kind == OPT_FLAG ? "" : " ",
 		    options[i].kind == OPT_STRING || options[i].kind == OPT_LIST ? "VALUE" :
 		    options[i].kind == OPT_ADDR_PORT ? "ADDR:PORT" :
-		    options[i].kind == OPT_DURATION ? "DURATION" : "N",
+		    options[i].kind == OPT_DURATION ? "DURATION" :
+		    options[i].kind == OPT_FLAG ? "" : "N",
 		    options[i].help);
 	}
 }

@@ -329,6 +329,7 @@ server_open(struct server *s)
 	ac.retention = c->retention;
 	ac.max_body = (size_t)c->max_body_bytes;
 	ac.random = crypto_random;
+	ac.eab_required = c->eab_required != 0;
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
 		log_error("cannot start the ACME service");
 		return -1;
@@ -370,6 +371,9 @@ announce(const struct server *s)
 		log_info("ACME directory: %s/directory", c->base_url);
 	else
 		log_info("ACME directory: https://%s/directory", s->default_host);
+	if (c->eab_required)
+		log_info("new accounts need an external account binding; create "
+		    "keys with: hearth eab add --data %s", c->data_dir);
 }
 
 static int

@@ -21,7 +21,7 @@ struct config_list {
 	size_t n;
 };
 
-enum config_command { CMD_INIT = 1, CMD_SERVE = 2 };
+enum config_command { CMD_INIT = 1, CMD_SERVE = 2, CMD_EAB = 4 };
 
 struct config {
 	char *data_dir;
@@ -43,6 +43,11 @@ struct config {
 	long max_header_bytes;
 	long max_body_bytes;
 	long idle_timeout;            /* seconds */
+	long eab_required;            /* 1: newAccount needs a key binding */
+	/* eab add */
+	char *eab_label;
+	long eab_expires;             /* seconds from now; 0: never */
+	struct config_list eab_allow_dns;
 	/* init (and serve's first start) */
 	char *key_type;
 	char *ca_name;
@@ -89,6 +94,11 @@ int cmd_init(const struct config *c);
 int ca_ensure(const struct config *c);
 /* `hearth serve`. Returns the process exit status. */
 int cmd_serve(const struct config *c);
+/* `hearth eab add|list|revoke` (eab_cli.c); argv after "eab". Returns the
+ * process exit status. */
+int cmd_eab(int argc, char **argv);
+/* The usage lines of `hearth eab`. */
+void eab_usage(FILE *f);
 
 /* ---- paths ---- */
 

@@ -190,6 +190,47 @@ test_file(const char *dir)
 	}
 }
 
+/* --eab-required is a bare flag (1/0 in a file); the eab words' options
+ * belong to CMD_EAB alone. */
+static void
+test_eab(const char *dir)
+{
+	struct config c;
+	char err[1024], path[1024];
+	char *bare[] = { "--data", "d", "--eab-required", "--listen", ":1" };
+	char *file[] = { "--config", path };
+	char *add[] = { "--data", "d", "--label", "team a", "--expires", "30d",
+	    "--allow-dns", "a.corp.internal", "--allow-dns", "b.corp.internal" };
+	char *noexp[] = { "--data", "d", "--expires", "30" };
+	char *notserve[] = { "--data", "d", "--label", "x" };
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 5, bare, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.eab_required, 1);
+	CHECK_EQ_STR(c.listen, ":1");          /* the flag took no value */
+	config_free(&c);
+	snprintf(path, sizeof(path), "%s/eab.conf", dir);
+	write_file(path, "data = d\neab-required = yes\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, file, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.eab_required, 1);
+	config_free(&c);
+	write_file(path, "data = d\neab-required = maybe\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, file, err, sizeof(err)), -1);
+	CHECK(strstr(err, "eab.conf:2") != NULL && strstr(err, "eab-required") != NULL);
+	config_free(&c);
+
+	CHECK_EQ_INT(parse(CMD_EAB, &c, 10, add, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.eab_label, "team a");
+	CHECK_EQ_INT(c.eab_expires, 30L * 86400);
+	CHECK_EQ_INT(c.eab_allow_dns.n, 2);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_EAB, &c, 4, noexp, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--expires") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, notserve, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--label") != NULL);
+	config_free(&c);
+}
+
 static void
 test_escape(void)
 {
@@ -218,6 +259,7 @@ main(void)
 	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
 	test_flags();
 	test_file(dir);
+	test_eab(dir);
 	test_escape();
 	return CHECK_DONE();
 }
