@@ -30,6 +30,12 @@ done_checks() {
 	[ "$FAILS" -eq 0 ]
 }
 
+# no_lock_fd: in a subshell about to exec a server, closes the fixed-ports
+# lock (loopback.sh), so a server that outlives its test cannot hold it.
+no_lock_fd() {
+	if [ -n "${FIXED_PORTS_FD:-}" ]; then exec {FIXED_PORTS_FD}>&-; fi
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -39,8 +45,8 @@ free_port() {
 start_server() {
 	local dir=$1 port=$2; shift 2
 	SERVER_LOG="$dir.log"
-	"$HEARTH_BIN" serve --data "$dir" --listen "127.0.0.1:$port" --threads 2 "$@" \
-		>>"$SERVER_LOG" 2>&1 &
+	(no_lock_fd; exec "$HEARTH_BIN" serve --data "$dir" --listen "127.0.0.1:$port" \
+		--threads 2 "$@" >>"$SERVER_LOG" 2>&1) &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	local i

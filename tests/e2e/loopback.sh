@@ -94,9 +94,9 @@ PY
 # until it answers. Sets DNS_PID.
 start_dns() {
 	local log="$WORK/challtestsrv.log"
-	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+	(no_lock_fd; exec pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
 		-dns01 "127.0.0.1:$DNS_PORT" -http01 "" -https01 "" -tlsalpn01 "" \
-		-management "127.0.0.1:$DNS_MGMT_PORT" >>"$log" 2>&1 &
+		-management "127.0.0.1:$DNS_MGMT_PORT" >>"$log" 2>&1) &
 	DNS_PID=$!
 	PIDS+=("$DNS_PID")
 	for _ in $(seq 1 100); do
