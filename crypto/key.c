@@ -2,7 +2,8 @@
  * key.c: the CA's private keys. Generates EC P-256/P-384 and RSA-4096 keys,
  * loads PKCS#8/PKCS#1/SEC1 keys (decrypting encrypted PKCS#8), writes PKCS#8
  * PEM (encrypted with PBES2: PBKDF2-HMAC-SHA256 and AES-256-CBC, RFC 8018),
- * exports SubjectPublicKeyInfo and signs certificates. Every buffer that holds
+ * exports SubjectPublicKeyInfo and signs certificates, CRLs and OCSP
+ * responses (one TBS-shaped signer). Every buffer that holds
  * key material is zeroized before it is freed. No files, no names.
  */
 #include "pki_internal.h"
@@ -16,10 +17,11 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/pwdbased.h>
 #include <wolfssl/wolfcrypt/sha256.h>
+#include <wolfssl/wolfcrypt/signature.h>
 #include <wolfssl/wolfcrypt/wc_encrypt.h>
 
 #define KEY_DER_MAX     8192
-#define SIG_ROOM        1024     /* signature algorithm, value and framing */
+#define SIG_MAX         1024     /* RSA-4096: 512 bytes; ECDSA P-521 DER: 139 */
 #define PBE_ITERATIONS  600000   /* PBKDF2-HMAC-SHA256, OWASP 2023 */
 #define PBE_SALT_LEN    16
 #define PBE_KEY_LEN     32
@@ -401,46 +403,62 @@ pki_key_sig_alg(const struct pki_key *k, size_t *len)
 	}
 }
 
-int
-pki_key_sign_cert(struct pki_key *k, uint8_t *buf, size_t tbs_len,
-    size_t bufsz)
+/* The digest a signature of this key's algorithm covers. */
+static enum wc_HashType
+key_hash_type(const struct pki_key *k)
 {
-	WC_RNG *rng;
-	int n;
-
-	if (tbs_len > INT32_MAX || bufsz > UINT32_MAX)
-		return CRYPTO_ERR_TOO_LARGE;
-	rng = crypto_rng_lock();
-	if (k->kind == PKI_KEY_RSA)
-		n = wc_SignCert_ex((int)tbs_len, key_sig_type(k), buf,
-		    (word32)bufsz, RSA_TYPE, &k->u.rsa, rng);
-	else
-		n = wc_SignCert_ex((int)tbs_len, key_sig_type(k), buf,
-		    (word32)bufsz, ECC_TYPE, &k->u.ec, rng);
-	crypto_rng_unlock();
-	/* wolfSSL's fixed-point EC cache is per thread and speeds up every
-	 * later signature; threads release it with crypto_thread_cleanup(). */
-	return n > 0 ? n : CRYPTO_ERR_INTERNAL;
+	switch (key_sig_type(k)) {
+	case CTC_SHA384wECDSA:
+		return WC_HASH_TYPE_SHA384;
+	case CTC_SHA512wECDSA:
+		return WC_HASH_TYPE_SHA512;
+	default:
+		return WC_HASH_TYPE_SHA256;
+	}
 }
 
 /*
  * X.509 certificates, CRLs (RFC 5280 §5.1) and BasicOCSPResponses (RFC 6960
  * §4.2.1) share one shape: SEQUENCE { tbs, signatureAlgorithm, BIT STRING }.
- * wolfSSL's certificate signer hashes whatever bytes it is given, so the
- * same call signs all three.
+ * wolfSSL makes only the signature value (ECDSA as DER, RSA as PKCS#1 v1.5
+ * over a DigestInfo); the framing is ours, because wolfSSL's certificate
+ * framing writes lengths of at most three bytes and a CRL of many entries
+ * is longer than 16 MiB.
  */
 int
 pki_key_sign_tbs(struct pki_key *k, struct pki_buf *b)
 {
-	static const uint8_t zeros[SIG_ROOM];
-	size_t tbs_len = b->len;
-	int n;
+	uint8_t sig[SIG_MAX];
+	word32 siglen = sizeof(sig);
+	const uint8_t *alg;
+	size_t alglen, bits;
+	WC_RNG *rng;
+	int ret;
 
-	pki_buf_raw(b, zeros, sizeof(zeros));   /* room for the signature */
 	if (b->err != 0)
 		return b->err;
-	if ((n = pki_key_sign_cert(k, b->p, tbs_len, b->len)) < 0)
-		return n;
-	b->len = (size_t)n;
-	return CRYPTO_OK;
+	if (b->len == 0 || b->len > UINT32_MAX)
+		return CRYPTO_ERR_TOO_LARGE;
+	rng = crypto_rng_lock();
+	if (k->kind == PKI_KEY_RSA)
+		ret = wc_SignatureGenerate_ex(key_hash_type(k),
+		    WC_SIGNATURE_TYPE_RSA_W_ENC, b->p, (word32)b->len, sig, &siglen,
+		    &k->u.rsa, sizeof(k->u.rsa), rng, 0);
+	else
+		ret = wc_SignatureGenerate_ex(key_hash_type(k),
+		    WC_SIGNATURE_TYPE_ECC, b->p, (word32)b->len, sig, &siglen,
+		    &k->u.ec, sizeof(k->u.ec), rng, 0);
+	crypto_rng_unlock();
+	/* wolfSSL's fixed-point EC cache is per thread and speeds up every
+	 * later signature; threads release it with crypto_thread_cleanup(). */
+	if (ret != 0)
+		return CRYPTO_ERR_INTERNAL;
+	alg = pki_key_sig_alg(k, &alglen);
+	pki_buf_raw(b, alg, alglen);
+	bits = b->len;
+	pki_buf_raw(b, "", 1);                   /* no unused bits */
+	pki_buf_raw(b, sig, siglen);
+	pki_der_wrap(b, PKI_DER_BITSTR, bits);
+	pki_der_wrap(b, PKI_DER_SEQ, 0);
+	return b->err;
 }

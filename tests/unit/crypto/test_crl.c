@@ -4,7 +4,8 @@
  * intermediate and shows the number, the entries with their dates and
  * reasons (none for unspecified); `openssl verify -crl_check` refuses a
  * revoked leaf of the same signer and accepts another; an empty CRL; a
- * list of many entries crossing the transport in fragments. Limits are
+ * list of many entries crossing the transport in fragments; one over
+ * 16 MiB. Limits are
  * refused by the signer process itself. Also serial text parsing.
  */
 #include "check.h"
@@ -229,6 +230,47 @@ test_crl_many(struct crypto_signer *s)
 	crl_check("many", "revoked", "kept");
 }
 
+/* Over 16 MiB: DER lengths of four bytes, in the entries' SEQUENCE, the
+ * TBSCertList and the CertificateList. */
+static void
+test_crl_large(struct crypto_signer *s)
+{
+	enum { N = 320000 };
+	struct crypto_revoked *e = calloc(N, sizeof(*e));
+	struct crypto_crl_params p;
+	uint8_t *der = NULL;
+	size_t len = 0, i;
+	char *text;
+
+	CHECK(e != NULL);
+	if (e == NULL)
+		return;
+	for (i = 0; i < N; i++) {
+		e[i].serial_len = CRYPTO_MAX_SERIAL;
+		memset(e[i].serial, 0xa5, CRYPTO_MAX_SERIAL);
+		memcpy(e[i].serial, &i, sizeof(i));
+		e[i].serial[0] |= 0x80;   /* a sign octet: 21 content bytes */
+		e[i].revoked_at = now - 60;
+		e[i].reason = 10;
+	}
+	memset(&p, 0, sizeof(p));
+	p.number = 4;
+	p.this_update = now;
+	p.next_update = now + 86400;
+	p.entries = e;
+	p.n_entries = N;
+	CHECK_EQ_INT(crypto_signer_crl(s, &p, &der, &len), CRYPTO_OK);
+	CHECK(len > 16u * 1024 * 1024);
+	CHECK(len >= 4 && der != NULL && der[0] == 0x30 && der[1] == 0x84);
+	CHECK(der != NULL && pt_spit(pt_path("large.der"), der, len) == 0);
+	free(der);
+	free(e);
+	text = pt_output("openssl crl -inform DER -in %s -CAfile %s/chain.pem "
+	    "-verify -noout 2>&1", pt_path("large.der"), ca);
+	CHECK(rt_count(text, "verify OK") == 1);
+	free(text);
+}
+
 /* A CRL request with one field changed; what the signer answers. */
 static int
 crl_with(struct crypto_signer *s, const struct crypto_revoked *e, size_t n,
@@ -330,6 +372,7 @@ main(void)
 		test_crl_verify(s);
 		test_crl_empty(s);
 		test_crl_many(s);
+		test_crl_large(s);
 		test_crl_limits(s);
 	}
 	crypto_signer_free(s);
