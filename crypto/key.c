@@ -17,7 +17,7 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/pwdbased.h>
 #include <wolfssl/wolfcrypt/sha256.h>
-#include <wolfssl/wolfcrypt/signature.h>
+#include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/wc_encrypt.h>
 
 #define KEY_DER_MAX     8192
@@ -403,27 +403,61 @@ pki_key_sig_alg(const struct pki_key *k, size_t *len)
 	}
 }
 
-/* The digest a signature of this key's algorithm covers. */
+/* The digest a signature of this key's algorithm covers, and its
+ * DigestInfo OID sum for RSA. */
 static enum wc_HashType
-key_hash_type(const struct pki_key *k)
+key_hash_type(const struct pki_key *k, int *oid)
 {
 	switch (key_sig_type(k)) {
 	case CTC_SHA384wECDSA:
+		*oid = SHA384h;
 		return WC_HASH_TYPE_SHA384;
 	case CTC_SHA512wECDSA:
+		*oid = SHA512h;
 		return WC_HASH_TYPE_SHA512;
 	default:
+		*oid = SHA256h;
 		return WC_HASH_TYPE_SHA256;
 	}
+}
+
+/* The signature value over data: ECDSA as DER, or RSA PKCS#1 v1.5 over a
+ * DigestInfo (RFC 8017 §9.2). The hash runs outside the RNG lock. */
+static int
+key_sign(struct pki_key *k, const uint8_t *data, size_t len, uint8_t *sig,
+    word32 *siglen)
+{
+	uint8_t digest[WC_MAX_DIGEST_SIZE], info[MAX_ENCODED_SIG_SZ];
+	enum wc_HashType type;
+	word32 dlen, ilen;
+	WC_RNG *rng;
+	int oid, ret;
+
+	type = key_hash_type(k, &oid);
+	dlen = (word32)wc_HashGetDigestSize(type);
+	if (wc_Hash(type, data, (word32)len, digest, dlen) != 0)
+		return CRYPTO_ERR_INTERNAL;
+	rng = crypto_rng_lock();
+	if (k->kind == PKI_KEY_RSA) {
+		ilen = wc_EncodeSignature(info, digest, dlen, oid);
+		ret = ilen == 0 ? -1 :
+		    wc_RsaSSL_Sign(info, ilen, sig, *siglen, &k->u.rsa, rng);
+		if (ret > 0) {
+			*siglen = (word32)ret;
+			ret = 0;
+		}
+	} else
+		ret = wc_ecc_sign_hash(digest, dlen, sig, siglen, rng, &k->u.ec);
+	crypto_rng_unlock();
+	return ret == 0 ? CRYPTO_OK : CRYPTO_ERR_INTERNAL;
 }
 
 /*
  * X.509 certificates, CRLs (RFC 5280 §5.1) and BasicOCSPResponses (RFC 6960
  * §4.2.1) share one shape: SEQUENCE { tbs, signatureAlgorithm, BIT STRING }.
- * wolfSSL makes only the signature value (ECDSA as DER, RSA as PKCS#1 v1.5
- * over a DigestInfo); the framing is ours, because wolfSSL's certificate
- * framing writes lengths of at most three bytes and a CRL of many entries
- * is longer than 16 MiB.
+ * wolfSSL makes only the signature value (key_sign); the framing is ours,
+ * because wolfSSL's certificate framing writes lengths of at most three
+ * bytes and a CRL of many entries is longer than 16 MiB.
  */
 int
 pki_key_sign_tbs(struct pki_key *k, struct pki_buf *b)
@@ -432,27 +466,16 @@ pki_key_sign_tbs(struct pki_key *k, struct pki_buf *b)
 	word32 siglen = sizeof(sig);
 	const uint8_t *alg;
 	size_t alglen, bits;
-	WC_RNG *rng;
 	int ret;
 
 	if (b->err != 0)
 		return b->err;
 	if (b->len == 0 || b->len > UINT32_MAX)
 		return CRYPTO_ERR_TOO_LARGE;
-	rng = crypto_rng_lock();
-	if (k->kind == PKI_KEY_RSA)
-		ret = wc_SignatureGenerate_ex(key_hash_type(k),
-		    WC_SIGNATURE_TYPE_RSA_W_ENC, b->p, (word32)b->len, sig, &siglen,
-		    &k->u.rsa, sizeof(k->u.rsa), rng, 0);
-	else
-		ret = wc_SignatureGenerate_ex(key_hash_type(k),
-		    WC_SIGNATURE_TYPE_ECC, b->p, (word32)b->len, sig, &siglen,
-		    &k->u.ec, sizeof(k->u.ec), rng, 0);
-	crypto_rng_unlock();
 	/* wolfSSL's fixed-point EC cache is per thread and speeds up every
 	 * later signature; threads release it with crypto_thread_cleanup(). */
-	if (ret != 0)
-		return CRYPTO_ERR_INTERNAL;
+	if ((ret = key_sign(k, b->p, b->len, sig, &siglen)) != 0)
+		return ret;
 	alg = pki_key_sig_alg(k, &alglen);
 	pki_buf_raw(b, alg, alglen);
 	bits = b->len;
