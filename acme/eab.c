@@ -503,17 +503,23 @@ key_put_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
-/* Random kid (hex) and MAC key (base64url). */
+/* Random kid (hex) and MAC key (base64url). A key whose text would begin
+ * with "-" (1 in 64) is drawn again: command lines (certbot's
+ * --eab-hmac-key KEY) would take it for an option. */
 static int
 key_new_secrets(int (*random)(void *, size_t),
     char kid[ACME_EAB_KID_LEN + 1], char hmac[ACME_EAB_HMAC_B64_LEN + 1])
 {
 	uint8_t id[ACME_EAB_KID_LEN / 2], k[ACME_EAB_HMAC_BYTES];
 	size_t i;
-	int ret = -1;
+	int ret = -1, tries = 0;
 
-	if (random(id, sizeof(id)) != 0 || random(k, sizeof(k)) != 0)
+	if (random(id, sizeof(id)) != 0)
 		goto out;
+	do {
+		if (++tries > 64 || random(k, sizeof(k)) != 0)
+			goto out;
+	} while ((k[0] >> 2) == 62);     /* base64url '-' */
 	for (i = 0; i < sizeof(id); i++)
 		snprintf(kid + 2 * i, 3, "%02x", id[i]);
 	if (crypto_b64url_encode(k, sizeof(k), hmac, ACME_EAB_HMAC_B64_LEN + 1) !=

@@ -345,6 +345,32 @@ test_add_refused(void)
 	    sizeof(why)), ACME_ERR_INVALID);
 }
 
+/* Hands out a MAC key whose base64url would begin with "-" first. */
+static int draws;
+static int
+dash_first_random(void *buf, size_t len)
+{
+	int ret = crypto_random(buf, len);
+
+	if (draws++ == 1)          /* the kid first, then the first MAC key */
+		((uint8_t *)buf)[0] = 0xf8;
+	return ret;
+}
+
+/* A MAC key never begins with "-": certbot would read it as an option. */
+static void
+test_key_text(void)
+{
+	char kid[ACME_EAB_KID_LEN + 1], hmac[ACME_EAB_HMAC_B64_LEN + 1], why[256];
+	struct acme_eab_params p = { NULL, 0, NULL, 0 };
+
+	draws = 0;
+	CHECK_EQ_INT(acme_eab_key_add(st, &p, NOW, dash_first_random, kid, hmac,
+	    why, sizeof(why)), 0);
+	CHECK_EQ_INT(draws, 3);
+	CHECK(hmac[0] != '-');
+}
+
 static void
 test_directory(void)
 {
@@ -381,6 +407,7 @@ main(void)
 		test_verify();
 		test_bind();
 		test_add_refused();
+		test_key_text();
 		test_directory();
 	}
 	acme_free(a);
