@@ -1,6 +1,7 @@
 /*
- * cli.c: the command words (`init`, `serve`, `version`, `help`) and their
- * usage text. Parses the configuration and hands it to the command.
+ * cli.c: the command words (`init`, `serve`, `certs`, `revoke`, `version`,
+ * `help`) and their usage text. Parses the configuration and hands it to
+ * the command (`certs` and `revoke` parse their own words, in certs_cli.c).
  */
 #include "server.h"
 #include "server_internal.h"
@@ -15,8 +16,10 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: hearth init --data DIR [options]   create the CA\n"
 	    "       hearth serve --data DIR [options]  run the ACME server\n"
+	    "       hearth certs list|show --data DIR ...   issued certificates\n"
+	    "       hearth revoke --data DIR SERIAL [--reason R]\n"
 	    "       hearth version\n"
-	    "       hearth help [init|serve]\n");
+	    "       hearth help [init|serve|certs|revoke]\n");
 }
 
 static int
@@ -28,6 +31,9 @@ help(int argc, char **argv)
 	} else if (argc > 0 && strcmp(argv[0], "serve") == 0) {
 		printf("usage: hearth serve --data DIR [options]\n");
 		config_usage(stdout, CMD_SERVE);
+	} else if (argc > 0 && (strcmp(argv[0], "certs") == 0 ||
+	    strcmp(argv[0], "revoke") == 0)) {
+		certs_usage(stdout);
 	} else {
 		usage(stdout);
 	}
@@ -52,6 +58,9 @@ server_main(int argc, char **argv)
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)
 		return help(argc - 2, argv + 2);
+	if (strcmp(argv[1], "certs") == 0 || strcmp(argv[1], "revoke") == 0)
+		return argv[1][0] == 'c' ? cmd_certs(argc - 2, argv + 2) :
+		    cmd_revoke(argc - 2, argv + 2);
 	if (strcmp(argv[1], "init") == 0) {
 		cmd = CMD_INIT;
 	} else if (strcmp(argv[1], "serve") == 0) {

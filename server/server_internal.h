@@ -88,6 +88,12 @@ int cmd_init(const struct config *c);
 int ca_ensure(const struct config *c);
 /* `hearth serve`. Returns the process exit status. */
 int cmd_serve(const struct config *c);
+/* `hearth certs list|show` and `hearth revoke` (certs_cli.c); argv after
+ * the command word. Return the process exit status. */
+int cmd_certs(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+/* The usage lines of `hearth certs` and `hearth revoke`. */
+void certs_usage(FILE *f);
 
 /* ---- paths ---- */
 
