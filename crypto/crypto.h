@@ -283,6 +283,11 @@ int crypto_acme_tls_cert_check(const uint8_t *der, size_t len,
 
 /* DER certificate to PEM. Caller frees. NULL on failure. */
 char *crypto_cert_der_to_pem(const uint8_t *der, size_t len);
+/* The first PEM "CERTIFICATE" of pem (at most CRYPTO_MAX_PEM_BYTES) as DER;
+ * *der is malloc'd, the caller frees. 0, CRYPTO_ERR_PARSE or
+ * CRYPTO_ERR_TOO_LARGE. */
+int crypto_cert_pem_to_der(const char *pem, size_t len, uint8_t **der,
+    size_t *derlen);
 
 /* ---- TLS (a narrow read/write API in the manner of libtls) --------------- */
 

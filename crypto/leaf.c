@@ -389,3 +389,14 @@ crypto_cert_der_to_pem(const uint8_t *der, size_t len)
 		return NULL;
 	return pem;
 }
+
+int
+crypto_cert_pem_to_der(const char *pem, size_t len, uint8_t **der,
+    size_t *derlen)
+{
+	if (pem == NULL || der == NULL || derlen == NULL)
+		return CRYPTO_ERR_INVALID;
+	if (len > CRYPTO_MAX_PEM_BYTES)
+		return CRYPTO_ERR_TOO_LARGE;
+	return pki_pem_decode(pem, len, "CERTIFICATE", der, derlen);
+}

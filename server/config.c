@@ -65,6 +65,14 @@ static const struct option options[] = {
 	{ "tls-cert-lifetime", OPT_DURATION, OFF(tls_cert_lifetime), CMD_SERVE,
 	  30, 366L * 86400, "validity of the server's own TLS certificate, "
 	  "renewed when a third is left (default 168h; s, m, h, d suffixes)" },
+	{ "pki-listen", OPT_STRING, OFF(pki_listen), CMD_SERVE, 0, 0,
+	  "plain-HTTP listener for the CRL, OCSP and the CA certificates, "
+	  "ADDR:PORT, :PORT or \"off\" (default :8080)" },
+	{ "crl-lifetime", OPT_DURATION, OFF(crl_lifetime), CMD_SERVE, 3600,
+	  366L * 86400, "a CRL's nextUpdate minus thisUpdate (default 7d)" },
+	{ "crl-refresh", OPT_DURATION, OFF(crl_refresh), CMD_SERVE, 60,
+	  366L * 86400, "a new CRL at least this often, besides one within a "
+	  "second of every revocation; less than crl-lifetime (default 6h)" },
 	{ "max-header-bytes", OPT_LONG, OFF(max_header_bytes), CMD_SERVE, 1024,
 	  1048576, "cap on request header bytes (default 16384)" },
 	{ "max-body-bytes", OPT_LONG, OFF(max_body_bytes), CMD_SERVE, 1024,
@@ -100,6 +108,8 @@ config_defaults(struct config *c)
 	c->tlsalpn01_port = 443;
 	c->cert_days = 90;
 	c->tls_cert_lifetime = 168 * 3600;
+	c->crl_lifetime = 7 * 86400;
+	c->crl_refresh = 6 * 3600;
 	c->max_header_bytes = 16384;
 	c->max_body_bytes = 65536;
 	c->idle_timeout = 30;
@@ -395,6 +405,29 @@ parse_flag(struct config *c, enum config_command cmd, int argc, char **argv,
 	return 0;
 }
 
+/* The PKI listener's address, and a refresh well inside the lifetime. */
+static int
+config_check_pki(struct config *c)
+{
+	const char *why;
+
+	if (c->pki_listen == NULL && (c->pki_listen = strdup(":8080")) == NULL)
+		return -1;
+	if (strcmp(c->pki_listen, "off") != 0 &&
+	    check_addr_port(c->pki_listen, &why) != 0) {
+		fprintf(stderr, "hearth: pki-listen: \"%s\": %s, or \"off\"\n",
+		    c->pki_listen, why);
+		return -1;
+	}
+	if (c->crl_refresh >= c->crl_lifetime) {
+		fprintf(stderr, "hearth: crl-refresh (%lds) must be less than "
+		    "crl-lifetime (%lds), or relying parties hold expired CRLs\n",
+		    c->crl_refresh, c->crl_lifetime);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 config_check(struct config *c)
 {
@@ -422,6 +455,8 @@ config_check(struct config *c)
 		return -1;
 	}
 	if (c->listen == NULL && (c->listen = strdup(":8443")) == NULL)
+		return -1;
+	if (config_check_pki(c) != 0)
 		return -1;
 	if ((deny = denylist_new((const char *const *)c->validation_deny.v,
 	    c->validation_deny.n, why, sizeof(why))) == NULL) {

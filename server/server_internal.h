@@ -39,6 +39,9 @@ struct config {
 	struct config_list validation_deny; /* CIDRs validation never reaches */
 	long cert_days;               /* leaf validity */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
+	char *pki_listen;             /* plain HTTP "ADDR:PORT", or "off" */
+	long crl_lifetime;            /* seconds from thisUpdate to nextUpdate */
+	long crl_refresh;             /* seconds between scheduled CRLs, at most */
 	long max_header_bytes;
 	long max_body_bytes;
 	long idle_timeout;            /* seconds */
