@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIG_ROOM 1024   /* signature algorithm, value and framing */
-
 static const uint8_t oid_basic[] = { 0x55, 0x1d, 0x13 };
 static const uint8_t oid_key_usage[] = { 0x55, 0x1d, 0x0f };
 static const uint8_t oid_eku[] = { 0x55, 0x1d, 0x25 };
@@ -215,11 +213,10 @@ int
 pki_cert_sign(const struct pki_cert_spec *spec, struct pki_key *signer,
     uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len)
 {
-	static const uint8_t zeros[SIG_ROOM];
 	struct pki_buf b = { 0 };
 	const uint8_t *alg;
-	size_t alglen, tbs_len;
-	int n, ret;
+	size_t alglen;
+	int ret;
 
 	*der = NULL;
 	if (spec->not_after <= spec->not_before)
@@ -228,16 +225,10 @@ pki_cert_sign(const struct pki_cert_spec *spec, struct pki_key *signer,
 		return ret;
 	alg = pki_key_sig_alg(signer, &alglen);
 	tbs_build(&b, spec, serial, alg, alglen);
-	tbs_len = b.len;
-	pki_buf_raw(&b, zeros, sizeof(zeros));   /* room for the signature */
-	if ((ret = b.err) != 0)
+	if ((ret = pki_key_sign_tbs(signer, &b)) != 0)
 		goto out;
-	if ((n = pki_key_sign_cert(signer, b.p, tbs_len, b.len)) < 0) {
-		ret = n;
-		goto out;
-	}
 	*der = b.p;
-	*len = (size_t)n;
+	*len = b.len;
 	b.p = NULL;
 out:
 	pki_buf_free(&b);

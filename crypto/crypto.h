@@ -87,8 +87,9 @@ int crypto_b64url_decode(const char *in, size_t inlen, uint8_t *out,
 
 int crypto_sha256(const void *in, size_t len, uint8_t out[32]);
 
-enum crypto_hash { CRYPTO_SHA256, CRYPTO_SHA384, CRYPTO_SHA512 };
-/* HMAC (RFC 2104) for EAB; out must hold 64 bytes; *outlen set. */
+enum crypto_hash { CRYPTO_SHA256, CRYPTO_SHA384, CRYPTO_SHA512, CRYPTO_SHA1 };
+/* HMAC (RFC 2104) for EAB; out must hold 64 bytes; *outlen set. SHA-1
+ * (only for OCSP CertIDs) is refused with CRYPTO_ERR_INVALID. */
 int crypto_hmac(enum crypto_hash hash, const void *key, size_t keylen,
     const void *msg, size_t msglen, uint8_t *out, size_t *outlen);
 
@@ -288,6 +289,78 @@ char *crypto_cert_der_to_pem(const uint8_t *der, size_t len);
  * CRYPTO_ERR_TOO_LARGE. */
 int crypto_cert_pem_to_der(const char *pem, size_t len, uint8_t **der,
     size_t *derlen);
+
+/* ---- revocation: CRL (RFC 5280 §5) and OCSP (RFC 6960) ------------------ */
+
+#define CRYPTO_MAX_SERIAL 20          /* bytes, RFC 5280 §4.1.2.2 */
+#define CRYPTO_CRL_MAX_ENTRIES 1000000
+struct crypto_revoked {
+	uint8_t serial[CRYPTO_MAX_SERIAL]; /* big-endian, no leading zero bytes */
+	size_t serial_len;
+	time_t revoked_at;
+	int reason;                        /* CRLReason 0..10 except 7; 0 is written as no reasonCode */
+};
+/* Serial text (hex, any case, optional colons, as openssl prints it) to bytes without leading
+ * zeros, and back to lower-case hex. 0 or CRYPTO_ERR_PARSE. */
+int crypto_serial_parse(const char *hex, uint8_t out[CRYPTO_MAX_SERIAL], size_t *len);
+void crypto_serial_hex(const uint8_t *serial, size_t len, char out[2 * CRYPTO_MAX_SERIAL + 1]);
+struct crypto_crl_params {
+	uint64_t number;                   /* cRLNumber, caller keeps it growing */
+	time_t this_update, next_update;
+	const struct crypto_revoked *entries;
+	size_t n_entries;
+};
+/* A full CRL of the signer's intermediate (v2, AKI, cRLNumber), signed in the signer process.
+ * *der malloc'd, the caller frees. CRYPTO_ERR_TOO_LARGE over CRYPTO_CRL_MAX_ENTRIES.
+ * The signer refuses (CRYPTO_ERR_INVALID) a serial of 0 or over CRYPTO_MAX_SERIAL bytes or
+ * with a leading zero byte, a reason outside 0..10, 7 or 8 (removeFromCRL belongs to delta
+ * CRLs, §5.3.1), a revocation after this_update, and this_update not before next_update or
+ * next_update more than CRYPTO_REVOCATION_MAX_PERIOD after it. */
+int crypto_signer_crl(struct crypto_signer *s, const struct crypto_crl_params *p,
+    uint8_t **der, size_t *len);
+/* The longest this_update..next_update span the signer signs (CRLs and OCSP). */
+#define CRYPTO_REVOCATION_MAX_PERIOD (366L * 86400)
+
+#define CRYPTO_OCSP_MAX_REQUEST 4096    /* bytes of a DER OCSPRequest */
+#define CRYPTO_OCSP_MAX_NONCE   128
+struct crypto_ocsp_request {
+	int hash;                          /* CRYPTO_SHA1, CRYPTO_SHA256, CRYPTO_SHA384, CRYPTO_SHA512 */
+	uint8_t issuer_name_hash[64], issuer_key_hash[64];
+	size_t hash_len;
+	uint8_t serial[CRYPTO_MAX_SERIAL];
+	size_t serial_len;
+	uint8_t nonce[CRYPTO_OCSP_MAX_NONCE]; /* the id-pkix-ocsp-nonce extension value */
+	size_t nonce_len;
+	int has_nonce;
+};
+/* Parses a DER OCSPRequest with exactly one Request (RFC 6960 §4.1.1; signed requests are
+ * accepted but their signature is ignored). 0, CRYPTO_ERR_PARSE (malformed -> malformedRequest),
+ * CRYPTO_ERR_UNSUPPORTED (several requests, unknown hash algorithm), CRYPTO_ERR_TOO_LARGE.
+ * The nonce is the extnValue's contents as sent (1..CRYPTO_OCSP_MAX_NONCE bytes, else
+ * CRYPTO_ERR_PARSE); a serial that is not positive or over CRYPTO_MAX_SERIAL bytes is
+ * CRYPTO_ERR_PARSE. */
+int crypto_ocsp_request_parse(const uint8_t *der, size_t len, struct crypto_ocsp_request *out);
+/* Nonzero when the request's CertID names this signer's intermediate as the issuer. */
+int crypto_signer_ocsp_issuer_matches(const struct crypto_signer *s,
+    const struct crypto_ocsp_request *r);
+enum crypto_ocsp_status { CRYPTO_OCSP_GOOD, CRYPTO_OCSP_REVOKED, CRYPTO_OCSP_UNKNOWN };
+struct crypto_ocsp_answer {
+	enum crypto_ocsp_status status;
+	time_t revoked_at;                 /* REVOKED */
+	int reason;                        /* REVOKED; 0: no revocationReason */
+	time_t this_update, next_update;
+	time_t produced_at;
+};
+/* A successful OCSPResponse (BasicOCSPResponse, responderID byKey, the CertID echoed, the nonce
+ * echoed when the request had one, the intermediate as signer with no certs needed), signed in
+ * the signer process. *der malloc'd. The signer refuses a CertID that does not name its
+ * intermediate (CRYPTO_ERR_MISMATCH), malformed CertID fields, a bad status or reason, or times
+ * out of order (CRYPTO_ERR_INVALID; the same rules as crypto_signer_crl). */
+int crypto_signer_ocsp(struct crypto_signer *s, const struct crypto_ocsp_request *r,
+    const struct crypto_ocsp_answer *a, uint8_t **der, size_t *len);
+/* An unsigned OCSPResponse with only a responseStatus: 1 malformedRequest, 2 internalError,
+ * 3 tryLater, 5 sigRequired, 6 unauthorized (else CRYPTO_ERR_INVALID). *der malloc'd. */
+int crypto_ocsp_error(int response_status, uint8_t **der, size_t *len);
 
 /* ---- TLS (a narrow read/write API in the manner of libtls) --------------- */
 

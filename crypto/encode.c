@@ -176,6 +176,8 @@ hmac_type(enum crypto_hash hash, size_t *len)
 	case CRYPTO_SHA512:
 		*len = WC_SHA512_DIGEST_SIZE;
 		return WC_SHA512;
+	case CRYPTO_SHA1:        /* OCSP CertIDs only, never a MAC */
+		break;
 	}
 	return 0;
 }

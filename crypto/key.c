@@ -19,6 +19,7 @@
 #include <wolfssl/wolfcrypt/wc_encrypt.h>
 
 #define KEY_DER_MAX     8192
+#define SIG_ROOM        1024     /* signature algorithm, value and framing */
 #define PBE_ITERATIONS  600000   /* PBKDF2-HMAC-SHA256, OWASP 2023 */
 #define PBE_SALT_LEN    16
 #define PBE_KEY_LEN     32
@@ -420,4 +421,26 @@ pki_key_sign_cert(struct pki_key *k, uint8_t *buf, size_t tbs_len,
 	/* wolfSSL's fixed-point EC cache is per thread and speeds up every
 	 * later signature; threads release it with crypto_thread_cleanup(). */
 	return n > 0 ? n : CRYPTO_ERR_INTERNAL;
+}
+
+/*
+ * X.509 certificates, CRLs (RFC 5280 §5.1) and BasicOCSPResponses (RFC 6960
+ * §4.2.1) share one shape: SEQUENCE { tbs, signatureAlgorithm, BIT STRING }.
+ * wolfSSL's certificate signer hashes whatever bytes it is given, so the
+ * same call signs all three.
+ */
+int
+pki_key_sign_tbs(struct pki_key *k, struct pki_buf *b)
+{
+	static const uint8_t zeros[SIG_ROOM];
+	size_t tbs_len = b->len;
+	int n;
+
+	pki_buf_raw(b, zeros, sizeof(zeros));   /* room for the signature */
+	if (b->err != 0)
+		return b->err;
+	if ((n = pki_key_sign_cert(k, b->p, tbs_len, b->len)) < 0)
+		return n;
+	b->len = (size_t)n;
+	return CRYPTO_OK;
 }

@@ -1,9 +1,9 @@
 /*
  * pki_internal.h: declarations shared by the certificate-authority files of
- * crypto/ (der.c, key.c, cert.c, ca.c, signer.c, csr.c, leaf.c). It names a
- * minimal DER reader and writer, the CA's private keys, PEM framing, the
- * certificate builder and the signer's layout. Nothing outside crypto/
- * includes it.
+ * crypto/ (der.c, key.c, cert.c, ca.c, signer.c, csr.c, leaf.c, crl.c,
+ * ocsp.c). It names a minimal DER reader and writer, the CA's private
+ * keys, PEM framing, the certificate builder, the signer's layout and its
+ * operations. Nothing outside crypto/ includes it.
  */
 #ifndef HEARTH_PKI_INTERNAL_H
 #define HEARTH_PKI_INTERNAL_H
@@ -144,6 +144,11 @@ int pki_key_spki(struct pki_key *k, uint8_t *out, size_t outsz, size_t *len);
  * in place; returns its length (> 0) or CRYPTO_ERR_*. */
 int pki_key_sign_cert(struct pki_key *k, uint8_t *buf, size_t tbs_len,
     size_t bufsz);
+/* Signs the TBS-shaped structure that fills b (a TBSCertificate,
+ * TBSCertList or ResponseData, whose signature field is pki_key_sig_alg)
+ * and replaces b's contents with SEQUENCE { tbs, algorithm, signature }.
+ * 0 or CRYPTO_ERR_*; on failure b is left for the caller to free. */
+int pki_key_sign_tbs(struct pki_key *k, struct pki_buf *b);
 /* The AlgorithmIdentifier DER for this key's certificate signatures. */
 const uint8_t *pki_key_sig_alg(const struct pki_key *k, size_t *len);
 
@@ -234,6 +239,10 @@ enum pki_op {
 	PKI_OP_OCSP = 3,          /* an OCSP response for one certificate */
 };
 #define PKI_OP_LEAF_MAX (8 * 1024 + CRYPTO_MAX_NAMES * (CRYPTO_MAX_NAME_LEN + 2))
+/* crl.c: a 32-byte header, then CRYPTO_CRL_MAX_ENTRIES of 32 bytes at most */
+#define PKI_OP_CRL_MAX  (32 + (size_t)CRYPTO_CRL_MAX_ENTRIES * 32)
+/* ocsp.c: one fixed-size record */
+#define PKI_OP_OCSP_MAX 512
 
 /*
  * Runs operation op on request req: in this process when it holds the key,
@@ -254,10 +263,25 @@ size_t pki_op_max(enum pki_op op);
  * answer to out. */
 int pki_op_leaf(struct crypto_signer *s, const uint8_t *req, size_t len,
     struct pki_buf *out);
+int pki_op_crl(struct crypto_signer *s, const uint8_t *req, size_t len,
+    struct pki_buf *out);
+int pki_op_ocsp(struct crypto_signer *s, const uint8_t *req, size_t len,
+    struct pki_buf *out);
 /* Ends the signer process of s, if it has one (signproc.c). */
 void pki_signer_stop(struct crypto_signer *s);
 /* Loads intermediate.crt and checks root.crt issued it (signer.c). */
 int pki_signer_load_cert(struct crypto_signer *s, const char *ca_dir);
+
+/* ---- revocation (crl.c), shared with ocsp.c -------------------------------- */
+
+/* Nonzero for a CRLReason a full CRL or an OCSP answer may carry: 0..10
+ * except 7 (unused) and 8 (removeFromCRL, delta CRLs only). */
+int pki_reason_ok(int reason);
+/* Nonzero for a serial of 1..CRYPTO_MAX_SERIAL bytes, no leading zero. */
+int pki_serial_ok(const uint8_t *serial, size_t len);
+/* Nonzero when 0 < this_update < next_update and the span is at most
+ * CRYPTO_REVOCATION_MAX_PERIOD. */
+int pki_update_times_ok(time_t this_update, time_t next_update);
 
 /* RFC 7638 thumbprint of a SubjectPublicKeyInfo (keys a CSR may carry). */
 int pki_spki_thumbprint(const uint8_t *spki, size_t len,

@@ -51,6 +51,8 @@ struct op_entry {
 
 static const struct op_entry op_table[] = {
 	{ PKI_OP_LEAF, PKI_OP_LEAF_MAX, pki_op_leaf },
+	{ PKI_OP_CRL, PKI_OP_CRL_MAX, pki_op_crl },
+	{ PKI_OP_OCSP, PKI_OP_OCSP_MAX, pki_op_ocsp },
 };
 
 static const struct op_entry *
