@@ -243,4 +243,53 @@ int acme_cert_list(struct store *st, time_t now, acme_cert_fn fn, void *arg);
 int acme_cert_show(struct store *st, const char *serial, time_t now,
     acme_cert_fn fn, void *arg);
 
+/* ---- revocation for relying parties: CRL (crl.c), OCSP (ocsp.c) ---- */
+
+/* A signed CRL. Free with acme_crl_clear(). */
+struct acme_crl {
+	uint8_t *der;
+	size_t len;
+	uint64_t number;            /* cRLNumber */
+	uint64_t revocations;       /* the revocation count it reflects */
+	time_t this_update, next_update;
+	size_t entries;
+};
+
+/*
+ * Builds the full CRL (RFC 5280 §5) of the signer's intermediate as of now:
+ * every revoked certificate not yet expired, with its revocation time and
+ * reason; valid for lifetime seconds. Takes the next CRL number in its own
+ * write (numbers only grow, also across restarts). thisUpdate is now, or the
+ * latest revocation time when that is later (another process's clock). 0,
+ * ACME_ERR_INVALID, ACME_ERR_NOMEM or ACME_ERR_INTERNAL (store or signer).
+ */
+int acme_crl_build(struct store *st, struct crypto_signer *s, time_t now,
+    long lifetime, struct acme_crl *out);
+void acme_crl_clear(struct acme_crl *c);
+
+#define ACME_OCSP_VALIDITY 3600     /* an answer's nextUpdate - thisUpdate */
+
+/* An OCSP response, always DER to send (an error status included). */
+struct acme_ocsp {
+	uint8_t *der;
+	size_t len;
+	const char *outcome;        /* for the log: "good", "revoked", "unknown",
+	                             * "malformedRequest", "unauthorized",
+	                             * "internalError", "tryLater". Static. */
+};
+
+/*
+ * Answers one DER OCSPRequest (RFC 6960) about the signer's intermediate:
+ * good for a certificate issued here and not revoked, revoked (time,
+ * reason) from the revoked table, unknown for any other serial; the nonce
+ * echoed. Refusals are OCSP error statuses: malformedRequest (unparsable,
+ * several requests, unknown hash), unauthorized (another issuer, §2.3),
+ * tryLater (the signer did not sign). Signed afresh per request: never
+ * older than the last revocation. 0, or ACME_ERR_NOMEM with nothing to
+ * send. Free with acme_ocsp_clear().
+ */
+int acme_ocsp_answer(struct store *st, struct crypto_signer *s,
+    const uint8_t *req, size_t len, time_t now, struct acme_ocsp *out);
+void acme_ocsp_clear(struct acme_ocsp *o);
+
 #endif

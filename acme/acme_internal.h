@@ -143,13 +143,6 @@ int acme_revoked_decode(const void *val, size_t len, struct acme_revoked *out);
 int acme_meta_u64_get(struct store_txn *txn, const char *key, uint64_t *v);
 /* 0 or a STORE_* code. */
 int acme_meta_u64_put(struct store_txn *txn, const char *key, uint64_t v);
-/* Lower-case hex (even length) to bytes. 0 or ACME_ERR_INVALID. */
-int acme_serial_bytes(const char *hex, uint8_t out[ACME_SERIAL_MAX_BYTES],
-    size_t *len);
-/* Bytes (a DER INTEGER's contents; sign padding dropped) to the stored hex
- * form. */
-void acme_serial_hex(const uint8_t *b, size_t len,
-    char out[ACME_SERIAL_HEX_LEN + 1]);
 
 /* ---- JWS requests (jws.c), RFC 8555 §6.2-§6.4 ---- */
 

@@ -129,7 +129,7 @@ revoke_txn(struct store_txn *txn, void *arg)
 	int ret;
 
 	r->already = r->missing = 0;
-	if (acme_serial_bytes(r->serial, key, &keylen) != ACME_OK ||
+	if (crypto_serial_parse(r->serial, key, &keylen) != CRYPTO_OK ||
 	    (c = acme_record_get(txn, STORE_T_CERTS, r->serial)) == NULL) {
 		r->missing = 1;
 		return 1;

@@ -134,46 +134,6 @@ acme_serial_normalize(const char *in, char out[ACME_SERIAL_HEX_LEN + 1])
 	return ACME_OK;
 }
 
-int
-acme_serial_bytes(const char *hex, uint8_t out[ACME_SERIAL_MAX_BYTES],
-    size_t *len)
-{
-	size_t n = strlen(hex), i;
-	unsigned v;
-
-	if (n == 0 || n % 2 != 0 || n > ACME_SERIAL_HEX_LEN)
-		return ACME_ERR_INVALID;
-	for (i = 0; i < n; i += 2) {
-		if (!isxdigit((unsigned char)hex[i]) ||
-		    !isxdigit((unsigned char)hex[i + 1]))
-			return ACME_ERR_INVALID;
-		v = (unsigned)(isdigit((unsigned char)hex[i]) ? hex[i] - '0' :
-		    tolower((unsigned char)hex[i]) - 'a' + 10) << 4;
-		v |= (unsigned)(isdigit((unsigned char)hex[i + 1]) ?
-		    hex[i + 1] - '0' : tolower((unsigned char)hex[i + 1]) - 'a' + 10);
-		out[i / 2] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return ACME_OK;
-}
-
-void
-acme_serial_hex(const uint8_t *b, size_t len, char out[ACME_SERIAL_HEX_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
-
-	while (len > 1 && b[0] == 0) {	/* sign padding of a DER INTEGER */
-		b++;
-		len--;
-	}
-	for (i = 0; i < len && o + 2 <= ACME_SERIAL_HEX_LEN; i++) {
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
-}
-
 /* ---- reasons (RFC 5280 §5.3.1) ---- */
 
 static const char *const reason_names[11] = {
