@@ -68,6 +68,9 @@ static const struct option options[] = {
 	{ "pki-listen", OPT_STRING, OFF(pki_listen), CMD_SERVE, 0, 0,
 	  "plain-HTTP listener for the CRL, OCSP and the CA certificates, "
 	  "ADDR:PORT, :PORT or \"off\" (default :8080)" },
+	{ "ocsp", OPT_LONG, OFF(ocsp), CMD_SERVE, 0, 1,
+	  "answer OCSP on the PKI listener and name the responder in issued "
+	  "certificates: 1 (default) or 0" },
 	{ "crl-lifetime", OPT_DURATION, OFF(crl_lifetime), CMD_SERVE, 3600,
 	  366L * 86400, "a CRL's nextUpdate minus thisUpdate (default 7d)" },
 	{ "crl-refresh", OPT_DURATION, OFF(crl_refresh), CMD_SERVE, 60,
@@ -108,6 +111,7 @@ config_defaults(struct config *c)
 	c->tlsalpn01_port = 443;
 	c->cert_days = 90;
 	c->tls_cert_lifetime = 168 * 3600;
+	c->ocsp = 1;
 	c->crl_lifetime = 7 * 86400;
 	c->crl_refresh = 6 * 3600;
 	c->max_header_bytes = 16384;

@@ -40,6 +40,7 @@ struct config {
 	long cert_days;               /* leaf validity */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
 	char *pki_listen;             /* plain HTTP "ADDR:PORT", or "off" */
+	long ocsp;                    /* 1: OCSP served and named in leaves */
 	long crl_lifetime;            /* seconds from thisUpdate to nextUpdate */
 	long crl_refresh;             /* seconds between scheduled CRLs, at most */
 	long max_header_bytes;
