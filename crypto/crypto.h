@@ -52,6 +52,7 @@ enum {
 #define CRYPTO_MAX_JWK_BYTES   (8 * 1024)
 #define CRYPTO_MAX_NAMES       100   /* subjectAltName entries per CSR */
 #define CRYPTO_MAX_NAME_LEN    253   /* RFC 1035 textual DNS name */
+#define CRYPTO_POLICY_MAX_RULES 256  /* rules of one name policy */
 #define CRYPTO_RSA_MIN_BITS    2048
 #define CRYPTO_RSA_MAX_BITS    4096
 #define CRYPTO_SERIAL_BYTES    16    /* 128-bit random serials */
@@ -283,6 +284,60 @@ int crypto_acme_tls_cert_check(const uint8_t *der, size_t len,
 
 /* DER certificate to PEM. Caller frees. NULL on failure. */
 char *crypto_cert_der_to_pem(const uint8_t *der, size_t len);
+
+/* ---- names and name policy (name.c, policy.c) ---- */
+
+/* The one DNS-name check: lower-cases into out; RFC 1035 syntax (LDH labels,
+ * 1..63 bytes, total <= 253; a trailing dot is refused, not stripped), a
+ * leading "*." label only when allow_wildcard (and then over at least two
+ * labels), every "xn--" label a valid IDNA2008 A-label (RFC 5891 §5.4,
+ * libidn2) whose U-label has only permitted code points; "??--" labels
+ * other than "xn--" and an all-numeric last label refused. 0 or
+ * CRYPTO_ERR_NAME with a short static reason in *why (may be NULL); out is
+ * "" on failure. */
+int crypto_dns_name_check(const char *in, size_t len, int allow_wildcard,
+    char out[CRYPTO_MAX_NAME_LEN + 1], const char **why);
+
+enum crypto_policy_rule { CRYPTO_POLICY_ALLOW_DNS, CRYPTO_POLICY_DENY_DNS,
+    CRYPTO_POLICY_ALLOW_IP, CRYPTO_POLICY_DENY_IP };
+/* Which names and addresses certificates may carry. Built once, then
+ * read-only: shared by threads without locks, and valid in a process
+ * forked after it was built. */
+struct crypto_policy;
+/* An empty policy (it allows nothing); caller frees. NULL on allocation
+ * failure. */
+struct crypto_policy *crypto_policy_new(void);
+void crypto_policy_free(struct crypto_policy *p);
+/* Adds a rule: a DNS suffix ("corp.example.com" matches itself and names
+ * under it, label-wise; a leading "." is ignored) or an IP range in CIDR
+ * ("10.0.0.0/8", "fd00::/8"; a bare address is a /32 or /128; host bits
+ * must be zero). A rule already present is not added twice.
+ * 0, CRYPTO_ERR_INVALID (malformed value) or CRYPTO_ERR_TOO_LARGE (more than
+ * CRYPTO_POLICY_MAX_RULES). */
+int crypto_policy_add(struct crypto_policy *p, enum crypto_policy_rule rule,
+    const char *value);
+/* When p has no ALLOW_DNS rule, adds the default internal DNS suffixes
+ * (internal, home.arpa, local, test, localhost, lan, corp, home, intranet,
+ * private, localdomain); when it has no ALLOW_IP rule, the default ranges
+ * (10/8, 172.16/12, 192.168/16, 127/8, fc00::/7, ::1). An operator's allow
+ * rule of a kind thus replaces that kind's defaults. Called once after the
+ * operator's rules. 0 or a CRYPTO_ERR_* code. */
+int crypto_policy_add_defaults(struct crypto_policy *p);
+/* Decides one already-checked name (a DNS value may start with "*."): deny
+ * rules win over allow rules (a wildcard is denied also when it covers a
+ * denied suffix one label below its base); a name no allow rule covers is
+ * refused (a wildcard is allowed when its base name is). 0 when allowed;
+ * CRYPTO_ERR_NAME when refused, with why (whysz bytes) naming the rule, e.g.
+ * `"github.com" is not under an allowed DNS suffix (allowed: internal,
+ * home.arpa, ...; add one with --allow-dns)` or `"db.corp.internal" is under
+ * the denied DNS suffix "db.corp.internal"`; CRYPTO_ERR_INVALID for NULLs. */
+int crypto_policy_check(const struct crypto_policy *p,
+    const struct crypto_name *name, char *why, size_t whysz);
+/* One line describing the policy for logs ("DNS: internal, home.arpa, ...;
+ * IP: 10.0.0.0/8, ..."), denied rules in parentheses. 0, or
+ * CRYPTO_ERR_TOO_LARGE when out was too small (it then ends in "..."). */
+int crypto_policy_describe(const struct crypto_policy *p, char *out,
+    size_t outsz);
 
 /* ---- TLS (a narrow read/write API in the manner of libtls) --------------- */
 

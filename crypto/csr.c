@@ -3,7 +3,8 @@
  * which are untrusted input. Caps the size, reads the public key and applies
  * the key policy, has wolfSSL verify the self-signature, and collects the
  * requested names (subjectAltName dNSName and iPAddress, then the subject
- * CN), each checked. Also the RFC 7638 thumbprint of the request's key.
+ * CN), each checked (DNS names by crypto_dns_name_check, name.c). Also
+ * the RFC 7638 thumbprint of the request's key.
  */
 #include "pki_internal.h"
 
@@ -40,46 +41,6 @@ static const uint8_t oid_ed25519[] = { 0x2b, 0x65, 0x70 };
 /* ---- names ----------------------------------------------------------------- */
 
 static int
-label_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-int
-pki_dns_name_check(const char *in, size_t len,
-    char out[CRYPTO_MAX_NAME_LEN + 1])
-{
-	size_t i, start = 0;
-
-	if (len == 0 || len > CRYPTO_MAX_NAME_LEN)
-		return CRYPTO_ERR_NAME;
-	for (i = 0; i < len; i++) {
-		if (in[i] == '\0')
-			return CRYPTO_ERR_NAME;
-		out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
-	}
-	out[len] = '\0';
-	if (len > 2 && out[0] == '*' && out[1] == '.')
-		start = 2;
-	for (i = start; i <= len; i++) {
-		if (i < len && out[i] != '.')
-			continue;
-		if (!label_ok(out + start, i - start))
-			return CRYPTO_ERR_NAME;
-		start = i + 1;
-	}
-	return CRYPTO_OK;
-}
-
-static int
 ip_name(const uint8_t *raw, size_t len, struct crypto_name *n)
 {
 	n->type = CRYPTO_NAME_IP;
@@ -101,7 +62,7 @@ cn_name(const char *cn, struct crypto_name *n)
 	if (inet_pton(AF_INET6, cn, raw) == 1)
 		return ip_name(raw, 16, n);
 	n->type = CRYPTO_NAME_DNS;
-	return pki_dns_name_check(cn, strlen(cn), n->value);
+	return crypto_dns_name_check(cn, strlen(cn), 1, n->value, NULL);
 }
 
 static int
@@ -137,7 +98,8 @@ csr_names(struct crypto_csr *c, DecodedCert *dc)
 			return CRYPTO_ERR_NAME;
 		if (e->type == ASN_DNS_TYPE) {
 			n.type = CRYPTO_NAME_DNS;
-			ret = pki_dns_name_check(e->name, (size_t)e->len, n.value);
+			ret = crypto_dns_name_check(e->name, (size_t)e->len, 1, n.value,
+			    NULL);
 		} else if (e->type == ASN_IP_TYPE)
 			ret = ip_name((const uint8_t *)e->name, (size_t)e->len, &n);
 		else

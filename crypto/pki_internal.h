@@ -185,12 +185,16 @@ struct pki_cert_spec {
 int pki_cert_sign(const struct pki_cert_spec *spec, struct pki_key *signer,
     uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len);
 
-/* ---- names (csr.c) -------------------------------------------------------- */
+/* ---- names (name.c, csr.c) ------------------------------------------------ */
 
-/* Checks and lower-cases a DNS name (an optional leading "*." label).
+/* Checks and lower-cases a DNS name (an optional leading "*." label): the
+ * one check, crypto_dns_name_check(), for callers that need no reason.
  * 0 or CRYPTO_ERR_NAME. */
-int pki_dns_name_check(const char *in, size_t len,
-    char out[CRYPTO_MAX_NAME_LEN + 1]);
+static inline int
+pki_dns_name_check(const char *in, size_t len, char out[CRYPTO_MAX_NAME_LEN + 1])
+{
+	return crypto_dns_name_check(in, len, 1, out, NULL);
+}
 /* The request's SubjectPublicKeyInfo DER, owned by the csr. */
 const uint8_t *pki_csr_spki(const struct crypto_csr *csr, size_t *len);
 
