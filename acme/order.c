@@ -693,7 +693,11 @@ acme_finalize(struct acme *a, const struct acme_request *req, const char *id,
 	if (f.not_ready)
 		acme_respond_problem(resp, ACME_P_ORDER_NOT_READY, 0,
 		    "order is %s, not ready", f.status);
-	else if (ret == 2)
+	else if (ret == 2 && f.issue_err == CRYPTO_ERR_UNAVAILABLE) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 503,
+		    "the signer is restarting; retry shortly");
+		acme_respond_header(resp, "Retry-After", "%d", CRYPTO_SIGNER_TIMEOUT);
+	} else if (ret == 2)
 		acme_respond_problem(resp, ACME_P_BAD_CSR, 0, "cannot issue: %s",
 		    crypto_strerror(f.issue_err));
 	else if (ret != 0)

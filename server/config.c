@@ -45,6 +45,9 @@ static const struct option options[] = {
 	  "127.0.0.1, ::1 and the host name)" },
 	{ "base-url", OPT_STRING, OFF(base_url), CMD_SERVE, 0, 0,
 	  "fixed https://HOST[:PORT] for ACME URLs (default: from the Host header)" },
+	{ "pki-url", OPT_STRING, OFF(pki_url), CMD_SERVE, 0, 0,
+	  "http://HOST[:PORT] relying parties fetch the CRL and issuer "
+	  "certificate from; issued certificates carry it (default: none)" },
 	{ "http01-port", OPT_PORT, OFF(http01_port), CMD_SERVE, 1, 65535,
 	  "port http-01 validation connects to (default 80)" },
 	{ "tlsalpn01-port", OPT_PORT, OFF(tlsalpn01_port), CMD_SERVE, 1, 65535,
@@ -464,6 +467,11 @@ config_check(struct config *c)
 	if (c->base_url != NULL && strncmp(c->base_url, "https://", 8) != 0) {
 		fprintf(stderr, "hearth: base-url: \"%s\" must start with https://\n",
 		    c->base_url);
+		return -1;
+	}
+	if (c->pki_url != NULL && crypto_pki_url_check(c->pki_url) != 0) {
+		fprintf(stderr, "hearth: pki-url: \"%s\" must be http://HOST[:PORT] "
+		    "with no path or trailing slash\n", c->pki_url);
 		return -1;
 	}
 	if (c->root_days < c->intermediate_days) {

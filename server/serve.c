@@ -292,10 +292,29 @@ caa_identities_init(struct server *s)
 			s->caa_ids[s->n_caa_ids++] = s->names[i].value;
 }
 
+/* What the signer process may sign: the name policy, the listener's
+ * names, the base URL leaves point relying parties to, and the default
+ * profiles with --cert-days as the first one's lifetime. */
+static void
+signer_config(const struct server *s, struct crypto_signer_config *sc,
+    struct crypto_profile profiles[CRYPTO_MAX_PROFILES])
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->policy = s->policy;
+	sc->tls_names = s->names;
+	sc->n_tls_names = s->n_names;
+	sc->pki_url = s->cfg->pki_url;
+	sc->n_profiles = crypto_profile_defaults(profiles);
+	profiles[0].lifetime = s->cfg->cert_days * 86400;
+	sc->profiles = profiles;
+}
+
 static int
 server_open(struct server *s)
 {
 	const struct config *c = s->cfg;
+	struct crypto_profile profiles[CRYPTO_MAX_PROFILES];
+	struct crypto_signer_config sc;
 	struct acme_config ac;
 	char path[4096], errbuf[512];
 	char *pw = NULL;
@@ -307,7 +326,8 @@ server_open(struct server *s)
 	if (c->intermediate_passphrase_file != NULL &&
 	    (pw = config_read_passphrase(c->intermediate_passphrase_file, &pwlen)) == NULL)
 		return -1;
-	s->signer = crypto_signer_spawn(path, pw, pwlen, &err);
+	signer_config(s, &sc, profiles);
+	s->signer = crypto_signer_spawn(path, pw, pwlen, &sc, &err);
 	if (pw != NULL) {
 		crypto_zeroize(pw, pwlen);
 		free(pw);

@@ -30,6 +30,8 @@ struct config {
 	char *listen;                 /* "ADDR:PORT", ":PORT" for every address */
 	struct config_list tls_names;
 	char *base_url;               /* fixed "https://host:port", or NULL */
+	char *pki_url;                /* "http://host[:port]" leaves point to
+	                                 for CRL and issuer, or NULL */
 	long http01_port;
 	long tlsalpn01_port;
 	char *resolver;               /* "IP:PORT" or NULL for the system's */
