@@ -30,6 +30,8 @@ struct config {
 	char *listen;                 /* "ADDR:PORT", ":PORT" for every address */
 	struct config_list tls_names;
 	char *base_url;               /* fixed "https://host:port", or NULL */
+	char *pki_url;                /* "http://host[:port]" leaves point to
+	                                 for CRL and issuer, or NULL */
 	long http01_port;
 	long tlsalpn01_port;
 	char *resolver;               /* "IP:PORT" or NULL for the system's */
@@ -37,6 +39,10 @@ struct config {
 	long caa_check;               /* 1: check CAA for DNS identifiers */
 	struct config_list caa_identities; /* default: the DNS tls-names */
 	struct config_list validation_deny; /* CIDRs validation never reaches */
+	struct config_list allow_dns; /* name policy rules (crypto_policy_add) */
+	struct config_list deny_dns;
+	struct config_list allow_ip;
+	struct config_list deny_ip;
 	long cert_days;               /* leaf validity */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
 	char *pki_listen;             /* plain HTTP "ADDR:PORT", or "off" */
@@ -70,6 +76,14 @@ int config_parse(struct config *c, enum config_command cmd, int argc,
 void config_free(struct config *c);
 /* Prints the options of cmd to f. */
 void config_usage(FILE *f, enum config_command cmd);
+
+/* The name policy of c: the operator's allow-dns, deny-dns, allow-ip and
+ * deny-ip rules (already checked by config_parse), then the defaults for a
+ * kind without allow rules. Caller frees with crypto_policy_free. NULL
+ * after logging why. */
+struct crypto_policy *config_policy(const struct config *c);
+/* One sentence on how to allow other names, for start-up output. */
+extern const char config_policy_hint[];
 
 /* Reads a passphrase file (first line, trailing newline removed). Returns a
  * malloc'd buffer the caller zeroizes and frees, or NULL after printing why. */

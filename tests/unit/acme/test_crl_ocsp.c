@@ -192,7 +192,7 @@ main(void)
 	p.root_passphrase_len = 9;
 	p.now = now - 3600;
 	CHECK_EQ_INT(crypto_ca_create(pt_path("ca"), &p, &gen), 0);
-	signer = crypto_signer_open(pt_path("ca"), NULL, 0, &e);
+	signer = crypto_signer_open(pt_path("ca"), NULL, 0, NULL, &e);
 	st = store_open(pt_path("db"), &e, err, sizeof(err));
 	CHECK(signer != NULL && st != NULL);
 	if (signer != NULL && st != NULL && store_write(st, seed_txn, NULL) == 0) {

@@ -64,7 +64,7 @@ test_issue(const char *ca)
 	char *pem, cmd[4096];
 	int err, i;
 
-	s = crypto_signer_spawn(ca, NULL, 0, &err);
+	s = crypto_signer_spawn(ca, NULL, 0, NULL, &err);
 	CHECK_EQ_INT(err, CRYPTO_OK);
 	CHECK(s != NULL && csr != NULL);
 	if (s == NULL || csr == NULL)
@@ -135,17 +135,17 @@ test_passphrase(void)
 	p.intermediate_passphrase_len = 5;
 	p.now = now;
 	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
-	CHECK(crypto_signer_spawn(ca, "wrong", 5, &err) == NULL);
+	CHECK(crypto_signer_spawn(ca, "wrong", 5, NULL, &err) == NULL);
 	CHECK_EQ_INT(err, CRYPTO_ERR_PASSPHRASE);
-	CHECK(crypto_signer_spawn(ca, NULL, 0, &err) == NULL);
+	CHECK(crypto_signer_spawn(ca, NULL, 0, NULL, &err) == NULL);
 	CHECK_EQ_INT(err, CRYPTO_ERR_PASSPHRASE);
 	{
-		struct crypto_signer *s = crypto_signer_spawn(ca, "inter", 5, &err);
+		struct crypto_signer *s = crypto_signer_spawn(ca, "inter", 5, NULL, &err);
 
 		CHECK_EQ_INT(err, CRYPTO_OK);
 		crypto_signer_free(s);
 	}
-	CHECK(crypto_signer_spawn(pt_path("absent"), NULL, 0, &err) == NULL);
+	CHECK(crypto_signer_spawn(pt_path("absent"), NULL, 0, NULL, &err) == NULL);
 	CHECK(err != CRYPTO_OK);
 }
 
