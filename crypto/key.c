@@ -2,7 +2,8 @@
  * key.c: the CA's private keys. Generates EC P-256/P-384 and RSA-4096 keys,
  * loads PKCS#8/PKCS#1/SEC1 keys (decrypting encrypted PKCS#8), writes PKCS#8
  * PEM (encrypted with PBES2: PBKDF2-HMAC-SHA256 and AES-256-CBC, RFC 8018),
- * exports SubjectPublicKeyInfo and signs certificates. Every buffer that holds
+ * exports SubjectPublicKeyInfo and signs certificates, CRLs and OCSP
+ * responses (one TBS-shaped signer). Every buffer that holds
  * key material is zeroized before it is freed. No files, no names.
  */
 #include "pki_internal.h"
@@ -16,10 +17,11 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/pwdbased.h>
 #include <wolfssl/wolfcrypt/sha256.h>
+#include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/wc_encrypt.h>
 
 #define KEY_DER_MAX     8192
-#define SIG_ROOM        1024     /* signature algorithm, value and framing */
+#define SIG_MAX         1024     /* RSA-4096: 512 bytes; ECDSA P-521 DER: 139 */
 #define PBE_ITERATIONS  600000   /* PBKDF2-HMAC-SHA256, OWASP 2023 */
 #define PBE_SALT_LEN    16
 #define PBE_KEY_LEN     32
@@ -401,46 +403,85 @@ pki_key_sig_alg(const struct pki_key *k, size_t *len)
 	}
 }
 
-int
-pki_key_sign_cert(struct pki_key *k, uint8_t *buf, size_t tbs_len,
-    size_t bufsz)
+/* The digest a signature of this key's algorithm covers, and its
+ * DigestInfo OID sum for RSA. */
+static enum wc_HashType
+key_hash_type(const struct pki_key *k, int *oid)
 {
-	WC_RNG *rng;
-	int n;
+	switch (key_sig_type(k)) {
+	case CTC_SHA384wECDSA:
+		*oid = SHA384h;
+		return WC_HASH_TYPE_SHA384;
+	case CTC_SHA512wECDSA:
+		*oid = SHA512h;
+		return WC_HASH_TYPE_SHA512;
+	default:
+		*oid = SHA256h;
+		return WC_HASH_TYPE_SHA256;
+	}
+}
 
-	if (tbs_len > INT32_MAX || bufsz > UINT32_MAX)
-		return CRYPTO_ERR_TOO_LARGE;
+/* The signature value over data: ECDSA as DER, or RSA PKCS#1 v1.5 over a
+ * DigestInfo (RFC 8017 §9.2). The hash runs outside the RNG lock. */
+static int
+key_sign(struct pki_key *k, const uint8_t *data, size_t len, uint8_t *sig,
+    word32 *siglen)
+{
+	uint8_t digest[WC_MAX_DIGEST_SIZE], info[MAX_ENCODED_SIG_SZ];
+	enum wc_HashType type;
+	word32 dlen, ilen;
+	WC_RNG *rng;
+	int oid, ret;
+
+	type = key_hash_type(k, &oid);
+	dlen = (word32)wc_HashGetDigestSize(type);
+	if (wc_Hash(type, data, (word32)len, digest, dlen) != 0)
+		return CRYPTO_ERR_INTERNAL;
 	rng = crypto_rng_lock();
-	if (k->kind == PKI_KEY_RSA)
-		n = wc_SignCert_ex((int)tbs_len, key_sig_type(k), buf,
-		    (word32)bufsz, RSA_TYPE, &k->u.rsa, rng);
-	else
-		n = wc_SignCert_ex((int)tbs_len, key_sig_type(k), buf,
-		    (word32)bufsz, ECC_TYPE, &k->u.ec, rng);
+	if (k->kind == PKI_KEY_RSA) {
+		ilen = wc_EncodeSignature(info, digest, dlen, oid);
+		ret = ilen == 0 ? -1 :
+		    wc_RsaSSL_Sign(info, ilen, sig, *siglen, &k->u.rsa, rng);
+		if (ret > 0) {
+			*siglen = (word32)ret;
+			ret = 0;
+		}
+	} else
+		ret = wc_ecc_sign_hash(digest, dlen, sig, siglen, rng, &k->u.ec);
 	crypto_rng_unlock();
-	/* wolfSSL's fixed-point EC cache is per thread and speeds up every
-	 * later signature; threads release it with crypto_thread_cleanup(). */
-	return n > 0 ? n : CRYPTO_ERR_INTERNAL;
+	return ret == 0 ? CRYPTO_OK : CRYPTO_ERR_INTERNAL;
 }
 
 /*
  * X.509 certificates, CRLs (RFC 5280 §5.1) and BasicOCSPResponses (RFC 6960
  * §4.2.1) share one shape: SEQUENCE { tbs, signatureAlgorithm, BIT STRING }.
- * wolfSSL's certificate signer hashes whatever bytes it is given, so the
- * same call signs all three.
+ * wolfSSL makes only the signature value (key_sign); the framing is ours,
+ * because wolfSSL's certificate framing writes lengths of at most three
+ * bytes and a CRL of many entries is longer than 16 MiB.
  */
 int
 pki_key_sign_tbs(struct pki_key *k, struct pki_buf *b)
 {
-	static const uint8_t zeros[SIG_ROOM];
-	size_t tbs_len = b->len;
-	int n;
+	uint8_t sig[SIG_MAX];
+	word32 siglen = sizeof(sig);
+	const uint8_t *alg;
+	size_t alglen, bits;
+	int ret;
 
-	pki_buf_raw(b, zeros, sizeof(zeros));   /* room for the signature */
 	if (b->err != 0)
 		return b->err;
-	if ((n = pki_key_sign_cert(k, b->p, tbs_len, b->len)) < 0)
-		return n;
-	b->len = (size_t)n;
-	return CRYPTO_OK;
+	if (b->len == 0 || b->len > UINT32_MAX)
+		return CRYPTO_ERR_TOO_LARGE;
+	/* wolfSSL's fixed-point EC cache is per thread and speeds up every
+	 * later signature; threads release it with crypto_thread_cleanup(). */
+	if ((ret = key_sign(k, b->p, b->len, sig, &siglen)) != 0)
+		return ret;
+	alg = pki_key_sig_alg(k, &alglen);
+	pki_buf_raw(b, alg, alglen);
+	bits = b->len;
+	pki_buf_raw(b, "", 1);                   /* no unused bits */
+	pki_buf_raw(b, sig, siglen);
+	pki_der_wrap(b, PKI_DER_BITSTR, bits);
+	pki_der_wrap(b, PKI_DER_SEQ, 0);
+	return b->err;
 }

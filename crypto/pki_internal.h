@@ -140,14 +140,10 @@ int pki_key_pem(struct pki_key *k, const char *pass, size_t passlen,
     char **pem, size_t *pemlen);
 /* SubjectPublicKeyInfo DER into out (at least 1024 bytes). */
 int pki_key_spki(struct pki_key *k, uint8_t *out, size_t outsz, size_t *len);
-/* Signs the TBSCertificate in buf[0..tbs_len) and frames the certificate
- * in place; returns its length (> 0) or CRYPTO_ERR_*. */
-int pki_key_sign_cert(struct pki_key *k, uint8_t *buf, size_t tbs_len,
-    size_t bufsz);
 /* Signs the TBS-shaped structure that fills b (a TBSCertificate,
  * TBSCertList or ResponseData, whose signature field is pki_key_sig_alg)
- * and replaces b's contents with SEQUENCE { tbs, algorithm, signature }.
- * 0 or CRYPTO_ERR_*; on failure b is left for the caller to free. */
+ * and turns b into SEQUENCE { tbs, algorithm, signature }. 0 or
+ * CRYPTO_ERR_*; on failure b is left for the caller to free. */
 int pki_key_sign_tbs(struct pki_key *k, struct pki_buf *b);
 /* The AlgorithmIdentifier DER for this key's certificate signatures. */
 const uint8_t *pki_key_sig_alg(const struct pki_key *k, size_t *len);
