@@ -59,42 +59,46 @@ struct req {
 	size_t n_names;
 	int64_t not_before, not_after;
 	uint32_t reserved;
+	uint32_t claim_names;        /* nonzero: the count the header announces */
 	const uint8_t *trailer;      /* bytes after the request */
 	size_t trailer_len;
 };
+
+/* Appends len bytes (none when len is 0, whatever p is). */
+static size_t
+put(uint8_t *buf, size_t o, const void *p, size_t len)
+{
+	if (len > 0)
+		memcpy(buf + o, p, len);
+	return o + len;
+}
 
 static size_t
 craft(const struct req *r, uint8_t *buf)
 {
 	struct pki_leaf_wire w;
-	size_t o = 0, i, n;
+	size_t o, i, n;
 
 	memset(&w, 0, sizeof(w));
 	w.kind = r->kind;
 	w.profile_len = r->profile != NULL ? (uint32_t)strlen(r->profile) : 0;
 	w.spki_len = (uint32_t)r->spki_len;
 	w.cn_len = r->cn != NULL ? (uint32_t)strlen(r->cn) : 0;
-	w.n_names = (uint32_t)r->n_names;
+	w.n_names = r->claim_names != 0 ? r->claim_names : (uint32_t)r->n_names;
 	w.reserved = r->reserved;
 	w.not_before = r->not_before;
 	w.not_after = r->not_after;
-	memcpy(buf, &w, sizeof(w));
-	o = sizeof(w);
-	memcpy(buf + o, r->profile, w.profile_len);
-	o += w.profile_len;
-	memcpy(buf + o, r->spki, r->spki_len);
-	o += r->spki_len;
-	memcpy(buf + o, r->cn, w.cn_len);
-	o += w.cn_len;
+	o = put(buf, 0, &w, sizeof(w));
+	o = put(buf, o, r->profile, w.profile_len);
+	o = put(buf, o, r->spki, r->spki_len);
+	o = put(buf, o, r->cn, w.cn_len);
 	for (i = 0; i < r->n_names; i++) {
 		n = strlen(r->names[i].value);
 		buf[o++] = (uint8_t)r->names[i].type;
 		buf[o++] = (uint8_t)n;
-		memcpy(buf + o, r->names[i].value, n);
-		o += n;
+		o = put(buf, o, r->names[i].value, n);
 	}
-	memcpy(buf + o, r->trailer, r->trailer_len);
-	return o + r->trailer_len;
+	return put(buf, o, r->trailer, r->trailer_len);
 }
 
 static const struct crypto_name good_names[] = {
@@ -379,7 +383,7 @@ test_framing(struct crypto_signer *s)
 	CHECK_EQ_INT(send_req(s, &r, NULL), CRYPTO_ERR_PARSE);
 	r.trailer = NULL;
 	r.trailer_len = 0;
-	r.n_names = CRYPTO_MAX_NAMES + 1;  /* announced, cut off by the cap */
+	r.claim_names = CRYPTO_MAX_NAMES + 1;  /* announced, over the cap */
 	CHECK_EQ_INT(send_req(s, &r, NULL), CRYPTO_ERR_PARSE);
 }
 
