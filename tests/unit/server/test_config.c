@@ -47,6 +47,27 @@ write_file(const char *path, const char *text)
 	}
 }
 
+/* --pki-url: http://HOST[:PORT] only, refused naming the flag. */
+static void
+test_pki_url(void)
+{
+	struct config c;
+	char err[1024];
+	char *ok[] = { "--data", "d", "--pki-url", "http://pki.corp.internal:8080" };
+	char *https[] = { "--data", "d", "--pki-url", "https://pki.corp.internal" };
+	char *path[] = { "--data", "d", "--pki-url", "http://pki.corp.internal/x" };
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, ok, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.pki_url, "http://pki.corp.internal:8080");
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, https, err, sizeof(err)), -1);
+	CHECK(strstr(err, "pki-url") != NULL && strstr(err, "http://HOST") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, path, err, sizeof(err)), -1);
+	CHECK(strstr(err, "pki-url") != NULL);
+	config_free(&c);
+}
+
 static void
 test_flags(void)
 {
@@ -120,6 +141,7 @@ test_flags(void)
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, dur_big, err, sizeof(err)), -1);
 	CHECK(strstr(err, "range") != NULL);
 	config_free(&c);
+	test_pki_url();
 }
 
 /* The PKI listener and CRL schedule: defaults, "off", and refusals. */
