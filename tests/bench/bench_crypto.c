@@ -155,7 +155,7 @@ bench_crl(const char *ca)
 	p.this_update = time(NULL);
 	p.next_update = p.this_update + 86400;
 	p.n_entries = CRL_ENTRIES;
-	if ((s = crypto_signer_spawn(ca, NULL, 0, &err)) == NULL ||
+	if ((s = crypto_signer_spawn(ca, NULL, 0, NULL, &err)) == NULL ||
 	    (e = crl_entries(CRL_ENTRIES, p.this_update)) == NULL)
 		goto out;
 	p.entries = e;
