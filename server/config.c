@@ -46,8 +46,10 @@ static const struct option options[] = {
 	{ "base-url", OPT_STRING, OFF(base_url), CMD_SERVE, 0, 0,
 	  "fixed https://HOST[:PORT] for ACME URLs (default: from the Host header)" },
 	{ "pki-url", OPT_STRING, OFF(pki_url), CMD_SERVE, 0, 0,
-	  "http://HOST[:PORT] relying parties fetch the CRL and issuer "
-	  "certificate from; issued certificates carry it (default: none)" },
+	  "http://HOST[:PORT] relying parties fetch the CRL, issuer certificate "
+	  "and OCSP from; issued certificates carry it (default: from "
+	  "--pki-listen and the first --tls-name or the host name; none when "
+	  "the listener is off)" },
 	{ "http01-port", OPT_PORT, OFF(http01_port), CMD_SERVE, 1, 65535,
 	  "port http-01 validation connects to (default 80)" },
 	{ "tlsalpn01-port", OPT_PORT, OFF(tlsalpn01_port), CMD_SERVE, 1, 65535,
