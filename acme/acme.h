@@ -213,6 +213,11 @@ int acme_serial_normalize(const char *in, char out[ACME_SERIAL_HEX_LEN + 1]);
 int acme_cert_revoke(struct store *st, const char *serial, int reason,
     time_t now);
 
+/* Once per store: enters certificates revoked by a hearth that had no
+ * revoked table into it (one pass over the certificate records; a meta
+ * flag marks it done). Call at start. 0 or ACME_ERR_INTERNAL. */
+int acme_revoked_index(struct store *st);
+
 /* How many revocations the store has recorded; grows by one with each.
  * 0 or ACME_ERR_INTERNAL. */
 int acme_revocation_count(struct store *st, uint64_t *count);

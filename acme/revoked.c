@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "store.h"
 
 /*
@@ -191,4 +193,67 @@ acme_reason_parse(const char *s, int *reason)
 			return ACME_OK;
 		}
 	return ACME_ERR_INVALID;
+}
+
+/* ---- stores from before the revoked table ---- */
+
+#define ACME_META_REVOKED_INDEXED "revoked_indexed"
+
+static int
+backfill_one(const void *key, size_t keylen, const void *val, size_t vallen,
+    void *arg)
+{
+	struct store_txn *txn = arg;
+	char serial[ACME_SERIAL_HEX_LEN + 1];
+	uint8_t k[ACME_SERIAL_MAX_BYTES], rec[ACME_REVOKED_REC_LEN];
+	struct acme_revoked r;
+	size_t klen;
+	cJSON *c;
+	int ret = 0;
+
+	if (keylen > ACME_SERIAL_HEX_LEN)
+		return 0;
+	memcpy(serial, key, keylen);
+	serial[keylen] = '\0';
+	if ((c = cJSON_ParseWithLength(val, vallen)) == NULL)
+		return 0;
+	if (cJSON_GetObjectItemCaseSensitive(c, "revoked") != NULL &&
+	    crypto_serial_parse(serial, k, &klen) == CRYPTO_OK) {
+		r.revoked_at = acme_json_time(c, "revoked");
+		r.not_after = acme_json_time(c, "notAfter");
+		r.reason = (int)acme_json_time(c, "reason");
+		if (r.reason < 0 || r.reason > 10)
+			r.reason = ACME_REASON_UNSPECIFIED;
+		acme_revoked_encode(&r, rec);
+		ret = store_put(txn, STORE_T_REVOKED, k, klen, rec, sizeof(rec), 0);
+	}
+	cJSON_Delete(c);
+	return ret;
+}
+
+static int
+backfill_txn(struct store_txn *txn, void *arg)
+{
+	uint64_t done, count;
+	int ret;
+
+	(void)arg;
+	if ((ret = acme_meta_u64_get(txn, ACME_META_REVOKED_INDEXED, &done)) != 0 ||
+	    done != 0)
+		return ret;
+	if ((ret = store_scan(txn, STORE_T_CERTS, NULL, 0, NULL, 0, backfill_one,
+	    txn)) != 0)
+		return ret;
+	/* servers that read the counter before rebuild their CRL */
+	if ((ret = acme_meta_u64_get(txn, ACME_META_REVOCATIONS, &count)) != 0 ||
+	    (ret = acme_meta_u64_put(txn, ACME_META_REVOCATIONS, count + 1)) != 0)
+		return ret;
+	return acme_meta_u64_put(txn, ACME_META_REVOKED_INDEXED, 1);
+}
+
+int
+acme_revoked_index(struct store *st)
+{
+	return store_write(st, backfill_txn, NULL) == 0 ? ACME_OK :
+	    ACME_ERR_INTERNAL;
 }

@@ -354,6 +354,10 @@ server_open(struct server *s)
 	ac.max_body = (size_t)c->max_body_bytes;
 	ac.random = crypto_random;
 	ac.policy = s->policy;
+	if (acme_revoked_index(s->store) != 0) {
+		log_error("%s: cannot index earlier revocations", path);
+		return -1;
+	}
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
 		log_error("cannot start the ACME service");
 		return -1;

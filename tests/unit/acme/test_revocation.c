@@ -179,6 +179,48 @@ test_serial_forms(void)
 	CHECK_EQ_STR(out, "0102030405060708090a0b0c0d0e0f1011121314");
 }
 
+static int
+old_revoke_txn(struct store_txn *txn, void *arg)
+{
+	cJSON *c = acme_record_get(txn, STORE_T_CERTS, arg);
+	int ret;
+
+	cJSON_AddNumberToObject(c, "revoked", NOW - 7);
+	cJSON_AddNumberToObject(c, "reason", 5);
+	ret = acme_record_put(txn, STORE_T_CERTS, arg, c);
+	cJSON_Delete(c);
+	return ret;
+}
+
+/* A certificate revoked by a hearth without the revoked table is entered
+ * into it once, at start. */
+static void
+test_index_earlier(void)
+{
+	uint8_t key[] = { 0x6a, 0x01 };
+	struct acme_revoked r;
+	struct store_txn *txn;
+	const void *val;
+	size_t len;
+	uint64_t before;
+
+	seed("6a01", NOW + 86400);
+	CHECK_EQ_INT(store_write(st, old_revoke_txn, "6a01"), 0);
+	before = count();
+	CHECK_EQ_INT(acme_revoked_index(st), 0);
+	CHECK_EQ_INT(count(), before + 1);
+	CHECK_EQ_INT(store_read_begin(st, &txn), 0);
+	CHECK_EQ_INT(store_get(txn, STORE_T_REVOKED, key, sizeof(key), &val, &len), 0);
+	CHECK_EQ_INT(acme_revoked_decode(val, len, &r), 0);
+	CHECK_EQ_INT(r.revoked_at, NOW - 7);
+	CHECK_EQ_INT(r.reason, 5);
+	CHECK_EQ_INT(r.not_after, NOW + 86400);
+	store_read_end(txn);
+	/* once only */
+	CHECK_EQ_INT(acme_revoked_index(st), 0);
+	CHECK_EQ_INT(count(), before + 1);
+}
+
 struct tally {
 	size_t n, valid, revoked, expired;
 	char last[ACME_SERIAL_HEX_LEN + 1];
@@ -256,6 +298,7 @@ main(void)
 		test_reasons();
 		test_serial_forms();
 		test_list();
+		test_index_earlier();
 	}
 	store_close(st);
 	crypto_cleanup();
