@@ -34,6 +34,7 @@ enum {
 	ACME_ERR_INVALID = -2,
 	ACME_ERR_INTERNAL = -3,
 	ACME_ERR_NOTFOUND = -4,     /* no such record (e.g. an EAB key id) */
+	ACME_ERR_ALREADY = -5,      /* the change was made before (revoked) */
 };
 
 struct acme_config {
@@ -230,5 +231,139 @@ int acme_eab_key_list(struct store *st, acme_eab_key_fn fn, void *arg);
  * (nothing changes). 0, ACME_ERR_NOTFOUND or ACME_ERR_INTERNAL. */
 int acme_eab_key_revoke(struct store *st, const char *kid, time_t now,
     int *was_revoked);
+/* ---- issued certificates and their revocation (cert.c, revoked.c) ----
+ *
+ * These run in any process that has the store open, also while a server
+ * uses it (`hearth certs`, `hearth revoke`). A revocation writes, in one
+ * store_write, the certificate record, a fixed-size entry in the revoked
+ * table (revocation time, reason, notAfter: all a CRL or an OCSP answer
+ * needs) and a revocation counter that servers poll to rebuild the CRL.
+ */
+
+#define ACME_SERIAL_MAX_BYTES 20    /* RFC 5280 §4.1.2.2 */
+#define ACME_SERIAL_HEX_LEN   (2 * ACME_SERIAL_MAX_BYTES)
+
+/* RFC 5280 §5.3.1 CRLReason codes. */
+enum acme_reason {
+	ACME_REASON_UNSPECIFIED = 0, ACME_REASON_KEY_COMPROMISE = 1,
+	ACME_REASON_CA_COMPROMISE = 2, ACME_REASON_AFFILIATION_CHANGED = 3,
+	ACME_REASON_SUPERSEDED = 4, ACME_REASON_CESSATION = 5,
+	ACME_REASON_CERTIFICATE_HOLD = 6, ACME_REASON_REMOVE_FROM_CRL = 8,
+	ACME_REASON_PRIVILEGE_WITHDRAWN = 9, ACME_REASON_AA_COMPROMISE = 10,
+};
+
+/* Who asks for a revocation: a subscriber through revokeCert, or the
+ * operator through the command line. */
+enum acme_revoker { ACME_REVOKER_SUBSCRIBER, ACME_REVOKER_OPERATOR };
+
+/* Nonzero when who may give reason: subscribers 0, 1, 3, 4, 5; the operator
+ * those and 2, 9, 10. Never 6 (a hold is undone; hearth's revocations are
+ * final), 7 (unassigned) or 8 (delta CRLs only). See docs/revocation.md. */
+int acme_reason_allowed(int reason, enum acme_revoker who);
+/* "keyCompromise", ... for a code 0-10; "unknown" otherwise. Static. */
+const char *acme_reason_name(int reason);
+/* Parses a reason given as its number or its name (case-insensitive, e.g.
+ * "superseded", "keycompromise"). 0 or ACME_ERR_INVALID. */
+int acme_reason_parse(const char *s, int *reason);
+
+/* Normalises a serial as operators type it ("3A0F...", "3a:0f:...", with or
+ * without leading zero bytes) to the form certificates are stored under:
+ * lower-case hex, no colons, no leading zero bytes. 0 or ACME_ERR_INVALID. */
+int acme_serial_normalize(const char *in, char out[ACME_SERIAL_HEX_LEN + 1]);
+
+/* Revokes the certificate with serial (lower-case hex, as normalised) at
+ * now. The caller has checked who may and which reason. 0,
+ * ACME_ERR_NOTFOUND (not issued here), ACME_ERR_ALREADY (already revoked:
+ * nothing changes), ACME_ERR_INTERNAL (the store failed). */
+int acme_cert_revoke(struct store *st, const char *serial, int reason,
+    time_t now);
+
+/* Once per store: enters certificates revoked by a hearth that had no
+ * revoked table into it (one pass over the certificate records; a meta
+ * flag marks it done). Call at start. 0 or ACME_ERR_INTERNAL. */
+int acme_revoked_index(struct store *st);
+
+/* How many revocations the store has recorded; grows by one with each.
+ * 0 or ACME_ERR_INTERNAL. */
+int acme_revocation_count(struct store *st, uint64_t *count);
+
+enum acme_cert_status { ACME_CERT_VALID, ACME_CERT_REVOKED, ACME_CERT_EXPIRED };
+/* "valid", "revoked", "expired". Static. */
+const char *acme_cert_status_name(enum acme_cert_status s);
+
+/* What `hearth certs` shows of a certificate. Pointers are valid during the
+ * callback only. */
+struct acme_cert_info {
+	const char *serial;                 /* lower-case hex */
+	enum acme_cert_status status;       /* revoked wins over expired */
+	time_t not_before, not_after, issued;
+	time_t revoked_at;                  /* 0 unless revoked */
+	int reason;                         /* when revoked */
+	const char *account;
+	const char *pem;                    /* the leaf */
+	const char *const *names;           /* its identifiers, as ordered */
+	size_t n_names;
+};
+/* fn returns 0 to go on, non-zero to stop. */
+typedef int (*acme_cert_fn)(const struct acme_cert_info *c, void *arg);
+
+/* Calls fn for every certificate in serial order, reading the store in
+ * pages of ACME_CERTS_PAGE so no read transaction lives long and memory
+ * stays flat. Status as of now. 0 or ACME_ERR_INTERNAL. */
+#define ACME_CERTS_PAGE 256
+int acme_cert_list(struct store *st, time_t now, acme_cert_fn fn, void *arg);
+/* Calls fn for the certificate with serial (normalised). 0,
+ * ACME_ERR_NOTFOUND or ACME_ERR_INTERNAL. */
+int acme_cert_show(struct store *st, const char *serial, time_t now,
+    acme_cert_fn fn, void *arg);
+
+/* ---- revocation for relying parties: CRL (crl.c), OCSP (ocsp.c) ---- */
+
+/* A signed CRL. Free with acme_crl_clear(). */
+struct acme_crl {
+	uint8_t *der;
+	size_t len;
+	uint64_t number;            /* cRLNumber */
+	uint64_t revocations;       /* the revocation count it reflects */
+	time_t this_update, next_update;
+	size_t entries;
+};
+
+/*
+ * Builds the full CRL (RFC 5280 §5) of the signer's intermediate as of now:
+ * every revoked certificate not yet expired, with its revocation time and
+ * reason; valid for lifetime seconds. Takes the next CRL number in its own
+ * write (numbers only grow, also across restarts). thisUpdate is now, or the
+ * latest revocation time when that is later (another process's clock). 0,
+ * ACME_ERR_INVALID, ACME_ERR_NOMEM or ACME_ERR_INTERNAL (store or signer).
+ */
+int acme_crl_build(struct store *st, struct crypto_signer *s, time_t now,
+    long lifetime, struct acme_crl *out);
+void acme_crl_clear(struct acme_crl *c);
+
+#define ACME_OCSP_VALIDITY 3600     /* an answer's nextUpdate - thisUpdate */
+
+/* An OCSP response, always DER to send (an error status included). */
+struct acme_ocsp {
+	uint8_t *der;
+	size_t len;
+	const char *outcome;        /* for the log: "good", "revoked", "unknown",
+	                             * "malformedRequest", "unauthorized",
+	                             * "internalError", "tryLater". Static. */
+};
+
+/*
+ * Answers one DER OCSPRequest (RFC 6960) about the signer's intermediate:
+ * good for a certificate issued here and not revoked, revoked (time,
+ * reason) from the revoked table, unknown for any other serial; the nonce
+ * echoed. Refusals are OCSP error statuses: malformedRequest (unparsable,
+ * several requests, unknown hash), unauthorized (another issuer, §2.3),
+ * tryLater (the signer did not sign). Signed afresh per request: never
+ * older than the last revocation. 0, or ACME_ERR_NOMEM with nothing to
+ * send. Free with acme_ocsp_clear().
+ */
+int acme_ocsp_answer(struct store *st, struct crypto_signer *s,
+    const uint8_t *req, size_t len, time_t now, struct acme_ocsp *out);
+void acme_ocsp_clear(struct acme_ocsp *o);
 
 #endif

@@ -141,6 +141,27 @@ int acme_time_parse(const char *s, time_t *out);
 int acme_url(char *out, size_t outsz, const char *base, const char *kind,
     const char *id);
 
+/* ---- revocation records (revoked.c) ---- */
+
+#define ACME_REVOKED_REC_LEN  18
+#define ACME_META_REVOCATIONS "revocations"  /* uint64, big-endian */
+#define ACME_META_CRL_NUMBER  "crl_number"   /* uint64, big-endian; only grows */
+
+/* One entry of the revoked table (keyed by the serial's bytes). */
+struct acme_revoked {
+	time_t revoked_at;
+	time_t not_after;            /* the certificate's; it leaves the CRL after */
+	int reason;
+};
+void acme_revoked_encode(const struct acme_revoked *r,
+    uint8_t out[ACME_REVOKED_REC_LEN]);
+/* 0 or ACME_ERR_INVALID (wrong length, version or reason). */
+int acme_revoked_decode(const void *val, size_t len, struct acme_revoked *out);
+/* A counter of the meta table; absent reads as 0. 0, ACME_ERR_INTERNAL. */
+int acme_meta_u64_get(struct store_txn *txn, const char *key, uint64_t *v);
+/* 0 or a STORE_* code. */
+int acme_meta_u64_put(struct store_txn *txn, const char *key, uint64_t v);
+
 /* ---- JWS requests (jws.c), RFC 8555 §6.2-§6.4 ---- */
 
 enum acme_key_mode { ACME_KEY_KID, ACME_KEY_JWK, ACME_KEY_EITHER };

@@ -1,8 +1,9 @@
 /*
  * cert.c: issued certificates: download (RFC 8555 §7.4.2) and revocation
  * (§7.6). A certificate record holds its account and order, the leaf PEM,
- * the chain PEM as issued, validity, and once revoked the reason and time
- * (what a CRL or OCSP responder will read).
+ * the chain PEM as issued, validity, and once revoked the reason and time;
+ * the revoked table keeps what a CRL or OCSP responder reads (revoked.c).
+ * Also the operator's view: listing and showing certificates.
  */
 #include "acme_internal.h"
 
@@ -20,7 +21,7 @@ cert_get(struct acme *a, const char *serial)
 	struct store_txn *txn;
 	cJSON *c = NULL;
 
-	if (strlen(serial) > 2 * 20 || store_read_begin(a->store, &txn) != 0)
+	if (strlen(serial) > ACME_SERIAL_HEX_LEN || store_read_begin(a->store, &txn) != 0)
 		return NULL;
 	c = acme_record_get(txn, STORE_T_CERTS, serial);
 	store_read_end(txn);
@@ -71,14 +72,6 @@ out:
 	acme_jws_clear(&jws);
 }
 
-/* RFC 5280 §5.3.1 reason codes; 7 is unused, and aACompromise (10) is not
- * for subscribers, but RFC 8555 lets the CA decide: hearth accepts it. */
-static int
-reason_ok(int r)
-{
-	return r >= 0 && r <= 10 && r != 7;
-}
-
 /* May this account revoke c? The account that ordered it, or one holding
  * valid authorizations for every name in it (RFC 8555 §7.6). */
 static int
@@ -119,27 +112,69 @@ struct revoke {
 	int reason;
 	time_t now;
 	int already;
+	int missing;
 };
 
+/* The certificate record, its revoked-table entry and the counter, in one
+ * transaction: a CRL or OCSP answer never sees one without the other. */
 static int
 revoke_txn(struct store_txn *txn, void *arg)
 {
 	struct revoke *r = arg;
-	cJSON *c = acme_record_get(txn, STORE_T_CERTS, r->serial);
+	struct acme_revoked rec;
+	uint8_t key[ACME_SERIAL_MAX_BYTES], val[ACME_REVOKED_REC_LEN];
+	size_t keylen;
+	uint64_t count;
+	cJSON *c;
 	int ret;
 
-	if (c == NULL)
-		return STORE_ERR_CORRUPT;
+	r->already = r->missing = 0;
+	if (crypto_serial_parse(r->serial, key, &keylen) != CRYPTO_OK ||
+	    (c = acme_record_get(txn, STORE_T_CERTS, r->serial)) == NULL) {
+		r->missing = 1;
+		return 1;
+	}
 	if (cJSON_GetObjectItemCaseSensitive(c, "revoked") != NULL) {
 		r->already = 1;
 		cJSON_Delete(c);
 		return 1;
 	}
+	rec.revoked_at = r->now;
+	rec.not_after = acme_json_time(c, "notAfter");
+	rec.reason = r->reason;
+	acme_revoked_encode(&rec, val);
 	cJSON_AddNumberToObject(c, "revoked", (double)r->now);
 	cJSON_AddNumberToObject(c, "reason", r->reason);
 	ret = acme_record_put(txn, STORE_T_CERTS, r->serial, c);
 	cJSON_Delete(c);
+	if (ret == 0)
+		ret = store_put(txn, STORE_T_REVOKED, key, keylen, val, sizeof(val),
+		    STORE_PUT_NEW);
+	if (ret == 0)
+		ret = acme_meta_u64_get(txn, ACME_META_REVOCATIONS, &count);
+	if (ret == 0)
+		ret = acme_meta_u64_put(txn, ACME_META_REVOCATIONS, count + 1);
 	return ret;
+}
+
+int
+acme_cert_revoke(struct store *st, const char *serial, int reason, time_t now)
+{
+	struct revoke r;
+	int ret;
+
+	if (serial == NULL || reason < 0 || reason > 10 || reason == 7)
+		return ACME_ERR_INVALID;
+	memset(&r, 0, sizeof(r));
+	r.serial = serial;
+	r.reason = reason;
+	r.now = now;
+	ret = store_write(st, revoke_txn, &r);
+	if (r.missing)
+		return ACME_ERR_NOTFOUND;
+	if (r.already)
+		return ACME_ERR_ALREADY;
+	return ret == 0 ? ACME_OK : ACME_ERR_INTERNAL;
 }
 
 /* Decodes the payload's certificate and finds our record of it. */
@@ -183,21 +218,22 @@ acme_revoke(struct acme *a, const struct acme_request *req,
 {
 	struct crypto_cert_info info;
 	struct acme_jws jws;
-	struct revoke r;
 	cJSON *payload = NULL, *c = NULL;
 	const cJSON *reason;
 	int ret;
 
 	if (acme_jws_verify(a, req, ACME_KEY_EITHER, &jws, resp) != 0)
 		return;
-	memset(&r, 0, sizeof(r));
 	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
 		goto out;
 	reason = cJSON_GetObjectItemCaseSensitive(payload, "reason");
 	if (reason != NULL && (!cJSON_IsNumber(reason) ||
-	    reason->valuedouble != (double)reason->valueint || !reason_ok(reason->valueint))) {
+	    reason->valuedouble != (double)reason->valueint ||
+	    !acme_reason_allowed(reason->valueint, ACME_REVOKER_SUBSCRIBER))) {
 		acme_respond_problem(resp, ACME_P_BAD_REVOCATION_REASON, 0,
-		    "reason must be an RFC 5280 code: 0-6 or 8-10");
+		    "reason must be one of the RFC 5280 codes 0 (unspecified), 1 "
+		    "(keyCompromise), 3 (affiliationChanged), 4 (superseded) or 5 "
+		    "(cessationOfOperation)");
 		goto out;
 	}
 	if ((c = revoke_target(a, payload, &info, resp)) == NULL)
@@ -210,11 +246,9 @@ acme_revoke(struct acme *a, const struct acme_request *req,
 		    "name, nor the certificate's key signed this request");
 		goto out;
 	}
-	r.serial = info.serial;
-	r.reason = reason != NULL ? reason->valueint : 0;
-	r.now = req->now;
-	ret = store_write(a->store, revoke_txn, &r);
-	if (r.already)
+	ret = acme_cert_revoke(a->store, info.serial,
+	    reason != NULL ? reason->valueint : ACME_REASON_UNSPECIFIED, req->now);
+	if (ret == ACME_ERR_ALREADY)
 		acme_respond_problem(resp, ACME_P_ALREADY_REVOKED, 0,
 		    "certificate was already revoked");
 	else if (ret != 0)
@@ -226,4 +260,136 @@ out:
 	cJSON_Delete(c);
 	cJSON_Delete(payload);
 	acme_jws_clear(&jws);
+}
+
+/* ---- the operator's view ---- */
+
+const char *
+acme_cert_status_name(enum acme_cert_status s)
+{
+	switch (s) {
+	case ACME_CERT_VALID:   return "valid";
+	case ACME_CERT_REVOKED: return "revoked";
+	case ACME_CERT_EXPIRED: return "expired";
+	}
+	return "unknown";
+}
+
+/* Fills info from certificate record c (text val) and its order's
+ * identifiers, then calls fn. Returns fn's value, or ACME_ERR_INTERNAL for
+ * a record that does not parse. */
+static int
+cert_visit(struct store_txn *txn, const char *serial, const void *val,
+    size_t len, time_t now, acme_cert_fn fn, void *arg)
+{
+	const char *names[ACME_MAX_IDENTIFIERS];
+	struct acme_cert_info info;
+	const cJSON *e;
+	cJSON *c, *ord = NULL;
+	int ret;
+
+	if ((c = cJSON_ParseWithLength(val, len)) == NULL || !cJSON_IsObject(c)) {
+		cJSON_Delete(c);
+		return ACME_ERR_INTERNAL;
+	}
+	memset(&info, 0, sizeof(info));
+	info.serial = serial;
+	info.not_before = acme_json_time(c, "notBefore");
+	info.not_after = acme_json_time(c, "notAfter");
+	info.issued = acme_json_time(c, "issued");
+	info.revoked_at = acme_json_time(c, "revoked");
+	info.reason = (int)acme_json_time(c, "reason");
+	info.account = acme_json_str(c, "account");
+	info.pem = acme_json_str(c, "pem");
+	info.status = cJSON_GetObjectItemCaseSensitive(c, "revoked") != NULL ?
+	    ACME_CERT_REVOKED : info.not_after < now ? ACME_CERT_EXPIRED :
+	    ACME_CERT_VALID;
+	if (acme_json_str(c, "order") != NULL)
+		ord = acme_record_get(txn, STORE_T_ORDERS, acme_json_str(c, "order"));
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ord, "identifiers"))
+		if (info.n_names < ACME_MAX_IDENTIFIERS &&
+		    acme_json_str(e, "value") != NULL)
+			names[info.n_names++] = acme_json_str(e, "value");
+	info.names = names;
+	ret = fn(&info, arg);
+	cJSON_Delete(ord);
+	cJSON_Delete(c);
+	return ret;
+}
+
+struct cert_page {
+	struct store_txn *txn;
+	time_t now;
+	acme_cert_fn fn;
+	void *arg;
+	char last[ACME_SERIAL_HEX_LEN + 1];
+	size_t seen;
+	int stopped;
+};
+
+static int
+cert_page_one(const void *key, size_t keylen, const void *val, size_t vallen,
+    void *arg)
+{
+	struct cert_page *p = arg;
+	int ret;
+
+	if (keylen > ACME_SERIAL_HEX_LEN)
+		return ACME_ERR_INTERNAL;
+	memcpy(p->last, key, keylen);
+	p->last[keylen] = '\0';
+	if ((ret = cert_visit(p->txn, p->last, val, vallen, p->now, p->fn,
+	    p->arg)) != 0) {
+		p->stopped = 1;
+		return ret < 0 ? ret : 1;
+	}
+	return ++p->seen >= ACME_CERTS_PAGE ? 1 : 0;
+}
+
+int
+acme_cert_list(struct store *st, time_t now, acme_cert_fn fn, void *arg)
+{
+	struct cert_page p;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.now = now;
+	p.fn = fn;
+	p.arg = arg;
+	do {
+		p.seen = 0;
+		if (store_read_begin(st, &p.txn) != STORE_OK)
+			return ACME_ERR_INTERNAL;
+		ret = store_scan(p.txn, STORE_T_CERTS, NULL, 0,
+		    p.last[0] != '\0' ? p.last : NULL, strlen(p.last),
+		    cert_page_one, &p);
+		store_read_end(p.txn);
+		if (ret != 0)
+			return ACME_ERR_INTERNAL;
+	} while (!p.stopped && p.seen == ACME_CERTS_PAGE);
+	return ACME_OK;
+}
+
+int
+acme_cert_show(struct store *st, const char *serial, time_t now,
+    acme_cert_fn fn, void *arg)
+{
+	struct store_txn *txn;
+	const void *val;
+	size_t len;
+	int ret;
+
+	if (serial == NULL || strlen(serial) > ACME_SERIAL_HEX_LEN)
+		return ACME_ERR_NOTFOUND;
+	if (store_read_begin(st, &txn) != STORE_OK)
+		return ACME_ERR_INTERNAL;
+	ret = store_get(txn, STORE_T_CERTS, serial, strlen(serial), &val, &len);
+	if (ret == STORE_NOTFOUND)
+		ret = ACME_ERR_NOTFOUND;
+	else if (ret != STORE_OK)
+		ret = ACME_ERR_INTERNAL;
+	else
+		ret = cert_visit(txn, serial, val, len, now, fn, arg);
+	store_read_end(txn);
+	return ret < 0 ? ret : ACME_OK;
 }

@@ -717,8 +717,15 @@ finalize_issue(struct finalize *f, const struct crypto_csr *csr,
 	lp.not_after = f->not_after;
 	if ((err = crypto_signer_issue(f->a->signer, csr, &lp, &leaf)) != 0) {
 		(void)store_write(f->a->store, release_txn, f);
-		acme_respond_problem(resp, ACME_P_BAD_CSR, 0, "cannot issue: %s",
-		    crypto_strerror(err));
+		if (err == CRYPTO_ERR_UNAVAILABLE) {
+			acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 503,
+			    "the signer is restarting; retry shortly");
+			acme_respond_header(resp, "Retry-After", "%d",
+			    CRYPTO_SIGNER_TIMEOUT);
+		} else {
+			acme_respond_problem(resp, ACME_P_BAD_CSR, 0,
+			    "cannot issue: %s", crypto_strerror(err));
+		}
 		return -1;
 	}
 	f->leaf = &leaf;

@@ -19,24 +19,14 @@
 
 #define RSA_MAX_BYTES (CRYPTO_RSA_MAX_BITS / 8)
 
-enum csr_key { CSR_KEY_RSA, CSR_KEY_P256, CSR_KEY_P384, CSR_KEY_ED25519 };
-
 struct crypto_csr {
 	struct crypto_name *names;
 	size_t n_names;
 	char *cn;
-	enum csr_key kind;
+	enum pki_spki_kind kind;
 	uint8_t *spki;
 	size_t spki_len;
 };
-
-static const uint8_t oid_rsa[] =
-    { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
-static const uint8_t oid_ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
-static const uint8_t oid_p256[] =
-    { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const uint8_t oid_p384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
-static const uint8_t oid_ed25519[] = { 0x2b, 0x65, 0x70 };
 
 /* ---- names ----------------------------------------------------------------- */
 
@@ -121,79 +111,11 @@ csr_names(struct crypto_csr *c, DecodedCert *dc)
 
 /* ---- the key --------------------------------------------------------------- */
 
-static int
-oid_is(const struct pki_tlv *t, const uint8_t *oid, size_t len)
-{
-	return t->tag == PKI_DER_OID && t->val_len == len &&
-	    memcmp(t->val, oid, len) == 0;
-}
-
-static int
-rsa_policy(const uint8_t *spki, size_t len)
-{
-	RsaKey rsa;
-	word32 idx = 0;
-	int bits, ret;
-
-	if (wc_InitRsaKey(&rsa, NULL) != 0)
-		return CRYPTO_ERR_INTERNAL;
-	if (wc_RsaPublicKeyDecode(spki, &idx, &rsa, (word32)len) != 0)
-		ret = CRYPTO_ERR_PARSE;
-	else {
-		uint8_t n[CRYPTO_RSA_MAX_BITS / 8 + 8], e[8];
-		word32 nlen = sizeof(n), elen = sizeof(e);
-
-		bits = wc_RsaEncryptSize(&rsa) * 8;
-		ret = bits < CRYPTO_RSA_MIN_BITS || bits > CRYPTO_RSA_MAX_BITS ?
-		    CRYPTO_ERR_KEY_SIZE : CRYPTO_OK;
-		/* The exponent: odd and at least 3, as for account keys. */
-		if (ret == CRYPTO_OK && (wc_RsaFlattenPublicKey(&rsa, e, &elen, n,
-		    &nlen) != 0 || elen == 0 || elen > 4 || (e[elen - 1] & 1) == 0 ||
-		    (elen == 1 && e[0] < 3)))
-			ret = CRYPTO_ERR_UNSUPPORTED;
-	}
-	wc_FreeRsaKey(&rsa);
-	return ret;
-}
-
-/* Reads the SubjectPublicKeyInfo and applies the key policy. */
+/* The key policy is the one the signer applies (spki.c). */
 static int
 csr_key(struct crypto_csr *c, const struct pki_tlv *spki)
 {
-	struct pki_der d = pki_der_in(spki), a;
-	struct pki_tlv alg, oid, param, bits;
-
-	if (pki_der_expect(&d, PKI_DER_SEQ, &alg) != 0 ||
-	    pki_der_expect(&d, PKI_DER_BITSTR, &bits) != 0 || d.len != 0)
-		return CRYPTO_ERR_PARSE;
-	a = pki_der_in(&alg);
-	if (pki_der_expect(&a, PKI_DER_OID, &oid) != 0)
-		return CRYPTO_ERR_PARSE;
-	if (oid_is(&oid, oid_rsa, sizeof(oid_rsa))) {
-		c->kind = CSR_KEY_RSA;
-		return rsa_policy(spki->der, spki->der_len);
-	}
-	if (oid_is(&oid, oid_ed25519, sizeof(oid_ed25519))) {
-		c->kind = CSR_KEY_ED25519;
-		return bits.val_len == 33 && bits.val[0] == 0 && a.len == 0 ?
-		    CRYPTO_OK : CRYPTO_ERR_PARSE;
-	}
-	if (!oid_is(&oid, oid_ec, sizeof(oid_ec)))
-		return CRYPTO_ERR_UNSUPPORTED;
-	if (pki_der_next(&a, &param) != 0)
-		return CRYPTO_ERR_PARSE;
-	if (oid_is(&param, oid_p256, sizeof(oid_p256)))
-		c->kind = CSR_KEY_P256;
-	else if (oid_is(&param, oid_p384, sizeof(oid_p384)))
-		c->kind = CSR_KEY_P384;
-	else
-		return CRYPTO_ERR_UNSUPPORTED;
-	/* Uncompressed points only (RFC 5480 §2.2 makes them the MUST;
-	 * many clients cannot read the others). */
-	if (bits.val_len != 2 + 2 * (c->kind == CSR_KEY_P256 ? 32 : 48) ||
-	    bits.val[0] != 0 || bits.val[1] != 0x04)
-		return CRYPTO_ERR_UNSUPPORTED;
-	return CRYPTO_OK;
+	return pki_spki_check(spki->der, spki->der_len, &c->kind);
 }
 
 /* CertificationRequest ::= SEQUENCE { info SEQUENCE { version, subject,
@@ -419,16 +341,16 @@ jwk_point(const struct crypto_csr *c, struct pki_buf *b)
 	if (pki_der_expect(&d, PKI_DER_SEQ, &t) != 0 ||
 	    pki_der_expect(&d, PKI_DER_BITSTR, &t) != 0 || t.val_len < 2)
 		return CRYPTO_ERR_PARSE;
-	if (c->kind == CSR_KEY_ED25519) {
+	if (c->kind == PKI_SPKI_ED25519) {
 		pki_buf_raw(b, "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",", 29);
 		ret = b64_member(b, "x", t.val + 1, t.val_len - 1);
 		pki_buf_raw(b, "}", 1);
 		return ret;
 	}
-	flen = c->kind == CSR_KEY_P256 ? 32 : 48;
+	flen = c->kind == PKI_SPKI_P256 ? 32 : 48;
 	if (t.val_len != 2 + 2 * flen || t.val[1] != 0x04)
 		return CRYPTO_ERR_UNSUPPORTED;   /* compressed points */
-	pki_buf_raw(b, c->kind == CSR_KEY_P256 ? "{\"crv\":\"P-256\"," :
+	pki_buf_raw(b, c->kind == PKI_SPKI_P256 ? "{\"crv\":\"P-256\"," :
 	    "{\"crv\":\"P-384\",", 15);
 	pki_buf_raw(b, "\"kty\":\"EC\",", 11);
 	if ((ret = b64_member(b, "x", t.val + 2, flen)) != 0)
@@ -449,7 +371,7 @@ crypto_csr_key_thumbprint(const struct crypto_csr *csr,
 
 	if (csr == NULL || out == NULL)
 		return CRYPTO_ERR_INVALID;
-	if (csr->kind == CSR_KEY_RSA)
+	if (csr->kind == PKI_SPKI_RSA)
 		ret = jwk_rsa(csr, &b);
 	else
 		ret = jwk_point(csr, &b);

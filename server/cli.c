@@ -1,7 +1,8 @@
 /*
- * cli.c: the command words (`init`, `serve`, `eab`, `version`, `help`) and
- * their usage text. Parses the configuration and hands it to the command
- * (`eab` parses its own words, in eab_cli.c).
+ * cli.c: the command words (`init`, `serve`, `eab`, `certs`, `revoke`,
+ * `version`, `help`) and their usage text. Parses the configuration and
+ * hands it to the command (`eab` parses its own words in eab_cli.c, `certs`
+ * and `revoke` in certs_cli.c).
  */
 #include "server.h"
 #include "server_internal.h"
@@ -18,8 +19,10 @@ usage(FILE *f)
 	    "       hearth serve --data DIR [options]  run the ACME server\n"
 	    "       hearth eab add|list|revoke --data DIR ...\n"
 	    "                                          external account keys\n"
+	    "       hearth certs list|show --data DIR ...   issued certificates\n"
+	    "       hearth revoke --data DIR SERIAL [--reason R]\n"
 	    "       hearth version\n"
-	    "       hearth help [init|serve|eab]\n");
+	    "       hearth help [init|serve|eab|certs|revoke]\n");
 }
 
 static int
@@ -34,6 +37,9 @@ help(int argc, char **argv)
 	} else if (argc > 0 && strcmp(argv[0], "eab") == 0) {
 		eab_usage(stdout);
 		config_usage(stdout, CMD_EAB);
+	} else if (argc > 0 && (strcmp(argv[0], "certs") == 0 ||
+	    strcmp(argv[0], "revoke") == 0)) {
+		certs_usage(stdout);
 	} else {
 		usage(stdout);
 	}
@@ -60,6 +66,9 @@ server_main(int argc, char **argv)
 		return help(argc - 2, argv + 2);
 	if (strcmp(argv[1], "eab") == 0)
 		return cmd_eab(argc - 2, argv + 2);
+	if (strcmp(argv[1], "certs") == 0 || strcmp(argv[1], "revoke") == 0)
+		return argv[1][0] == 'c' ? cmd_certs(argc - 2, argv + 2) :
+		    cmd_revoke(argc - 2, argv + 2);
 	if (strcmp(argv[1], "init") == 0) {
 		cmd = CMD_INIT;
 	} else if (strcmp(argv[1], "serve") == 0) {

@@ -47,6 +47,11 @@ static const struct option options[] = {
 	  "127.0.0.1, ::1 and the host name)" },
 	{ "base-url", OPT_STRING, OFF(base_url), CMD_SERVE, 0, 0,
 	  "fixed https://HOST[:PORT] for ACME URLs (default: from the Host header)" },
+	{ "pki-url", OPT_STRING, OFF(pki_url), CMD_SERVE, 0, 0,
+	  "http://HOST[:PORT] relying parties fetch the CRL, issuer certificate "
+	  "and OCSP from; issued certificates carry it (default: from "
+	  "--pki-listen and the first --tls-name or the host name; none when "
+	  "the listener is off)" },
 	{ "http01-port", OPT_PORT, OFF(http01_port), CMD_SERVE, 1, 65535,
 	  "port http-01 validation connects to (default 80)" },
 	{ "tlsalpn01-port", OPT_PORT, OFF(tlsalpn01_port), CMD_SERVE, 1, 65535,
@@ -86,6 +91,17 @@ static const struct option options[] = {
 	{ "tls-cert-lifetime", OPT_DURATION, OFF(tls_cert_lifetime), CMD_SERVE,
 	  30, 366L * 86400, "validity of the server's own TLS certificate, "
 	  "renewed when a third is left (default 168h; s, m, h, d suffixes)" },
+	{ "pki-listen", OPT_STRING, OFF(pki_listen), CMD_SERVE, 0, 0,
+	  "plain-HTTP listener for the CRL, OCSP and the CA certificates, "
+	  "ADDR:PORT, :PORT or \"off\" (default :8080)" },
+	{ "ocsp", OPT_LONG, OFF(ocsp), CMD_SERVE, 0, 1,
+	  "answer OCSP on the PKI listener and name the responder in issued "
+	  "certificates: 1 (default) or 0" },
+	{ "crl-lifetime", OPT_DURATION, OFF(crl_lifetime), CMD_SERVE, 3600,
+	  366L * 86400, "a CRL's nextUpdate minus thisUpdate (default 7d)" },
+	{ "crl-refresh", OPT_DURATION, OFF(crl_refresh), CMD_SERVE, 60,
+	  366L * 86400, "a new CRL at least this often, besides one within a "
+	  "second of every revocation; less than crl-lifetime (default 6h)" },
 	{ "max-header-bytes", OPT_LONG, OFF(max_header_bytes), CMD_SERVE, 1024,
 	  1048576, "cap on request header bytes (default 16384)" },
 	{ "max-body-bytes", OPT_LONG, OFF(max_body_bytes), CMD_SERVE, 1024,
@@ -133,6 +149,9 @@ config_defaults(struct config *c)
 	c->cert_days = 90;
 	c->retention = 7L * 86400;
 	c->tls_cert_lifetime = 168 * 3600;
+	c->ocsp = 1;
+	c->crl_lifetime = 7 * 86400;
+	c->crl_refresh = 6 * 3600;
 	c->max_header_bytes = 16384;
 	c->max_body_bytes = 65536;
 	c->idle_timeout = 30;
@@ -493,6 +512,29 @@ parse_flag(struct config *c, enum config_command cmd, int argc, char **argv,
 	return 0;
 }
 
+/* The PKI listener's address, and a refresh well inside the lifetime. */
+static int
+config_check_pki(struct config *c)
+{
+	const char *why;
+
+	if (c->pki_listen == NULL && (c->pki_listen = strdup(":8080")) == NULL)
+		return -1;
+	if (strcmp(c->pki_listen, "off") != 0 &&
+	    check_addr_port(c->pki_listen, &why) != 0) {
+		fprintf(stderr, "hearth: pki-listen: \"%s\": %s, or \"off\"\n",
+		    c->pki_listen, why);
+		return -1;
+	}
+	if (c->crl_refresh >= c->crl_lifetime) {
+		fprintf(stderr, "hearth: crl-refresh (%lds) must be less than "
+		    "crl-lifetime (%lds), or relying parties hold expired CRLs\n",
+		    c->crl_refresh, c->crl_lifetime);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 config_check(struct config *c)
 {
@@ -514,12 +556,19 @@ config_check(struct config *c)
 		    c->base_url);
 		return -1;
 	}
+	if (c->pki_url != NULL && crypto_pki_url_check(c->pki_url) != 0) {
+		fprintf(stderr, "hearth: pki-url: \"%s\" must be http://HOST[:PORT] "
+		    "with no path or trailing slash\n", c->pki_url);
+		return -1;
+	}
 	if (c->root_days < c->intermediate_days) {
 		fprintf(stderr, "hearth: intermediate-days (%ld) exceeds root-days (%ld)\n",
 		    c->intermediate_days, c->root_days);
 		return -1;
 	}
 	if (c->listen == NULL && (c->listen = strdup(":8443")) == NULL)
+		return -1;
+	if (config_check_pki(c) != 0)
 		return -1;
 	if ((deny = denylist_new((const char *const *)c->validation_deny.v,
 	    c->validation_deny.n, why, sizeof(why))) == NULL) {

@@ -18,10 +18,10 @@
 #include "acme.h"
 #include "validate.h"
 
-static const char *
-method_name(enum evhttp_cmd_type t)
+const char *
+http_method_name(int cmd)
 {
-	switch (t) {
+	switch ((enum evhttp_cmd_type)cmd) {
 	case EVHTTP_REQ_GET:     return "GET";
 	case EVHTTP_REQ_POST:    return "POST";
 	case EVHTTP_REQ_HEAD:    return "HEAD";
@@ -164,7 +164,7 @@ http_handle(struct evhttp_request *req, void *arg)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&ar, 0, sizeof(ar));
-	ar.method = method_name(evhttp_request_get_command(req));
+	ar.method = http_method_name((int)evhttp_request_get_command(req));
 	ar.path = uri != NULL && evhttp_uri_get_path(uri) != NULL &&
 	    *evhttp_uri_get_path(uri) != '\0' ? evhttp_uri_get_path(uri) : "/";
 	ar.query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;

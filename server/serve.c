@@ -133,8 +133,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(s->main_base, NULL);
 }
 
-/* Splits "ADDR:PORT", "[V6]:PORT" or ":PORT" into host (NULL for any). */
-static int
+/* Splits "ADDR:PORT", "[V6]:PORT" or ":PORT" into host ("" for any). */
+int
 split_listen(const char *listen, char *host, size_t hostsz, char *port,
     size_t portsz)
 {
@@ -156,8 +156,8 @@ split_listen(const char *listen, char *host, size_t hostsz, char *port,
 	return 0;
 }
 
-static evutil_socket_t
-listen_socket(const char *addr)
+int
+serve_listen_socket(const char *addr)
 {
 	struct addrinfo hints, *res = NULL;
 	char host[256], port[16];
@@ -292,10 +292,30 @@ caa_identities_init(struct server *s)
 			s->caa_ids[s->n_caa_ids++] = s->names[i].value;
 }
 
+/* What the signer process may sign: the name policy, the listener's
+ * names, the base URL leaves point relying parties to, and the default
+ * profiles with --cert-days as the first one's lifetime. */
+static void
+signer_config(const struct server *s, struct crypto_signer_config *sc,
+    struct crypto_profile profiles[CRYPTO_MAX_PROFILES])
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->policy = s->policy;
+	sc->tls_names = s->names;
+	sc->n_tls_names = s->n_names;
+	sc->pki_url = s->pki_url[0] != '\0' ? s->pki_url : NULL;
+	sc->ocsp = s->cfg->ocsp != 0;
+	sc->n_profiles = crypto_profile_defaults(profiles);
+	profiles[0].lifetime = s->cfg->cert_days * 86400;
+	sc->profiles = profiles;
+}
+
 static int
 server_open(struct server *s)
 {
 	const struct config *c = s->cfg;
+	struct crypto_profile profiles[CRYPTO_MAX_PROFILES];
+	struct crypto_signer_config sc;
 	struct acme_config ac;
 	char path[4096], errbuf[512];
 	char *pw = NULL;
@@ -307,7 +327,8 @@ server_open(struct server *s)
 	if (c->intermediate_passphrase_file != NULL &&
 	    (pw = config_read_passphrase(c->intermediate_passphrase_file, &pwlen)) == NULL)
 		return -1;
-	s->signer = crypto_signer_spawn(path, pw, pwlen, &err);
+	signer_config(s, &sc, profiles);
+	s->signer = crypto_signer_spawn(path, pw, pwlen, &sc, &err);
 	if (pw != NULL) {
 		crypto_zeroize(pw, pwlen);
 		free(pw);
@@ -335,6 +356,10 @@ server_open(struct server *s)
 	ac.random = crypto_random;
 	ac.eab_required = c->eab_required != 0;
 	ac.policy = s->policy;
+	if (acme_revoked_index(s->store) != 0) {
+		log_error("%s: cannot index earlier revocations", path);
+		return -1;
+	}
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
 		log_error("cannot start the ACME service");
 		return -1;
@@ -355,6 +380,7 @@ server_close(struct server *s)
 			event_base_free(s->workers[i].base);
 	}
 	free(s->workers);
+	pki_free(s->pki);
 	acme_free(s->acme);
 	store_close(s->store);
 	crypto_signer_free(s->signer);
@@ -392,6 +418,32 @@ announce(const struct server *s)
 		log_info("new accounts need an external account binding; create "
 		    "keys with: hearth eab add --data %s", c->data_dir);
 	policy_announce(s->policy);
+	if (s->pki != NULL)
+		log_info("CRL, OCSP and CA certificates over plain HTTP on %s; "
+		    "leaves point relying parties to %s", c->pki_listen, s->pki_url);
+	else if (s->pki_url[0] != '\0')
+		log_info("no PKI listener (--pki-listen off): leaves still name %s",
+		    s->pki_url);
+	else
+		log_info("no PKI listener (--pki-listen off) and no --pki-url: "
+		    "leaves carry no CRL or OCSP URLs");
+}
+
+/* The plain-HTTP listener for relying parties, unless it is off. */
+static int
+pki_start(struct server *s)
+{
+	int fd;
+
+	if (strcmp(s->cfg->pki_listen, "off") == 0)
+		return 0;
+	if ((fd = serve_listen_socket(s->cfg->pki_listen)) < 0)
+		return -1;
+	if ((s->pki = pki_new(s, fd)) == NULL) {
+		log_error("cannot serve revocation data on %s", s->cfg->pki_listen);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -438,6 +490,27 @@ out:
 	return ret;
 }
 
+/* The URL leaves name for the CRL, the issuer and OCSP: --pki-url, else
+ * derived from --pki-listen; none when the listener is off and no URL is
+ * given (then leaves carry no revocation pointers). */
+static int
+pki_url_init(struct server *s)
+{
+	s->pki_url[0] = '\0';
+	if (s->cfg->pki_url != NULL) {
+		snprintf(s->pki_url, sizeof(s->pki_url), "%s", s->cfg->pki_url);
+		return 0;
+	}
+	if (strcmp(s->cfg->pki_listen, "off") == 0)
+		return 0;
+	if (pki_default_url(s, s->pki_url, sizeof(s->pki_url)) != 0) {
+		log_error("pki-listen: cannot derive a URL from \"%s\"",
+		    s->cfg->pki_listen);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 default_host_init(struct server *s)
 {
@@ -464,8 +537,9 @@ cmd_serve(const struct config *c)
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0 || tls_current_init(&s.tls) != 0)
 		return 1;
-	/* The policy exists before the signer process is forked. */
-	if (ca_ensure(c) != 0 || names_init(&s) != 0 ||
+	/* The policy and the URLs leaves carry exist before the signer process
+	 * is forked. */
+	if (ca_ensure(c) != 0 || names_init(&s) != 0 || pki_url_init(&s) != 0 ||
 	    (s.policy = config_policy(c)) == NULL || server_open(&s) != 0)
 		goto out;
 	default_host_init(&s);
@@ -476,13 +550,15 @@ cmd_serve(const struct config *c)
 	s.n_workers = thread_count(c);
 	if ((s.workers = calloc((size_t)s.n_workers, sizeof(*s.workers))) == NULL)
 		goto out;
-	if ((lfd = listen_socket(c->listen)) < 0)
+	if ((lfd = serve_listen_socket(c->listen)) < 0)
 		goto out;
 	for (i = 0; i < s.n_workers; i++)
 		if (worker_init(&s, &s.workers[i], lfd) != 0) {
 			log_error("cannot listen on %s", c->listen);
 			goto out;
 		}
+	if (pki_start(&s) != 0)
+		goto out;
 	announce(&s);
 	ret = run(&s) == 0 ? 0 : 1;
 out:

@@ -17,6 +17,7 @@ struct evhttp_request;
 struct acme;
 struct store;
 struct validator;
+struct pki;
 
 struct worker {
 	struct server *srv;
@@ -41,8 +42,10 @@ struct server {
 	size_t n_caa_ids;
 	struct worker *workers;
 	int n_workers;
-	struct event_base *main_base;   /* signals and certificate renewal */
+	struct event_base *main_base;   /* signals, certificate renewal, PKI */
 	struct event *cleanup;          /* expired records' removal (cleanup.c) */
+	struct pki *pki;                /* the plain-HTTP listener, or NULL */
+	char pki_url[300];              /* "http://host[:port]" in leaves */
 };
 
 /* The cleanup timer on main_base (cleanup.c). 0 or -1. */
@@ -51,5 +54,25 @@ void server_cleanup_stop(struct server *s);
 
 /* evhttp's general callback: every request. arg is the struct worker. */
 void http_handle(struct evhttp_request *req, void *arg);
+/* "GET", "POST", ... for an evhttp command (an enum evhttp_cmd_type). */
+const char *http_method_name(int cmd);
+
+/* A listening socket (non-blocking) on "ADDR:PORT", "[V6]:PORT" or ":PORT"
+ * (every address); -1 after logging why. */
+int serve_listen_socket(const char *addr);
+/* Splits such an address into host ("" for any) and port. 0 or -1. */
+int split_listen(const char *listen, char *host, size_t hostsz, char *port,
+    size_t portsz);
+
+/* ---- the PKI listener (pki.c): CRL, CA certificates, OCSP over HTTP ---- */
+
+/* Serves on fd (a listening socket, taken over) from s->main_base and
+ * builds the first CRL. NULL after logging why. */
+struct pki *pki_new(struct server *s, int fd);
+void pki_free(struct pki *p);
+/* The base URL relying parties use when --pki-url is not given:
+ * "http://HOST[:PORT]" with PORT of --pki-listen and HOST its address when
+ * one is given, else the first --tls-name, else the host name. 0 or -1. */
+int pki_default_url(const struct server *s, char *out, size_t outsz);
 
 #endif

@@ -30,6 +30,8 @@ struct config {
 	char *listen;                 /* "ADDR:PORT", ":PORT" for every address */
 	struct config_list tls_names;
 	char *base_url;               /* fixed "https://host:port", or NULL */
+	char *pki_url;                /* "http://host[:port]" leaves point to
+	                                 for CRL and issuer, or NULL */
 	long http01_port;
 	long tlsalpn01_port;
 	char *resolver;               /* "IP:PORT" or NULL for the system's */
@@ -44,6 +46,10 @@ struct config {
 	long cert_days;               /* leaf validity */
 	long retention;               /* seconds expired records are kept */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
+	char *pki_listen;             /* plain HTTP "ADDR:PORT", or "off" */
+	long ocsp;                    /* 1: OCSP served and named in leaves */
+	long crl_lifetime;            /* seconds from thisUpdate to nextUpdate */
+	long crl_refresh;             /* seconds between scheduled CRLs, at most */
 	long max_header_bytes;
 	long max_body_bytes;
 	long idle_timeout;            /* seconds */
@@ -111,6 +117,12 @@ int cmd_serve(const struct config *c);
 int cmd_eab(int argc, char **argv);
 /* The usage lines of `hearth eab`. */
 void eab_usage(FILE *f);
+/* `hearth certs list|show` and `hearth revoke` (certs_cli.c); argv after
+ * the command word. Return the process exit status. */
+int cmd_certs(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+/* The usage lines of `hearth certs` and `hearth revoke`. */
+void certs_usage(FILE *f);
 
 /* ---- paths ---- */
 

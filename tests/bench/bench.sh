@@ -56,7 +56,7 @@ mkdir -p "$W/crypto"
 
 echo "== HTTPS front end (wrk, 2 threads, 50 connections, keep-alive)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$B/server/hearth" serve --data "$W/data" --listen "127.0.0.1:$PORT" >"$W/log" 2>&1 &
+"$B/server/hearth" serve --data "$W/data" --listen "127.0.0.1:$PORT" --pki-listen off >"$W/log" 2>&1 &
 PID=$!
 wait_up "$W/data" "$PORT"
 for path in /directory /acme/new-nonce; do
@@ -74,7 +74,7 @@ echo "(waiting for the fixed-ports lock of the loopback e2e tests, if held)"
 require_fixed_ports
 start_dns
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$B/server/hearth" serve --data "$W/acme" --listen "127.0.0.1:$PORT" \
+"$B/server/hearth" serve --data "$W/acme" --listen "127.0.0.1:$PORT" --pki-listen off \
 	--http01-port "$HTTP01_PORT" --resolver "127.0.0.1:$DNS_PORT" --caa-check 0 \
 	>"$W/log" 2>&1 &
 PID=$!

@@ -155,7 +155,7 @@ bench_crl(const char *ca)
 	p.this_update = time(NULL);
 	p.next_update = p.this_update + 86400;
 	p.n_entries = CRL_ENTRIES;
-	if ((s = crypto_signer_spawn(ca, NULL, 0, &err)) == NULL ||
+	if ((s = crypto_signer_spawn(ca, NULL, 0, NULL, &err)) == NULL ||
 	    (e = crl_entries(CRL_ENTRIES, p.this_update)) == NULL)
 		goto out;
 	p.entries = e;
@@ -213,7 +213,7 @@ main(int argc, char **argv)
 	p.root_passphrase_len = 5;
 	p.now = time(NULL);
 	if (crypto_ca_create(ca, &p, &gen) != 0 ||
-	    (c.signer = crypto_signer_open(ca, NULL, 0, &err)) == NULL)
+	    (c.signer = crypto_signer_open(ca, NULL, 0, NULL, &err)) == NULL)
 		return 1;
 	if (bench_crl(ca) != 0) {
 		fprintf(stderr, "CRL build+sign: operation failed\n");

@@ -2,7 +2,8 @@
 # test_lego.sh: lego (Debian's package) against hearth on loopback, trusting
 # only DIR/ca/root.crt: run with its own http-01 server for two names,
 # a forced renewal, an account and certificate with RSA keys, revocation,
-# and a second revocation that must fail with alreadyRevoked.
+# and a second revocation that must fail with alreadyRevoked. The server
+# runs with --pki-url: leaves carry the CRL and issuer URLs under it.
 # fixed-ports: http-01 on 5002, DNS on 8053 (see loopback.sh)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/loopback.sh"
@@ -11,7 +12,8 @@ D="$WORK/data"
 PORT=$(free_port)
 require_fixed_ports
 start_dns
-start_acme_server "$D" "$PORT"
+PKI_URL="http://pki.corp.internal:8080"
+start_acme_server "$D" "$PORT" --pki-url "$PKI_URL"
 
 # lego's trust: the root, and nothing else
 export LEGO_CA_CERTIFICATES="$D/ca/root.crt"
@@ -36,6 +38,18 @@ check "certificate is for lego's key" cmp -s \
 check "lego recorded the certificate URL" grep -q "https://localhost:$PORT/acme/cert/" \
 	"$L/certificates/api.corp.internal.json"
 SERIAL1=$(cert_serial "$WORK/leaf1.pem")
+# the revocation URLs name the intermediate's key identifier
+ISSUER_ID=$(openssl x509 -in "$D/ca/intermediate.crt" -noout -ext subjectKeyIdentifier \
+	| tail -1 | tr -d ' :' | tr A-F a-f)
+URLS=$(openssl x509 -in "$WORK/leaf1.pem" -noout -ext crlDistributionPoints,authorityInfoAccess)
+check "leaf carries the CRL distribution point" \
+	grep -qx "      URI:$PKI_URL/crl/$ISSUER_ID.crl" <<<"$URLS"
+check "leaf carries the caIssuers URL" \
+	grep -qx "    CA Issuers - URI:$PKI_URL/ca/$ISSUER_ID.crt" <<<"$URLS"
+check "leaf carries no OCSP URL (OCSP is off)" bash -c "! grep -q OCSP <<<'$URLS'"
+check "leaf: serverAuth and clientAuth, CA:FALSE" bash -c "openssl x509 -in '$WORK/leaf1.pem' \
+	-noout -text | grep -A1 'Extended Key Usage' | grep -q 'Server Authentication, TLS Web Client' \
+	&& openssl x509 -in '$WORK/leaf1.pem' -noout -text | grep -q 'CA:FALSE'"
 
 # renew --days 100: a 90-day certificate is always due
 check "lego renew --days 100" logged renew "${LEGO[@]}" --domains api.corp.internal \
@@ -58,6 +72,8 @@ nth_cert "$LR/certificates/rsa.corp.internal.crt" 1 >"$WORK/leaf-rsa.pem"
 check "RSA leaf verifies" verify_leaf "$D" "$WORK/leaf-rsa.pem"
 check "RSA leaf holds an RSA key" bash -c "openssl x509 -in '$WORK/leaf-rsa.pem' -noout -text \
 	| grep -q rsaEncryption"
+check "RSA leaf has keyEncipherment" bash -c "openssl x509 -in '$WORK/leaf-rsa.pem' -noout \
+	-ext keyUsage | grep -q 'Digital Signature, Key Encipherment'"
 check "the RSA account key is an RSA key" bash -c \
 	"openssl pkey -in '$LR'/accounts/*/rsa@corp.internal/keys/rsa@corp.internal.key -noout -text \
 	| grep -q 'Private-Key: (2048 bit'"

@@ -206,7 +206,7 @@ main(void)
 	p.root_passphrase_len = 4;
 	p.now = t0;
 	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
-	signer = crypto_signer_open(ca, NULL, 0, &e);
+	signer = crypto_signer_open(ca, NULL, 0, NULL, &e);
 	CHECK(signer != NULL);
 	st = store_open(dbdir, &e, err, sizeof(err));
 	CHECK(st != NULL);

@@ -33,7 +33,7 @@ rt_ca(const char *name, enum crypto_key_type type, time_t now, char *dir,
 	p.root_passphrase_len = 4;
 	p.now = now;
 	CHECK_EQ_INT(crypto_ca_create(dir, &p, &gen), CRYPTO_OK);
-	s = crypto_signer_spawn(dir, NULL, 0, &err);
+	s = crypto_signer_spawn(dir, NULL, 0, NULL, &err);
 	CHECK_EQ_INT(err, CRYPTO_OK);
 	CHECK(s != NULL);
 	CHECK_EQ_INT(pt_run("(cat %s/root.crt %s/intermediate.crt > %s/chain.pem)",

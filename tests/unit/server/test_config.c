@@ -47,6 +47,27 @@ write_file(const char *path, const char *text)
 	}
 }
 
+/* --pki-url: http://HOST[:PORT] only, refused naming the flag. */
+static void
+test_pki_url(void)
+{
+	struct config c;
+	char err[1024];
+	char *ok[] = { "--data", "d", "--pki-url", "http://pki.corp.internal:8080" };
+	char *https[] = { "--data", "d", "--pki-url", "https://pki.corp.internal" };
+	char *path[] = { "--data", "d", "--pki-url", "http://pki.corp.internal/x" };
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, ok, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.pki_url, "http://pki.corp.internal:8080");
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, https, err, sizeof(err)), -1);
+	CHECK(strstr(err, "pki-url") != NULL && strstr(err, "http://HOST") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, path, err, sizeof(err)), -1);
+	CHECK(strstr(err, "pki-url") != NULL);
+	config_free(&c);
+}
+
 static void
 test_flags(void)
 {
@@ -119,6 +140,41 @@ test_flags(void)
 	config_free(&c);
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, dur_big, err, sizeof(err)), -1);
 	CHECK(strstr(err, "range") != NULL);
+	config_free(&c);
+	test_pki_url();
+}
+
+/* The PKI listener and CRL schedule: defaults, "off", and refusals. */
+static void
+test_pki(void)
+{
+	struct config c;
+	char err[1024];
+	char *none[] = { "--data", "d" };
+	char *off[] = { "--data", "d", "--pki-listen", "off", "--ocsp", "0" };
+	char *bad[] = { "--data", "d", "--pki-listen", "8080" };
+	char *sched[] = { "--data", "d", "--crl-lifetime", "2d", "--crl-refresh", "30m" };
+	char *inverted[] = { "--data", "d", "--crl-lifetime", "2h", "--crl-refresh", "3h" };
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, none, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.pki_listen, ":8080");
+	CHECK_EQ_INT(c.ocsp, 1);
+	CHECK_EQ_INT(c.crl_lifetime, 7 * 86400);
+	CHECK_EQ_INT(c.crl_refresh, 6 * 3600);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 6, off, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.pki_listen, "off");
+	CHECK_EQ_INT(c.ocsp, 0);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, bad, err, sizeof(err)), -1);
+	CHECK(strstr(err, "pki-listen") != NULL && strstr(err, "off") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 6, sched, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.crl_lifetime, 2 * 86400);
+	CHECK_EQ_INT(c.crl_refresh, 1800);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 6, inverted, err, sizeof(err)), -1);
+	CHECK(strstr(err, "crl-refresh") != NULL && strstr(err, "crl-lifetime") != NULL);
 	config_free(&c);
 }
 
@@ -335,6 +391,7 @@ main(void)
 		return 1;
 	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
 	test_flags();
+	test_pki();
 	test_file(dir);
 	test_eab(dir);
 	test_policy(dir);

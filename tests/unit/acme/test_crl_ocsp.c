@@ -1,0 +1,207 @@
+/*
+ * test_crl_ocsp.c: the CRL and OCSP answers acme/ builds, with a real
+ * signer over a CA made in a temporary directory, a real store, and
+ * openssl as the relying party: it verifies the CRL's signature and reads
+ * its entries, makes the OCSP requests and reads the answers. Expired
+ * certificates leave the CRL; the CRL number grows, also across a store
+ * reopen; OCSP says good, revoked (time and reason), unknown, and refuses
+ * malformed requests and other issuers.
+ */
+#include "check.h"
+#include "crypto/pki_test.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "acme_internal.h"
+#include "crypto.h"
+#include "store.h"
+
+static struct store *st;
+static struct crypto_signer *signer;
+static time_t now;
+
+#define REVOKED "9a2b3c4d5e6f"       /* high bit set: DER adds a 00 */
+#define LIVE    "5e6f7a8b"
+#define EXPIRED "0c0d0e0f"
+#define NEVER   "7777"
+
+static int
+seed_txn(struct store_txn *txn, void *arg)
+{
+	static const struct { const char *serial; long life; } certs[] = {
+		{ REVOKED, 86400 }, { LIVE, 86400 }, { EXPIRED, -10 },
+	};
+	size_t i;
+	int ret = 0;
+
+	(void)arg;
+	for (i = 0; ret == 0 && i < sizeof(certs) / sizeof(certs[0]); i++) {
+		cJSON *c = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(c, "account", "00000000dddddddddddddddd");
+		cJSON_AddNumberToObject(c, "notAfter", (double)(now + certs[i].life));
+		ret = acme_record_put(txn, STORE_T_CERTS, certs[i].serial, c);
+		cJSON_Delete(c);
+	}
+	return ret;
+}
+
+static int
+store_reopen(void)
+{
+	char err[256];
+	int e;
+
+	store_close(st);
+	st = store_open(pt_path("db"), &e, err, sizeof(err));
+	return st != NULL ? 0 : -1;
+}
+
+/* Builds a CRL, writes it to crlN.der; returns its number (0 on failure). */
+static uint64_t
+crl(int n, size_t want_entries)
+{
+	struct acme_crl c;
+	uint64_t number = 0;
+
+	CHECK_EQ_INT(acme_crl_build(st, signer, now, 7 * 86400, &c), 0);
+	if (c.der == NULL)
+		return 0;
+	CHECK_EQ_INT(c.entries, want_entries);
+	CHECK_EQ_INT(c.next_update - c.this_update, 7 * 86400);
+	CHECK(pt_spit(pt_path("crl%d.der", n), c.der, c.len) == 0);
+	number = c.number;
+	acme_crl_clear(&c);
+	return number;
+}
+
+static void
+test_crl(void)
+{
+	char cmd[2048];
+
+	CHECK_EQ_INT(crl(1, 0), 1);
+	CHECK_EQ_INT(acme_cert_revoke(st, REVOKED, 1, now - 5), 0);
+	CHECK_EQ_INT(acme_cert_revoke(st, EXPIRED, 4, now - 5), 0);
+	CHECK_EQ_INT(crl(2, 1), 2);
+	snprintf(cmd, sizeof(cmd), "openssl crl -inform DER -in %s -CAfile %s "
+	    "-noout -text 2>&1", pt_path("crl2.der"), pt_path("ca/intermediate.crt"));
+	CHECK(pt_output_has(cmd, "verify OK"));
+	CHECK(pt_output_has(cmd, "Serial Number: 9A2B3C4D5E6F"));
+	CHECK(pt_output_has(cmd, "Key Compromise"));
+	CHECK(pt_output_has(cmd, "X509v3 CRL Number: \n                2"));
+	/* the expired certificate is left out */
+	snprintf(cmd, sizeof(cmd), "openssl crl -inform DER -in %s -noout -text "
+	    "| grep -c 'Serial Number'", pt_path("crl2.der"));
+	CHECK(pt_output_has(cmd, "1\n"));
+	/* the number only grows, also after the store is reopened */
+	CHECK_EQ_INT(store_reopen(), 0);
+	if (st != NULL)
+		CHECK_EQ_INT(crl(3, 1), 3);
+}
+
+/* Asks with openssl's request for serial; returns the answer's text. */
+static char *
+ocsp(const char *serial, const char *issuer, const char *extra)
+{
+	struct acme_ocsp o;
+	uint8_t *req;
+	size_t len;
+	char *out;
+
+	if (pt_run("openssl ocsp -issuer %s -serial 0x%s %s -reqout %s", issuer,
+	    serial, extra, pt_path("req.der")) != 0 ||
+	    (req = (uint8_t *)pt_slurp(pt_path("req.der"), &len)) == NULL)
+		return NULL;
+	CHECK_EQ_INT(acme_ocsp_answer(st, signer, req, len, now, &o), 0);
+	free(req);
+	if (o.der == NULL || pt_spit(pt_path("resp.der"), o.der, o.len) != 0)
+		return NULL;
+	acme_ocsp_clear(&o);
+	out = pt_output("openssl ocsp -reqin %s -respin %s -VAfile %s -CAfile %s "
+	    "-resp_text 2>&1", pt_path("req.der"),
+	    pt_path("resp.der"), pt_path("ca/intermediate.crt"),
+	    pt_path("ca/root.crt"));
+	return out;
+}
+
+static int
+has(const char *out, const char *needle)
+{
+	if (out != NULL && strstr(out, needle) != NULL)
+		return 1;
+	fprintf(stderr, "missing \"%s\" in:\n%s\n", needle, out ? out : "(none)");
+	return 0;
+}
+
+static void
+test_ocsp(void)
+{
+	const char *inter = pt_path("ca/intermediate.crt");
+	struct acme_ocsp o;
+	char *out;
+
+	out = ocsp(LIVE, inter, "");
+	CHECK(has(out, "Response verify OK"));
+	CHECK(has(out, "Cert Status: good"));
+	free(out);
+	out = ocsp(REVOKED, inter, "-nonce");
+	CHECK(has(out, "Response verify OK"));
+	CHECK(has(out, "Cert Status: revoked"));
+	CHECK(has(out, "Revocation Reason: keyCompromise"));
+	CHECK(has(out, "OCSP Nonce"));
+	CHECK(out != NULL && strstr(out, "Nonce Verify error") == NULL);
+	free(out);
+	out = ocsp(NEVER, inter, "-no_nonce");
+	CHECK(has(out, "Cert Status: unknown"));
+	free(out);
+	/* another issuer: the root */
+	out = ocsp(LIVE, pt_path("ca/root.crt"), "");
+	CHECK(has(out, "unauthorized (6)"));
+	free(out);
+	CHECK_EQ_INT(acme_ocsp_answer(st, signer, (const uint8_t *)"\x30\x03\x02\x01",
+	    4, now, &o), 0);
+	CHECK(o.len == 5 && memcmp(o.der, "\x30\x03\x0a\x01\x01", 5) == 0);
+	CHECK_EQ_STR(o.outcome, "malformedRequest");
+	acme_ocsp_clear(&o);
+	CHECK_EQ_INT(acme_ocsp_answer(st, signer, NULL, 0, now, &o), 0);
+	CHECK_EQ_STR(o.outcome, "malformedRequest");
+	acme_ocsp_clear(&o);
+}
+
+int
+main(void)
+{
+	struct crypto_ca_params p;
+	char err[256];
+	int e, gen;
+
+	pt_tmpdir("crlocsp");
+	now = time(NULL);
+	if (crypto_init() != 0)
+		return 1;
+	memset(&p, 0, sizeof(p));
+	p.key_type = CRYPTO_KEY_EC_P256;
+	p.ca_name = "crl test";
+	p.root_days = 30;
+	p.intermediate_days = 20;
+	p.root_passphrase = "root pass";
+	p.root_passphrase_len = 9;
+	p.now = now - 3600;
+	CHECK_EQ_INT(crypto_ca_create(pt_path("ca"), &p, &gen), 0);
+	signer = crypto_signer_open(pt_path("ca"), NULL, 0, NULL, &e);
+	st = store_open(pt_path("db"), &e, err, sizeof(err));
+	CHECK(signer != NULL && st != NULL);
+	if (signer != NULL && st != NULL && store_write(st, seed_txn, NULL) == 0) {
+		test_crl();
+		if (st != NULL)
+			test_ocsp();
+	}
+	store_close(st);
+	crypto_signer_free(signer);
+	crypto_cleanup();
+	return CHECK_DONE();
+}
