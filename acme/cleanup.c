@@ -166,15 +166,21 @@ del_authz(struct store_txn *txn, const char *id, const cJSON *o)
 	return ret == 0 ? store_del(txn, STORE_T_AUTHZS, id, strlen(id)) : ret;
 }
 
+/* A certificate goes with its account index entry and, when it was
+ * revoked, its CRL entry (the CRL left it out once it expired anyway). */
 static int
 del_cert(struct store_txn *txn, const char *serial, const cJSON *o)
 {
 	char key[STORE_MAX_KEY + 1];
+	uint8_t bytes[CRYPTO_MAX_SERIAL];
+	size_t len;
 	int ret = store_del(txn, STORE_T_CERTS, serial, strlen(serial));
 
 	snprintf(key, sizeof(key), "%s/%s", acme_json_str(o, "account"), serial);
 	if (ret == 0)
 		(void)store_del(txn, STORE_T_CERT_BY_ACCOUNT, key, strlen(key));
+	if (ret == 0 && crypto_serial_parse(serial, bytes, &len) == CRYPTO_OK)
+		(void)store_del(txn, STORE_T_REVOKED, bytes, len);
 	return ret;
 }
 

@@ -3,7 +3,7 @@
  * with whole ACME flows driven through acme_handle() and a clock the test
  * moves: live records are never removed, certificates stay until they have
  * been expired for the retention window, everything that expired goes with
- * its indexes, and over many issue-and-expire cycles the database file
+ * its indexes (a revoked certificate with its CRL entry), and over many issue-and-expire cycles the database file
  * stays the same size.
  */
 #include "check.h"
@@ -99,10 +99,12 @@ validate(time_t now)
 	acme_validation_done(a, &job, &r, now);
 }
 
-/* One whole issuance for name i; the certificate downloads. */
+/* One whole issuance for name i; the certificate downloads and its
+ * serial is written to serial. */
 static void
-issue(struct tc *c, int i)
+issue(struct tc *c, int i, char serial[64])
 {
+	const char *u;
 	char payload[8192], b64[4096], order[ACME_MAX_URL], fin[ACME_MAX_URL];
 	const cJSON *e;
 	cJSON *o;
@@ -130,6 +132,9 @@ issue(struct tc *c, int i)
 	o = tc_json(c);
 	CHECK_EQ_STR(acme_json_str(o, "status"), "valid");
 	CHECK_EQ_INT(tc_post(c, tc_path(acme_json_str(o, "certificate")), NULL), 200);
+	u = acme_json_str(o, "certificate");
+	snprintf(serial, 64, "%s", u != NULL && strrchr(u, '/') != NULL ?
+	    strrchr(u, '/') + 1 : "");
 	cJSON_Delete(o);
 	CHECK_EQ_INT(tc_post(c, order, NULL), 200);
 }
@@ -150,6 +155,7 @@ static void
 test_cycles(time_t t0)
 {
 	struct tc c;
+	char serial[64];
 	long warm = -1;
 	size_t live;
 	int cycle, i;
@@ -160,7 +166,9 @@ test_cycles(time_t t0)
 		c.now = t0 + cycle * CYCLE_STEP;
 		c.nonce[0] = '\0';
 		for (i = 0; i < NAMES; i++)
-			issue(&c, i);
+			issue(&c, i, serial);
+		/* one revoked certificate a cycle: its CRL entry goes too */
+		CHECK_EQ_INT(acme_cert_revoke(st, serial, 1, c.now), 0);
 		live = records();
 		CHECK(live > 0);
 		/* nothing live goes: not now, nor once the certificates have
