@@ -236,6 +236,24 @@ const char *crypto_csr_common_name(const struct crypto_csr *csr);
 int crypto_csr_key_thumbprint(const struct crypto_csr *csr,
     char out[CRYPTO_THUMBPRINT_LEN + 1]);
 
+/* Certificate profiles: what a leaf may be used for and how long it lives.
+ * The first profile of a table is the default. */
+#define CRYPTO_KU_DIGITAL_SIGNATURE 0x80
+#define CRYPTO_KU_KEY_ENCIPHERMENT  0x20   /* granted only to RSA keys */
+#define CRYPTO_EKU_SERVER_AUTH      0x01
+#define CRYPTO_EKU_CLIENT_AUTH      0x02
+#define CRYPTO_PROFILE_NAME_MAX     31
+#define CRYPTO_MAX_PROFILES         8
+struct crypto_profile {
+	char name[CRYPTO_PROFILE_NAME_MAX + 1];
+	long lifetime;                       /* seconds */
+	unsigned key_usage;                  /* CRYPTO_KU_* */
+	unsigned eku;                        /* CRYPTO_EKU_* */
+};
+/* defaults: "classic" (90 days, serverAuth+clientAuth) and "shortlived"
+ * (about 6 days). Returns how many were written. */
+size_t crypto_profile_defaults(struct crypto_profile out[CRYPTO_MAX_PROFILES]);
+
 struct crypto_leaf_params {
 	const struct crypto_name *allowed; /* names the certificate may carry */
 	size_t n_allowed;
@@ -268,6 +286,14 @@ struct crypto_cert_info {
 /* Parses a DER certificate (at most CRYPTO_MAX_PEM_BYTES). 0, or
  * CRYPTO_ERR_PARSE / CRYPTO_ERR_TOO_LARGE / CRYPTO_ERR_UNSUPPORTED (key). */
 int crypto_cert_info(const uint8_t *der, size_t len, struct crypto_cert_info *out);
+
+/* The ARI certificate identifier (RFC 9773 §4.1) of a DER certificate:
+ * base64url(AuthorityKeyIdentifier keyIdentifier) "." base64url(serial
+ * number DER contents, with any leading 0x00), no padding, written to out
+ * (CRYPTO_ARI_ID_MAX bytes suffice). 0, CRYPTO_ERR_PARSE (no AKI key
+ * identifier, or malformed) or CRYPTO_ERR_TOO_LARGE. */
+#define CRYPTO_ARI_ID_MAX 128
+int crypto_cert_ari_id(const uint8_t *der, size_t len, char *out, size_t outsz);
 
 /*
  * Checks a tls-alpn-01 certificate (RFC 8737 §3): self-issued (issuer equal
