@@ -300,6 +300,7 @@ server_open(struct server *s)
 
 	if (path_join(path, sizeof(path), c->data_dir, "ca") != 0)
 		return -1;
+	s->n_profiles = config_profiles(c, s->profiles);
 	if (c->intermediate_passphrase_file != NULL &&
 	    (pw = config_read_passphrase(c->intermediate_passphrase_file, &pwlen)) == NULL)
 		return -1;
@@ -325,7 +326,8 @@ server_open(struct server *s)
 	ac.caa_identities = s->caa_ids;
 	ac.n_caa_identities = s->n_caa_ids;
 	ac.ca_name = c->ca_name;
-	ac.cert_days = (unsigned)c->cert_days;
+	ac.profiles = s->profiles;
+	ac.n_profiles = s->n_profiles;
 	ac.max_body = (size_t)c->max_body_bytes;
 	ac.random = crypto_random;
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {

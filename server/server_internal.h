@@ -37,7 +37,8 @@ struct config {
 	long caa_check;               /* 1: check CAA for DNS identifiers */
 	struct config_list caa_identities; /* default: the DNS tls-names */
 	struct config_list validation_deny; /* CIDRs validation never reaches */
-	long cert_days;               /* leaf validity */
+	struct config_list profiles;  /* NAME:LIFETIME[:USAGES], checked */
+	long cert_days;               /* deprecated: default profile's days, 0 unset */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
 	long max_header_bytes;
 	long max_body_bytes;
@@ -66,6 +67,17 @@ int config_parse(struct config *c, enum config_command cmd, int argc,
 void config_free(struct config *c);
 /* Prints the options of cmd to f. */
 void config_usage(FILE *f, enum config_command cmd);
+
+/* Parses a profile setting NAME:LIFETIME[:USAGES] (LIFETIME as "90d",
+ * "160h"; USAGES comma-separated serverAuth, clientAuth, digitalSignature,
+ * keyEncipherment). 0, or -1 with the reason in *why (static). */
+int config_profile_parse(const char *s, struct crypto_profile *p,
+    const char **why);
+/* The profile table for acme/ and the signer: the --profile settings, or
+ * the defaults; --cert-days overrides the first one's lifetime. Returns
+ * how many were written. */
+size_t config_profiles(const struct config *c,
+    struct crypto_profile out[CRYPTO_MAX_PROFILES]);
 
 /* Reads a passphrase file (first line, trailing newline removed). Returns a
  * malloc'd buffer the caller zeroizes and frees, or NULL after printing why. */
