@@ -69,8 +69,8 @@ profile_description(const struct crypto_profile *p, int is_default,
 	char life[48];
 
 	lifetime_text(p->lifetime, life, sizeof(life));
-	snprintf(out, outsz, "%s certificates valid %s%s%s%s",
-	    is_default ? "default:" : "", life,
+	snprintf(out, outsz, "%scertificates valid %s%s%s%s",
+	    is_default ? "default: " : "", life,
 	    (p->eku & (CRYPTO_EKU_SERVER_AUTH | CRYPTO_EKU_CLIENT_AUTH)) ? ", for" : "",
 	    (p->eku & CRYPTO_EKU_SERVER_AUTH) ? " serverAuth" : "",
 	    (p->eku & CRYPTO_EKU_CLIENT_AUTH) ? " clientAuth" : "");
