@@ -237,12 +237,13 @@ acme_replaces_claim(struct store_txn *txn, struct acme_replaces *r)
 	    claim_alive(txn, by, r->now))
 		ret = refuse(r, ACME_P_ALREADY_REPLACED, "the certificate is already "
 		    "being replaced by another order");
-	else if (cJSON_ReplaceItemInObjectCaseSensitive(c, "replacedBy",
-	    cJSON_CreateString(r->order_id)) ||
-	    cJSON_AddStringToObject(c, "replacedBy", r->order_id) != NULL)
-		ret = acme_record_put(txn, STORE_T_CERTS, r->id->serial, c);
-	else
-		ret = ACME_ERR_NOMEM;
+	else {
+		/* an earlier, lapsed claim gives way */
+		cJSON_DeleteItemFromObjectCaseSensitive(c, "replacedBy");
+		ret = cJSON_AddStringToObject(c, "replacedBy", r->order_id) == NULL ?
+		    ACME_ERR_NOMEM :
+		    acme_record_put(txn, STORE_T_CERTS, r->id->serial, c);
+	}
 	cJSON_Delete(c);
 	return ret;
 }
