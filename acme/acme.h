@@ -18,6 +18,7 @@
 
 struct store;
 struct crypto_signer;
+struct crypto_policy;
 struct crypto_profile;
 
 /* Caps on what a request may carry; the server enforces the body cap before
@@ -49,6 +50,9 @@ struct acme_config {
 	size_t max_body;            /* request body cap, default ACME_MAX_BODY */
 	/* Random bytes for nonces and identifiers: 0 on success. */
 	int (*random)(void *buf, size_t len);
+	/* Which identifiers may be ordered (newOrder, newAuthz); borrowed, must
+	 * outlive the handle. NULL allows every well-formed identifier. */
+	const struct crypto_policy *policy;
 };
 
 struct acme;

@@ -9,6 +9,8 @@
 #include "acme.h"
 #include "crypto.h"
 
+typedef struct cJSON cJSON;
+
 /* ---- problem documents (RFC 8555 §6.7, RFC 7807) ---- */
 
 enum acme_problem {
@@ -34,6 +36,12 @@ int acme_problem_status(enum acme_problem p);
  * (0: the type's default), and detail (printf format). */
 void acme_respond_problem(struct acme_response *resp, enum acme_problem p,
     int status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A problem document object: type p, status (0: the type's default),
+ * detail. NULL on allocation failure; caller frees with cJSON_Delete. */
+cJSON *acme_problem_new(enum acme_problem p, int status, const char *detail);
+/* Replaces resp's body with the problem document doc, answered with its
+ * "status"; takes ownership of doc (NULL answers serverInternal). */
+void acme_respond_problem_doc(struct acme_response *resp, cJSON *doc);
 /* Sets a JSON body (takes ownership of json, a malloc'd string). */
 void acme_respond_json(struct acme_response *resp, int status, char *json);
 /* Adds a header; value is copied. ACME_ERR_* on overflow. */
@@ -101,7 +109,6 @@ struct acme {
 /* ---- records (record.c): store records are JSON objects ---- */
 
 struct store_txn;
-typedef struct cJSON cJSON;
 
 /* A new identifier, ordered by creation time. 0 or ACME_ERR_INTERNAL. */
 int acme_id_new(struct acme *a, time_t now, char out[ACME_ID_LEN + 1]);
@@ -204,6 +211,23 @@ enum acme_ident_type { ACME_IDENT_DNS, ACME_IDENT_IP };
 int acme_ident_check(const cJSON *ident, enum acme_ident_type *type,
     char value[256], int *wildcard, struct acme_response *resp);
 const char *acme_ident_type_name(enum acme_ident_type t);
+
+/* An identifier as acme_ident_check() left it. */
+struct acme_ident {
+	enum acme_ident_type type;
+	char value[256];
+	int wildcard;
+};
+
+/*
+ * Checks normalised identifiers against the name policy (a->cfg.policy;
+ * NULL allows everything). 0 when every one is allowed. Otherwise -1 with
+ * resp holding rejectedIdentifier whose detail names the rule, or, when
+ * several are refused, a compound problem with one rejectedIdentifier
+ * subproblem (with its identifier) per refused one (RFC 8555 §6.7.1).
+ */
+int acme_ident_policy(const struct acme *a, const struct acme_ident *ids,
+    size_t n, struct acme_response *resp);
 
 /* ---- authorizations and challenges (authz.c) ---- */
 

@@ -441,9 +441,8 @@ acme_new_authz(struct acme *a, const struct acme_request *req,
 {
 	struct new_authz n;
 	struct acme_jws jws;
+	struct acme_ident ident;
 	cJSON *payload = NULL;
-	char value[256];
-	int wildcard;
 
 	memset(&n, 0, sizeof(n));
 	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
@@ -451,16 +450,19 @@ acme_new_authz(struct acme *a, const struct acme_request *req,
 	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
 		goto out;
 	if (acme_ident_check(cJSON_GetObjectItemCaseSensitive(payload, "identifier"),
-	    &n.type, value, &wildcard, resp) != 0)
+	    &ident.type, ident.value, &ident.wildcard, resp) != 0)
 		goto out;
-	if (wildcard) {
+	if (ident.wildcard) {
 		acme_respond_problem(resp, ACME_P_REJECTED_IDENTIFIER, 0,
 		    "wildcard names cannot be pre-authorized (RFC 8555 §7.4.1)");
 		goto out;
 	}
+	if (acme_ident_policy(a, &ident, 1, resp) != 0)
+		goto out;
 	n.a = a;
 	n.account = jws.account_id;
-	n.value = value;
+	n.type = ident.type;
+	n.value = ident.value;
 	n.now = req->now;
 	if (store_write(a->store, new_authz_txn, &n) != 0) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,

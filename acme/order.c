@@ -193,16 +193,10 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 
 /* ---- newOrder ---- */
 
-struct ident {
-	enum acme_ident_type type;
-	char value[256];
-	int wildcard;
-};
-
 struct new_order {
 	struct acme *a;
 	const char *account;
-	struct ident *ids;
+	struct acme_ident *ids;
 	size_t n;
 	time_t not_before, not_after, now;
 	const char *profile;
@@ -272,12 +266,13 @@ new_order_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
-/* Reads and checks the identifiers: normalised, duplicates dropped. */
+/* Reads and checks the identifiers: normalised, duplicates dropped, then
+ * every one judged by the name policy. */
 static int
-order_identifiers(const cJSON *arr, struct ident **out, size_t *n,
-    struct acme_response *resp)
+order_identifiers(const struct acme *a, const cJSON *arr,
+    struct acme_ident **out, size_t *n, struct acme_response *resp)
 {
-	struct ident *ids;
+	struct acme_ident *ids;
 	const cJSON *e;
 	size_t i, k = 0;
 	int count = cJSON_GetArraySize(arr);
@@ -306,6 +301,10 @@ order_identifiers(const cJSON *arr, struct ident **out, size_t *n,
 				break;
 		if (i == k)
 			k++;
+	}
+	if (acme_ident_policy(a, ids, k, resp) != 0) {
+		free(ids);
+		return -1;
 	}
 	*out = ids;
 	*n = k;
@@ -398,8 +397,8 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 		return;
 	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
 		goto out;
-	if (order_identifiers(cJSON_GetObjectItemCaseSensitive(payload, "identifiers"),
-	    &n.ids, &n.n, resp) != 0)
+	if (order_identifiers(a, cJSON_GetObjectItemCaseSensitive(payload,
+	    "identifiers"), &n.ids, &n.n, resp) != 0)
 		goto out;
 	if ((prof = acme_profile_of_payload(a, payload, resp)) == NULL ||
 	    order_validity(prof, payload, req->now, &n.not_before, &n.not_after,
@@ -667,6 +666,7 @@ finalize_txn(struct store_txn *txn, void *arg)
 	memset(&lp, 0, sizeof(lp));
 	lp.allowed = allowed;
 	lp.n_allowed = n;
+	lp.profile = f->profile->name;   /* the signer takes KU and EKU from it */
 	lp.not_before = acme_json_time(ord, "notBefore") != 0 ?
 	    acme_json_time(ord, "notBefore") : f->now - 60;
 	lp.not_after = acme_json_time(ord, "notAfter") != 0 ?
@@ -777,7 +777,11 @@ acme_finalize(struct acme *a, const struct acme_request *req, const char *id,
 	if (f.not_ready)
 		acme_respond_problem(resp, ACME_P_ORDER_NOT_READY, 0,
 		    "order is %s, not ready", f.status);
-	else if (ret == 2)
+	else if (ret == 2 && f.issue_err == CRYPTO_ERR_UNAVAILABLE) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 503,
+		    "the signer is restarting; retry shortly");
+		acme_respond_header(resp, "Retry-After", "%d", CRYPTO_SIGNER_TIMEOUT);
+	} else if (ret == 2)
 		acme_respond_problem(resp, ACME_P_BAD_CSR, 0, "cannot issue: %s",
 		    crypto_strerror(f.issue_err));
 	else if (ret != 0)

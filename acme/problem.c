@@ -96,6 +96,37 @@ acme_respond_problem(struct acme_response *resp, enum acme_problem p,
 	response_set_body(resp, status, "application/problem+json", body);
 }
 
+cJSON *
+acme_problem_new(enum acme_problem p, int status, const char *detail)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || cJSON_AddStringToObject(o, "type", acme_problem_type(p)) == NULL ||
+	    cJSON_AddStringToObject(o, "detail", detail) == NULL ||
+	    cJSON_AddNumberToObject(o, "status", status != 0 ? status :
+	    acme_problem_status(p)) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+void
+acme_respond_problem_doc(struct acme_response *resp, cJSON *doc)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "status");
+	char *body = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL;
+
+	if (body == NULL || !cJSON_IsNumber(st)) {
+		free(body);
+		cJSON_Delete(doc);
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "out of memory");
+		return;
+	}
+	response_set_body(resp, st->valueint, "application/problem+json", body);
+	cJSON_Delete(doc);
+}
+
 void
 acme_respond_json(struct acme_response *resp, int status, char *json)
 {

@@ -18,6 +18,13 @@ static const uint8_t oid_eku[] = { 0x55, 0x1d, 0x25 };
 static const uint8_t oid_ski[] = { 0x55, 0x1d, 0x0e };
 static const uint8_t oid_aki[] = { 0x55, 0x1d, 0x23 };
 static const uint8_t oid_san[] = { 0x55, 0x1d, 0x11 };
+static const uint8_t oid_crl_dp[] = { 0x55, 0x1d, 0x1f };
+static const uint8_t oid_aia[] =
+    { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01 };
+static const uint8_t oid_ad_ocsp[] =
+    { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01 };
+static const uint8_t oid_ad_ca_issuers[] =
+    { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02 };
 static const uint8_t oid_cn[] = { 0x55, 0x04, 0x03 };
 static const uint8_t oid_org[] = { 0x55, 0x04, 0x0a };
 static const uint8_t oid_server_auth[] =
@@ -142,6 +149,53 @@ pki_ext_san(struct pki_buf *b, const struct crypto_name *names, size_t n,
 
 	for (i = 0; i < n; i++)
 		general_name(b, &names[i]);
+	pki_der_wrap(b, PKI_DER_SEQ, seq);
+	ext_end(b, mark, value);
+}
+
+/* DistributionPoint ::= SEQUENCE { distributionPoint [0] { fullName [0]
+ * GeneralNames { uniformResourceIdentifier [6] } } } */
+void
+pki_ext_crl_dp(struct pki_buf *b, const char *uri)
+{
+	size_t value, mark = ext_begin(b, oid_crl_dp, sizeof(oid_crl_dp), 0,
+	    &value);
+	size_t seq = b->len, dp, point, full;
+
+	dp = b->len;
+	point = b->len;
+	full = b->len;
+	pki_der_tlv(b, 0x86, uri, strlen(uri));
+	pki_der_wrap(b, 0xa0, full);       /* fullName [0] IMPLICIT GeneralNames */
+	pki_der_wrap(b, 0xa0, point);      /* distributionPoint [0] */
+	pki_der_wrap(b, PKI_DER_SEQ, dp);
+	pki_der_wrap(b, PKI_DER_SEQ, seq);
+	ext_end(b, mark, value);
+}
+
+/* AccessDescription ::= SEQUENCE { accessMethod OID, accessLocation
+ * GeneralName (uniformResourceIdentifier [6]) } */
+static void
+access_description(struct pki_buf *b, const uint8_t *oid, size_t oidlen,
+    const char *uri)
+{
+	size_t mark = b->len;
+
+	pki_der_tlv(b, PKI_DER_OID, oid, oidlen);
+	pki_der_tlv(b, 0x86, uri, strlen(uri));
+	pki_der_wrap(b, PKI_DER_SEQ, mark);
+}
+
+void
+pki_ext_aia(struct pki_buf *b, const char *ocsp_uri, const char *issuer_uri)
+{
+	size_t value, mark = ext_begin(b, oid_aia, sizeof(oid_aia), 0, &value);
+	size_t seq = b->len;
+
+	if (ocsp_uri != NULL)
+		access_description(b, oid_ad_ocsp, sizeof(oid_ad_ocsp), ocsp_uri);
+	access_description(b, oid_ad_ca_issuers, sizeof(oid_ad_ca_issuers),
+	    issuer_uri);
 	pki_der_wrap(b, PKI_DER_SEQ, seq);
 	ext_end(b, mark, value);
 }

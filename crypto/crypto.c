@@ -109,6 +109,9 @@ crypto_strerror(int err)
 	case CRYPTO_ERR_MISMATCH:     return "certificate and key do not match";
 	case CRYPTO_ERR_NOT_CA:       return "certificate is not a CA certificate";
 	case CRYPTO_ERR_INTERNAL:     return "internal cryptographic failure";
+	case CRYPTO_ERR_UNAVAILABLE:  return "signer unavailable (restarting)";
+	case CRYPTO_ERR_VALIDITY:
+		return "validity beyond the profile, backdated or past the issuer";
 	case CRYPTO_TLS_WANT_READ:    return "TLS wants to read";
 	case CRYPTO_TLS_WANT_WRITE:   return "TLS wants to write";
 	case CRYPTO_TLS_CLOSED:       return "TLS connection closed";

@@ -35,6 +35,10 @@ enum {
 	CRYPTO_ERR_MISMATCH = -12,   /* certificate and key do not belong together */
 	CRYPTO_ERR_NOT_CA = -13,     /* imported root is not a CA certificate */
 	CRYPTO_ERR_INTERNAL = -14,   /* wolfSSL reported an unexpected failure */
+	CRYPTO_ERR_UNAVAILABLE = -15, /* the signer process hung or died; it is
+	                                 being restarted: try again shortly */
+	CRYPTO_ERR_VALIDITY = -16,   /* validity longer than the profile allows,
+	                                backdated, or past the intermediate */
 	/* TLS I/O results (crypto_tls_*); not errors. */
 	CRYPTO_TLS_WANT_READ = -100,
 	CRYPTO_TLS_WANT_WRITE = -101,
@@ -52,6 +56,7 @@ enum {
 #define CRYPTO_MAX_JWK_BYTES   (8 * 1024)
 #define CRYPTO_MAX_NAMES       100   /* subjectAltName entries per CSR */
 #define CRYPTO_MAX_NAME_LEN    253   /* RFC 1035 textual DNS name */
+#define CRYPTO_POLICY_MAX_RULES 256  /* rules of one name policy */
 #define CRYPTO_RSA_MIN_BITS    2048
 #define CRYPTO_RSA_MAX_BITS    4096
 #define CRYPTO_SERIAL_BYTES    16    /* 128-bit random serials */
@@ -183,26 +188,85 @@ int crypto_ca_import(const char *ca_dir, const char *cert_path,
 
 /* ---- the signer: holds the intermediate key ----------------------------- */
 
+#define CRYPTO_KU_DIGITAL_SIGNATURE 0x80
+#define CRYPTO_KU_KEY_ENCIPHERMENT  0x20   /* granted only to RSA keys */
+#define CRYPTO_EKU_SERVER_AUTH      0x01
+#define CRYPTO_EKU_CLIENT_AUTH      0x02
+#define CRYPTO_PROFILE_NAME_MAX     31
+#define CRYPTO_MAX_PROFILES         8
+
+/* What a certificate profile grants; the signer keeps its own copy. A name
+ * is 1..CRYPTO_PROFILE_NAME_MAX of [a-z0-9-]; lifetime is positive; the
+ * key usage has digitalSignature and nothing but the two bits above; the
+ * EKU is nonempty and nothing but the two bits above. */
+struct crypto_profile {
+	char name[CRYPTO_PROFILE_NAME_MAX + 1];
+	long lifetime;          /* seconds: the longest validity it signs */
+	unsigned key_usage;     /* CRYPTO_KU_* */
+	unsigned eku;           /* CRYPTO_EKU_* */
+};
+/* The built-in defaults: "classic" (90 days, digitalSignature+keyEncipherment(RSA only),
+ * serverAuth+clientAuth) and "shortlived" (6 days+ a little, same usages). Fills out[] and returns
+ * the count. */
+size_t crypto_profile_defaults(struct crypto_profile out[CRYPTO_MAX_PROFILES]);
+
+struct crypto_policy;
+
+/* What the signer is allowed to sign, fixed when it starts. The signer
+ * copies profiles, tls_names and pki_url; policy is borrowed and must
+ * outlive the signer (a spawned signer's processes use the copy they
+ * inherited when crypto_signer_spawn() forked). */
+struct crypto_signer_config {
+	const struct crypto_policy *policy;   /* NULL: any well-formed name */
+	const struct crypto_profile *profiles; /* NULL: crypto_profile_defaults() */
+	size_t n_profiles;
+	const struct crypto_name *tls_names;  /* names the server's own TLS certificate may carry */
+	size_t n_tls_names;
+	long max_backdate;    /* seconds a not_before may precede the signer's clock (0: 300) */
+	const char *pki_url;  /* "http://host[:port]" where relying parties fetch CRL/issuer/OCSP;
+	                         NULL: leaves carry no CDP/AIA */
+	int ocsp;             /* nonzero: leaves carry the OCSP URL pki_url "/ocsp" */
+};
+
 struct crypto_signer;
 
 /* Loads intermediate.crt/.key (and root.crt for chain checks) from ca_dir.
- * The key is decrypted with passphrase when it is encrypted. Caller frees. */
+ * The key is decrypted with passphrase when it is encrypted. cfg NULL: all
+ * defaults. A malformed cfg (a bad profile, pki_url or TLS name) gives
+ * CRYPTO_ERR_INVALID. Caller frees. */
 struct crypto_signer *crypto_signer_open(const char *ca_dir,
-    const char *passphrase, size_t passphrase_len, int *err);
+    const char *passphrase, size_t passphrase_len,
+    const struct crypto_signer_config *cfg, int *err);
 void crypto_signer_free(struct crypto_signer *s);
 
 /*
  * The same signer, run in a child process that alone loads and holds the
  * intermediate key: this process keeps only the certificate and forwards
- * each signature over a socket. The child never parses network input (it
- * gets already-checked names and public keys), cannot be ptraced or dump
- * core, and exits with its parent. Call before starting threads. Key
+ * each signature over a socket. The child checks every request itself
+ * against cfg (key, names, policy, validity, profile), cannot be ptraced or
+ * dump core, and exits with its parent. Call before starting threads. Key
  * loading errors (e.g. a wrong passphrase) are reported here, as by
- * crypto_signer_open(). If the child dies, issuance fails with
- * CRYPTO_ERR_INTERNAL.
+ * crypto_signer_open(). A signer that does not answer within
+ * CRYPTO_SIGNER_TIMEOUT seconds, or dies, is killed and restarted by a
+ * small launcher process (which keeps the passphrase; see
+ * docs/security.md); meanwhile issuance fails with CRYPTO_ERR_UNAVAILABLE.
  */
+#define CRYPTO_SIGNER_TIMEOUT 5
 struct crypto_signer *crypto_signer_spawn(const char *ca_dir,
-    const char *passphrase, size_t passphrase_len, int *err);
+    const char *passphrase, size_t passphrase_len,
+    const struct crypto_signer_config *cfg, int *err);
+
+/* The issuer id used in URLs: lower-case hex of the intermediate's subject
+ * key identifier. 0 or CRYPTO_ERR_INVALID. */
+int crypto_signer_issuer_id(const struct crypto_signer *s, char out[65]);
+/* The URLs leaves carry (so the server can serve exactly these paths):
+ *   CRL:         pki_url "/crl/" issuer_id ".crl"
+ *   caIssuers:   pki_url "/ca/" issuer_id ".crt"   (DER)
+ *   OCSP:        pki_url "/ocsp" */
+/* Whether url is a pki_url the signer accepts: "http://" then a host name
+ * (letters, digits, '.', '-') or "[IPv6]", an optional ":port", nothing
+ * after, at most 200 bytes. 0 or CRYPTO_ERR_INVALID. */
+int crypto_pki_url_check(const char *url);
 
 /* The intermediate certificate as PEM (NUL-terminated), owned by the signer. */
 const char *crypto_signer_chain_pem(const struct crypto_signer *s);
@@ -236,28 +300,11 @@ const char *crypto_csr_common_name(const struct crypto_csr *csr);
 int crypto_csr_key_thumbprint(const struct crypto_csr *csr,
     char out[CRYPTO_THUMBPRINT_LEN + 1]);
 
-/* Certificate profiles: what a leaf may be used for and how long it lives.
- * The first profile of a table is the default. */
-#define CRYPTO_KU_DIGITAL_SIGNATURE 0x80
-#define CRYPTO_KU_KEY_ENCIPHERMENT  0x20   /* granted only to RSA keys */
-#define CRYPTO_EKU_SERVER_AUTH      0x01
-#define CRYPTO_EKU_CLIENT_AUTH      0x02
-#define CRYPTO_PROFILE_NAME_MAX     31
-#define CRYPTO_MAX_PROFILES         8
-struct crypto_profile {
-	char name[CRYPTO_PROFILE_NAME_MAX + 1];
-	long lifetime;                       /* seconds */
-	unsigned key_usage;                  /* CRYPTO_KU_* */
-	unsigned eku;                        /* CRYPTO_EKU_* */
-};
-/* defaults: "classic" (90 days, serverAuth+clientAuth) and "shortlived"
- * (about 6 days). Returns how many were written. */
-size_t crypto_profile_defaults(struct crypto_profile out[CRYPTO_MAX_PROFILES]);
-
 struct crypto_leaf_params {
 	const struct crypto_name *allowed; /* names the certificate may carry */
 	size_t n_allowed;
 	time_t not_before, not_after;
+	const char *profile; /* NULL: the first profile */
 };
 
 struct crypto_leaf {
@@ -269,10 +316,15 @@ struct crypto_leaf {
 
 /* Issues a leaf for csr: every CSR name must be in p->allowed (else
  * CRYPTO_ERR_NAME); subjectAltName carries exactly the CSR's names, subject
- * is CN=<CSR CN, or first DNS name>. 128-bit random serial; KeyUsage
- * digitalSignature (+keyEncipherment for RSA); EKU serverAuth, clientAuth;
- * BasicConstraints CA:FALSE; AKI and SKI. out->der is freed with
- * crypto_leaf_clear(). */
+ * is CN=<CSR CN when it is one of the names, else the first DNS name>.
+ * The signer checks the request again (key, names, policy, validity within
+ * the profile; CRYPTO_ERR_PARSE/UNSUPPORTED/KEY_SIZE, CRYPTO_ERR_NAME,
+ * CRYPTO_ERR_VALIDITY) and takes KeyUsage and EKU from the profile
+ * (keyEncipherment only for RSA keys); an unknown profile is
+ * CRYPTO_ERR_INVALID. 128-bit random serial; BasicConstraints CA:FALSE; AKI
+ * and SKI; CRL Distribution Points and Authority Information Access when
+ * the signer has a pki_url. CRYPTO_ERR_UNAVAILABLE while the signer process
+ * is being restarted. out->der is freed with crypto_leaf_clear(). */
 int crypto_signer_issue(struct crypto_signer *s, const struct crypto_csr *csr,
     const struct crypto_leaf_params *p, struct crypto_leaf *out);
 void crypto_leaf_clear(struct crypto_leaf *leaf);
@@ -309,6 +361,60 @@ int crypto_acme_tls_cert_check(const uint8_t *der, size_t len,
 
 /* DER certificate to PEM. Caller frees. NULL on failure. */
 char *crypto_cert_der_to_pem(const uint8_t *der, size_t len);
+
+/* ---- names and name policy (name.c, policy.c) ---- */
+
+/* The one DNS-name check: lower-cases into out; RFC 1035 syntax (LDH labels,
+ * 1..63 bytes, total <= 253; a trailing dot is refused, not stripped), a
+ * leading "*." label only when allow_wildcard (and then over at least two
+ * labels), every "xn--" label a valid IDNA2008 A-label (RFC 5891 §5.4,
+ * libidn2) whose U-label has only permitted code points; "??--" labels
+ * other than "xn--" and an all-numeric last label refused. 0 or
+ * CRYPTO_ERR_NAME with a short static reason in *why (may be NULL); out is
+ * "" on failure. */
+int crypto_dns_name_check(const char *in, size_t len, int allow_wildcard,
+    char out[CRYPTO_MAX_NAME_LEN + 1], const char **why);
+
+enum crypto_policy_rule { CRYPTO_POLICY_ALLOW_DNS, CRYPTO_POLICY_DENY_DNS,
+    CRYPTO_POLICY_ALLOW_IP, CRYPTO_POLICY_DENY_IP };
+/* Which names and addresses certificates may carry. Built once, then
+ * read-only: shared by threads without locks, and valid in a process
+ * forked after it was built. */
+struct crypto_policy;
+/* An empty policy (it allows nothing); caller frees. NULL on allocation
+ * failure. */
+struct crypto_policy *crypto_policy_new(void);
+void crypto_policy_free(struct crypto_policy *p);
+/* Adds a rule: a DNS suffix ("corp.example.com" matches itself and names
+ * under it, label-wise; a leading "." is ignored) or an IP range in CIDR
+ * ("10.0.0.0/8", "fd00::/8"; a bare address is a /32 or /128; host bits
+ * must be zero). A rule already present is not added twice.
+ * 0, CRYPTO_ERR_INVALID (malformed value) or CRYPTO_ERR_TOO_LARGE (more than
+ * CRYPTO_POLICY_MAX_RULES). */
+int crypto_policy_add(struct crypto_policy *p, enum crypto_policy_rule rule,
+    const char *value);
+/* When p has no ALLOW_DNS rule, adds the default internal DNS suffixes
+ * (internal, home.arpa, local, test, localhost, lan, corp, home, intranet,
+ * private, localdomain); when it has no ALLOW_IP rule, the default ranges
+ * (10/8, 172.16/12, 192.168/16, 127/8, fc00::/7, ::1). An operator's allow
+ * rule of a kind thus replaces that kind's defaults. Called once after the
+ * operator's rules. 0 or a CRYPTO_ERR_* code. */
+int crypto_policy_add_defaults(struct crypto_policy *p);
+/* Decides one already-checked name (a DNS value may start with "*."): deny
+ * rules win over allow rules (a wildcard is denied also when it covers a
+ * denied suffix one label below its base); a name no allow rule covers is
+ * refused (a wildcard is allowed when its base name is). 0 when allowed;
+ * CRYPTO_ERR_NAME when refused, with why (whysz bytes) naming the rule, e.g.
+ * `"github.com" is not under an allowed DNS suffix (allowed: internal,
+ * home.arpa, ...; add one with --allow-dns)` or `"db.corp.internal" is under
+ * the denied DNS suffix "db.corp.internal"`; CRYPTO_ERR_INVALID for NULLs. */
+int crypto_policy_check(const struct crypto_policy *p,
+    const struct crypto_name *name, char *why, size_t whysz);
+/* One line describing the policy for logs ("DNS: internal, home.arpa, ...;
+ * IP: 10.0.0.0/8, ..."), denied rules in parentheses. 0, or
+ * CRYPTO_ERR_TOO_LARGE when out was too small (it then ends in "..."). */
+int crypto_policy_describe(const struct crypto_policy *p, char *out,
+    size_t outsz);
 
 /* ---- TLS (a narrow read/write API in the manner of libtls) --------------- */
 

@@ -3,7 +3,8 @@
  * which are untrusted input. Caps the size, reads the public key and applies
  * the key policy, has wolfSSL verify the self-signature, and collects the
  * requested names (subjectAltName dNSName and iPAddress, then the subject
- * CN), each checked. Also the RFC 7638 thumbprint of the request's key.
+ * CN), each checked (DNS names by crypto_dns_name_check, name.c). Also
+ * the RFC 7638 thumbprint of the request's key.
  */
 #include "pki_internal.h"
 
@@ -18,66 +19,16 @@
 
 #define RSA_MAX_BYTES (CRYPTO_RSA_MAX_BITS / 8)
 
-enum csr_key { CSR_KEY_RSA, CSR_KEY_P256, CSR_KEY_P384, CSR_KEY_ED25519 };
-
 struct crypto_csr {
 	struct crypto_name *names;
 	size_t n_names;
 	char *cn;
-	enum csr_key kind;
+	enum pki_spki_kind kind;
 	uint8_t *spki;
 	size_t spki_len;
 };
 
-static const uint8_t oid_rsa[] =
-    { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
-static const uint8_t oid_ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
-static const uint8_t oid_p256[] =
-    { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const uint8_t oid_p384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
-static const uint8_t oid_ed25519[] = { 0x2b, 0x65, 0x70 };
-
 /* ---- names ----------------------------------------------------------------- */
-
-static int
-label_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-int
-pki_dns_name_check(const char *in, size_t len,
-    char out[CRYPTO_MAX_NAME_LEN + 1])
-{
-	size_t i, start = 0;
-
-	if (len == 0 || len > CRYPTO_MAX_NAME_LEN)
-		return CRYPTO_ERR_NAME;
-	for (i = 0; i < len; i++) {
-		if (in[i] == '\0')
-			return CRYPTO_ERR_NAME;
-		out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
-	}
-	out[len] = '\0';
-	if (len > 2 && out[0] == '*' && out[1] == '.')
-		start = 2;
-	for (i = start; i <= len; i++) {
-		if (i < len && out[i] != '.')
-			continue;
-		if (!label_ok(out + start, i - start))
-			return CRYPTO_ERR_NAME;
-		start = i + 1;
-	}
-	return CRYPTO_OK;
-}
 
 static int
 ip_name(const uint8_t *raw, size_t len, struct crypto_name *n)
@@ -101,7 +52,7 @@ cn_name(const char *cn, struct crypto_name *n)
 	if (inet_pton(AF_INET6, cn, raw) == 1)
 		return ip_name(raw, 16, n);
 	n->type = CRYPTO_NAME_DNS;
-	return pki_dns_name_check(cn, strlen(cn), n->value);
+	return crypto_dns_name_check(cn, strlen(cn), 1, n->value, NULL);
 }
 
 static int
@@ -137,7 +88,8 @@ csr_names(struct crypto_csr *c, DecodedCert *dc)
 			return CRYPTO_ERR_NAME;
 		if (e->type == ASN_DNS_TYPE) {
 			n.type = CRYPTO_NAME_DNS;
-			ret = pki_dns_name_check(e->name, (size_t)e->len, n.value);
+			ret = crypto_dns_name_check(e->name, (size_t)e->len, 1, n.value,
+			    NULL);
 		} else if (e->type == ASN_IP_TYPE)
 			ret = ip_name((const uint8_t *)e->name, (size_t)e->len, &n);
 		else
@@ -159,79 +111,11 @@ csr_names(struct crypto_csr *c, DecodedCert *dc)
 
 /* ---- the key --------------------------------------------------------------- */
 
-static int
-oid_is(const struct pki_tlv *t, const uint8_t *oid, size_t len)
-{
-	return t->tag == PKI_DER_OID && t->val_len == len &&
-	    memcmp(t->val, oid, len) == 0;
-}
-
-static int
-rsa_policy(const uint8_t *spki, size_t len)
-{
-	RsaKey rsa;
-	word32 idx = 0;
-	int bits, ret;
-
-	if (wc_InitRsaKey(&rsa, NULL) != 0)
-		return CRYPTO_ERR_INTERNAL;
-	if (wc_RsaPublicKeyDecode(spki, &idx, &rsa, (word32)len) != 0)
-		ret = CRYPTO_ERR_PARSE;
-	else {
-		uint8_t n[CRYPTO_RSA_MAX_BITS / 8 + 8], e[8];
-		word32 nlen = sizeof(n), elen = sizeof(e);
-
-		bits = wc_RsaEncryptSize(&rsa) * 8;
-		ret = bits < CRYPTO_RSA_MIN_BITS || bits > CRYPTO_RSA_MAX_BITS ?
-		    CRYPTO_ERR_KEY_SIZE : CRYPTO_OK;
-		/* The exponent: odd and at least 3, as for account keys. */
-		if (ret == CRYPTO_OK && (wc_RsaFlattenPublicKey(&rsa, e, &elen, n,
-		    &nlen) != 0 || elen == 0 || elen > 4 || (e[elen - 1] & 1) == 0 ||
-		    (elen == 1 && e[0] < 3)))
-			ret = CRYPTO_ERR_UNSUPPORTED;
-	}
-	wc_FreeRsaKey(&rsa);
-	return ret;
-}
-
-/* Reads the SubjectPublicKeyInfo and applies the key policy. */
+/* The key policy is the one the signer applies (spki.c). */
 static int
 csr_key(struct crypto_csr *c, const struct pki_tlv *spki)
 {
-	struct pki_der d = pki_der_in(spki), a;
-	struct pki_tlv alg, oid, param, bits;
-
-	if (pki_der_expect(&d, PKI_DER_SEQ, &alg) != 0 ||
-	    pki_der_expect(&d, PKI_DER_BITSTR, &bits) != 0 || d.len != 0)
-		return CRYPTO_ERR_PARSE;
-	a = pki_der_in(&alg);
-	if (pki_der_expect(&a, PKI_DER_OID, &oid) != 0)
-		return CRYPTO_ERR_PARSE;
-	if (oid_is(&oid, oid_rsa, sizeof(oid_rsa))) {
-		c->kind = CSR_KEY_RSA;
-		return rsa_policy(spki->der, spki->der_len);
-	}
-	if (oid_is(&oid, oid_ed25519, sizeof(oid_ed25519))) {
-		c->kind = CSR_KEY_ED25519;
-		return bits.val_len == 33 && bits.val[0] == 0 && a.len == 0 ?
-		    CRYPTO_OK : CRYPTO_ERR_PARSE;
-	}
-	if (!oid_is(&oid, oid_ec, sizeof(oid_ec)))
-		return CRYPTO_ERR_UNSUPPORTED;
-	if (pki_der_next(&a, &param) != 0)
-		return CRYPTO_ERR_PARSE;
-	if (oid_is(&param, oid_p256, sizeof(oid_p256)))
-		c->kind = CSR_KEY_P256;
-	else if (oid_is(&param, oid_p384, sizeof(oid_p384)))
-		c->kind = CSR_KEY_P384;
-	else
-		return CRYPTO_ERR_UNSUPPORTED;
-	/* Uncompressed points only (RFC 5480 §2.2 makes them the MUST;
-	 * many clients cannot read the others). */
-	if (bits.val_len != 2 + 2 * (c->kind == CSR_KEY_P256 ? 32 : 48) ||
-	    bits.val[0] != 0 || bits.val[1] != 0x04)
-		return CRYPTO_ERR_UNSUPPORTED;
-	return CRYPTO_OK;
+	return pki_spki_check(spki->der, spki->der_len, &c->kind);
 }
 
 /* CertificationRequest ::= SEQUENCE { info SEQUENCE { version, subject,
@@ -457,16 +341,16 @@ jwk_point(const struct crypto_csr *c, struct pki_buf *b)
 	if (pki_der_expect(&d, PKI_DER_SEQ, &t) != 0 ||
 	    pki_der_expect(&d, PKI_DER_BITSTR, &t) != 0 || t.val_len < 2)
 		return CRYPTO_ERR_PARSE;
-	if (c->kind == CSR_KEY_ED25519) {
+	if (c->kind == PKI_SPKI_ED25519) {
 		pki_buf_raw(b, "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",", 29);
 		ret = b64_member(b, "x", t.val + 1, t.val_len - 1);
 		pki_buf_raw(b, "}", 1);
 		return ret;
 	}
-	flen = c->kind == CSR_KEY_P256 ? 32 : 48;
+	flen = c->kind == PKI_SPKI_P256 ? 32 : 48;
 	if (t.val_len != 2 + 2 * flen || t.val[1] != 0x04)
 		return CRYPTO_ERR_UNSUPPORTED;   /* compressed points */
-	pki_buf_raw(b, c->kind == CSR_KEY_P256 ? "{\"crv\":\"P-256\"," :
+	pki_buf_raw(b, c->kind == PKI_SPKI_P256 ? "{\"crv\":\"P-256\"," :
 	    "{\"crv\":\"P-384\",", 15);
 	pki_buf_raw(b, "\"kty\":\"EC\",", 11);
 	if ((ret = b64_member(b, "x", t.val + 2, flen)) != 0)
@@ -487,7 +371,7 @@ crypto_csr_key_thumbprint(const struct crypto_csr *csr,
 
 	if (csr == NULL || out == NULL)
 		return CRYPTO_ERR_INVALID;
-	if (csr->kind == CSR_KEY_RSA)
+	if (csr->kind == PKI_SPKI_RSA)
 		ret = jwk_rsa(csr, &b);
 	else
 		ret = jwk_point(csr, &b);

@@ -1,16 +1,21 @@
 /*
- * leaf.c: end-entity certificates signed by the intermediate. The ACME
- * profile (crypto_signer_issue): the CSR's names, all of them allowed, in
- * subjectAltName; KeyUsage digitalSignature (+keyEncipherment for RSA); EKU
- * serverAuth and clientAuth; CA:FALSE; AKI and SKI. The server's own TLS
- * certificate (crypto_signer_issue_tls) with a fresh P-256 key. Subject: the
- * CSR's CN, else the first DNS name; when neither fits (IP-only requests, or
- * names over the 64-character CN limit) the subject is empty and the
+ * leaf.c: end-entity certificates signed by the intermediate. The parent's
+ * half (crypto_signer_issue for a CSR under a named profile;
+ * crypto_signer_issue_tls for the server's own certificate with a fresh
+ * P-256 key) encodes a PKI_OP_LEAF request; the signer's half (pki_op_leaf)
+ * decodes it with every length capped, has signcheck.c check it against
+ * the signer's configuration and clock, and signs: subjectAltName of the
+ * checked names, KeyUsage and EKU from the profile, CA:FALSE, AKI and SKI,
+ * and CRL Distribution Points and Authority Information Access when the
+ * signer has a pki_url. Subject: the CSR's CN when it is one of the names,
+ * else the first DNS name; when neither fits (IP-only requests, or names
+ * over the 64-character CN limit) the subject is empty and the
  * subjectAltName is critical (RFC 5280 §4.2.1.6).
  */
 #include "pki_internal.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,10 +23,7 @@
 #include <wolfssl/wolfcrypt/asn_public.h>
 
 #define CN_MAX   64      /* ub-common-name, RFC 5280 A.1 */
-#define SPKI_MAX 1024
-
-static const uint8_t oid_rsa[] =
-    { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+#define URL_ROOM (PKI_URL_MAX + 80)
 
 static int
 name_allowed(const struct crypto_name *n, const struct crypto_leaf_params *p)
@@ -39,14 +41,18 @@ name_allowed(const struct crypto_name *n, const struct crypto_leaf_params *p)
 	return 0;
 }
 
-/* The CN: the CSR's when it fits, else the first DNS name that fits. */
+/* The CN: the CSR's when it is one of the (canonical) names and fits,
+ * else the first DNS name that fits; taken from names, so the signer sees
+ * a CN equal to one of them. */
 static const char *
 pick_cn(const char *csr_cn, const struct crypto_name *names, size_t n)
 {
 	size_t i;
 
-	if (csr_cn != NULL && strlen(csr_cn) <= CN_MAX)
-		return csr_cn;
+	for (i = 0; csr_cn != NULL && i < n; i++)
+		if (strcasecmp(names[i].value, csr_cn) == 0 &&
+		    strlen(names[i].value) <= CN_MAX)
+			return names[i].value;
 	for (i = 0; i < n; i++)
 		if (names[i].type == CRYPTO_NAME_DNS &&
 		    strlen(names[i].value) <= CN_MAX)
@@ -54,22 +60,24 @@ pick_cn(const char *csr_cn, const struct crypto_name *names, size_t n)
 	return NULL;
 }
 
-static int
-spki_is_rsa(const uint8_t *spki, size_t len)
+/* CRL Distribution Points and Authority Information Access, with the
+ * URLs crypto.h documents. */
+static void
+revocation_exts(struct pki_buf *b, const struct crypto_signer *s)
 {
-	struct pki_der d = { spki, len };
-	struct pki_tlv t;
+	char id[65], crl[URL_ROOM], issuer[URL_ROOM], ocsp[URL_ROOM];
 
-	if (pki_der_expect(&d, PKI_DER_SEQ, &t) != 0)
-		return 0;
-	d = pki_der_in(&t);
-	if (pki_der_expect(&d, PKI_DER_SEQ, &t) != 0)
-		return 0;
-	d = pki_der_in(&t);
-	if (pki_der_expect(&d, PKI_DER_OID, &t) != 0)
-		return 0;
-	return t.val_len == sizeof(oid_rsa) &&
-	    memcmp(t.val, oid_rsa, sizeof(oid_rsa)) == 0;
+	if (s->cfg.pki_url == NULL)
+		return;
+	if (crypto_signer_issuer_id(s, id) != 0) {
+		b->err = CRYPTO_ERR_INTERNAL;
+		return;
+	}
+	snprintf(crl, sizeof(crl), "%s/crl/%s.crl", s->cfg.pki_url, id);
+	snprintf(issuer, sizeof(issuer), "%s/ca/%s.crt", s->cfg.pki_url, id);
+	snprintf(ocsp, sizeof(ocsp), "%s/ocsp", s->cfg.pki_url);
+	pki_ext_crl_dp(b, crl);
+	pki_ext_aia(b, s->cfg.ocsp ? ocsp : NULL, issuer);
 }
 
 static void
@@ -82,6 +90,7 @@ leaf_exts(struct pki_buf *b, const struct crypto_signer *s,
 	pki_ext_san(b, l->names, l->n_names, l->cn == NULL);
 	pki_ext_ski(b, id, 20);
 	pki_ext_aki(b, s->key_id, s->key_id_len);
+	revocation_exts(b, s);
 }
 
 /* Builds and signs one leaf; serialized on the signer's lock. */
@@ -124,36 +133,30 @@ out:
 	return ret;
 }
 
-/*
- * The leaf operation's request (PKI_OP_LEAF): struct leaf_wire, then the
- * SubjectPublicKeyInfo, the CN, then per name its type, length and bytes.
- * The response: the serial (CRYPTO_SERIAL_BYTES), then the certificate DER.
- */
-struct leaf_wire {
-	uint32_t key_usage, eku;
-	uint32_t spki_len, cn_len, n_names;
-	int64_t not_before, not_after;
-};
-
 static int
-leaf_encode(const struct pki_leaf_spec *l, struct pki_buf *b)
+leaf_encode(enum pki_leaf_kind kind, const char *profile,
+    const struct pki_leaf_spec *l, struct pki_buf *b)
 {
-	struct leaf_wire w;
+	struct pki_leaf_wire w;
 	size_t i, n;
 	uint8_t hdr[2];
 
 	memset(&w, 0, sizeof(w));
-	w.key_usage = l->key_usage;
-	w.eku = l->eku;
+	w.kind = (uint32_t)kind;
+	w.profile_len = profile != NULL ? (uint32_t)strnlen(profile,
+	    CRYPTO_PROFILE_NAME_MAX + 1) : 0;
 	w.spki_len = (uint32_t)l->spki_len;
 	w.cn_len = l->cn != NULL ? (uint32_t)strlen(l->cn) : 0;
 	w.n_names = (uint32_t)l->n_names;
 	w.not_before = l->not_before;
 	w.not_after = l->not_after;
+	if (w.profile_len > CRYPTO_PROFILE_NAME_MAX)
+		return CRYPTO_ERR_INVALID;
 	if (l->n_names > CRYPTO_MAX_NAMES || w.cn_len > CRYPTO_MAX_NAME_LEN ||
-	    l->spki_len > SPKI_MAX)
+	    l->spki_len > PKI_SPKI_MAX)
 		return CRYPTO_ERR_TOO_LARGE;
 	pki_buf_raw(b, &w, sizeof(w));
+	pki_buf_raw(b, profile, w.profile_len);
 	pki_buf_raw(b, l->spki, l->spki_len);
 	pki_buf_raw(b, l->cn, w.cn_len);
 	for (i = 0; i < l->n_names; i++) {
@@ -166,46 +169,56 @@ leaf_encode(const struct pki_leaf_spec *l, struct pki_buf *b)
 	return b->err;
 }
 
-/* Decodes a leaf request, checking every length; names go into names[]. */
-static int
-leaf_decode(const uint8_t *buf, size_t len, struct pki_leaf_spec *l,
-    struct crypto_name *names, char *cn)
+/* Copies n bytes at buf[*o] into a NUL-terminated string. */
+static void
+take_str(const uint8_t *buf, size_t *o, size_t n, char *out)
 {
-	struct leaf_wire w;
-	size_t o = sizeof(w), i, n;
+	memcpy(out, buf + *o, n);
+	out[n] = '\0';
+	*o += n;
+}
 
-	if (len < sizeof(w))
+/* Decodes a leaf request, checking every length; strings go into profile
+ * and cn, names into names[]. Whether the contents are acceptable is
+ * signcheck.c's to decide. */
+static int
+leaf_decode(const uint8_t *buf, size_t len, struct pki_leaf_wire *w,
+    struct pki_leaf_spec *l, struct crypto_name *names, char *profile,
+    char *cn)
+{
+	size_t o = sizeof(*w), i, n;
+
+	if (len < sizeof(*w))
 		return CRYPTO_ERR_PARSE;
-	memcpy(&w, buf, sizeof(w));
-	if (w.n_names > CRYPTO_MAX_NAMES || w.cn_len > CRYPTO_MAX_NAME_LEN ||
-	    w.spki_len > SPKI_MAX || w.spki_len > len - o ||
-	    w.cn_len > len - o - w.spki_len)
+	memcpy(w, buf, sizeof(*w));
+	if (w->reserved != 0 || w->profile_len > CRYPTO_PROFILE_NAME_MAX ||
+	    w->n_names > CRYPTO_MAX_NAMES || w->cn_len > CRYPTO_MAX_NAME_LEN ||
+	    w->spki_len > PKI_SPKI_MAX ||
+	    (size_t)w->profile_len + w->spki_len + w->cn_len > len - o)
 		return CRYPTO_ERR_PARSE;
 	memset(l, 0, sizeof(*l));
+	take_str(buf, &o, w->profile_len, profile);
 	l->spki = buf + o;
-	l->spki_len = w.spki_len;
-	o += w.spki_len;
-	memcpy(cn, buf + o, w.cn_len);
-	cn[w.cn_len] = '\0';
-	l->cn = w.cn_len > 0 ? cn : NULL;
-	o += w.cn_len;
-	for (i = 0; i < w.n_names; i++) {
+	l->spki_len = w->spki_len;
+	o += w->spki_len;
+	take_str(buf, &o, w->cn_len, cn);
+	l->cn = w->cn_len > 0 ? cn : NULL;
+	for (i = 0; i < w->n_names; i++) {
 		if (len - o < 2 || (n = buf[o + 1]) > len - o - 2 ||
-		    n > CRYPTO_MAX_NAME_LEN || buf[o] > CRYPTO_NAME_IP)
+		    n > CRYPTO_MAX_NAME_LEN || buf[o] > CRYPTO_NAME_IP ||
+		    memchr(buf + o + 2, '\0', n) != NULL)
 			return CRYPTO_ERR_PARSE;
 		names[i].type = (enum crypto_name_type)buf[o];
-		memcpy(names[i].value, buf + o + 2, n);
-		names[i].value[n] = '\0';
-		o += 2 + n;
+		o += 2;
+		take_str(buf, &o, n, names[i].value);
 	}
-	if (o != len)
+	if (o != len || memchr(profile, '\0', w->profile_len) != NULL ||
+	    (l->cn != NULL && strlen(cn) != w->cn_len))
 		return CRYPTO_ERR_PARSE;
 	l->names = names;
-	l->n_names = w.n_names;
-	l->not_before = (time_t)w.not_before;
-	l->not_after = (time_t)w.not_after;
-	l->key_usage = w.key_usage;
-	l->eku = w.eku;
+	l->n_names = w->n_names;
+	l->not_before = (time_t)w->not_before;
+	l->not_after = (time_t)w->not_after;
 	return CRYPTO_OK;
 }
 
@@ -213,16 +226,20 @@ int
 pki_op_leaf(struct crypto_signer *s, const uint8_t *req, size_t len,
     struct pki_buf *out)
 {
+	struct pki_leaf_wire w;
 	struct crypto_name *names;
 	struct pki_leaf_spec l;
-	char cn[CRYPTO_MAX_NAME_LEN + 1];
+	char cn[CRYPTO_MAX_NAME_LEN + 1], profile[CRYPTO_PROFILE_NAME_MAX + 1];
 	uint8_t serial[CRYPTO_SERIAL_BYTES], *der = NULL;
 	size_t derlen = 0;
 	int ret;
 
 	if ((names = calloc(CRYPTO_MAX_NAMES, sizeof(*names))) == NULL)
 		return CRYPTO_ERR_NOMEM;
-	if ((ret = leaf_decode(req, len, &l, names, cn)) == 0)
+	/* The signer's own clock decides what "now" is. */
+	if ((ret = leaf_decode(req, len, &w, &l, names, profile, cn)) == 0 &&
+	    (ret = pki_leaf_check(s, (enum pki_leaf_kind)w.kind, profile, &l,
+	    time(NULL))) == 0)
 		ret = pki_leaf_sign_local(s, &l, serial, &der, &derlen);
 	if (ret == 0) {
 		pki_buf_raw(out, serial, sizeof(serial));
@@ -236,8 +253,9 @@ pki_op_leaf(struct crypto_signer *s, const uint8_t *req, size_t len,
 /* Signs through pki_signer_call: here, or in the signer process when this
  * one holds no key. */
 static int
-leaf_sign(struct crypto_signer *s, const struct pki_leaf_spec *l,
-    uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len)
+leaf_sign(struct crypto_signer *s, enum pki_leaf_kind kind, const char *profile,
+    const struct pki_leaf_spec *l, uint8_t serial[CRYPTO_SERIAL_BYTES],
+    uint8_t **der, size_t *len)
 {
 	struct pki_buf req = { 0 };
 	uint8_t *resp = NULL;
@@ -245,7 +263,7 @@ leaf_sign(struct crypto_signer *s, const struct pki_leaf_spec *l,
 	int ret;
 
 	*der = NULL;
-	if ((ret = leaf_encode(l, &req)) != 0 ||
+	if ((ret = leaf_encode(kind, profile, l, &req)) != 0 ||
 	    (ret = pki_signer_call(s, PKI_OP_LEAF, req.p, req.len, &resp,
 	    &resplen)) != 0)
 		goto out;
@@ -298,11 +316,8 @@ crypto_signer_issue(struct crypto_signer *s, const struct crypto_csr *csr,
 	l.cn = pick_cn(crypto_csr_common_name(csr), l.names, l.n_names);
 	l.not_before = p->not_before;
 	l.not_after = p->not_after;
-	l.key_usage = PKI_KU_DIGITAL_SIGNATURE;
-	if (spki_is_rsa(l.spki, l.spki_len))
-		l.key_usage |= PKI_KU_KEY_ENCIPHERMENT;
-	l.eku = PKI_EKU_SERVER | PKI_EKU_CLIENT;
-	if ((ret = leaf_sign(s, &l, serial, &out->der, &out->der_len)) != 0)
+	if ((ret = leaf_sign(s, PKI_LEAF_ACME, p->profile, &l, serial, &out->der,
+	    &out->der_len)) != 0)
 		return ret;
 	hex(serial, sizeof(serial), out->serial);
 	out->not_before = p->not_before;
@@ -319,24 +334,6 @@ crypto_leaf_clear(struct crypto_leaf *leaf)
 	memset(leaf, 0, sizeof(*leaf));
 }
 
-/* Names from configuration: well-formed, and not too many. */
-static int
-names_check(const struct crypto_name *names, size_t n)
-{
-	char buf[CRYPTO_MAX_NAME_LEN + 1];
-	size_t i;
-
-	if (n > CRYPTO_MAX_NAMES)
-		return CRYPTO_ERR_TOO_LARGE;
-	for (i = 0; i < n; i++)
-		if (names[i].type == CRYPTO_NAME_DNS &&
-		    (pki_dns_name_check(names[i].value, strnlen(names[i].value,
-		    sizeof(names[i].value)), buf) != 0 ||
-		    strcmp(buf, names[i].value) != 0))
-			return CRYPTO_ERR_NAME;
-	return CRYPTO_OK;
-}
-
 int
 crypto_signer_issue_tls(struct crypto_signer *s,
     const struct crypto_name *names, size_t n_names, time_t not_before,
@@ -345,15 +342,15 @@ crypto_signer_issue_tls(struct crypto_signer *s,
 {
 	struct pki_key *key = NULL;
 	struct pki_leaf_spec l;
-	uint8_t spki[SPKI_MAX], serial[CRYPTO_SERIAL_BYTES];
+	uint8_t spki[PKI_SPKI_MAX], serial[CRYPTO_SERIAL_BYTES];
 	int ret;
 
 	if (s == NULL || names == NULL || cert_der == NULL || cert_len == NULL ||
 	    key_der == NULL || key_len == NULL)
 		return CRYPTO_ERR_INVALID;
 	*cert_der = *key_der = NULL;
-	if ((ret = names_check(names, n_names)) != 0)
-		return ret;
+	if (n_names > CRYPTO_MAX_NAMES)
+		return CRYPTO_ERR_TOO_LARGE;
 	memset(&l, 0, sizeof(l));
 	if ((ret = pki_key_generate(CRYPTO_KEY_EC_P256, &key)) != 0 ||
 	    (ret = pki_key_spki(key, spki, sizeof(spki), &l.spki_len)) != 0)
@@ -364,9 +361,8 @@ crypto_signer_issue_tls(struct crypto_signer *s,
 	l.cn = pick_cn(NULL, names, n_names);
 	l.not_before = not_before;
 	l.not_after = not_after;
-	l.key_usage = PKI_KU_DIGITAL_SIGNATURE;
-	l.eku = PKI_EKU_SERVER;
-	if ((ret = leaf_sign(s, &l, serial, cert_der, cert_len)) != 0)
+	if ((ret = leaf_sign(s, PKI_LEAF_TLS, NULL, &l, serial, cert_der,
+	    cert_len)) != 0)
 		goto out;
 	if ((ret = pki_key_pkcs8(key, key_der, key_len)) != 0) {
 		free(*cert_der);

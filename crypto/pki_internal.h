@@ -165,6 +165,12 @@ void pki_ext_ski(struct pki_buf *b, const uint8_t *id, size_t len);
 void pki_ext_aki(struct pki_buf *b, const uint8_t *id, size_t len);
 void pki_ext_san(struct pki_buf *b, const struct crypto_name *names,
     size_t n, int critical);
+/* CRL Distribution Points with one fullName URI (RFC 5280 §4.2.1.13). */
+void pki_ext_crl_dp(struct pki_buf *b, const char *uri);
+/* Authority Information Access (RFC 5280 §4.2.2.1): id-ad-ocsp ocsp_uri
+ * when not NULL, then id-ad-caIssuers issuer_uri. */
+void pki_ext_aia(struct pki_buf *b, const char *ocsp_uri,
+    const char *issuer_uri);
 /* A Name of O=org (when not NULL) then CN=cn (when not NULL). */
 void pki_name(struct pki_buf *b, const char *org, const char *cn);
 
@@ -185,22 +191,82 @@ struct pki_cert_spec {
 int pki_cert_sign(const struct pki_cert_spec *spec, struct pki_key *signer,
     uint8_t serial[CRYPTO_SERIAL_BYTES], uint8_t **der, size_t *len);
 
-/* ---- names (csr.c) -------------------------------------------------------- */
+/* ---- names (name.c, csr.c) ------------------------------------------------ */
 
-/* Checks and lower-cases a DNS name (an optional leading "*." label).
+/* Checks and lower-cases a DNS name (an optional leading "*." label): the
+ * one check, crypto_dns_name_check(), for callers that need no reason.
  * 0 or CRYPTO_ERR_NAME. */
-int pki_dns_name_check(const char *in, size_t len,
-    char out[CRYPTO_MAX_NAME_LEN + 1]);
+static inline int
+pki_dns_name_check(const char *in, size_t len, char out[CRYPTO_MAX_NAME_LEN + 1])
+{
+	return crypto_dns_name_check(in, len, 1, out, NULL);
+}
 /* The request's SubjectPublicKeyInfo DER, owned by the csr. */
 const uint8_t *pki_csr_spki(const struct crypto_csr *csr, size_t *len);
 
+/* ---- public keys (spki.c) ------------------------------------------------- */
+
+enum pki_spki_kind { PKI_SPKI_RSA, PKI_SPKI_P256, PKI_SPKI_P384,
+    PKI_SPKI_ED25519 };
+/* Checks that der[0..len) is exactly one SubjectPublicKeyInfo of an
+ * allowed key (RSA 2048..4096 with NULL parameters and a sane exponent,
+ * P-256/P-384 with an uncompressed point on the curve, Ed25519), nothing
+ * trailing, inside or after. 0 with *kind set; CRYPTO_ERR_PARSE (malformed,
+ * trailing bytes, point off the curve), CRYPTO_ERR_UNSUPPORTED (algorithm,
+ * parameters, curve, compressed point, exponent) or CRYPTO_ERR_KEY_SIZE. */
+int pki_spki_check(const uint8_t *der, size_t len, enum pki_spki_kind *kind);
+
+/* ---- what the signer may sign (profile.c) --------------------------------- */
+
+#define PKI_BACKDATE_DEFAULT 300          /* seconds of clock skew allowed */
+#define PKI_BACKDATE_MAX     3600
+#define PKI_TLS_LIFETIME_MAX (366L * 86400)  /* the server's own certificate */
+#define PKI_URL_MAX          200          /* cfg->pki_url */
+
+/* The signer's own copy of its configuration (struct crypto_signer_config
+ * checked and deep-copied; the policy is borrowed). */
+struct pki_signer_cfg {
+	const struct crypto_policy *policy;
+	struct crypto_profile profiles[CRYPTO_MAX_PROFILES];
+	size_t n_profiles;
+	struct crypto_name *tls_names;   /* malloc'd */
+	size_t n_tls_names;
+	long max_backdate;
+	char *pki_url;                   /* malloc'd, or NULL */
+	int ocsp;
+};
+/* Checks in (NULL: defaults) and copies it into out. 0, CRYPTO_ERR_INVALID
+ * (a bad profile, URL or backdate), CRYPTO_ERR_NAME (a bad TLS name) or
+ * CRYPTO_ERR_NOMEM. */
+int pki_signer_cfg_set(struct pki_signer_cfg *out,
+    const struct crypto_signer_config *in);
+/* The public form of c, pointing into it (to open a signer from it). */
+void pki_signer_cfg_view(const struct pki_signer_cfg *c,
+    struct crypto_signer_config *out);
+void pki_signer_cfg_clear(struct pki_signer_cfg *c);
+/* The profile called name ("" or NULL: the first), or NULL. */
+const struct crypto_profile *pki_signer_profile(const struct pki_signer_cfg *c,
+    const char *name);
+
 /* ---- the signer (signer.c) ------------------------------------------------ */
 
+/* Where a forwarding process stands with its signer process. */
+enum pki_remote_state {
+	PKI_REMOTE_UP,              /* remote_fd answers operations */
+	PKI_REMOTE_DOWN,            /* none; a restart is to be asked for */
+	PKI_REMOTE_ASKED,           /* the launcher was asked for a new one */
+	PKI_REMOTE_LOADING,         /* remote_fd is new; its key status awaited */
+};
+
 struct crypto_signer {
-	pthread_mutex_t lock;       /* serializes issuance */
+	pthread_mutex_t lock;       /* serializes issuance and remote_* */
 	struct pki_key *key;        /* NULL in a process that forwards to a signer */
 	int remote_fd;              /* socket to the signer process, or -1 */
-	pid_t remote_pid;
+	pid_t remote_pid;           /* the signer process (the launcher's child) */
+	enum pki_remote_state remote_state;
+	int launcher_fd;            /* socket to the launcher process, or -1 */
+	pid_t launcher_pid;
+	struct pki_signer_cfg cfg;
 	uint8_t *cert_der;
 	size_t cert_len;
 	struct pki_cert_view view;  /* points into cert_der */
@@ -217,7 +283,7 @@ struct pki_leaf_spec {
 	size_t n_names;
 	const char *cn;           /* NULL: empty subject */
 	time_t not_before, not_after;
-	unsigned key_usage, eku;
+	unsigned key_usage, eku;  /* set by the signer from the profile */
 };
 
 /* Builds and signs a leaf with the signer's key, here (leaf.c). */
@@ -234,6 +300,29 @@ enum pki_op {
 	PKI_OP_OCSP = 3,          /* an OCSP response for one certificate */
 };
 #define PKI_OP_LEAF_MAX (8 * 1024 + CRYPTO_MAX_NAMES * (CRYPTO_MAX_NAME_LEN + 2))
+
+/*
+ * The leaf operation's request (PKI_OP_LEAF): struct pki_leaf_wire, then
+ * the profile name, the SubjectPublicKeyInfo, the CN, then per name its
+ * type, length and bytes; nothing after. The response: the serial
+ * (CRYPTO_SERIAL_BYTES), then the certificate DER. Usages are not part of
+ * the request: the signer takes them from the profile (or, for
+ * PKI_LEAF_TLS, the server-certificate rules).
+ */
+enum pki_leaf_kind {
+	PKI_LEAF_ACME = 0,        /* a profile's certificate for a CSR's key */
+	PKI_LEAF_TLS = 1,         /* the server's own: cfg tls_names, serverAuth */
+};
+#define PKI_SPKI_MAX 1024
+struct pki_leaf_wire {
+	uint32_t kind;            /* enum pki_leaf_kind */
+	uint32_t profile_len;     /* <= CRYPTO_PROFILE_NAME_MAX; 0 for TLS */
+	uint32_t spki_len;        /* <= PKI_SPKI_MAX */
+	uint32_t cn_len;          /* <= CRYPTO_MAX_NAME_LEN */
+	uint32_t n_names;         /* 1..CRYPTO_MAX_NAMES */
+	uint32_t reserved;        /* 0 */
+	int64_t not_before, not_after;
+};
 
 /*
  * Runs operation op on request req: in this process when it holds the key,
@@ -254,6 +343,11 @@ size_t pki_op_max(enum pki_op op);
  * answer to out. */
 int pki_op_leaf(struct crypto_signer *s, const uint8_t *req, size_t len,
     struct pki_buf *out);
+/* The signer's checks of a decoded leaf request (signcheck.c), against
+ * s->cfg and the signer's clock now; fills l->key_usage and l->eku.
+ * 0 or the failed check's CRYPTO_ERR_* code. */
+int pki_leaf_check(const struct crypto_signer *s, enum pki_leaf_kind kind,
+    const char *profile, struct pki_leaf_spec *l, time_t now);
 /* Ends the signer process of s, if it has one (signproc.c). */
 void pki_signer_stop(struct crypto_signer *s);
 /* Loads intermediate.crt and checks root.crt issued it (signer.c). */

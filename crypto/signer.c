@@ -2,7 +2,8 @@
  * signer.c: the issuing half of the CA at run time. Loads intermediate.crt and
  * intermediate.key from the CA directory (decrypting the key when needed),
  * checks that they belong together and that root.crt issued the
- * intermediate, and keeps the decoded key for leaf.c. Never writes files.
+ * intermediate, and keeps the decoded key for leaf.c, with its own copy of
+ * what it may sign (profile.c). Never writes files.
  */
 #include "pki_internal.h"
 
@@ -105,7 +106,7 @@ pki_signer_load_cert(struct crypto_signer *s, const char *ca_dir)
 
 struct crypto_signer *
 crypto_signer_open(const char *ca_dir, const char *passphrase,
-    size_t passphrase_len, int *err)
+    size_t passphrase_len, const struct crypto_signer_config *cfg, int *err)
 {
 	struct crypto_signer *s = NULL;
 	int ret;
@@ -124,8 +125,9 @@ crypto_signer_open(const char *ca_dir, const char *passphrase,
 		ret = CRYPTO_ERR_INTERNAL;
 		goto out;
 	}
-	s->remote_fd = -1;
-	if ((ret = pki_signer_load_cert(s, ca_dir)) == 0)
+	s->remote_fd = s->launcher_fd = -1;
+	if ((ret = pki_signer_cfg_set(&s->cfg, cfg)) == 0 &&
+	    (ret = pki_signer_load_cert(s, ca_dir)) == 0)
 		ret = load_key(s, ca_dir, passphrase, passphrase_len);
 out:
 	if (ret != 0) {
@@ -146,6 +148,7 @@ crypto_signer_free(struct crypto_signer *s)
 	pki_key_free(s->key);
 	free(s->cert_der);
 	free(s->chain_pem);
+	pki_signer_cfg_clear(&s->cfg);
 	pthread_mutex_destroy(&s->lock);
 	crypto_zeroize(s, sizeof(*s));
 	free(s);

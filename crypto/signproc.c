@@ -1,10 +1,13 @@
 /*
- * signproc.c: the signer process. crypto_signer_spawn() forks a child that
+ * signproc.c: the signer process. crypto_signer_spawn() forks a launcher,
+ * a small process that keeps the CA directory and passphrase and does one
+ * thing: on request, kill and reap its current signer process and fork a
+ * new one, whose socket it passes back (SCM_RIGHTS). Each signer process
  * loads the intermediate key and does nothing but answer signing
  * operations; the parent keeps the certificate and forwards each operation
- * over a SOCK_SEQPACKET pair, one at a time (under the signer's lock). The
- * child never touches the network, so code that parses client input never
- * shares an address space with the key.
+ * over a SOCK_SEQPACKET pair, one at a time (under the signer's lock). No
+ * process that holds the key or the passphrase touches the network, and
+ * the process that parses client input holds neither.
  *
  * Every operation is a request of bytes in and a response of bytes out
  * (pki_signer_call). A message is one or more fragments, each a struct
@@ -14,10 +17,18 @@
  * operation's handler (pki_op_*) decodes and checks its own request inside
  * the child, with every length checked against a named cap: nothing the
  * parent sends is trusted.
+ *
+ * A call waits at most CRYPTO_SIGNER_TIMEOUT seconds for the lock and as
+ * long again for the answer (poll). A signer process that does not answer
+ * in time, or is gone, is replaced: the call asks the launcher for a new
+ * one and returns CRYPTO_ERR_UNAVAILABLE; the next call picks the new
+ * process up (struct crypto_signer's remote_state).
  */
 #include "pki_internal.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +36,17 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WIRE_MAGIC   0x68727332u   /* "hrs2" */
 #define WIRE_CHUNK   (60 * 1024)   /* payload bytes per fragment */
 #define WIRE_FRAG    (sizeof(struct wire_frag) + WIRE_CHUNK)
 #define WIRE_RESP_MAX (64u * 1024 * 1024)  /* any response the parent takes */
-#define SIGNER_FD    3
+#define SIGNER_FD    3             /* in a signer process: its socket */
+#define LAUNCHER_FD  3             /* in the launcher: its socket to the parent */
+#define CALL_TIMEOUT_MS ((long long)CRYPTO_SIGNER_TIMEOUT * 1000)
+#define SPAWN_CMD    'S'           /* parent to launcher: a new signer, please */
 
 struct wire_frag {
 	uint32_t magic;
@@ -85,12 +100,82 @@ pki_op_run(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
 	return e->fn(s, req, len, out);
 }
 
+/* ---- waiting, sending and receiving with a deadline ---- */
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events or the deadline (mono_ms()) passes;
+ * deadline 0 means the caller blocks in its I/O instead. 0 when ready (or
+ * hung up: the I/O then tells), -1 at the deadline or on error. */
+static int
+fd_wait(int fd, short events, long long deadline)
+{
+	struct pollfd pfd;
+	long long left;
+	int n;
+
+	if (deadline == 0)
+		return 0;
+	for (;;) {
+		if ((left = deadline - mono_ms()) <= 0)
+			return -1;
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* One datagram each way: the byte count, or -1 at the deadline, on error
+ * or (receiving) at end of stream. */
+static ssize_t
+dgram_send(int fd, const void *p, size_t len, long long deadline)
+{
+	ssize_t n;
+	int flags = MSG_NOSIGNAL | (deadline != 0 ? MSG_DONTWAIT : 0);
+
+	for (;;) {
+		if (fd_wait(fd, POLLOUT, deadline) != 0)
+			return -1;
+		if ((n = send(fd, p, len, flags)) >= 0 ||
+		    (errno != EINTR && errno != EAGAIN))
+			return n;
+	}
+}
+
+static ssize_t
+dgram_recv(int fd, void *p, size_t len, long long deadline)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (fd_wait(fd, POLLIN, deadline) != 0)
+			return -1;
+		if ((n = recv(fd, p, len, deadline != 0 ? MSG_DONTWAIT : 0)) > 0)
+			return n;
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			return -1;
+	}
+}
+
 /* ---- fragments, both sides ---- */
 
-/* Sends data as a message of fragments. 0, or -1 when the peer is gone. */
+/* Sends data as a message of fragments. 0, or -1 when the peer is gone or
+ * the deadline (0: none) passed. */
 static int
 msg_send(int fd, uint8_t *frag, unsigned op, int32_t status,
-    const uint8_t *data, size_t len)
+    const uint8_t *data, size_t len, long long deadline)
 {
 	struct wire_frag h;
 	size_t o = 0, n;
@@ -106,7 +191,7 @@ msg_send(int fd, uint8_t *frag, unsigned op, int32_t status,
 		memcpy(frag, &h, sizeof(h));
 		if (n > 0)
 			memcpy(frag + sizeof(h), data + o, n);
-		if (send(fd, frag, sizeof(h) + n, MSG_NOSIGNAL) !=
+		if (dgram_send(fd, frag, sizeof(h) + n, deadline) !=
 		    (ssize_t)(sizeof(h) + n))
 			return -1;
 		o += n;
@@ -119,20 +204,18 @@ msg_send(int fd, uint8_t *frag, unsigned op, int32_t status,
  * the operation its first fragment names when max is 0). *op and *status
  * come from the first fragment. 0; CRYPTO_ERR_TOO_LARGE or CRYPTO_ERR_PARSE
  * for a message to refuse (the rest of it is drained); -1 when the peer is
- * gone.
+ * gone or the deadline (0: none) passed.
  */
 static int
 msg_recv(int fd, uint8_t *frag, size_t max, unsigned *op, int32_t *status,
-    struct pki_buf *out)
+    struct pki_buf *out, long long deadline)
 {
 	struct wire_frag h;
 	ssize_t got;
 	int first = 1, bad = 0;
 
 	do {
-		while ((got = recv(fd, frag, WIRE_FRAG, 0)) < 0 && errno == EINTR)
-			;
-		if (got <= 0)
+		if ((got = dgram_recv(fd, frag, WIRE_FRAG, deadline)) <= 0)
 			return -1;
 		memset(&h, 0, sizeof(h));
 		if ((size_t)got >= sizeof(h))
@@ -160,39 +243,174 @@ msg_recv(int fd, uint8_t *frag, size_t max, unsigned *op, int32_t *status,
 
 /* ---- the parent's side ---- */
 
+/* The launcher's answer to SPAWN_CMD: the new signer's pid and, when it is
+ * positive, its socket. 0; 1 at the deadline; -1 when the launcher is gone
+ * or answered without a process. */
+static int
+fd_take(int sock, pid_t *pid, int *fd, long long deadline)
+{
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } c;
+	struct msghdr m;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	int32_t p = -1;
+	ssize_t n;
+
+	*fd = -1;
+	if (fd_wait(sock, POLLIN, deadline) != 0)
+		return 1;
+	memset(&m, 0, sizeof(m));
+	memset(&c, 0, sizeof(c));
+	iov.iov_base = &p;
+	iov.iov_len = sizeof(p);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = c.buf;
+	m.msg_controllen = sizeof(c.buf);
+	while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	cm = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (cm != NULL && cm->cmsg_level == SOL_SOCKET &&
+	    cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	if (n != (ssize_t)sizeof(p) || p <= 0 || *fd < 0 ||
+	    (m.msg_flags & MSG_CTRUNC) != 0) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	*pid = (pid_t)p;
+	return 0;
+}
+
+/* Stops talking to the current signer process; the next call asks for a
+ * new one. */
+static void
+remote_drop(struct crypto_signer *s)
+{
+	if (s->remote_fd >= 0)
+		close(s->remote_fd);
+	s->remote_fd = -1;
+	s->remote_state = PKI_REMOTE_DOWN;
+}
+
+/* Drops the current signer process and asks the launcher for a new one;
+ * the launcher kills and reaps the old one first. */
+static void
+remote_restart(struct crypto_signer *s)
+{
+	char c = SPAWN_CMD;
+
+	remote_drop(s);
+	if (s->launcher_fd >= 0 &&
+	    send(s->launcher_fd, &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+		s->remote_state = PKI_REMOTE_ASKED;
+}
+
+/*
+ * Brings the signer process up as far as the deadline (0: none) allows:
+ * the launcher's answer, then the new process's key status. 0 when it
+ * answers operations; the key status it reported (it is then dropped);
+ * or CRYPTO_ERR_UNAVAILABLE. Under the lock.
+ */
+static int
+remote_ready(struct crypto_signer *s, long long deadline)
+{
+	int32_t status = CRYPTO_ERR_UNAVAILABLE;
+	pid_t pid = -1;
+	int fd, r;
+
+	if (s->remote_state == PKI_REMOTE_UP)
+		return CRYPTO_OK;
+	if (s->remote_state == PKI_REMOTE_DOWN)
+		remote_restart(s);
+	if (s->remote_state == PKI_REMOTE_ASKED) {
+		if ((r = fd_take(s->launcher_fd, &pid, &fd, deadline)) != 0) {
+			if (r < 0)
+				s->remote_state = PKI_REMOTE_DOWN;
+			return CRYPTO_ERR_UNAVAILABLE;
+		}
+		s->remote_fd = fd;
+		s->remote_pid = pid;
+		s->remote_state = PKI_REMOTE_LOADING;
+	}
+	if (s->remote_state != PKI_REMOTE_LOADING)
+		return CRYPTO_ERR_UNAVAILABLE;
+	/* Its first message: whether it could load the key. */
+	if (dgram_recv(s->remote_fd, &status, sizeof(status), deadline) !=
+	    (ssize_t)sizeof(status))
+		status = CRYPTO_ERR_UNAVAILABLE;
+	if (status != CRYPTO_OK) {
+		remote_drop(s);       /* hung while loading, or failed */
+		return status;
+	}
+	s->remote_state = PKI_REMOTE_UP;
+	return CRYPTO_OK;
+}
+
+/* The signer's lock, waiting at most CRYPTO_SIGNER_TIMEOUT seconds. */
+static int
+lock_within_timeout(pthread_mutex_t *m)
+{
+	struct timespec ts;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CRYPTO_SIGNER_TIMEOUT;
+	while ((r = pthread_mutex_timedlock(m, &ts)) == EINTR)
+		;
+	return r == 0 ? 0 : -1;
+}
+
+/* One operation through the signer process, within the timeouts. */
+static int
+remote_call(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
+    size_t reqlen, struct pki_buf *out)
+{
+	uint8_t *frag;
+	unsigned rop = 0;
+	int32_t status = CRYPTO_ERR_INTERNAL;
+	long long deadline;
+	int ret;
+
+	if ((frag = malloc(WIRE_FRAG)) == NULL)
+		return CRYPTO_ERR_NOMEM;
+	if (lock_within_timeout(&s->lock) != 0) {
+		free(frag);
+		return CRYPTO_ERR_UNAVAILABLE;   /* another call waits on a hung signer */
+	}
+	deadline = mono_ms() + CALL_TIMEOUT_MS;
+	if (remote_ready(s, deadline) != CRYPTO_OK)
+		ret = CRYPTO_ERR_UNAVAILABLE;
+	else if ((ret = msg_send(s->remote_fd, frag, op, 0, req, reqlen,
+	    deadline)) == 0)
+		ret = msg_recv(s->remote_fd, frag, WIRE_RESP_MAX, &rop, &status,
+		    out, deadline);
+	if (ret == 0 && rop != (unsigned)op)
+		ret = -1;                        /* out of step: start afresh */
+	if (ret == -1) {                     /* hung or gone: replace it */
+		remote_restart(s);
+		ret = CRYPTO_ERR_UNAVAILABLE;
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(frag);
+	return ret == 0 ? status : ret;
+}
+
 int
 pki_signer_call(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
     size_t reqlen, uint8_t **resp, size_t *resplen)
 {
 	struct pki_buf out = { 0 };
-	uint8_t *frag;
-	unsigned rop = 0;
-	int32_t status = CRYPTO_ERR_INTERNAL;
 	int ret;
 
 	*resp = NULL;
 	*resplen = 0;
-	if (s->key != NULL) {          /* this process holds the key */
+	if (s->key != NULL)            /* this process holds the key */
 		ret = pki_op_run(s, op, req, reqlen, &out);
-		goto done;
-	}
-	if ((frag = malloc(WIRE_FRAG)) == NULL)
-		return CRYPTO_ERR_NOMEM;
-	pthread_mutex_lock(&s->lock);
-	ret = s->remote_fd < 0 ? -1 :
-	    msg_send(s->remote_fd, frag, op, 0, req, reqlen);
-	if (ret == 0)
-		ret = msg_recv(s->remote_fd, frag, WIRE_RESP_MAX, &rop, &status,
-		    &out);
-	pthread_mutex_unlock(&s->lock);
-	free(frag);
-	if (ret < 0 && ret != CRYPTO_ERR_TOO_LARGE && ret != CRYPTO_ERR_PARSE)
-		ret = CRYPTO_ERR_INTERNAL;   /* the signer process is gone */
-	else if (ret == 0 && rop != (unsigned)op)
-		ret = CRYPTO_ERR_INTERNAL;
-	else if (ret == 0)
-		ret = status;
-done:
+	else
+		ret = remote_call(s, op, req, reqlen, &out);
 	if (ret == CRYPTO_OK && out.err != 0)
 		ret = out.err;
 	if (ret != CRYPTO_OK) {
@@ -207,11 +425,14 @@ done:
 void
 pki_signer_stop(struct crypto_signer *s)
 {
-	if (s->remote_fd < 0)
-		return;
-	close(s->remote_fd);    /* the child sees end of file and exits */
+	if (s->remote_fd >= 0)
+		close(s->remote_fd);   /* the child sees end of file and exits */
 	s->remote_fd = -1;
-	while (waitpid(s->remote_pid, NULL, 0) < 0 && errno == EINTR)
+	if (s->launcher_fd < 0)
+		return;
+	close(s->launcher_fd);     /* the launcher kills, reaps and exits */
+	s->launcher_fd = -1;
+	while (waitpid(s->launcher_pid, NULL, 0) < 0 && errno == EINTR)
 		;
 }
 
@@ -233,14 +454,14 @@ child_serve(struct crypto_signer *s, int fd)
 		memset(&req, 0, sizeof(req));
 		memset(&out, 0, sizeof(out));
 		op = 0;
-		if ((ret = msg_recv(fd, frag, 0, &op, &unused, &req)) == -1)
+		if ((ret = msg_recv(fd, frag, 0, &op, &unused, &req, 0)) == -1)
 			break;
 		if (ret == 0)
 			ret = pki_op_run(s, op, req.p, req.len, &out);
 		if (ret == 0 && out.err != 0)
 			ret = out.err;
 		if (msg_send(fd, frag, op, ret, ret == 0 ? out.p : NULL,
-		    ret == 0 ? out.len : 0) != 0)
+		    ret == 0 ? out.len : 0, 0) != 0)
 			ret = -1;
 		pki_buf_free(&req);
 		pki_buf_free(&out);
@@ -263,25 +484,37 @@ close_from(int fd)
 		(void)close(fd);
 }
 
-/* In the child: narrow what it can do and be, load the key, serve. */
-static void __attribute__((noreturn))
-child_main(int fd, const char *ca_dir, const char *pass, size_t passlen)
+/* In a launcher or signer process: no ptrace, no core, die with the
+ * parent, only descriptor `fd` kept (as number `keep`). */
+static void
+narrow(int fd, int keep, pid_t parent)
 {
-	struct crypto_signer *s;
-	int status;
-
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);                      /* the parent is already gone */
 	(void)prctl(PR_SET_DUMPABLE, 0);   /* no ptrace, no core with the key */
 	signal(SIGINT, SIG_IGN);           /* the parent decides when to stop */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	if (fd != SIGNER_FD) {
-		dup2(fd, SIGNER_FD);
+	signal(SIGCHLD, SIG_DFL);
+	if (fd != keep) {
+		dup2(fd, keep);
 		close(fd);
 	}
-	close_from(SIGNER_FD + 1);
+	close_from(keep + 1);
+}
+
+/* In the signer process: load the key under cfg, report, serve. */
+static void __attribute__((noreturn))
+child_main(int fd, pid_t parent, const char *ca_dir, const char *pass,
+    size_t passlen, const struct crypto_signer_config *cfg)
+{
+	struct crypto_signer *s;
+	int status;
+
+	narrow(fd, SIGNER_FD, parent);
 	crypto_rng_after_fork();
-	s = crypto_signer_open(ca_dir, pass, passlen, &status);
+	s = crypto_signer_open(ca_dir, pass, passlen, cfg, &status);
 	if (send(SIGNER_FD, &status, sizeof(status), MSG_NOSIGNAL) < 0 || s == NULL)
 		_exit(1);
 	child_serve(s, SIGNER_FD);
@@ -289,51 +522,154 @@ child_main(int fd, const char *ca_dir, const char *pass, size_t passlen)
 	_exit(0);
 }
 
+/* Passes the new signer's pid and socket (fd < 0: none) to the parent. */
+static void
+fd_pass(int sock, pid_t pid, int fd)
+{
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } c;
+	struct msghdr m;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	int32_t p = (int32_t)pid;
+
+	memset(&m, 0, sizeof(m));
+	memset(&c, 0, sizeof(c));
+	iov.iov_base = &p;
+	iov.iov_len = sizeof(p);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	if (fd >= 0) {
+		m.msg_control = c.buf;
+		m.msg_controllen = sizeof(c.buf);
+		cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	(void)sendmsg(sock, &m, MSG_NOSIGNAL);
+}
+
+/* The passphrase and what else a signer process needs, kept by the
+ * launcher (a copy of the parent's memory at crypto_signer_spawn()). */
+struct launch {
+	const char *ca_dir;
+	const char *pass;
+	size_t passlen;
+	struct crypto_signer_config cfg;
+	pid_t child;
+};
+
+/* In the launcher: ends the current signer process, starts the next. */
+static void
+launcher_spawn(struct launch *l)
+{
+	int sv[2] = { -1, -1 }, bufsz = 4 * (int)WIRE_FRAG;
+	pid_t pid = -1, self = getpid();
+
+	if (l->child > 0) {
+		(void)kill(l->child, SIGKILL);
+		while (waitpid(l->child, NULL, 0) < 0 && errno == EINTR)
+			;
+		l->child = -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) {
+		(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+		(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+		if ((pid = fork()) == 0)
+			child_main(sv[1], self, l->ca_dir, l->pass, l->passlen,
+			    &l->cfg);
+		close(sv[1]);
+		l->child = pid;
+	}
+	fd_pass(LAUNCHER_FD, pid, pid > 0 ? sv[0] : -1);
+	if (sv[0] >= 0)
+		close(sv[0]);
+}
+
+/* The launcher: a new signer process for every SPAWN_CMD, until the
+ * parent closes its end. */
+static void __attribute__((noreturn))
+launcher_main(int fd, pid_t parent, struct launch *l)
+{
+	ssize_t n;
+	char c;
+
+	narrow(fd, LAUNCHER_FD, parent);
+	for (;;) {
+		while ((n = recv(LAUNCHER_FD, &c, 1, 0)) < 0 && errno == EINTR)
+			;
+		if (n <= 0)
+			break;
+		if (c == SPAWN_CMD)
+			launcher_spawn(l);
+	}
+	if (l->child > 0) {
+		(void)kill(l->child, SIGKILL);
+		while (waitpid(l->child, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	_exit(0);
+}
+
+/* Forks the launcher; its first signer process is started by
+ * remote_ready(). */
+static int
+launcher_start(struct crypto_signer *s, const char *ca_dir,
+    const char *passphrase, size_t passphrase_len)
+{
+	struct launch l;
+	int sv[2];
+	pid_t pid, parent = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return CRYPTO_ERR_INTERNAL;
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return CRYPTO_ERR_INTERNAL;
+	}
+	if (pid == 0) {
+		memset(&l, 0, sizeof(l));
+		l.ca_dir = ca_dir;
+		l.pass = passphrase;
+		l.passlen = passphrase_len;
+		l.child = -1;
+		pki_signer_cfg_view(&s->cfg, &l.cfg);
+		close(sv[0]);
+		launcher_main(sv[1], parent, &l);
+	}
+	close(sv[1]);
+	s->launcher_fd = sv[0];
+	s->launcher_pid = pid;
+	s->remote_state = PKI_REMOTE_DOWN;
+	return CRYPTO_OK;
+}
+
 struct crypto_signer *
 crypto_signer_spawn(const char *ca_dir, const char *passphrase,
-    size_t passphrase_len, int *err)
+    size_t passphrase_len, const struct crypto_signer_config *cfg, int *err)
 {
 	struct crypto_signer *s;
-	int sv[2] = { -1, -1 }, ret = CRYPTO_ERR_NOMEM, bufsz = 4 * (int)WIRE_FRAG;
-	int status;
-	pid_t pid;
+	int ret = CRYPTO_ERR_NOMEM;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto out;
-	s->remote_fd = -1;
+	s->remote_fd = s->launcher_fd = -1;
 	if (pthread_mutex_init(&s->lock, NULL) != 0) {
 		free(s);
 		s = NULL;
 		ret = CRYPTO_ERR_INTERNAL;
 		goto out;
 	}
-	if ((ret = pki_signer_load_cert(s, ca_dir)) != CRYPTO_OK)
-		goto out;
-	ret = CRYPTO_ERR_INTERNAL;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		goto out;
-	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	if ((pid = fork()) < 0)
-		goto out;
-	if (pid == 0) {
-		close(sv[0]);
-		child_main(sv[1], ca_dir, passphrase, passphrase_len);
-	}
-	close(sv[1]);
-	sv[1] = -1;
-	s->remote_fd = sv[0];
-	s->remote_pid = pid;
-	sv[0] = -1;
-	/* The child's first message: whether it could load the key. */
-	if (recv(s->remote_fd, &status, sizeof(status), 0) != (ssize_t)sizeof(status))
-		status = CRYPTO_ERR_INTERNAL;
-	ret = status;
+	if (ca_dir == NULL)
+		ret = CRYPTO_ERR_INVALID;
+	else if ((ret = pki_signer_cfg_set(&s->cfg, cfg)) == CRYPTO_OK &&
+	    (ret = pki_signer_load_cert(s, ca_dir)) == CRYPTO_OK &&
+	    (ret = launcher_start(s, ca_dir, passphrase, passphrase_len)) ==
+	    CRYPTO_OK)
+		ret = remote_ready(s, 0);   /* whether it could load the key */
 out:
-	if (sv[0] >= 0)
-		close(sv[0]);
-	if (sv[1] >= 0)
-		close(sv[1]);
 	if (ret != CRYPTO_OK) {
 		crypto_signer_free(s);
 		s = NULL;

@@ -172,7 +172,7 @@ crypto_tls_server_new(struct crypto_signer *s, const struct crypto_name *names,
 	}
 	atomic_init(&srv->refs, 1);
 	srv->not_after = now + valid_secs;
-	ret = crypto_signer_issue_tls(s, names, n_names, now - 300,
+	ret = crypto_signer_issue_tls(s, names, n_names, now - 60,
 	    srv->not_after, &cert, &cert_len, &key, &key_len);
 	if (ret != CRYPTO_OK)
 		goto out;

@@ -3,7 +3,7 @@
 #   deploy/deps.sh          build and run dependencies
 #   deploy/deps.sh --test   also the tools the test suite drives
 set -eu
-PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev libc-ares-dev"
+PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev libc-ares-dev libidn2-dev"
 if [ "${1:-}" = "--test" ]; then
 	# the end-to-end tests drive real ACME clients (certbot, lego,
 	# python3-acme, Caddy) and use pebble's pebble-challtestsrv as their DNS

@@ -133,6 +133,21 @@ ca_dir_prepare(const struct config *c, char *ca_dir, size_t sz)
 	return crypto_ca_exists(ca_dir) ? 1 : 0;
 }
 
+/* What `hearth serve` will issue for by default, and how to change it. */
+static void
+policy_hint(const struct config *c)
+{
+	struct crypto_policy *p = config_policy(c);
+	char line[2048];
+
+	if (p == NULL)
+		return;
+	(void)crypto_policy_describe(p, line, sizeof(line));
+	log_info("hearth serve issues only for internal names by default: %s", line);
+	log_info("%s", config_policy_hint);
+	crypto_policy_free(p);
+}
+
 int
 cmd_init(const struct config *c)
 {
@@ -146,7 +161,10 @@ cmd_init(const struct config *c)
 		    ca_dir);
 		return -1;
 	}
-	return ca_create(c, ca_dir);
+	if (ca_create(c, ca_dir) != 0)
+		return -1;
+	policy_hint(c);
+	return 0;
 }
 
 int

@@ -19,6 +19,8 @@
 enum opt_kind {
 	OPT_STRING, OPT_LIST, OPT_LONG, OPT_PORT, OPT_ADDR_PORT,
 	OPT_DURATION,                /* "90s", "15m", "168h", "30d": seconds */
+	OPT_POLICY,                  /* a list of name policy rules; min is the
+	                              * enum crypto_policy_rule */
 	OPT_PROFILE,                 /* repeatable NAME:LIFETIME[:USAGES] */
 };
 
@@ -44,6 +46,9 @@ static const struct option options[] = {
 	  "127.0.0.1, ::1 and the host name)" },
 	{ "base-url", OPT_STRING, OFF(base_url), CMD_SERVE, 0, 0,
 	  "fixed https://HOST[:PORT] for ACME URLs (default: from the Host header)" },
+	{ "pki-url", OPT_STRING, OFF(pki_url), CMD_SERVE, 0, 0,
+	  "http://HOST[:PORT] relying parties fetch the CRL and issuer "
+	  "certificate from; issued certificates carry it (default: none)" },
 	{ "http01-port", OPT_PORT, OFF(http01_port), CMD_SERVE, 1, 65535,
 	  "port http-01 validation connects to (default 80)" },
 	{ "tlsalpn01-port", OPT_PORT, OFF(tlsalpn01_port), CMD_SERVE, 1, 65535,
@@ -61,11 +66,24 @@ static const struct option options[] = {
 	  "address range (CIDR) validation never connects to, repeatable "
 	  "(default: 169.254.0.0/16, fe80::/10, fd00:ec2::254/128; \"none\" "
 	  "clears it)" },
+	{ "allow-dns", OPT_POLICY, OFF(allow_dns), CMD_SERVE,
+	  CRYPTO_POLICY_ALLOW_DNS, 0, "DNS suffix certificates may be issued "
+	  "under, repeatable (default: internal names only: internal, home.arpa, "
+	  "local, test, lan, corp, home, ...; giving one replaces the default list)" },
+	{ "deny-dns", OPT_POLICY, OFF(deny_dns), CMD_SERVE,
+	  CRYPTO_POLICY_DENY_DNS, 0, "DNS suffix never issued for, even under an "
+	  "allowed one, repeatable" },
+	{ "allow-ip", OPT_POLICY, OFF(allow_ip), CMD_SERVE,
+	  CRYPTO_POLICY_ALLOW_IP, 0, "IP range (CIDR) certificates may be issued "
+	  "for, repeatable (default: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "
+	  "127.0.0.0/8, fc00::/7, ::1; giving one replaces the default list)" },
+	{ "deny-ip", OPT_POLICY, OFF(deny_ip), CMD_SERVE,
+	  CRYPTO_POLICY_DENY_IP, 0, "IP range (CIDR) never issued for, repeatable" },
 	{ "profile", OPT_PROFILE, OFF(profiles), CMD_SERVE, 0, 0,
 	  "certificate profile NAME:LIFETIME[:USAGES], repeatable, the first "
 	  "the default; USAGES from serverAuth, clientAuth, digitalSignature, "
 	  "keyEncipherment, comma-separated (default: classic:90d and "
-	  "shortlived:160h, both serverAuth,clientAuth)" },
+	  "shortlived:150h, both serverAuth,clientAuth)" },
 	{ "cert-days", OPT_LONG, OFF(cert_days), CMD_SERVE, 1, 825,
 	  "deprecated: lifetime in days of the default profile's certificates; "
 	  "use --profile" },
@@ -229,8 +247,9 @@ profile_usage(const char *w, size_t len, struct crypto_profile *p)
 	return -1;
 }
 
-/* USAGES: comma-separated words; key usages default to digitalSignature
- * and keyEncipherment (the latter only ever granted to RSA keys). */
+/* USAGES: comma-separated words. digitalSignature is always granted;
+ * keyEncipherment (only ever put in RSA leaves) when named, or when no key
+ * usage is named. */
 static int
 profile_usages(const char *s, struct crypto_profile *p, const char **why)
 {
@@ -253,8 +272,10 @@ profile_usages(const char *s, struct crypto_profile *p, const char **why)
 		*why = "a profile needs serverAuth or clientAuth";
 		return -1;
 	}
+	/* TLS keys always sign; keyEncipherment only when asked or by default */
 	if (p->key_usage == 0)
-		p->key_usage = CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_KEY_ENCIPHERMENT;
+		p->key_usage = CRYPTO_KU_KEY_ENCIPHERMENT;
+	p->key_usage |= CRYPTO_KU_DIGITAL_SIGNATURE;
 	return 0;
 }
 
@@ -293,6 +314,46 @@ config_profile_parse(const char *s, struct crypto_profile *p, const char **why)
 	return 0;
 }
 
+/* A name policy rule's value, checked by the policy's own parser. */
+static int
+check_policy_value(enum crypto_policy_rule rule, const char *value,
+    const char **why)
+{
+	struct crypto_policy *p = crypto_policy_new();
+	const char *dns = value[0] == '.' ? value + 1 : value;
+	char name[CRYPTO_MAX_NAME_LEN + 1];
+	int ret;
+
+	if (p == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	ret = crypto_policy_add(p, rule, value);
+	crypto_policy_free(p);
+	if (ret == 0)
+		return 0;
+	if (rule == CRYPTO_POLICY_ALLOW_IP || rule == CRYPTO_POLICY_DENY_IP)
+		*why = "expected an IP range ADDR/PREFIX (host bits zero) or an address";
+	else if (crypto_dns_name_check(dns, strlen(dns), 0, name, why) == 0)
+		*why = "not a DNS suffix";
+	return -1;
+}
+
+static int
+list_add(struct config_list *list, const char *value, const char **why)
+{
+	if (list->n >= CONFIG_MAX_LIST) {
+		*why = "too many values";
+		return -1;
+	}
+	if ((list->v[list->n] = strdup(value)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	list->n++;
+	return 0;
+}
+
 /* A --profile value, checked now so errors name the flag or line. */
 static int
 profile_add(struct config_list *list, const char *value, const char **why)
@@ -313,12 +374,7 @@ profile_add(struct config_list *list, const char *value, const char **why)
 			return -1;
 		}
 	}
-	if ((list->v[list->n] = strdup(value)) == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
-	list->n++;
-	return 0;
+	return list_add(list, value, why);
 }
 
 size_t
@@ -361,17 +417,12 @@ option_set(struct config *c, const struct option *o, const char *value,
 			return -1;
 		}
 		return 0;
+	case OPT_POLICY:
+		if (check_policy_value((enum crypto_policy_rule)o->min, value, why) != 0)
+			return -1;
+		/* FALLTHROUGH */
 	case OPT_LIST:
-		if (list->n >= CONFIG_MAX_LIST) {
-			*why = "too many values";
-			return -1;
-		}
-		if ((list->v[list->n] = strdup(value)) == NULL) {
-			*why = "out of memory";
-			return -1;
-		}
-		list->n++;
-		return 0;
+		return list_add(list, value, why);
 	case OPT_PORT:
 	case OPT_LONG:
 		return parse_long(value, o->min, o->max, lp, why);
@@ -555,6 +606,11 @@ config_check(struct config *c)
 		    c->base_url);
 		return -1;
 	}
+	if (c->pki_url != NULL && crypto_pki_url_check(c->pki_url) != 0) {
+		fprintf(stderr, "hearth: pki-url: \"%s\" must be http://HOST[:PORT] "
+		    "with no path or trailing slash\n", c->pki_url);
+		return -1;
+	}
 	if (c->root_days < c->intermediate_days) {
 		fprintf(stderr, "hearth: intermediate-days (%ld) exceeds root-days (%ld)\n",
 		    c->intermediate_days, c->root_days);
@@ -598,7 +654,8 @@ config_free(struct config *c)
 	for (i = 0; i < N_OPTIONS; i++) {
 		if (options[i].kind == OPT_STRING || options[i].kind == OPT_ADDR_PORT)
 			free(*(char **)((char *)c + options[i].offset));
-		if (options[i].kind == OPT_LIST || options[i].kind == OPT_PROFILE) {
+		if (options[i].kind == OPT_LIST || options[i].kind == OPT_PROFILE ||
+		    options[i].kind == OPT_POLICY) {
 			list = (struct config_list *)((char *)c + options[i].offset);
 			for (j = 0; j < list->n; j++)
 				free(list->v[j]);
@@ -625,6 +682,9 @@ config_usage(FILE *f, enum config_command cmd)
 		fprintf(f, "  --%s %s\n        %s\n", options[i].name,
 		    options[i].kind == OPT_STRING || options[i].kind == OPT_LIST ? "VALUE" :
 		    options[i].kind == OPT_PROFILE ? "NAME:LIFETIME[:USAGES]" :
+		    options[i].kind == OPT_POLICY ? (options[i].min ==
+		    CRYPTO_POLICY_ALLOW_DNS || options[i].min == CRYPTO_POLICY_DENY_DNS ?
+		    "SUFFIX" : "CIDR") :
 		    options[i].kind == OPT_ADDR_PORT ? "ADDR:PORT" :
 		    options[i].kind == OPT_DURATION ? "DURATION" : "N",
 		    options[i].help);
@@ -659,4 +719,39 @@ config_read_passphrase(const char *path, size_t *len)
 		crypto_zeroize(buf, sizeof(buf));
 		return out;
 	}
+}
+
+const char config_policy_hint[] =
+    "to issue for other names, add --allow-dns SUFFIX (e.g. corp.example.com) "
+    "or --allow-ip CIDR (allow-dns = SUFFIX in a --config file); an allow rule "
+    "replaces its kind's defaults, so repeat the ones still wanted";
+
+struct crypto_policy *
+config_policy(const struct config *c)
+{
+	static const struct { size_t off; enum crypto_policy_rule rule; } lists[] = {
+		{ OFF(allow_dns), CRYPTO_POLICY_ALLOW_DNS },
+		{ OFF(deny_dns), CRYPTO_POLICY_DENY_DNS },
+		{ OFF(allow_ip), CRYPTO_POLICY_ALLOW_IP },
+		{ OFF(deny_ip), CRYPTO_POLICY_DENY_IP },
+	};
+	const struct config_list *l;
+	struct crypto_policy *p = crypto_policy_new();
+	size_t i, j;
+	int ret = p != NULL ? 0 : CRYPTO_ERR_NOMEM;
+
+	for (i = 0; ret == 0 && i < sizeof(lists) / sizeof(lists[0]); i++) {
+		l = (const struct config_list *)(const void *)((const char *)c +
+		    lists[i].off);
+		for (j = 0; ret == 0 && j < l->n; j++)
+			ret = crypto_policy_add(p, lists[i].rule, l->v[j]);
+	}
+	if (ret == 0)
+		ret = crypto_policy_add_defaults(p);
+	if (ret != 0) {
+		log_error("building the name policy: %s", crypto_strerror(ret));
+		crypto_policy_free(p);
+		return NULL;
+	}
+	return p;
 }

@@ -7,7 +7,7 @@
 #include "server_internal.h"
 #include "serve.h"
 
-#include <ctype.h>
+#include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
 
@@ -57,18 +57,37 @@ reason_phrase(int status)
 	return "Status";
 }
 
-/* A Host header is a DNS name or bracketed IPv6 literal, with a port. */
+/* A Host header is a DNS name (the one DNS-name check), an IPv4 address
+ * or a bracketed IPv6 literal, with an optional port. */
 static int
 host_ok(const char *h)
 {
-	size_t n = strlen(h);
+	char host[CRYPTO_MAX_NAME_LEN + 1], name[CRYPTO_MAX_NAME_LEN + 1];
+	const char *colon = strrchr(h, ':'), *end = h + strlen(h);
+	unsigned char addr[16];
+	int v6 = h[0] == '[';
+	size_t n;
 
-	if (n == 0 || n > 260)
-		return 0;
-	for (; *h != '\0'; h++)
-		if (!isalnum((unsigned char)*h) && strchr(".-:[]", *h) == NULL)
+	if (v6) {
+		if ((end = strchr(h, ']')) == NULL ||
+		    (end[1] != '\0' && end[1] != ':'))
 			return 0;
-	return 1;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		h++;
+	} else if (colon != NULL) {
+		end = colon;
+	}
+	if (colon != NULL && (colon[1] == '\0' || strlen(colon + 1) > 5 ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1)))
+		return 0;
+	if ((n = (size_t)(end - h)) == 0 || n > CRYPTO_MAX_NAME_LEN)
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (v6)
+		return inet_pton(AF_INET6, host, addr) == 1;
+	return inet_pton(AF_INET, host, addr) == 1 ||
+	    crypto_dns_name_check(host, n, 0, name, NULL) == 0;
 }
 
 /* The "https://host[:port]" ACME URLs are built on. */

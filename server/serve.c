@@ -3,12 +3,12 @@
  * listener's TLS certificate, and runs one event loop per thread, each with
  * its own evhttp accepting from one shared listening socket, all sharing the acme handle. The
  * main thread's loop handles signals and renews the listener certificate
- * before it expires.
+ * before it expires. Builds the name policy acme/ applies to identifiers
+ * and logs it.
  */
 #include "serve.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -29,28 +29,31 @@
 #define LISTEN_BACKLOG 1024
 #define RENEW_CHECK_MAX 60       /* seconds between renewal checks, at most */
 
+/* Adds a --tls-name (or default) value: an IP address, else a DNS name
+ * through the one DNS-name check. -1 with *why when it is neither. */
 static int
-name_add(struct server *s, const char *value)
+name_add(struct server *s, const char *value, const char **why)
 {
 	struct crypto_name *n;
 	unsigned char addr[16];
-	size_t i, len = strlen(value);
+	size_t i;
 
-	if (len == 0 || len > CRYPTO_MAX_NAME_LEN ||
-	    s->n_names >= sizeof(s->names) / sizeof(s->names[0]))
+	*why = "too many names";
+	if (s->n_names >= sizeof(s->names) / sizeof(s->names[0]))
 		return -1;
 	n = &s->names[s->n_names];
-	if (inet_pton(AF_INET, value, addr) == 1 || inet_pton(AF_INET6, value, addr) == 1) {
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, value, addr) == 1) {
 		n->type = CRYPTO_NAME_IP;
+		inet_ntop(AF_INET, addr, n->value, sizeof(n->value));
+	} else if (inet_pton(AF_INET6, value, addr) == 1) {
+		n->type = CRYPTO_NAME_IP;
+		inet_ntop(AF_INET6, addr, n->value, sizeof(n->value));
 	} else {
 		n->type = CRYPTO_NAME_DNS;
-		for (i = 0; i < len; i++)
-			if (!isalnum((unsigned char)value[i]) && value[i] != '-' &&
-			    value[i] != '.')
-				return -1;
+		if (crypto_dns_name_check(value, strlen(value), 0, n->value, why) != 0)
+			return -1;
 	}
-	for (i = 0; i <= len; i++)
-		n->value[i] = (char)tolower((unsigned char)value[i]);
 	for (i = 0; i < s->n_names; i++)
 		if (s->names[i].type == n->type && strcmp(s->names[i].value, n->value) == 0)
 			return 0;
@@ -62,24 +65,25 @@ static int
 names_init(struct server *s)
 {
 	const struct config *c = s->cfg;
+	const char *why;
 	char host[256];
 	size_t i;
 
 	if (c->tls_names.n > 0) {
 		for (i = 0; i < c->tls_names.n; i++)
-			if (name_add(s, c->tls_names.v[i]) != 0) {
+			if (name_add(s, c->tls_names.v[i], &why) != 0) {
 				fprintf(stderr, "hearth: tls-name: \"%s\" is not a DNS name "
-				    "or IP address\n", c->tls_names.v[i]);
+				    "or IP address: %s\n", c->tls_names.v[i], why);
 				return -1;
 			}
 		return 0;
 	}
-	name_add(s, "localhost");
-	name_add(s, "127.0.0.1");
-	name_add(s, "::1");
+	(void)name_add(s, "localhost", &why);
+	(void)name_add(s, "127.0.0.1", &why);
+	(void)name_add(s, "::1", &why);
 	if (gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
-		(void)name_add(s, host);  /* an odd host name is left out */
+		(void)name_add(s, host, &why);  /* an odd host name is left out */
 	}
 	return 0;
 }
@@ -288,10 +292,26 @@ caa_identities_init(struct server *s)
 			s->caa_ids[s->n_caa_ids++] = s->names[i].value;
 }
 
+/* What the signer process may sign: the name policy, the listener's
+ * names, the base URL leaves point relying parties to, and the profiles
+ * acme/ offers (config_profiles). */
+static void
+signer_config(const struct server *s, struct crypto_signer_config *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->policy = s->policy;
+	sc->tls_names = s->names;
+	sc->n_tls_names = s->n_names;
+	sc->pki_url = s->cfg->pki_url;
+	sc->profiles = s->profiles;
+	sc->n_profiles = s->n_profiles;
+}
+
 static int
 server_open(struct server *s)
 {
 	const struct config *c = s->cfg;
+	struct crypto_signer_config sc;
 	struct acme_config ac;
 	char path[4096], errbuf[512];
 	char *pw = NULL;
@@ -304,7 +324,8 @@ server_open(struct server *s)
 	if (c->intermediate_passphrase_file != NULL &&
 	    (pw = config_read_passphrase(c->intermediate_passphrase_file, &pwlen)) == NULL)
 		return -1;
-	s->signer = crypto_signer_spawn(path, pw, pwlen, &err);
+	signer_config(s, &sc);
+	s->signer = crypto_signer_spawn(path, pw, pwlen, &sc, &err);
 	if (pw != NULL) {
 		crypto_zeroize(pw, pwlen);
 		free(pw);
@@ -330,6 +351,7 @@ server_open(struct server *s)
 	ac.n_profiles = s->n_profiles;
 	ac.max_body = (size_t)c->max_body_bytes;
 	ac.random = crypto_random;
+	ac.policy = s->policy;
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
 		log_error("cannot start the ACME service");
 		return -1;
@@ -353,9 +375,21 @@ server_close(struct server *s)
 	acme_free(s->acme);
 	store_close(s->store);
 	crypto_signer_free(s->signer);
+	crypto_policy_free(s->policy);
 	tls_current_fini(&s->tls);
 	if (s->main_base != NULL)
 		event_base_free(s->main_base);
+}
+
+/* The name policy in one line, and how to widen it. */
+static void
+policy_announce(const struct crypto_policy *p)
+{
+	char line[2048];
+
+	(void)crypto_policy_describe(p, line, sizeof(line));
+	log_info("issuing only for names the policy allows: %s", line);
+	log_info("%s", config_policy_hint);
 }
 
 static void
@@ -371,6 +405,7 @@ announce(const struct server *s)
 		log_info("ACME directory: %s/directory", c->base_url);
 	else
 		log_info("ACME directory: https://%s/directory", s->default_host);
+	policy_announce(s->policy);
 }
 
 static int
@@ -442,7 +477,9 @@ cmd_serve(const struct config *c)
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0 || tls_current_init(&s.tls) != 0)
 		return 1;
-	if (ca_ensure(c) != 0 || names_init(&s) != 0 || server_open(&s) != 0)
+	/* The policy exists before the signer process is forked. */
+	if (ca_ensure(c) != 0 || names_init(&s) != 0 ||
+	    (s.policy = config_policy(c)) == NULL || server_open(&s) != 0)
 		goto out;
 	default_host_init(&s);
 	if (tls_renew(&s, time(NULL)) != 0)

@@ -30,6 +30,7 @@ struct server {
 	const struct config *cfg;
 	struct store *store;
 	struct crypto_signer *signer;
+	struct crypto_policy *policy;   /* read-only once built */
 	struct acme *acme;
 	struct tls_current tls;
 	struct crypto_name names[CONFIG_MAX_LIST + 4];

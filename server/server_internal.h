@@ -30,6 +30,8 @@ struct config {
 	char *listen;                 /* "ADDR:PORT", ":PORT" for every address */
 	struct config_list tls_names;
 	char *base_url;               /* fixed "https://host:port", or NULL */
+	char *pki_url;                /* "http://host[:port]" leaves point to
+	                                 for CRL and issuer, or NULL */
 	long http01_port;
 	long tlsalpn01_port;
 	char *resolver;               /* "IP:PORT" or NULL for the system's */
@@ -37,6 +39,10 @@ struct config {
 	long caa_check;               /* 1: check CAA for DNS identifiers */
 	struct config_list caa_identities; /* default: the DNS tls-names */
 	struct config_list validation_deny; /* CIDRs validation never reaches */
+	struct config_list allow_dns; /* name policy rules (crypto_policy_add) */
+	struct config_list deny_dns;
+	struct config_list allow_ip;
+	struct config_list deny_ip;
 	struct config_list profiles;  /* NAME:LIFETIME[:USAGES], checked */
 	long cert_days;               /* deprecated: default profile's days, 0 unset */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
@@ -78,6 +84,13 @@ int config_profile_parse(const char *s, struct crypto_profile *p,
  * how many were written. */
 size_t config_profiles(const struct config *c,
     struct crypto_profile out[CRYPTO_MAX_PROFILES]);
+/* The name policy of c: the operator's allow-dns, deny-dns, allow-ip and
+ * deny-ip rules (already checked by config_parse), then the defaults for a
+ * kind without allow rules. Caller frees with crypto_policy_free. NULL
+ * after logging why. */
+struct crypto_policy *config_policy(const struct config *c);
+/* One sentence on how to allow other names, for start-up output. */
+extern const char config_policy_hint[];
 
 /* Reads a passphrase file (first line, trailing newline removed). Returns a
  * malloc'd buffer the caller zeroizes and frees, or NULL after printing why. */

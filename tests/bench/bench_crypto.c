@@ -145,7 +145,7 @@ main(int argc, char **argv)
 	p.root_passphrase_len = 5;
 	p.now = time(NULL);
 	if (crypto_ca_create(ca, &p, &gen) != 0 ||
-	    (c.signer = crypto_signer_open(ca, NULL, 0, &err)) == NULL)
+	    (c.signer = crypto_signer_open(ca, NULL, 0, NULL, &err)) == NULL)
 		return 1;
 	if ((f = fopen(argv[2], "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
 	    (len = ftell(f)) <= 0 || (der = malloc((size_t)len)) == NULL)

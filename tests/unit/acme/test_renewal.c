@@ -322,7 +322,7 @@ test_directory(void)
 	CHECK_EQ_STR(acme_json_str(p, "classic"),
 	    "default: certificates valid 90 days, for serverAuth clientAuth");
 	CHECK_EQ_STR(acme_json_str(p, "shortlived"),
-	    "certificates valid 160 hours, for serverAuth clientAuth");
+	    "certificates valid 150 hours, for serverAuth clientAuth");
 	cJSON_Delete(d);
 	acme_response_clear(&r);
 }

@@ -157,7 +157,7 @@ test_create(const char *tag, enum crypto_key_type type, const char *sigalg)
 	check_dates(ca, "intermediate.crt", now - 3600, now + 1825L * 86400);
 	CHECK_EQ_INT(pt_run("openssl pkey -in %s/intermediate.key -noout", ca), 0);
 
-	s = crypto_signer_open(ca, NULL, 0, &err);
+	s = crypto_signer_open(ca, NULL, 0, NULL, &err);
 	CHECK(s != NULL);
 	CHECK_EQ_INT(err, CRYPTO_OK);
 	CHECK_EQ_INT(crypto_signer_not_after(s), now + 1825L * 86400);
@@ -202,20 +202,20 @@ test_passphrases(void)
 	CHECK(pt_output_has(cmd, "subject=O = Example Corp, CN = Example Corp "
 	    "Root CA"));
 
-	s = crypto_signer_open(ca, NULL, 0, &err);
+	s = crypto_signer_open(ca, NULL, 0, NULL, &err);
 	CHECK(s == NULL);
 	CHECK_EQ_INT(err, CRYPTO_ERR_PASSPHRASE);
-	s = crypto_signer_open(ca, "wrong", 5, &err);
+	s = crypto_signer_open(ca, "wrong", 5, NULL, &err);
 	CHECK(s == NULL);
 	CHECK_EQ_INT(err, CRYPTO_ERR_PASSPHRASE);
-	s = crypto_signer_open(ca, "inter secret", 12, &err);
+	s = crypto_signer_open(ca, "inter secret", 12, NULL, &err);
 	CHECK(s != NULL);
 	CHECK_EQ_INT(err, CRYPTO_OK);
 	CHECK_EQ_INT(crypto_signer_not_after(s), now + 100L * 86400);
 	crypto_signer_free(s);
 
 	/* Signer refusals: missing directory, mismatched key. */
-	s = crypto_signer_open(pt_path("nowhere"), NULL, 0, &err);
+	s = crypto_signer_open(pt_path("nowhere"), NULL, 0, NULL, &err);
 	CHECK(s == NULL);
 	CHECK_EQ_INT(err, CRYPTO_ERR_IO);
 }
@@ -317,7 +317,7 @@ test_import_openssl(void)
 	CHECK(pt_output_has(cmd, "CA:TRUE, pathlen:0"));
 	CHECK(pt_output_has(cmd, "Public-Key: (256 bit)"));
 
-	s = crypto_signer_open(ca, NULL, 0, &err);
+	s = crypto_signer_open(ca, NULL, 0, NULL, &err);
 	CHECK(s != NULL);
 	CHECK_EQ_INT(err, CRYPTO_OK);
 	crypto_signer_free(s);

@@ -2,7 +2,9 @@
  * test_leaf.c: issuing leaf certificates (crypto_signer_issue) for each key
  * type a CSR may carry, and the server's own TLS certificate
  * (crypto_signer_issue_tls). Every chain is checked with `openssl verify`
- * and the extensions, serial and validity with `openssl x509`.
+ * and the extensions, serial and validity with `openssl x509`; profiles
+ * decide usages and the longest validity; leaves carry the CRL and issuer
+ * (and OCSP) URLs of the signer's pki_url.
  */
 #include "check.h"
 #include "crypto.h"
@@ -18,9 +20,25 @@
 static time_t now;
 static char ca_dir[1024];
 
-static struct crypto_signer *
-make_ca(const char *name, enum crypto_key_type type)
+#define PKI_URL "http://pki.corp.internal:8080"
+
+static const struct crypto_name tls_names[] = {
+	{ CRYPTO_NAME_DNS, "localhost" },
+	{ CRYPTO_NAME_IP, "127.0.0.1" },
+};
+
+/* The clock, read again: the signer reads its own. */
+static time_t
+fresh(void)
 {
+	return now = time(NULL);
+}
+
+/* A CA and a signer for it; with_urls: the TLS names, pki_url and OCSP. */
+static struct crypto_signer *
+make_ca(const char *name, enum crypto_key_type type, int with_urls)
+{
+	struct crypto_signer_config cfg;
 	struct crypto_ca_params p;
 	struct crypto_signer *s;
 	int gen, err;
@@ -30,7 +48,14 @@ make_ca(const char *name, enum crypto_key_type type)
 	p.now = now;
 	snprintf(ca_dir, sizeof(ca_dir), "%s", pt_path("%s", name));
 	CHECK_EQ_INT(crypto_ca_create(ca_dir, &p, &gen), CRYPTO_OK);
-	s = crypto_signer_open(ca_dir, NULL, 0, &err);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.tls_names = tls_names;
+	cfg.n_tls_names = 2;
+	if (with_urls) {
+		cfg.pki_url = PKI_URL;
+		cfg.ocsp = 1;
+	}
+	s = crypto_signer_open(ca_dir, NULL, 0, &cfg, &err);
 	CHECK(s != NULL);
 	return s;
 }
@@ -214,8 +239,8 @@ issue_one(struct crypto_signer *s, const char *name, const char *newkey,
 	memset(&p, 0, sizeof(p));
 	p.allowed = allowed;
 	p.n_allowed = sizeof(allowed) / sizeof(allowed[0]);
-	p.not_before = now - 300;
-	p.not_after = now + 90 * 86400;
+	p.not_before = fresh() - 300;   /* the most backdating allowed */
+	p.not_after = p.not_before + 90 * 86400 + 300;
 	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_OK);
 	CHECK_EQ_INT(leaf.not_before, p.not_before);
 	CHECK_EQ_INT(leaf.not_after, p.not_after);
@@ -253,7 +278,7 @@ test_refusals(struct crypto_signer *s)
 	memset(&p, 0, sizeof(p));
 	p.allowed = allowed;
 	p.n_allowed = sizeof(allowed) / sizeof(allowed[0]);
-	p.not_before = now;
+	p.not_before = fresh();
 	p.not_after = now + 86400;
 	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_NAME);
 	CHECK(leaf.der == NULL);
@@ -265,13 +290,127 @@ test_refusals(struct crypto_signer *s)
 	p.allowed = (const struct crypto_name[]){ { CRYPTO_NAME_DNS, "10.0.0.2" } };
 	p.n_allowed = 1;
 	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_NAME);
-	/* Validity: empty, or past the intermediate. */
+	/* Validity: empty, past the intermediate, ten years, backdated an
+	 * hour, longer than the named profile's; an unknown profile. */
 	p.allowed = (const struct crypto_name[]){ { CRYPTO_NAME_IP, "10.0.0.2" } };
+	p.not_before = fresh();
 	p.not_after = p.not_before;
-	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_INVALID);
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_VALIDITY);
 	p.not_after = crypto_signer_not_after(s) + 1;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_VALIDITY);
+	p.not_after = p.not_before + 3650L * 86400;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_VALIDITY);
+	p.not_before = now - 3600;
+	p.not_after = now + 86400;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_VALIDITY);
+	p.not_before = fresh();
+	p.not_after = now + 30 * 86400;
+	p.profile = "shortlived";
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_VALIDITY);
+	p.not_after = now + 6 * 86400;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_OK);
+	crypto_leaf_clear(&leaf);
+	p.profile = "no-such-profile";
 	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_ERR_INVALID);
+	CHECK(leaf.der == NULL);
 	crypto_csr_free(csr);
+}
+
+/* A profile's usages, whatever the key: clientAuth only, and no
+ * keyEncipherment even for RSA when the profile does not grant it. */
+static void
+test_profile_usages(void)
+{
+	struct crypto_profile prof[2] = {
+		{ "client", 86400, CRYPTO_KU_DIGITAL_SIGNATURE,
+		    CRYPTO_EKU_CLIENT_AUTH },
+		{ "bad", 86400, CRYPTO_KU_DIGITAL_SIGNATURE | 0x04,
+		    CRYPTO_EKU_SERVER_AUTH },
+	};
+	struct crypto_signer_config cfg;
+	struct crypto_leaf_params p;
+	struct crypto_leaf leaf;
+	struct crypto_signer *s;
+	struct crypto_csr *csr;
+	char cmd[4096];
+	int err;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.profiles = prof;
+	cfg.n_profiles = 2;       /* keyCertSign in a profile is refused */
+	CHECK(crypto_signer_open(ca_dir, NULL, 0, &cfg, &err) == NULL);
+	CHECK_EQ_INT(err, CRYPTO_ERR_INVALID);
+	cfg.n_profiles = 1;
+	s = crypto_signer_open(ca_dir, NULL, 0, &cfg, &err);
+	CHECK(s != NULL);
+	csr = make_csr("client", "rsa:2048", "/CN=a.example", "DNS:a.example");
+	if (s == NULL || csr == NULL)
+		goto out;
+	memset(&p, 0, sizeof(p));
+	p.allowed = allowed;
+	p.n_allowed = 1;
+	p.not_before = fresh();
+	p.not_after = now + 86400;
+	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_OK);
+	write_pem("client", leaf.der, leaf.der_len);
+	crypto_leaf_clear(&leaf);
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/client.crt -noout -text",
+	    pt_dir);
+	CHECK(pt_output_has(cmd, "X509v3 Key Usage: critical\n"
+	    "                Digital Signature\n"));
+	CHECK(pt_output_has(cmd, "X509v3 Extended Key Usage: \n"
+	    "                TLS Web Client Authentication\n"));
+	CHECK(pt_output_has(cmd, "CA:FALSE"));
+	/* No pki_url: no CDP, no AIA. */
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/client.crt -noout -text "
+	    "| grep -c -e 'CRL Distribution' -e 'Authority Information'", pt_dir);
+	CHECK(pt_output_has(cmd, "0\n"));
+out:
+	crypto_csr_free(csr);
+	crypto_signer_free(s);
+}
+
+/* CRL Distribution Points and AIA name the intermediate's key id. */
+static void
+test_revocation_urls(struct crypto_signer *s)
+{
+	char id[65], want[1024], cmd[4096], *ski;
+	size_t i;
+
+	CHECK_EQ_INT(crypto_signer_issuer_id(s, id), CRYPTO_OK);
+	/* The id is the intermediate's SKI as openssl prints it. */
+	ski = pt_output("openssl x509 -in %s/intermediate.crt -noout -ext "
+	    "subjectKeyIdentifier | tail -1 | tr -d ' :\n' | tr A-F a-f", ca_dir);
+	CHECK(ski != NULL && strcmp(ski, id) == 0);
+	free(ski);
+	CHECK_EQ_INT(strlen(id), 40);   /* SHA-1 key id, RFC 5280 method 1 */
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/p256.crt -noout -ext "
+	    "crlDistributionPoints,authorityInfoAccess", pt_dir);
+	snprintf(want, sizeof(want), "X509v3 CRL Distribution Points: \n"
+	    "    Full Name:\n      URI:%s/crl/%s.crl\n", PKI_URL, id);
+	CHECK(pt_output_has(cmd, want));
+	snprintf(want, sizeof(want), "Authority Information Access: \n"
+	    "    OCSP - URI:%s/ocsp\n    CA Issuers - URI:%s/ca/%s.crt\n",
+	    PKI_URL, PKI_URL, id);
+	CHECK(pt_output_has(cmd, want));
+	/* Bad base URLs are refused when the signer opens. */
+	{
+		static const char *bad[] = { "https://pki.example", "http://pki/x",
+		    "http://pki.example/", "http://", "http://a b", "ftp://x",
+		    "http://pki:99999", "http://[zz]" };
+		struct crypto_signer_config cfg;
+		int err;
+
+		memset(&cfg, 0, sizeof(cfg));
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			cfg.pki_url = bad[i];
+			CHECK(crypto_signer_open(ca_dir, NULL, 0, &cfg, &err) == NULL);
+			CHECK_EQ_INT(err, CRYPTO_ERR_INVALID);
+			CHECK_EQ_INT(crypto_pki_url_check(bad[i]), CRYPTO_ERR_INVALID);
+		}
+		CHECK_EQ_INT(crypto_pki_url_check("http://[fd00::1]:80"), CRYPTO_OK);
+		CHECK_EQ_INT(crypto_pki_url_check(PKI_URL), CRYPTO_OK);
+	}
 }
 
 /* IP-only: empty subject, critical subjectAltName. */
@@ -288,7 +427,7 @@ test_ip_only(struct crypto_signer *s)
 	memset(&p, 0, sizeof(p));
 	p.allowed = allowed;
 	p.n_allowed = sizeof(allowed) / sizeof(allowed[0]);
-	p.not_before = now;
+	p.not_before = fresh();
 	p.not_after = now + 86400;
 	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_OK);
 	write_pem("iponly", leaf.der, leaf.der_len);
@@ -305,14 +444,22 @@ test_ip_only(struct crypto_signer *s)
 static void
 test_tls(struct crypto_signer *s)
 {
-	static const struct crypto_name names[] = {
+	static const struct crypto_name other[] = {
 		{ CRYPTO_NAME_DNS, "localhost" },
-		{ CRYPTO_NAME_IP, "127.0.0.1" },
+		{ CRYPTO_NAME_DNS, "myhost" },
 	};
+	const struct crypto_name *names = tls_names;
 	uint8_t *cert = NULL, *key = NULL;
 	size_t cert_len = 0, key_len = 0;
 	char cmd[4096];
 
+	/* Only the configured names, and at most 366 days. */
+	CHECK_EQ_INT(crypto_signer_issue_tls(s, other, 2, fresh() - 60,
+	    now + 3600, &cert, &cert_len, &key, &key_len), CRYPTO_ERR_NAME);
+	CHECK(cert == NULL && key == NULL);
+	CHECK_EQ_INT(crypto_signer_issue_tls(s, names, 2, now - 60,
+	    now + 400L * 86400, &cert, &cert_len, &key, &key_len),
+	    CRYPTO_ERR_VALIDITY);
 	CHECK_EQ_INT(crypto_signer_issue_tls(s, names, 2, now - 60, now + 3600,
 	    &cert, &cert_len, &key, &key_len), CRYPTO_OK);
 	CHECK(cert != NULL && key != NULL);
@@ -357,8 +504,8 @@ work(void *arg)
 	memset(&p, 0, sizeof(p));
 	p.allowed = allowed;
 	p.n_allowed = sizeof(allowed) / sizeof(allowed[0]);
-	p.not_before = now;
-	p.not_after = now + 86400;
+	p.not_before = time(NULL);
+	p.not_after = p.not_before + 86400;
 	for (i = 0; i < 20; i++) {
 		if (crypto_signer_issue(w->s, w->csr, &p, &leaf) != CRYPTO_OK)
 			w->failures++;
@@ -402,7 +549,7 @@ main(void)
 	now = time(NULL);
 	pt_tmpdir("test_leaf");
 
-	s = make_ca("ca256", CRYPTO_KEY_EC_P256);
+	s = make_ca("ca256", CRYPTO_KEY_EC_P256, 1);
 	issue_one(s, "rsa2048", "rsa:2048", 1, "ecdsa-with-SHA256");
 	issue_one(s, "rsa4096", "rsa:4096", 1, "ecdsa-with-SHA256");
 	issue_one(s, "p256", "ec -pkeyopt ec_paramgen_curve:P-256", 0,
@@ -410,13 +557,15 @@ main(void)
 	issue_one(s, "p384", "ec -pkeyopt ec_paramgen_curve:P-384", 0,
 	    "ecdsa-with-SHA256");
 	issue_one(s, "ed25519", "ed25519", 0, "ecdsa-with-SHA256");
+	test_revocation_urls(s);
 	test_refusals(s);
+	test_profile_usages();
 	test_ip_only(s);
 	test_tls(s);
 	test_threads(s);
 	crypto_signer_free(s);
 
-	s = make_ca("ca384", CRYPTO_KEY_EC_P384);
+	s = make_ca("ca384", CRYPTO_KEY_EC_P384, 0);
 	issue_one(s, "p256-384", "ec -pkeyopt ec_paramgen_curve:P-256", 0,
 	    "ecdsa-with-SHA384");
 	crypto_signer_free(s);

@@ -1,15 +1,20 @@
 /*
  * test_signproc.c: the signer process. Issuance through it gives the same
  * certificates as in-process signing (openssl verifies them); this process
- * never holds the key; a wrong passphrase is reported at spawn; a dead
- * signer makes issuance fail cleanly; unknown and oversized operations are
- * refused by the signer process, which keeps serving.
+ * never holds the key; a wrong passphrase is reported at spawn; unknown and
+ * oversized operations are refused by the signer process, which keeps
+ * serving. A dead signer (SIGKILL) and a hung one (SIGSTOP) make issuance
+ * fail with CRYPTO_ERR_UNAVAILABLE, the hung one after the timeout, while
+ * a second thread's call returns too; then the signer is restarted (the
+ * old process reaped) and issuance works again, with an encrypted key too.
  */
 #include "check.h"
 #include "crypto.h"
 #include "pki_internal.h"
 #include "pki_test.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -49,9 +54,83 @@ issue(struct crypto_signer *s, struct crypto_csr *csr, struct crypto_leaf *leaf)
 	memset(&p, 0, sizeof(p));
 	p.allowed = allowed;
 	p.n_allowed = 2;
-	p.not_before = now - 60;
-	p.not_after = now + 86400;
+	p.not_before = time(NULL) - 60;
+	p.not_after = p.not_before + 86400;
 	return crypto_signer_issue(s, csr, &p, leaf);
+}
+
+/* Waits until pid is gone (reaped by its parent, the launcher). */
+static int
+reaped(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (kill(pid, 0) != 0 && errno == ESRCH)
+			return 1;
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
+/* A dead signer: issuance fails cleanly, then the restarted one signs. */
+static void
+test_dead(struct crypto_signer *s, struct crypto_csr *csr)
+{
+	struct crypto_leaf leaf;
+	pid_t old = s->remote_pid;
+
+	CHECK_EQ_INT(kill(old, SIGKILL), 0);
+	CHECK_EQ_INT(issue(s, csr, &leaf), CRYPTO_ERR_UNAVAILABLE);
+	CHECK(leaf.der == NULL);
+	CHECK_EQ_INT(issue(s, csr, &leaf), CRYPTO_OK);
+	crypto_leaf_clear(&leaf);
+	CHECK(s->remote_pid != old);
+	CHECK(reaped(old));
+}
+
+struct caller {
+	struct crypto_signer *s;
+	struct crypto_csr *csr;
+	int ret;
+};
+
+static void *
+call(void *arg)
+{
+	struct caller *c = arg;
+	struct crypto_leaf leaf;
+
+	c->ret = issue(c->s, c->csr, &leaf);
+	crypto_leaf_clear(&leaf);
+	crypto_thread_cleanup();
+	return NULL;
+}
+
+/* A hung signer: the call waiting on it gives up after the timeout, a
+ * second caller is not held longer than that behind the lock (it returns
+ * unavailable, or signs with the restarted process), and afterwards
+ * issuance works again. */
+static void
+test_hung(struct crypto_signer *s, struct crypto_csr *csr)
+{
+	struct caller a = { s, csr, 1 }, b = { s, csr, 1 };
+	struct crypto_leaf leaf;
+	pthread_t ta, tb;
+	pid_t old = s->remote_pid;
+
+	CHECK_EQ_INT(kill(old, SIGSTOP), 0);
+	CHECK_EQ_INT(pthread_create(&ta, NULL, call, &a), 0);
+	usleep(200 * 1000);          /* let a take the lock first */
+	CHECK_EQ_INT(pthread_create(&tb, NULL, call, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	CHECK_EQ_INT(a.ret, CRYPTO_ERR_UNAVAILABLE);
+	CHECK(b.ret == CRYPTO_ERR_UNAVAILABLE || b.ret == CRYPTO_OK);
+	CHECK_EQ_INT(issue(s, csr, &leaf), CRYPTO_OK);
+	crypto_leaf_clear(&leaf);
+	CHECK(s->remote_pid != old);
+	CHECK(reaped(old));          /* killed although stopped */
 }
 
 static void
@@ -64,7 +143,7 @@ test_issue(const char *ca)
 	char *pem, cmd[4096];
 	int err, i;
 
-	s = crypto_signer_spawn(ca, NULL, 0, &err);
+	s = crypto_signer_spawn(ca, NULL, 0, NULL, &err);
 	CHECK_EQ_INT(err, CRYPTO_OK);
 	CHECK(s != NULL && csr != NULL);
 	if (s == NULL || csr == NULL)
@@ -108,10 +187,8 @@ test_issue(const char *ca)
 		crypto_leaf_clear(&leaf);
 	}
 
-	/* a dead signer: issuance fails, nothing crashes */
-	kill(s->remote_pid, SIGKILL);
-	usleep(100 * 1000);
-	CHECK_EQ_INT(issue(s, csr, &leaf), CRYPTO_ERR_INTERNAL);
+	test_dead(s, csr);
+	test_hung(s, csr);
 	crypto_signer_free(s);
 	crypto_csr_free(csr);
 }
@@ -135,17 +212,23 @@ test_passphrase(void)
 	p.intermediate_passphrase_len = 5;
 	p.now = now;
 	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
-	CHECK(crypto_signer_spawn(ca, "wrong", 5, &err) == NULL);
+	CHECK(crypto_signer_spawn(ca, "wrong", 5, NULL, &err) == NULL);
 	CHECK_EQ_INT(err, CRYPTO_ERR_PASSPHRASE);
-	CHECK(crypto_signer_spawn(ca, NULL, 0, &err) == NULL);
+	CHECK(crypto_signer_spawn(ca, NULL, 0, NULL, &err) == NULL);
 	CHECK_EQ_INT(err, CRYPTO_ERR_PASSPHRASE);
 	{
-		struct crypto_signer *s = crypto_signer_spawn(ca, "inter", 5, &err);
+		struct crypto_signer *s = crypto_signer_spawn(ca, "inter", 5, NULL, &err);
+		struct crypto_csr *csr = make_csr("a.corp.internal",
+		    "DNS:a.corp.internal");
 
 		CHECK_EQ_INT(err, CRYPTO_OK);
+		/* the launcher keeps the passphrase: a restart loads the key */
+		if (s != NULL && csr != NULL)
+			test_dead(s, csr);
+		crypto_csr_free(csr);
 		crypto_signer_free(s);
 	}
-	CHECK(crypto_signer_spawn(pt_path("absent"), NULL, 0, &err) == NULL);
+	CHECK(crypto_signer_spawn(pt_path("absent"), NULL, 0, NULL, &err) == NULL);
 	CHECK(err != CRYPTO_OK);
 }
 

@@ -243,7 +243,7 @@ test_profiles(const char *dir)
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, days, err, sizeof(err)), 0);
 	CHECK_EQ_INT(config_profiles(&c, p), 2);
 	CHECK_EQ_INT(p[0].lifetime, 30 * 86400);
-	CHECK_EQ_INT(p[1].lifetime, 160 * 3600);
+	CHECK_EQ_INT(p[1].lifetime, 150 * 3600);
 	config_free(&c);
 
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 6, dup, err, sizeof(err)), -1);
