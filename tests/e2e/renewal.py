@@ -5,9 +5,10 @@ Debian's /usr/bin/python3:
 
     renewal.py BASE_URL ROOT_CERT HTTP01_PORT WORK_DIR
 
-Profiles: the directory lists them, a "shortlived" certificate lives about
-six days and a "classic" one 90 (read back with openssl), an unknown name
-is invalidProfile. ARI: the certID is rebuilt here from the certificate,
+Profiles (the server runs with the two defaults and a "client" profile):
+the directory lists them, a "shortlived" certificate lives about six days
+and a "classic" one 90, a "client" one has only clientAuth (read back with
+openssl), an unknown name is invalidProfile. ARI: the certID is rebuilt here from the certificate,
 the window lies in the last third of the validity with Retry-After, a
 revoked certificate's window ends now, "replaces" is accepted once and
 answered alreadyReplaced the second time.
@@ -95,8 +96,8 @@ def window(r):
 
 print("-- profiles", flush=True)
 meta = C.dir.get("meta", {})
-T.check("the directory lists the profiles classic and shortlived",
-        set(meta.get("profiles", {})) == {"classic", "shortlived"}, str(C.dir))
+T.check("the directory lists the configured profiles",
+        list(meta.get("profiles", {})) == ["classic", "shortlived", "client"], str(C.dir))
 T.check("the directory has renewalInfo",
         C.dir.get("renewalInfo") == BASE + "/acme/renewal-info", str(C.dir))
 _, A = C.new_account(Key("ES256"))
@@ -118,6 +119,18 @@ classic = issue(A, ["classic.corp.internal"], profile="classic")
 life = openssl_lifetime(classic["chain"][0], "classic")
 T.check("a classic certificate lives 90 days (openssl)",
         abs(life - datetime.timedelta(days=90)) <= datetime.timedelta(minutes=5), str(life))
+
+client = issue(A, ["client.corp.internal"], profile="client")
+path = os.path.join(WORK, "client.pem")
+with open(path, "w") as f:
+    f.write(client["chain"][0])
+eku = subprocess.run(["openssl", "x509", "-in", path, "-noout", "-ext", "extendedKeyUsage"],
+                     capture_output=True, text=True).stdout
+T.check("a profile configured with clientAuth gives only that usage (openssl)",
+        "TLS Web Client Authentication" in eku and "Server" not in eku, eku)
+life = openssl_lifetime(client["chain"][0], "client")
+T.check("and its configured lifetime of 7 days (openssl)",
+        abs(life - datetime.timedelta(days=7)) <= datetime.timedelta(minutes=5), str(life))
 
 print("-- renewal information", flush=True)
 leaf = classic["leaf"]

@@ -11,7 +11,8 @@ D="$WORK/data"
 PORT=$(free_port)
 require_fixed_ports
 start_dns
-start_acme_server "$D" "$PORT"
+start_acme_server "$D" "$PORT" --profile classic:90d --profile shortlived:150h \
+	--profile client:7d:clientAuth
 
 check "renewal.py" "$SYS_PYTHON" "$E2E_DIR/renewal.py" "https://localhost:$PORT" \
 	"$D/ca/root.crt" "$HTTP01_PORT" "$WORK"
