@@ -24,8 +24,16 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	a->cfg = *cfg;
 	if (a->cfg.random == NULL)
 		a->cfg.random = crypto_random;
-	if (a->cfg.cert_days == 0)
-		a->cfg.cert_days = 90;
+	if (cfg->n_profiles == 0) {
+		a->cfg.n_profiles = crypto_profile_defaults(a->profiles);
+	} else {
+		ret = ACME_ERR_INVALID;
+		if (cfg->n_profiles > CRYPTO_MAX_PROFILES)
+			goto fail;
+		memcpy(a->profiles, cfg->profiles,
+		    cfg->n_profiles * sizeof(*a->profiles));
+	}
+	a->cfg.profiles = a->profiles;
 	if (a->cfg.max_body == 0)
 		a->cfg.max_body = ACME_MAX_BODY;
 	if (a->cfg.retention == 0)
@@ -112,6 +120,37 @@ handle_directory(struct acme *a, const struct acme_request *req,
 	acme_respond_json(resp, 200, json);
 }
 
+/* renewalInfo (RFC 9773 §4): a plain GET of renewalInfo "/" certID. */
+static void
+handle_renewal_info(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp)
+{
+	const char *id = req->path + strlen(ACME_PATH_RENEWAL_INFO);
+
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 405,
+		    "renewalInfo accepts only GET");
+		acme_respond_header(resp, "Allow", "GET, HEAD");
+		return;
+	}
+	if (*id != '/' || id[1] == '\0') {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 404,
+		    "renewalInfo needs a certificate identifier: renewalInfo/<certID>");
+		return;
+	}
+	acme_renewal_info(a, req, id + 1, resp);
+}
+
+/* Nonzero when path is the renewalInfo resource or below it. */
+static int
+is_renewal_info(const char *path)
+{
+	size_t n = strlen(ACME_PATH_RENEWAL_INFO);
+
+	return strncmp(path, ACME_PATH_RENEWAL_INFO, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
 /* Resources named by a path prefix and an id. */
 static const struct {
 	const char *prefix;
@@ -189,6 +228,8 @@ acme_handle(struct acme *a, const struct acme_request *req,
 	}
 	if (strcmp(req->path, ACME_PATH_NEW_NONCE) == 0) {
 		handle_new_nonce(a, req, resp);
+	} else if (is_renewal_info(req->path)) {
+		handle_renewal_info(a, req, resp);
 	} else if (strcmp(req->method, "POST") == 0) {
 		if (!route_post(a, req, resp))
 			acme_respond_problem(resp, ACME_P_MALFORMED, 404,

@@ -19,6 +19,7 @@
 struct store;
 struct crypto_signer;
 struct crypto_policy;
+struct crypto_profile;
 
 /* Caps on what a request may carry; the server enforces the body cap before
  * reading, acme/ checks again. */
@@ -43,7 +44,11 @@ struct acme_config {
 	int caa_check;              /* check CAA (RFC 8659) for DNS identifiers */
 	const char *const *caa_identities; /* issuer domain names of this CA */
 	size_t n_caa_identities;
-	unsigned cert_days;         /* leaf validity, default 90 */
+	/* Certificate profiles offered (draft-ietf-acme-profiles), the first
+	 * being the default; copied by acme_new(). None: the defaults of
+	 * crypto_profile_defaults(). Every leaf's lifetime is its profile's. */
+	const struct crypto_profile *profiles;
+	size_t n_profiles;
 	size_t max_body;            /* request body cap, default ACME_MAX_BODY */
 	long retention;             /* seconds expired records are kept before
 	                               the cleanup removes them; 0: 7 days */

@@ -22,7 +22,8 @@ enum acme_problem {
 	ACME_P_ORDER_NOT_READY, ACME_P_RATE_LIMITED, ACME_P_REJECTED_IDENTIFIER,
 	ACME_P_SERVER_INTERNAL, ACME_P_TLS, ACME_P_UNAUTHORIZED,
 	ACME_P_UNSUPPORTED_CONTACT, ACME_P_UNSUPPORTED_IDENTIFIER,
-	ACME_P_USER_ACTION_REQUIRED,
+	ACME_P_USER_ACTION_REQUIRED, ACME_P_INVALID_PROFILE,
+	ACME_P_ALREADY_REPLACED,
 	ACME_P_COUNT
 };
 
@@ -91,6 +92,7 @@ struct acme_cleanup_cursor {
 
 struct acme {
 	struct acme_config cfg;
+	struct crypto_profile profiles[CRYPTO_MAX_PROFILES]; /* cfg.profiles */
 	struct store *store;
 	struct crypto_signer *signer;
 	struct acme_nonces nonces;
@@ -353,6 +355,62 @@ void acme_queue_resume(struct acme *a);
 const char *acme_order_status(struct store_txn *txn, const cJSON *order,
     time_t now);
 
+/* ---- profiles (profile.c), draft-ietf-acme-profiles ---- */
+
+/* The profile called name, or the default when name is NULL; NULL when
+ * there is no such profile. Owned by a. */
+const struct crypto_profile *acme_profile_find(const struct acme *a,
+    const char *name);
+/* The profile a newOrder payload asks for ("profile", optional). NULL with
+ * an invalidProfile or malformed problem in resp. */
+const struct crypto_profile *acme_profile_of_payload(const struct acme *a,
+    const cJSON *payload, struct acme_response *resp);
+/* The directory's meta "profiles" object: name -> description. */
+cJSON *acme_profile_meta(const struct acme *a);
+
+/* ---- renewal information (renewal.c), RFC 9773 ---- */
+
+#define ACME_CERT_ID_MAX     CRYPTO_ARI_ID_MAX /* certID text, with NUL */
+#define ACME_ARI_RETRY_AFTER (6 * 3600)   /* seconds between client polls */
+
+/* A certID (RFC 9773 §4.1) taken apart: the certificate's serial as the
+ * store keys it (lower-case hex, no sign byte). */
+struct acme_cert_id {
+	char text[ACME_CERT_ID_MAX];
+	char serial[2 * 20 + 1];
+};
+/* Parses s strictly (two unpadded base64url parts, a positive DER INTEGER
+ * in minimal form). 0, or -1 with the reason in why. */
+int acme_cert_id_parse(const char *s, struct acme_cert_id *out, char *why,
+    size_t whysz);
+/* The suggested renewal window (RFC 9773 §4.2) of a certificate valid from
+ * not_before to not_after: from two thirds to five sixths of its validity;
+ * once revoked (revoked != 0), the hour before now, so clients renew at
+ * once. */
+void acme_renewal_window(time_t not_before, time_t not_after, time_t revoked,
+    time_t now, time_t *start, time_t *end);
+/* GET renewalInfo/<certID>. */
+void acme_renewal_info(struct acme *a, const struct acme_request *req,
+    const char *cert_id, struct acme_response *resp);
+
+/* An order's claim to replace a certificate (RFC 9773 §5). */
+struct acme_replaces {
+	const struct acme_cert_id *id;
+	const char *account;
+	const cJSON *identifiers;   /* the new order's, [{type, value}] */
+	const char *order_id;
+	time_t now;
+	/* out, when the claim is refused */
+	enum acme_problem problem;
+	char detail[160];
+};
+/* Inside the order's write transaction: checks that the certificate is the
+ * account's, shares an identifier with the order, and is not already
+ * replaced by an order that is not invalid; then records order_id as its
+ * replacement. 0, 1 when refused (problem and detail set), or a STORE_*
+ * code. */
+int acme_replaces_claim(struct store_txn *txn, struct acme_replaces *r);
+
 /* The directory object (RFC 8555 §7.1.1) for base_url. Caller frees. */
 char *acme_directory_json(const struct acme *a, const char *base_url);
 
@@ -364,5 +422,6 @@ char *acme_directory_json(const struct acme *a, const char *base_url);
 #define ACME_PATH_NEW_AUTHZ   "/acme/new-authz"
 #define ACME_PATH_REVOKE_CERT "/acme/revoke-cert"
 #define ACME_PATH_KEY_CHANGE  "/acme/key-change"
+#define ACME_PATH_RENEWAL_INFO "/acme/renewal-info"
 
 #endif

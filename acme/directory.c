@@ -1,7 +1,8 @@
 /*
  * directory.c: the directory resource (RFC 8555 §7.1.1), the one URL a
  * client is configured with. Every resource URL is absolute, built on the
- * base URL the client reached the server under.
+ * base URL the client reached the server under. Beyond RFC 8555: renewalInfo
+ * (RFC 9773) and meta "profiles" (draft-ietf-acme-profiles).
  */
 #include "acme_internal.h"
 
@@ -34,7 +35,8 @@ acme_directory_json(const struct acme *a, const char *base_url)
 	    add_url(o, "newOrder", base_url, ACME_PATH_NEW_ORDER) != 0 ||
 	    add_url(o, "newAuthz", base_url, ACME_PATH_NEW_AUTHZ) != 0 ||
 	    add_url(o, "revokeCert", base_url, ACME_PATH_REVOKE_CERT) != 0 ||
-	    add_url(o, "keyChange", base_url, ACME_PATH_KEY_CHANGE) != 0)
+	    add_url(o, "keyChange", base_url, ACME_PATH_KEY_CHANGE) != 0 ||
+	    add_url(o, "renewalInfo", base_url, ACME_PATH_RENEWAL_INFO) != 0)
 		goto out;
 	if ((meta = cJSON_AddObjectToObject(o, "meta")) == NULL)
 		goto out;
@@ -48,6 +50,8 @@ acme_directory_json(const struct acme *a, const char *base_url)
 	if (a->cfg.n_caa_identities > 0 && !cJSON_AddItemToObject(meta,
 	    "caaIdentities", cJSON_CreateStringArray(a->cfg.caa_identities,
 	    (int)a->cfg.n_caa_identities)))
+		goto out;
+	if (!cJSON_AddItemToObject(meta, "profiles", acme_profile_meta(a)))
 		goto out;
 	out = cJSON_Print(o);
 out:

@@ -7,6 +7,8 @@
  * Record: account, status (only "processing", "valid" or "invalid" are
  * stored once decided; before that the status is derived), expires,
  * identifiers, authzs (ids), notBefore/notAfter when asked, cert (serial),
+ * profile (its name; the leaf's lifetime and uses), replaces (an RFC 9773
+ * certID, claimed in renewal.c in the same write as the order),
  * and while a finalize is in flight its claim token and time.
  */
 #include "acme_internal.h"
@@ -147,6 +149,10 @@ order_json(struct store_txn *txn, const struct acme_request *req,
 	if (serial != NULL && acme_url(url, sizeof(url), req->base_url, "cert",
 	    serial) == 0)
 		cJSON_AddStringToObject(o, "certificate", url);
+	if (acme_json_str(ord, "profile") != NULL)
+		cJSON_AddStringToObject(o, "profile", acme_json_str(ord, "profile"));
+	if (acme_json_str(ord, "replaces") != NULL)
+		cJSON_AddStringToObject(o, "replaces", acme_json_str(ord, "replaces"));
 	if ((v = cJSON_GetObjectItemCaseSensitive(ord, "error")) != NULL)
 		cJSON_AddItemToObject(o, "error", cJSON_Duplicate(v, 1));
 	else if (strcmp(status, "invalid") == 0 &&
@@ -196,8 +202,27 @@ struct new_order {
 	struct acme_ident *ids;
 	size_t n;
 	time_t not_before, not_after, now;
+	const char *profile;
+	const struct acme_cert_id *replaces;  /* NULL when none */
 	char id[ACME_ID_LEN + 1];
+	/* out: why the replaces claim was refused */
+	struct acme_replaces claim;
 };
+
+/* RFC 9773 §5: the claim on the replaced certificate, with the order. */
+static int
+new_order_claim(struct store_txn *txn, struct new_order *n, cJSON *o)
+{
+	if (n->replaces == NULL)
+		return 0;
+	cJSON_AddStringToObject(o, "replaces", n->replaces->text);
+	n->claim.id = n->replaces;
+	n->claim.account = n->account;
+	n->claim.identifiers = cJSON_GetObjectItemCaseSensitive(o, "identifiers");
+	n->claim.order_id = n->id;
+	n->claim.now = n->now;
+	return acme_replaces_claim(txn, &n->claim);
+}
 
 static int
 new_order_txn(struct store_txn *txn, void *arg)
@@ -215,6 +240,7 @@ new_order_txn(struct store_txn *txn, void *arg)
 	cJSON_AddStringToObject(o, "status", "pending");
 	cJSON_AddNumberToObject(o, "expires", (double)(n->now + ACME_ORDER_LIFETIME));
 	cJSON_AddNumberToObject(o, "created", (double)n->now);
+	cJSON_AddStringToObject(o, "profile", n->profile);
 	if (n->not_before != 0)
 		cJSON_AddNumberToObject(o, "notBefore", (double)n->not_before);
 	if (n->not_after != 0)
@@ -231,6 +257,8 @@ new_order_txn(struct store_txn *txn, void *arg)
 		if (ret == 0)
 			cJSON_AddItemToArray(authzs, cJSON_CreateString(azid));
 	}
+	if (ret == 0)
+		ret = new_order_claim(txn, n, o);
 	if (ret == 0)
 		ret = acme_record_put(txn, STORE_T_ORDERS, n->id, o);
 	cJSON_Delete(o);
@@ -288,11 +316,11 @@ order_identifiers(const struct acme *a, const cJSON *arr,
 
 /* notBefore/notAfter (RFC 8555 §7.4): honoured within the validity policy. */
 static int
-order_validity(struct acme *a, const cJSON *payload, time_t now,
-    time_t *nb, time_t *na, struct acme_response *resp)
+order_validity(const struct crypto_profile *prof, const cJSON *payload,
+    time_t now, time_t *nb, time_t *na, struct acme_response *resp)
 {
 	const cJSON *v;
-	time_t max = (time_t)a->cfg.cert_days * 86400;
+	time_t max = (time_t)prof->lifetime;
 
 	*nb = *na = 0;
 	if ((v = cJSON_GetObjectItemCaseSensitive(payload, "notBefore")) != NULL &&
@@ -315,20 +343,57 @@ order_validity(struct acme *a, const cJSON *payload, time_t now,
 	if (*na != 0 && (*na <= (*nb != 0 ? *nb : now) ||
 	    *na - (*nb != 0 ? *nb : now) > max)) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
-		    "notAfter must be after notBefore and at most %u days from it",
-		    a->cfg.cert_days);
+		    "notAfter must be after notBefore and at most %ld hours from "
+		    "it (profile \"%s\")", prof->lifetime / 3600, prof->name);
 		return -1;
 	}
 	return 0;
+}
+
+/* "replaces" (RFC 9773 §5), when present: a well-formed certID. */
+static int
+order_replaces(const cJSON *payload, struct acme_cert_id *id, int *present,
+    struct acme_response *resp)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(payload, "replaces");
+	char why[128];
+
+	*present = v != NULL;
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsString(v)) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
+		    "replaces must be a certificate identifier string");
+		return -1;
+	}
+	if (acme_cert_id_parse(v->valuestring, id, why, sizeof(why)) != 0) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 0, "replaces: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Answers a newOrder whose write failed: a refused claim or storage. */
+static void
+new_order_failed(const struct new_order *n, int ret, struct acme_response *resp)
+{
+	if (ret == 1)
+		acme_respond_problem(resp, n->claim.problem, 0, "%s", n->claim.detail);
+	else
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "could not store the order");
 }
 
 void
 acme_new_order(struct acme *a, const struct acme_request *req,
     struct acme_response *resp)
 {
+	const struct crypto_profile *prof;
+	struct acme_cert_id replaces;
 	struct new_order n;
 	struct acme_jws jws;
 	cJSON *payload = NULL;
+	int has_replaces, ret;
 
 	memset(&n, 0, sizeof(n));
 	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
@@ -341,14 +406,18 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 	if (acme_eab_idents_allowed(jws.account, cJSON_GetObjectItemCaseSensitive(
 	    payload, "identifiers"), resp) != 0)
 		goto out;
-	if (order_validity(a, payload, req->now, &n.not_before, &n.not_after, resp) != 0)
+	if ((prof = acme_profile_of_payload(a, payload, resp)) == NULL ||
+	    order_validity(prof, payload, req->now, &n.not_before, &n.not_after,
+	    resp) != 0 ||
+	    order_replaces(payload, &replaces, &has_replaces, resp) != 0)
 		goto out;
 	n.a = a;
 	n.account = jws.account_id;
 	n.now = req->now;
-	if (store_write(a->store, new_order_txn, &n) != 0) {
-		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
-		    "could not store the order");
+	n.profile = prof->name;
+	n.replaces = has_replaces ? &replaces : NULL;
+	if ((ret = store_write(a->store, new_order_txn, &n)) != 0) {
+		new_order_failed(&n, ret, resp);
 		goto out;
 	}
 	respond_order(a, req, n.id, 201, resp);
@@ -497,6 +566,7 @@ struct finalize {
 	struct acme *a;
 	const char *id;
 	const char *account;
+	const struct crypto_profile *profile;
 	time_t now;
 	char claim[ACME_ID_LEN + 1];
 	/* filled by the claim */
@@ -544,14 +614,21 @@ csr_matches(const cJSON *ord, const struct crypto_csr *csr, char *why, size_t wh
 
 static int
 cert_record(struct store_txn *txn, const struct finalize *f,
-    const struct crypto_leaf *leaf)
+    const cJSON *ord, const struct crypto_leaf *leaf)
 {
 	char *pem = crypto_cert_der_to_pem(leaf->der, leaf->der_len);
-	char key[STORE_MAX_KEY + 1];
+	char key[STORE_MAX_KEY + 1], ari[CRYPTO_ARI_ID_MAX];
 	cJSON *c = cJSON_CreateObject();
 	int ret = ACME_ERR_NOMEM;
 
-	if (pem != NULL && c != NULL) {
+	/* What renewal information (RFC 9773) reads, so it never parses DER. */
+	if (crypto_cert_ari_id(leaf->der, leaf->der_len, ari, sizeof(ari)) != 0)
+		ret = ACME_ERR_INTERNAL;
+	else if (pem != NULL && c != NULL) {
+		cJSON_AddStringToObject(c, "ari", ari);
+		cJSON_AddStringToObject(c, "profile", f->profile->name);
+		cJSON_AddItemToObject(c, "identifiers", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(ord, "identifiers"), 1));
 		cJSON_AddStringToObject(c, "account", f->account);
 		cJSON_AddStringToObject(c, "order", f->id);
 		cJSON_AddStringToObject(c, "pem", pem);
@@ -596,7 +673,7 @@ claim_leaf_params(struct finalize *f, const cJSON *ord)
 	    acme_json_time(ord, "notBefore") : f->now - 60;
 	f->not_after = acme_json_time(ord, "notAfter") != 0 ?
 	    acme_json_time(ord, "notAfter") :
-	    f->not_before + (time_t)f->a->cfg.cert_days * 86400;
+	    f->not_before + (time_t)f->profile->lifetime;
 	/* Never past the intermediate: near its end, leaves get shorter. */
 	if (f->not_after > crypto_signer_not_after(f->a->signer))
 		f->not_after = crypto_signer_not_after(f->a->signer);
@@ -630,20 +707,15 @@ claim_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
-/* The order record when it still carries our claim, else NULL. */
-static cJSON *
-claimed_order(struct store_txn *txn, const struct finalize *f)
+/* Nonzero when the order record still carries our claim. */
+static int
+claim_ours(const cJSON *ord, const struct finalize *f)
 {
-	cJSON *ord = acme_record_get(txn, STORE_T_ORDERS, f->id);
-	const char *st = ord != NULL ? acme_json_str(ord, "status") : NULL;
-	const char *claim = ord != NULL ? acme_json_str(ord, "claim") : NULL;
+	const char *st = acme_json_str(ord, "status");
+	const char *claim = acme_json_str(ord, "claim");
 
-	if (st == NULL || strcmp(st, "processing") != 0 || claim == NULL ||
-	    strcmp(claim, f->claim) != 0) {
-		cJSON_Delete(ord);
-		return NULL;
-	}
-	return ord;
+	return st != NULL && strcmp(st, "processing") == 0 && claim != NULL &&
+	    strcmp(claim, f->claim) == 0;
 }
 
 /* Write 2: the certificate is stored (always: a signed certificate is
@@ -655,17 +727,18 @@ commit_txn(struct store_txn *txn, void *arg)
 	cJSON *ord;
 	int ret;
 
-	if ((ret = cert_record(txn, f, f->leaf)) != 0)
-		return ret;
-	f->claimed = 0;
-	if ((ord = claimed_order(txn, f)) == NULL)
-		return 0;
-	f->claimed = 1;
-	cJSON_ReplaceItemInObjectCaseSensitive(ord, "status", cJSON_CreateString("valid"));
-	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claim");
-	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claimed");
-	cJSON_AddStringToObject(ord, "cert", f->leaf->serial);
-	ret = acme_record_put(txn, STORE_T_ORDERS, f->id, ord);
+	if ((ord = acme_record_get(txn, STORE_T_ORDERS, f->id)) == NULL)
+		return STORE_ERR_CORRUPT;
+	ret = cert_record(txn, f, ord, f->leaf);
+	f->claimed = ret == 0 && claim_ours(ord, f);
+	if (f->claimed) {
+		cJSON_ReplaceItemInObjectCaseSensitive(ord, "status",
+		    cJSON_CreateString("valid"));
+		cJSON_DeleteItemFromObjectCaseSensitive(ord, "claim");
+		cJSON_DeleteItemFromObjectCaseSensitive(ord, "claimed");
+		cJSON_AddStringToObject(ord, "cert", f->leaf->serial);
+		ret = acme_record_put(txn, STORE_T_ORDERS, f->id, ord);
+	}
 	cJSON_Delete(ord);
 	return ret;
 }
@@ -676,15 +749,15 @@ static int
 release_txn(struct store_txn *txn, void *arg)
 {
 	struct finalize *f = arg;
-	cJSON *ord;
-	int ret;
+	cJSON *ord = acme_record_get(txn, STORE_T_ORDERS, f->id);
+	int ret = 0;
 
-	if ((ord = claimed_order(txn, f)) == NULL)
-		return 0;
-	cJSON_DeleteItemFromObjectCaseSensitive(ord, "status");
-	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claim");
-	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claimed");
-	ret = acme_record_put(txn, STORE_T_ORDERS, f->id, ord);
+	if (ord != NULL && claim_ours(ord, f)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(ord, "status");
+		cJSON_DeleteItemFromObjectCaseSensitive(ord, "claim");
+		cJSON_DeleteItemFromObjectCaseSensitive(ord, "claimed");
+		ret = acme_record_put(txn, STORE_T_ORDERS, f->id, ord);
+	}
 	cJSON_Delete(ord);
 	return ret;
 }
@@ -715,6 +788,7 @@ finalize_issue(struct finalize *f, const struct crypto_csr *csr,
 	lp.n_allowed = f->n_allowed;
 	lp.not_before = f->not_before;
 	lp.not_after = f->not_after;
+	lp.profile = f->profile->name;   /* the signer takes KU and EKU from it */
 	if ((err = crypto_signer_issue(f->a->signer, csr, &lp, &leaf)) != 0) {
 		(void)store_write(f->a->store, release_txn, f);
 		if (err == CRYPTO_ERR_UNAVAILABLE) {
@@ -807,10 +881,16 @@ acme_finalize(struct acme *a, const struct acme_request *req, const char *id,
 			goto out;
 		}
 	}
+	memset(&f, 0, sizeof(f));
+	/* An order made before profiles has none: the default applies. */
+	if ((f.profile = acme_profile_find(a, acme_json_str(ord, "profile"))) == NULL) {
+		acme_respond_problem(resp, ACME_P_INVALID_PROFILE, 0,
+		    "the order's profile is no longer offered; place a new order");
+		goto out;
+	}
 	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL ||
 	    (csr = finalize_csr(payload, ord, jws.thumbprint, resp)) == NULL)
 		goto out;
-	memset(&f, 0, sizeof(f));
 	f.a = a;
 	f.id = id;
 	f.account = jws.account_id;

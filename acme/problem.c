@@ -42,6 +42,8 @@ static const struct {
 	[ACME_P_UNSUPPORTED_CONTACT] = { URN("unsupportedContact"), 400 },
 	[ACME_P_UNSUPPORTED_IDENTIFIER] = { URN("unsupportedIdentifier"), 400 },
 	[ACME_P_USER_ACTION_REQUIRED] = { URN("userActionRequired"), 403 },
+	[ACME_P_INVALID_PROFILE] = { URN("invalidProfile"), 400 },
+	[ACME_P_ALREADY_REPLACED] = { URN("alreadyReplaced"), 409 },
 };
 
 const char *

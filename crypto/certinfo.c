@@ -1,8 +1,9 @@
 /*
  * certinfo.c: reading back a certificate a client presents (revocation):
- * its serial number, validity and the thumbprint of its key. Parsing only;
- * whether the certificate is one of ours is decided by the caller, who
- * compares it with what it stored at issuance.
+ * its serial number, validity and the thumbprint of its key; and the ARI
+ * identifier (RFC 9773) of a certificate, computed once at issuance.
+ * Parsing only; whether the certificate is one of ours is decided by the
+ * caller, who compares it with what it stored at issuance.
  */
 #include "pki_internal.h"
 
@@ -11,11 +12,28 @@
 #include <string.h>
 #include <strings.h>
 
+/* The serialNumber INTEGER of a certificate (at most 20 octets and a sign
+ * byte, RFC 5280 §4.1.2.2). */
+static int
+cert_serial(const struct pki_cert_view *v, struct pki_tlv *t)
+{
+	struct pki_der d;
+
+	/* TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, ... } */
+	d = pki_der_in(&v->tbs);
+	if (pki_der_next(&d, t) != 0)
+		return CRYPTO_ERR_PARSE;
+	if (t->tag == 0xa0 && pki_der_next(&d, t) != 0)
+		return CRYPTO_ERR_PARSE;
+	if (t->tag != PKI_DER_INTEGER || t->val_len == 0 || t->val_len > 21)
+		return CRYPTO_ERR_PARSE;
+	return CRYPTO_OK;
+}
+
 int
 crypto_cert_info(const uint8_t *der, size_t len, struct crypto_cert_info *out)
 {
 	struct pki_cert_view v;
-	struct pki_der d;
 	struct pki_tlv t;
 	size_t i, o = 0;
 	int ret;
@@ -27,14 +45,8 @@ crypto_cert_info(const uint8_t *der, size_t len, struct crypto_cert_info *out)
 		return CRYPTO_ERR_TOO_LARGE;
 	if ((ret = pki_cert_view(der, len, &v)) != CRYPTO_OK)
 		return ret;
-	/* TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, ... } */
-	d = pki_der_in(&v.tbs);
-	if (pki_der_next(&d, &t) != 0)
-		return CRYPTO_ERR_PARSE;
-	if (t.tag == 0xa0 && pki_der_next(&d, &t) != 0)
-		return CRYPTO_ERR_PARSE;
-	if (t.tag != PKI_DER_INTEGER || t.val_len == 0 || t.val_len > 21)
-		return CRYPTO_ERR_PARSE;
+	if ((ret = cert_serial(&v, &t)) != CRYPTO_OK)
+		return ret;
 	for (i = 0; i < t.val_len; i++) {
 		static const char hex[] = "0123456789abcdef";
 
@@ -49,6 +61,56 @@ crypto_cert_info(const uint8_t *der, size_t len, struct crypto_cert_info *out)
 	out->not_before = v.not_before;
 	out->not_after = v.not_after;
 	return pki_spki_thumbprint(v.spki.der, v.spki.der_len, out->key_thumbprint);
+}
+
+/* The keyIdentifier [0] of the AuthorityKeyIdentifier extension. */
+static int
+cert_aki(const struct pki_cert_view *v, struct pki_tlv *id)
+{
+	static const uint8_t oid_aki[] = { 0x55, 0x1d, 0x23 };
+	struct pki_tlv ext, seq;
+	struct pki_der d;
+
+	if (pki_cert_ext(v, oid_aki, sizeof(oid_aki), &ext) != CRYPTO_OK)
+		return CRYPTO_ERR_PARSE;
+	d = pki_der_in(&ext);
+	if (pki_der_expect(&d, PKI_DER_SEQ, &seq) != 0)
+		return CRYPTO_ERR_PARSE;
+	d = pki_der_in(&seq);
+	if (pki_der_next(&d, id) != 0 || id->tag != 0x80 || id->val_len == 0 ||
+	    id->val_len > 64)
+		return CRYPTO_ERR_PARSE;
+	return CRYPTO_OK;
+}
+
+int
+crypto_cert_ari_id(const uint8_t *der, size_t len, char *out, size_t outsz)
+{
+	struct pki_cert_view v;
+	struct pki_tlv aki, serial;
+	int n, m, ret;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (der == NULL || len == 0)
+		return CRYPTO_ERR_PARSE;
+	if (len > CRYPTO_MAX_PEM_BYTES)
+		return CRYPTO_ERR_TOO_LARGE;
+	if ((ret = pki_cert_view(der, len, &v)) != CRYPTO_OK ||
+	    (ret = cert_aki(&v, &aki)) != CRYPTO_OK ||
+	    (ret = cert_serial(&v, &serial)) != CRYPTO_OK)
+		return ret;
+	if ((n = crypto_b64url_encode(aki.val, aki.val_len, out, outsz)) < 0)
+		return n;
+	if ((size_t)n + 2 > outsz)
+		return CRYPTO_ERR_TOO_LARGE;
+	out[n] = '.';
+	if ((m = crypto_b64url_encode(serial.val, serial.val_len, out + n + 1,
+	    outsz - (size_t)n - 1)) < 0) {
+		out[0] = '\0';
+		return m;
+	}
+	return CRYPTO_OK;
 }
 
 /* The one subjectAltName entry must be the identifier. */

@@ -340,6 +340,14 @@ struct crypto_cert_info {
  * CRYPTO_ERR_PARSE / CRYPTO_ERR_TOO_LARGE / CRYPTO_ERR_UNSUPPORTED (key). */
 int crypto_cert_info(const uint8_t *der, size_t len, struct crypto_cert_info *out);
 
+/* The ARI certificate identifier (RFC 9773 §4.1) of a DER certificate:
+ * base64url(AuthorityKeyIdentifier keyIdentifier) "." base64url(serial
+ * number DER contents, with any leading 0x00), no padding, written to out
+ * (CRYPTO_ARI_ID_MAX bytes suffice). 0, CRYPTO_ERR_PARSE (no AKI key
+ * identifier, or malformed) or CRYPTO_ERR_TOO_LARGE. */
+#define CRYPTO_ARI_ID_MAX 128
+int crypto_cert_ari_id(const uint8_t *der, size_t len, char *out, size_t outsz);
+
 /*
  * Checks a tls-alpn-01 certificate (RFC 8737 §3): self-issued (issuer equal
  * to subject), a subjectAltName of exactly the one identifier (dNSName, or

@@ -22,6 +22,7 @@ enum opt_kind {
 	OPT_FLAG,                    /* bare flag; in a file 1/0, true/false */
 	OPT_POLICY,                  /* a list of name policy rules; min is the
 	                              * enum crypto_policy_rule */
+	OPT_PROFILE,                 /* repeatable NAME:LIFETIME[:USAGES] */
 };
 
 struct option {
@@ -82,8 +83,14 @@ static const struct option options[] = {
 	  "127.0.0.0/8, fc00::/7, ::1; giving one replaces the default list)" },
 	{ "deny-ip", OPT_POLICY, OFF(deny_ip), CMD_SERVE,
 	  CRYPTO_POLICY_DENY_IP, 0, "IP range (CIDR) never issued for, repeatable" },
+	{ "profile", OPT_PROFILE, OFF(profiles), CMD_SERVE, 0, 0,
+	  "certificate profile NAME:LIFETIME[:USAGES], repeatable, the first "
+	  "the default; USAGES from serverAuth, clientAuth, digitalSignature, "
+	  "keyEncipherment, comma-separated (default: classic:90d and "
+	  "shortlived:150h, both serverAuth,clientAuth)" },
 	{ "cert-days", OPT_LONG, OFF(cert_days), CMD_SERVE, 1, 825,
-	  "validity of issued certificates in days (default 90)" },
+	  "deprecated: lifetime in days of the default profile's certificates; "
+	  "use --profile" },
 	{ "retention", OPT_DURATION, OFF(retention), CMD_SERVE, 3600,
 	  3650L * 86400, "how long expired orders, authorizations and "
 	  "certificates are kept before the background cleanup removes them "
@@ -146,7 +153,6 @@ config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->http01_port = 80;
 	c->tlsalpn01_port = 443;
-	c->cert_days = 90;
 	c->retention = 7L * 86400;
 	c->tls_cert_lifetime = 168 * 3600;
 	c->ocsp = 1;
@@ -277,6 +283,96 @@ check_addr_port(const char *s, const char **why)
 	return 0;
 }
 
+/* One usage word into the profile's KU or EKU bits. */
+static int
+profile_usage(const char *w, size_t len, struct crypto_profile *p)
+{
+	static const struct { const char *name; unsigned ku, eku; } usages[] = {
+		{ "serverAuth", 0, CRYPTO_EKU_SERVER_AUTH },
+		{ "clientAuth", 0, CRYPTO_EKU_CLIENT_AUTH },
+		{ "digitalSignature", CRYPTO_KU_DIGITAL_SIGNATURE, 0 },
+		{ "keyEncipherment", CRYPTO_KU_KEY_ENCIPHERMENT, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(usages) / sizeof(usages[0]); i++) {
+		if (strlen(usages[i].name) == len &&
+		    strncmp(usages[i].name, w, len) == 0) {
+			p->key_usage |= usages[i].ku;
+			p->eku |= usages[i].eku;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* USAGES: comma-separated words. digitalSignature is always granted;
+ * keyEncipherment (only ever put in RSA leaves) when named, or when no key
+ * usage is named. */
+static int
+profile_usages(const char *s, struct crypto_profile *p, const char **why)
+{
+	const char *w = s, *comma;
+	size_t len;
+
+	for (;;) {
+		comma = strchr(w, ',');
+		len = comma != NULL ? (size_t)(comma - w) : strlen(w);
+		if (profile_usage(w, len, p) != 0) {
+			*why = "usages are serverAuth, clientAuth, digitalSignature "
+			    "and keyEncipherment, comma-separated";
+			return -1;
+		}
+		if (comma == NULL)
+			break;
+		w = comma + 1;
+	}
+	if (p->eku == 0) {
+		*why = "a profile needs serverAuth or clientAuth";
+		return -1;
+	}
+	/* TLS keys always sign; keyEncipherment only when asked or by default */
+	if (p->key_usage == 0)
+		p->key_usage = CRYPTO_KU_KEY_ENCIPHERMENT;
+	p->key_usage |= CRYPTO_KU_DIGITAL_SIGNATURE;
+	return 0;
+}
+
+int
+config_profile_parse(const char *s, struct crypto_profile *p, const char **why)
+{
+	const char *c1 = strchr(s, ':'), *c2;
+	char life[32];
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	n = c1 != NULL ? (size_t)(c1 - s) : 0;
+	if (c1 == NULL || n == 0 || n > CRYPTO_PROFILE_NAME_MAX ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") < n) {
+		*why = "expected NAME:LIFETIME[:USAGES], NAME of 1 to 31 lower-case "
+		    "letters, digits and '-'";
+		return -1;
+	}
+	memcpy(p->name, s, n);
+	c2 = strchr(c1 + 1, ':');
+	n = c2 != NULL ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+	if (n >= sizeof(life)) {
+		*why = "lifetime too long";
+		return -1;
+	}
+	memcpy(life, c1 + 1, n);
+	life[n] = '\0';
+	if (parse_duration(life, 3600, 825L * 86400, &p->lifetime, why) != 0) {
+		*why = "lifetime must be from 1h to 825d (s, m, h or d suffix)";
+		return -1;
+	}
+	if (c2 != NULL)
+		return profile_usages(c2 + 1, p, why);
+	p->key_usage = CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_KEY_ENCIPHERMENT;
+	p->eku = CRYPTO_EKU_SERVER_AUTH | CRYPTO_EKU_CLIENT_AUTH;
+	return 0;
+}
+
 /* A name policy rule's value, checked by the policy's own parser. */
 static int
 check_policy_value(enum crypto_policy_rule rule, const char *value,
@@ -317,6 +413,45 @@ list_add(struct config_list *list, const char *value, const char **why)
 	return 0;
 }
 
+/* A --profile value, checked now so errors name the flag or line. */
+static int
+profile_add(struct config_list *list, const char *value, const char **why)
+{
+	struct crypto_profile p, q;
+	size_t i;
+
+	if (config_profile_parse(value, &p, why) != 0)
+		return -1;
+	if (list->n >= CRYPTO_MAX_PROFILES) {
+		*why = "too many profiles (at most 8)";
+		return -1;
+	}
+	for (i = 0; i < list->n; i++) {
+		if (config_profile_parse(list->v[i], &q, why) == 0 &&
+		    strcmp(p.name, q.name) == 0) {
+			*why = "a profile of this name is already configured";
+			return -1;
+		}
+	}
+	return list_add(list, value, why);
+}
+
+size_t
+config_profiles(const struct config *c, struct crypto_profile out[CRYPTO_MAX_PROFILES])
+{
+	const char *why;
+	size_t i, n = 0;
+
+	if (c->profiles.n == 0)
+		n = crypto_profile_defaults(out);
+	for (i = 0; i < c->profiles.n && n < CRYPTO_MAX_PROFILES; i++)
+		if (config_profile_parse(c->profiles.v[i], &out[n], &why) == 0)
+			n++;
+	if (c->cert_days != 0 && n > 0)
+		out[0].lifetime = c->cert_days * 86400;
+	return n;
+}
+
 static int
 option_set(struct config *c, const struct option *o, const char *value,
     const char **why)
@@ -354,6 +489,8 @@ option_set(struct config *c, const struct option *o, const char *value,
 		return parse_duration(value, o->min, o->max, lp, why);
 	case OPT_FLAG:
 		return parse_flag_value(value, lp, why);
+	case OPT_PROFILE:
+		return profile_add(list, value, why);
 	}
 	*why = "unknown option kind";
 	return -1;
@@ -606,7 +743,8 @@ config_free(struct config *c)
 	for (i = 0; i < N_OPTIONS; i++) {
 		if (options[i].kind == OPT_STRING || options[i].kind == OPT_ADDR_PORT)
 			free(*(char **)((char *)c + options[i].offset));
-		if (options[i].kind == OPT_LIST || options[i].kind == OPT_POLICY) {
+		if (options[i].kind == OPT_LIST || options[i].kind == OPT_PROFILE ||
+		    options[i].kind == OPT_POLICY) {
 			list = (struct config_list *)((char *)c + options[i].offset);
 			for (j = 0; j < list->n; j++)
 				free(list->v[j]);
@@ -633,6 +771,7 @@ config_usage(FILE *f, enum config_command cmd)
 		fprintf(f, "  --%s%s%s\n        %s\n", options[i].name,
 		    options[i].kind == OPT_FLAG ? "" : " ",
 		    options[i].kind == OPT_STRING || options[i].kind == OPT_LIST ? "VALUE" :
+		    options[i].kind == OPT_PROFILE ? "NAME:LIFETIME[:USAGES]" :
 		    options[i].kind == OPT_POLICY ? (options[i].min ==
 		    CRYPTO_POLICY_ALLOW_DNS || options[i].min == CRYPTO_POLICY_DENY_DNS ?
 		    "SUFFIX" : "CIDR") :

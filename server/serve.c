@@ -293,11 +293,10 @@ caa_identities_init(struct server *s)
 }
 
 /* What the signer process may sign: the name policy, the listener's
- * names, the base URL leaves point relying parties to, and the default
- * profiles with --cert-days as the first one's lifetime. */
+ * names, the base URL leaves point relying parties to, and the profiles
+ * acme/ offers (config_profiles). */
 static void
-signer_config(const struct server *s, struct crypto_signer_config *sc,
-    struct crypto_profile profiles[CRYPTO_MAX_PROFILES])
+signer_config(const struct server *s, struct crypto_signer_config *sc)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->policy = s->policy;
@@ -305,16 +304,14 @@ signer_config(const struct server *s, struct crypto_signer_config *sc,
 	sc->n_tls_names = s->n_names;
 	sc->pki_url = s->pki_url[0] != '\0' ? s->pki_url : NULL;
 	sc->ocsp = s->cfg->ocsp != 0;
-	sc->n_profiles = crypto_profile_defaults(profiles);
-	profiles[0].lifetime = s->cfg->cert_days * 86400;
-	sc->profiles = profiles;
+	sc->profiles = s->profiles;
+	sc->n_profiles = s->n_profiles;
 }
 
 static int
 server_open(struct server *s)
 {
 	const struct config *c = s->cfg;
-	struct crypto_profile profiles[CRYPTO_MAX_PROFILES];
 	struct crypto_signer_config sc;
 	struct acme_config ac;
 	char path[4096], errbuf[512];
@@ -324,10 +321,11 @@ server_open(struct server *s)
 
 	if (path_join(path, sizeof(path), c->data_dir, "ca") != 0)
 		return -1;
+	s->n_profiles = config_profiles(c, s->profiles);
 	if (c->intermediate_passphrase_file != NULL &&
 	    (pw = config_read_passphrase(c->intermediate_passphrase_file, &pwlen)) == NULL)
 		return -1;
-	signer_config(s, &sc, profiles);
+	signer_config(s, &sc);
 	s->signer = crypto_signer_spawn(path, pw, pwlen, &sc, &err);
 	if (pw != NULL) {
 		crypto_zeroize(pw, pwlen);
@@ -350,8 +348,9 @@ server_open(struct server *s)
 	ac.caa_identities = s->caa_ids;
 	ac.n_caa_identities = s->n_caa_ids;
 	ac.ca_name = c->ca_name;
-	ac.cert_days = (unsigned)c->cert_days;
 	ac.retention = c->retention;
+	ac.profiles = s->profiles;
+	ac.n_profiles = s->n_profiles;
 	ac.max_body = (size_t)c->max_body_bytes;
 	ac.random = crypto_random;
 	ac.eab_required = c->eab_required != 0;

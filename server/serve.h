@@ -40,6 +40,8 @@ struct server {
 	char default_host[300];         /* Host for requests that send none */
 	const char *caa_ids[CONFIG_MAX_LIST + 4]; /* CAA issuer domain names */
 	size_t n_caa_ids;
+	struct crypto_profile profiles[CRYPTO_MAX_PROFILES]; /* first: default */
+	size_t n_profiles;
 	struct worker *workers;
 	int n_workers;
 	struct event_base *main_base;   /* signals, certificate renewal, PKI */

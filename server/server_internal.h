@@ -43,7 +43,8 @@ struct config {
 	struct config_list deny_dns;
 	struct config_list allow_ip;
 	struct config_list deny_ip;
-	long cert_days;               /* leaf validity */
+	struct config_list profiles;  /* NAME:LIFETIME[:USAGES], checked */
+	long cert_days;               /* deprecated: default profile's days, 0 unset */
 	long retention;               /* seconds expired records are kept */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
 	char *pki_listen;             /* plain HTTP "ADDR:PORT", or "off" */
@@ -83,6 +84,16 @@ void config_free(struct config *c);
 /* Prints the options of cmd to f. */
 void config_usage(FILE *f, enum config_command cmd);
 
+/* Parses a profile setting NAME:LIFETIME[:USAGES] (LIFETIME as "90d",
+ * "160h"; USAGES comma-separated serverAuth, clientAuth, digitalSignature,
+ * keyEncipherment). 0, or -1 with the reason in *why (static). */
+int config_profile_parse(const char *s, struct crypto_profile *p,
+    const char **why);
+/* The profile table for acme/ and the signer: the --profile settings, or
+ * the defaults; --cert-days overrides the first one's lifetime. Returns
+ * how many were written. */
+size_t config_profiles(const struct config *c,
+    struct crypto_profile out[CRYPTO_MAX_PROFILES]);
 /* The name policy of c: the operator's allow-dns, deny-dns, allow-ip and
  * deny-ip rules (already checked by config_parse), then the defaults for a
  * kind without allow rules. Caller frees with crypto_policy_free. NULL

@@ -196,6 +196,7 @@ main(void)
 	struct crypto_signer *signer;
 	struct crypto_ca_params p;
 	struct acme_config cfg;
+	struct crypto_profile day;
 	char err[256], dbdir[600];
 	time_t t0 = time(NULL);
 	int e, gen;
@@ -220,7 +221,14 @@ main(void)
 	CHECK(st != NULL);
 	make_csrs();
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.cert_days = 1;
+	/* 1-day certificates; the signer's own "classic" allows that */
+	memset(&day, 0, sizeof(day));
+	snprintf(day.name, sizeof(day.name), "classic");
+	day.lifetime = 86400;
+	day.key_usage = CRYPTO_KU_DIGITAL_SIGNATURE;
+	day.eku = CRYPTO_EKU_SERVER_AUTH;
+	cfg.profiles = &day;
+	cfg.n_profiles = 1;
 	cfg.retention = RETENTION;
 	a = acme_new(&cfg, st, signer, &e);
 	CHECK(a != NULL);

@@ -11,6 +11,7 @@
 #include "crypto_internal.h"
 #include "pki_test.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <strings.h>
@@ -130,6 +131,63 @@ check_serial(const char *name, const char *serial)
 	free(out);
 }
 
+/* Hex pairs (optionally ':'-separated, either case) into bytes. */
+static size_t
+unhex(const char *s, uint8_t *out, size_t outsz)
+{
+	size_t n = 0;
+	unsigned v;
+
+	while (n < outsz && sscanf(s, "%2x", &v) == 1) {
+		out[n++] = (uint8_t)v;
+		s += 2;
+		if (*s == ':')
+			s++;
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+			break;
+	}
+	return n;
+}
+
+/* RFC 9773 §4.1 certID, rebuilt from what openssl prints: the AKI key
+ * identifier and the serial (with a 0x00 when its high bit is set). */
+static void
+check_ari(const char *name, const uint8_t *der, size_t len)
+{
+	char *aki_txt, *ser_txt, *p, want[CRYPTO_ARI_ID_MAX], got[CRYPTO_ARI_ID_MAX];
+	uint8_t aki[64], ser[22];
+	size_t na = 0, ns = 0;
+	int n;
+
+	aki_txt = pt_output("openssl x509 -in %s/%s.crt -noout -ext "
+	    "authorityKeyIdentifier", pt_dir, name);
+	ser_txt = pt_output("openssl x509 -in %s/%s.crt -noout -serial", pt_dir, name);
+	if (aki_txt != NULL && (p = strchr(aki_txt, '\n')) != NULL) {
+		p += strspn(p, " \n");
+		if (strncmp(p, "keyid:", 6) == 0)
+			p += 6;
+		na = unhex(p, aki, sizeof(aki));
+	}
+	if (ser_txt != NULL && strncmp(ser_txt, "serial=", 7) == 0) {
+		ser[0] = 0;
+		ns = unhex(ser_txt + 7, ser + 1, sizeof(ser) - 1);
+	}
+	CHECK_EQ_INT(na, 20);
+	CHECK(ns > 0);
+	n = crypto_b64url_encode(aki, na, want, sizeof(want));
+	CHECK(n > 0);
+	want[n] = '.';
+	crypto_b64url_encode((ser[1] & 0x80) ? ser : ser + 1,
+	    (ser[1] & 0x80) ? ns + 1 : ns, want + n + 1, sizeof(want) - (size_t)n - 1);
+	CHECK_EQ_INT(crypto_cert_ari_id(der, len, got, sizeof(got)), CRYPTO_OK);
+	CHECK_EQ_STR(got, want);
+	CHECK_EQ_INT(crypto_cert_ari_id(der, len, got, 20), CRYPTO_ERR_TOO_LARGE);
+	CHECK_EQ_INT(crypto_cert_ari_id(der, len / 2, got, sizeof(got)),
+	    CRYPTO_ERR_PARSE);
+	free(aki_txt);
+	free(ser_txt);
+}
+
 /* The extensions of the ACME profile. */
 static void
 check_text(const char *name, int rsa, const char *subject, const char *sigalg)
@@ -189,6 +247,7 @@ issue_one(struct crypto_signer *s, const char *name, const char *newkey,
 	write_pem(name, leaf.der, leaf.der_len);
 	check_verify(name);
 	check_serial(name, leaf.serial);
+	check_ari(name, leaf.der, leaf.der_len);
 	check_dates(name, p.not_before, p.not_after);
 	check_text(name, rsa, "Subject: CN = a.example\n", sigalg);
 	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/%s.crt -noout -ext "

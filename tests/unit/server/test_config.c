@@ -365,6 +365,89 @@ test_policy(const char *dir)
 }
 
 static void
+test_profiles(const char *dir)
+{
+	struct crypto_profile p[CRYPTO_MAX_PROFILES];
+	struct config c;
+	char err[1024], path[1024], flag[1100];
+	char *flags[] = { "--data", "d", "--profile", "tls:30d",
+	    "--profile", "client-6h:6h:clientAuth,digitalSignature" };
+	char *dup[] = { "--data", "d", "--profile", "a:1d", "--profile", "a:2d" };
+	char *days[] = { "--data", "d", "--cert-days", "30" };
+	char *argv[] = { flag };
+	static const char *const bad[][2] = {
+		{ "classic", "NAME:LIFETIME" },
+		{ ":90d", "NAME:LIFETIME" },
+		{ "Classic:90d", "lower-case" },
+		{ "classic:90", "lifetime" },
+		{ "classic:30m", "lifetime" },
+		{ "classic:900d", "lifetime" },
+		{ "classic:90d:emailProtection", "usages" },
+		{ "classic:90d:digitalSignature", "serverAuth or clientAuth" },
+		{ "classic:90d:serverAuth,", "usages" },
+		{ "a-name-of-thirty-two-characters-:1d", "NAME" },
+	};
+	const char *why;
+	size_t i, n;
+
+	config_defaults(&c);
+	n = config_profiles(&c, p);          /* none configured: the defaults */
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_STR(p[0].name, "classic");
+	CHECK_EQ_INT(p[0].lifetime, 90 * 86400);
+	CHECK_EQ_STR(p[1].name, "shortlived");
+	CHECK(p[1].lifetime >= 5 * 86400 && p[1].lifetime <= 7 * 86400);
+	CHECK_EQ_INT(p[1].eku, CRYPTO_EKU_SERVER_AUTH | CRYPTO_EKU_CLIENT_AUTH);
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 6, flags, err, sizeof(err)), 0);
+	n = config_profiles(&c, p);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_STR(p[0].name, "tls");
+	CHECK_EQ_INT(p[0].lifetime, 30 * 86400);
+	CHECK_EQ_INT(p[0].eku, CRYPTO_EKU_SERVER_AUTH | CRYPTO_EKU_CLIENT_AUTH);
+	CHECK_EQ_INT(p[0].key_usage,
+	    CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_KEY_ENCIPHERMENT);
+	CHECK_EQ_STR(p[1].name, "client-6h");
+	CHECK_EQ_INT(p[1].lifetime, 6 * 3600);
+	CHECK_EQ_INT(p[1].eku, CRYPTO_EKU_CLIENT_AUTH);
+	CHECK_EQ_INT(p[1].key_usage, CRYPTO_KU_DIGITAL_SIGNATURE);
+	config_free(&c);
+
+	/* the deprecated --cert-days sets the default profile's lifetime */
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, days, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_profiles(&c, p), 2);
+	CHECK_EQ_INT(p[0].lifetime, 30 * 86400);
+	CHECK_EQ_INT(p[1].lifetime, 150 * 3600);
+	config_free(&c);
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 6, dup, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--profile") != NULL && strstr(err, "already") != NULL);
+	config_free(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ_INT(config_profile_parse(bad[i][0], &p[0], &why), -1);
+		if (strstr(why, bad[i][1]) == NULL)
+			fprintf(stderr, "%s: %s\n", bad[i][0], why);
+		CHECK(strstr(why, bad[i][1]) != NULL);
+	}
+
+	/* in a file: the error names file, line and key */
+	snprintf(path, sizeof(path), "%s/profiles.conf", dir);
+	snprintf(flag, sizeof(flag), "--config=%s", path);
+	write_file(path, "data = d\nprofile = shortlived:160h:serverAuth\n"
+	    "profile = long:2000d\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 1, argv, err, sizeof(err)), -1);
+	CHECK(strstr(err, "profiles.conf:3") != NULL);
+	CHECK(strstr(err, "key \"profile\"") != NULL);
+	CHECK(strstr(err, "lifetime") != NULL);
+	config_free(&c);
+	write_file(path, "data = d\nprofile = shortlived:160h:serverAuth\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 1, argv, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_profiles(&c, p), 1);
+	CHECK_EQ_INT(p[0].eku, CRYPTO_EKU_SERVER_AUTH);
+	config_free(&c);
+}
+
+static void
 test_escape(void)
 {
 	char out[64];
@@ -395,6 +478,7 @@ main(void)
 	test_file(dir);
 	test_eab(dir);
 	test_policy(dir);
+	test_profiles(dir);
 	test_escape();
 	return CHECK_DONE();
 }

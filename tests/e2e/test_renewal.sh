@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# test_renewal.sh: renewal information (RFC 9773) and certificate profiles
+# by raw requests (renewal.py): profile lifetimes read back with openssl,
+# invalidProfile, the suggested window and Retry-After, a revoked
+# certificate's window, replaces and alreadyReplaced.
+# fixed-ports: http-01 on 5002, DNS on 8053 (see loopback.sh)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/loopback.sh"
+
+D="$WORK/data"
+PORT=$(free_port)
+require_fixed_ports
+start_dns
+start_acme_server "$D" "$PORT" --profile classic:90d --profile shortlived:150h \
+	--profile client:7d:clientAuth
+
+check "renewal.py" "$SYS_PYTHON" "$E2E_DIR/renewal.py" "https://localhost:$PORT" \
+	"$D/ca/root.crt" "$HTTP01_PORT" "$WORK"
+server_healthy
+done_checks
