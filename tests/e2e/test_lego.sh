@@ -46,7 +46,8 @@ check "leaf carries the CRL distribution point" \
 	grep -qx "      URI:$PKI_URL/crl/$ISSUER_ID.crl" <<<"$URLS"
 check "leaf carries the caIssuers URL" \
 	grep -qx "    CA Issuers - URI:$PKI_URL/ca/$ISSUER_ID.crt" <<<"$URLS"
-check "leaf carries no OCSP URL (OCSP is off)" bash -c "! grep -q OCSP <<<'$URLS'"
+check "leaf carries the OCSP URL (OCSP is on by default)" \
+	grep -qx "    OCSP - URI:$PKI_URL/ocsp" <<<"$URLS"
 check "leaf: serverAuth and clientAuth, CA:FALSE" bash -c "openssl x509 -in '$WORK/leaf1.pem' \
 	-noout -text | grep -A1 'Extended Key Usage' | grep -q 'Server Authentication, TLS Web Client' \
 	&& openssl x509 -in '$WORK/leaf1.pem' -noout -text | grep -q 'CA:FALSE'"
