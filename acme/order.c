@@ -203,6 +203,7 @@ struct new_order {
 	size_t n;
 	time_t not_before, not_after, now;
 	char id[ACME_ID_LEN + 1];
+	long pending_retry;         /* out: over the pending authorization cap */
 };
 
 static int
@@ -237,6 +238,9 @@ new_order_txn(struct store_txn *txn, void *arg)
 		if (ret == 0)
 			cJSON_AddItemToArray(authzs, cJSON_CreateString(azid));
 	}
+	if (ret == 0)
+		ret = acme_limit_pending_txn(n->a, txn, n->account, n->now,
+		    &n->pending_retry);
 	if (ret == 0)
 		ret = acme_record_put(txn, STORE_T_ORDERS, n->id, o);
 	cJSON_Delete(o);
@@ -330,6 +334,8 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 	struct new_order n;
 	struct acme_jws jws;
 	cJSON *payload = NULL;
+	size_t i;
+	int ret;
 
 	memset(&n, 0, sizeof(n));
 	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
@@ -344,12 +350,21 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 		goto out;
 	if (order_validity(a, payload, req->now, &n.not_before, &n.not_after, resp) != 0)
 		goto out;
+	for (i = 0; i < n.n; i++)
+		if (acme_limit_failures(a, jws.account_id, n.ids[i].type,
+		    n.ids[i].value + (n.ids[i].wildcard ? 2 : 0), req->now, resp) != 0)
+			goto out;
+	if (acme_limit_new_order(a, req, jws.account_id, resp) != 0)
+		goto out;
 	n.a = a;
 	n.account = jws.account_id;
 	n.now = req->now;
-	if (store_write(a->store, new_order_txn, &n) != 0) {
-		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
-		    "could not store the order");
+	if ((ret = store_write(a->store, new_order_txn, &n)) != 0) {
+		if (ret == ACME_LIMIT_PENDING)
+			acme_limit_pending_refused(a, n.pending_retry, resp);
+		else
+			acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+			    "could not store the order");
 		goto out;
 	}
 	respond_order(a, req, n.id, 201, resp);
