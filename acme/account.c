@@ -145,10 +145,12 @@ struct new_account {
 	struct acme_eab eab;         /* the verified binding, when present */
 	const cJSON *binding;        /* the binding as sent */
 	time_t now;
+	const char *source;          /* the source's limit key, or NULL */
 	/* out */
 	char id[ACME_ID_LEN + 1];
 	cJSON *record;
 	int existed;
+	long limited;                /* seconds to wait: over the source's rate */
 	enum acme_eab_refusal refusal;
 };
 
@@ -187,6 +189,7 @@ new_account_txn(struct store_txn *txn, void *arg)
 	n->record = NULL;
 	n->existed = 0;
 	n->refusal = ACME_EAB_OK;
+	n->limited = 0;
 	if ((ret = account_by_key(txn, n->jws->thumbprint, n->id)) == 0) {
 		n->existed = 1;
 		n->record = acme_record_get(txn, STORE_T_ACCOUNTS, n->id);
@@ -200,6 +203,10 @@ new_account_txn(struct store_txn *txn, void *arg)
 		n->refusal = ACME_EAB_MISSING;
 		return 1;
 	}
+	/* Only creation counts: a known key is found however often. */
+	if (acme_limit_peek(&n->a->limits, ACME_LIMIT_ACCOUNTS, n->source, n->now,
+	    &n->limited) != 0)
+		return 1;
 	if (acme_id_new(n->a, n->now, n->id) != ACME_OK)
 		return STORE_ERR_INTERNAL;
 	if ((n->record = account_record(n)) == NULL)
@@ -228,7 +235,7 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 	struct new_account n;
 	struct acme_jws jws;
 	cJSON *payload = NULL, *v;
-	char url[ACME_MAX_URL];
+	char url[ACME_MAX_URL], src[64];
 	int ret;
 
 	memset(&n, 0, sizeof(n));
@@ -260,10 +267,17 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 	n.a = a;
 	n.jws = &jws;
 	n.now = req->now;
+	n.source = acme_limit_source(req->peer, src, sizeof(src)) == 0 ? src : NULL;
 	ret = store_write(a->store, new_account_txn, &n);
+	if (ret == 0 && !n.existed && n.source != NULL)
+		acme_limit_charge(&a->limits, ACME_LIMIT_ACCOUNTS, n.source, n.now);
 	if (ret < 0) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
 		    "could not store the account");
+	} else if (n.limited != 0) {
+		acme_respond_limited(resp, n.limited, "limit of new accounts per "
+		    "source address reached for %s (%u per %ld s)", src,
+		    a->cfg.limits.accounts.count, a->cfg.limits.accounts.period);
 	} else if (n.refusal != ACME_EAB_OK) {
 		acme_eab_refused(n.refusal, n.eab.kid, resp);
 	} else if (n.record == NULL) {
@@ -271,7 +285,7 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 		    "no account exists with this key");
 	} else if (strcmp(acme_json_str(n.record, "status"), "valid") != 0) {
 		/* RFC 8555 §7.3.6: a deactivated account's key is refused */
-		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
+		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 401,
 		    "the account with this key is deactivated");
 	} else {
 		respond_account(req, n.id, n.record, n.existed ? 200 : 201, resp);

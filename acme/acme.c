@@ -42,8 +42,16 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	a->signer = signer;
 	if ((ret = acme_nonces_init(&a->nonces, a->cfg.random)) != ACME_OK)
 		goto fail;
+	if ((ret = acme_limiter_init(&a->limits, &a->cfg.limits,
+	    a->cfg.random)) != ACME_OK) {
+		acme_nonces_fini(&a->nonces);
+		goto fail;
+	}
 	ret = ACME_ERR_NOMEM;
-	if ((a->queue = calloc(ACME_QUEUE_MAX, sizeof(*a->queue))) == NULL) {
+	if ((a->queue = calloc(ACME_QUEUE_MAX, sizeof(*a->queue))) == NULL ||
+	    (a->owners = calloc(ACME_QUEUE_OWNERS, sizeof(*a->owners))) == NULL) {
+		free(a->queue);
+		acme_limiter_fini(&a->limits);
 		acme_nonces_fini(&a->nonces);
 		goto fail;
 	}
@@ -67,19 +75,39 @@ acme_free(struct acme *a)
 	if (a == NULL)
 		return;
 	acme_nonces_fini(&a->nonces);
+	acme_limiter_fini(&a->limits);
 	pthread_mutex_destroy(&a->queue_lock);
 	pthread_mutex_destroy(&a->cleanup_lock);
+	free(a->owners);
 	free(a->queue);
 	free(a);
 }
 
-/* Adds a fresh Replay-Nonce (RFC 8555 §6.5). */
+/* Whether the request's source may take another nonce: the window is
+ * shared, and a source over its rate would push out other clients' nonces
+ * (docs/limits.md). 0 when it may; else 1 with *retry. */
+static int
+nonce_limited(struct acme *a, const struct acme_request *req, long *retry)
+{
+	char src[64];
+
+	*retry = 0;
+	if (acme_limit_source(req->peer, src, sizeof(src)) != 0)
+		return 0;
+	return acme_limit_take(&a->limits, ACME_LIMIT_NONCES, src, req->now, retry);
+}
+
+/* Adds a fresh Replay-Nonce (RFC 8555 §6.5), unless the source has taken
+ * its share: then the client learns why from newNonce. */
 static void
 add_nonce(struct acme *a, const struct acme_request *req,
     struct acme_response *resp)
 {
 	char nonce[ACME_NONCE_LEN + 1];
+	long retry;
 
+	if (nonce_limited(a, req, &retry))
+		return;
 	if (acme_nonce_issue(&a->nonces, req->now, nonce) == ACME_OK)
 		acme_respond_header(resp, "Replay-Nonce", "%s", nonce);
 }
@@ -89,14 +117,24 @@ static void
 handle_new_nonce(struct acme *a, const struct acme_request *req,
     struct acme_response *resp)
 {
+	char nonce[ACME_NONCE_LEN + 1];
+	long retry;
+
 	if (strcmp(req->method, "HEAD") != 0 && strcmp(req->method, "GET") != 0) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 405,
 		    "newNonce accepts only HEAD and GET");
 		acme_respond_header(resp, "Allow", "HEAD, GET");
 		return;
 	}
+	if (nonce_limited(a, req, &retry)) {
+		acme_respond_limited(resp, retry, "limit of nonces per source "
+		    "address reached (%u per %ld s)", a->cfg.limits.nonces.count,
+		    a->cfg.limits.nonces.period);
+		return;
+	}
 	resp->status = strcmp(req->method, "HEAD") == 0 ? 200 : 204;
-	add_nonce(a, req, resp);
+	if (acme_nonce_issue(&a->nonces, req->now, nonce) == ACME_OK)
+		acme_respond_header(resp, "Replay-Nonce", "%s", nonce);
 	acme_respond_header(resp, "Cache-Control", "no-store");
 }
 

@@ -38,6 +38,35 @@ enum {
 	ACME_ERR_ALREADY = -5,      /* the change was made before (revoked) */
 };
 
+/*
+ * Rate limits and caps (docs/limits.md). A rate allows count events per
+ * period seconds, the whole count at once when the key has been quiet for a
+ * period (GCRA, a token bucket kept as one time). count 0 turns a limit
+ * off; a zeroed struct acme_limits is "no limits". The ACME_LIMIT_DEFAULT_*
+ * values are what `hearth serve` uses unless told otherwise.
+ */
+struct acme_rate {
+	unsigned count;
+	long period;                /* seconds */
+};
+
+struct acme_limits {
+	struct acme_rate accounts;  /* new accounts per source address */
+	struct acme_rate orders;    /* new orders per account */
+	struct acme_rate failures;  /* failed validations per account and name */
+	struct acme_rate nonces;    /* nonces issued per source address */
+	unsigned pending_authzs;    /* pending authorizations per account */
+	unsigned queue_share;       /* validations an account may have queued
+	                               or running at once */
+};
+
+#define ACME_LIMIT_DEFAULT_ACCOUNTS     100, 3600
+#define ACME_LIMIT_DEFAULT_ORDERS       1000, 3600
+#define ACME_LIMIT_DEFAULT_FAILURES     10, 3600
+#define ACME_LIMIT_DEFAULT_NONCES       3000, 60
+#define ACME_LIMIT_DEFAULT_PENDING      1000
+#define ACME_LIMIT_DEFAULT_QUEUE_SHARE  256
+
 struct acme_config {
 	const char *website;        /* directory meta "website", may be NULL */
 	const char *ca_name;        /* may be NULL */
@@ -53,6 +82,7 @@ struct acme_config {
 	long retention;             /* seconds expired records are kept before
 	                               the cleanup removes them; 0: 7 days */
 	int eab_required;           /* newAccount needs externalAccountBinding */
+	struct acme_limits limits;  /* all zero: none */
 	/* Random bytes for nonces and identifiers: 0 on success. */
 	int (*random)(void *buf, size_t len);
 	/* Which identifiers may be ordered (newOrder, newAuthz); borrowed, must
@@ -73,6 +103,8 @@ struct acme_request {
 	const char *path;           /* request path, without query */
 	const char *query;          /* query string without '?', or NULL */
 	const char *base_url;       /* "https://host:port" the client used */
+	const char *peer;           /* the client's IP address as text, or
+	                               NULL (then no per-source limit applies) */
 	const char *content_type;   /* may be NULL */
 	const uint8_t *body;
 	size_t body_len;
@@ -124,6 +156,8 @@ struct acme_validation {
 	int wildcard;               /* authorization is for "*." + identifier */
 	int check_caa;              /* server/ also looks up CAA (RFC 8659) */
 	char account_uri[ACME_MAX_URL]; /* for CAA accounturi (RFC 8657) */
+	char account_id[32];        /* the account's id: its queue share and
+	                               failure count */
 };
 
 /* Takes the next queued validation: 1 when *job was filled, 0 when none.

@@ -79,9 +79,70 @@ int acme_nonce_issue(struct acme_nonces *n, time_t now,
 /* 1 when nonce is genuine, unexpired and unused (and marks it used), else 0. */
 int acme_nonce_consume(struct acme_nonces *n, time_t now, const char *nonce);
 
+/* ---- rate limits (limit.c) ----
+ *
+ * The rates of struct acme_limits, kept in memory per process: one table per
+ * kind of fixed size, keyed by a keyed hash of the key string. The functions
+ * below are the whole interface, so a backend shared by several processes
+ * (the store) can take their place without the callers changing.
+ */
+
+enum acme_limit_kind {
+	ACME_LIMIT_ACCOUNTS,        /* key: source address (IPv6: its /64) */
+	ACME_LIMIT_ORDERS,          /* key: account id */
+	ACME_LIMIT_FAILURES,        /* key: account id "/" type ":" name */
+	ACME_LIMIT_NONCES,          /* key: source address */
+	ACME_LIMIT_KINDS
+};
+
+#define ACME_LIMIT_WAYS   8         /* keys per hash set */
+#define ACME_LIMIT_SETS   2048      /* sets per kind: 16384 keys */
+#define ACME_LIMIT_HASH   16        /* bytes of keyed hash kept per key */
+#define ACME_QUEUE_RETRY  5         /* Retry-After while the queue is full */
+
+struct acme_limit_slot {
+	uint8_t key[ACME_LIMIT_HASH];
+	int64_t tat;                /* ms: when the key is back at rest */
+};
+
+struct acme_limit_table {
+	pthread_mutex_t lock;
+	int64_t interval;           /* ms per event */
+	int64_t window;             /* ms: period (burst = count) */
+	struct acme_limit_slot *slots;  /* ACME_LIMIT_SETS * ACME_LIMIT_WAYS */
+};
+
+struct acme_limiter {
+	uint8_t key[32];            /* hash key: keys cannot be aimed at a set */
+	struct acme_limit_table t[ACME_LIMIT_KINDS];
+};
+
+int acme_limiter_init(struct acme_limiter *l, const struct acme_limits *cfg,
+    int (*random)(void *, size_t));
+void acme_limiter_fini(struct acme_limiter *l);
+/*
+ * Takes one event of kind for key at now: 0 when it fits (and is counted),
+ * 1 when the limit is reached, with *retry set to the seconds until one
+ * would fit. A limit that is off always answers 0.
+ */
+int acme_limit_take(struct acme_limiter *l, enum acme_limit_kind kind,
+    const char *key, time_t now, long *retry);
+/* The same without counting: 0 when one more event would fit. */
+int acme_limit_peek(struct acme_limiter *l, enum acme_limit_kind kind,
+    const char *key, time_t now, long *retry);
+/* Counts one event of kind for key, over the limit or not. */
+void acme_limit_charge(struct acme_limiter *l, enum acme_limit_kind kind,
+    const char *key, time_t now);
+/* The key of a source address: IPv4 as is (also when IPv4-mapped), IPv6
+ * its /64. -1 when peer is not an address. */
+int acme_limit_source(const char *peer, char *out, size_t outsz);
+/* Fills resp with rateLimited (429) and Retry-After: retry seconds. */
+void acme_respond_limited(struct acme_response *resp, long retry,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* ---- the handle ---- */
 
-#define ACME_QUEUE_MAX 4096   /* validations waiting for server/ */
+#define ACME_QUEUE_MAX 4096   /* validations queued or running */
+#define ACME_ID_LEN_MAX 31    /* an account id as a queue owner key */
 #define ACME_CLEANUP_KEY 64   /* longest record key the cleanup resumes after */
 
 /* Where the background cleanup (cleanup.c) goes on in each table. */
@@ -90,15 +151,27 @@ struct acme_cleanup_cursor {
 	size_t len;
 };
 
+/* An account's validations, queued, running or reserved (validation.c). */
+struct acme_queue_owner {
+	char account[ACME_ID_LEN_MAX + 1];
+	unsigned n;                 /* 0: free slot */
+};
+
+#define ACME_QUEUE_OWNERS (2 * ACME_QUEUE_MAX)
+
 struct acme {
 	struct acme_config cfg;
 	struct crypto_profile profiles[CRYPTO_MAX_PROFILES]; /* cfg.profiles */
 	struct store *store;
 	struct crypto_signer *signer;
 	struct acme_nonces nonces;
+	struct acme_limiter limits;
 	pthread_mutex_t queue_lock;
 	struct acme_validation *queue;  /* ring of ACME_QUEUE_MAX jobs */
 	size_t queue_head, queue_len;
+	size_t queue_running;       /* taken by server/, not yet done */
+	size_t queue_reserved;      /* admitted, not yet pushed */
+	struct acme_queue_owner *owners; /* ACME_QUEUE_OWNERS, open addressing */
 	pthread_mutex_t cleanup_lock;
 	struct acme_cleanup_cursor cleanup[3]; /* orders, authzs, certificates */
 };
@@ -312,6 +385,30 @@ struct acme_ident {
 int acme_ident_policy(const struct acme *a, const struct acme_ident *ids,
     size_t n, struct acme_response *resp);
 
+/* ---- the limits of resources (limit.c) ---- */
+
+/* newOrder's limits before anything is written: orders per account. 0, or
+ * -1 with the problem in resp. */
+int acme_limit_new_order(struct acme *a, const struct acme_request *req,
+    const char *account, struct acme_response *resp);
+/* Failed validations of account for the identifier (wildcard base name):
+ * 0, or -1 with the problem in resp. */
+int acme_limit_failures(struct acme *a, const char *account,
+    enum acme_ident_type type, const char *value, time_t now,
+    struct acme_response *resp);
+/*
+ * In newOrder's or newAuthz's write, after the authorizations were made:
+ * ACME_LIMIT_PENDING (positive) when account now has more pending
+ * authorizations than allowed, with *retry the seconds until the oldest
+ * expires; 0, or a negative STORE_* code.
+ */
+#define ACME_LIMIT_PENDING 2
+int acme_limit_pending_txn(struct acme *a, struct store_txn *txn,
+    const char *account, time_t now, long *retry);
+/* The problem document for ACME_LIMIT_PENDING. */
+void acme_limit_pending_refused(const struct acme *a, long retry,
+    struct acme_response *resp);
+
 /* ---- authorizations and challenges (authz.c) ---- */
 
 /* Status of an authorization record at time now (pending/valid turn
@@ -331,6 +428,10 @@ int acme_authz_index_key(char *out, size_t outsz, const char *account,
  * valid, unexpired authorization. */
 int acme_authz_valid_for(struct store_txn *txn, const char *prefix, size_t len,
     time_t now);
+/* Drops authorization id of account from the pending index (it was
+ * validated, failed, deactivated or removed). */
+void acme_authz_pending_del(struct store_txn *txn, const char *account,
+    const char *id);
 const char *acme_chall_type_name(enum acme_challenge_type t);
 int acme_chall_type_parse(const char *s, enum acme_challenge_type *t);
 
@@ -339,11 +440,18 @@ int acme_chall_type_parse(const char *s, enum acme_challenge_type *t);
 /* Builds the validation job for challenge record c of authorization az. */
 void acme_job_fill(struct acme *a, struct acme_validation *job,
     const char *chall_id, const cJSON *c, const cJSON *az, const char *thumbprint);
-/* Nonzero when the queue can take a new validation (a quarter stays free
- * for retries). */
-int acme_queue_has_room(struct acme *a);
-/* Queues a validation job (drops it when the queue is full: the challenge
- * then stays processing until restart re-queues it). */
+/*
+ * Reserves a place on the validation queue for a job of account: 0, or
+ * ACME_QUEUE_FULL / ACME_QUEUE_SHARE (positive) when the queue or the
+ * account's share (cfg.limits.queue_share) is used up. A reservation is
+ * either pushed or released. Queued, running and reserved jobs together
+ * never exceed ACME_QUEUE_MAX, so a retry always finds room.
+ */
+#define ACME_QUEUE_FULL  1
+#define ACME_QUEUE_SHARE 2
+int acme_queue_reserve(struct acme *a, const char *account);
+void acme_queue_release(struct acme *a, const char *account);
+/* Queues a job whose place was reserved. */
 void acme_queue_push(struct acme *a, const struct acme_validation *job);
 /* Re-queues every challenge left processing (after a restart). */
 void acme_queue_resume(struct acme *a);

@@ -228,7 +228,25 @@ acme_authz_obtain(struct acme *a, struct store_txn *txn, const char *account_id,
 	cJSON_Delete(az);
 	if (ret == 0 && acme_authz_index_key(key, sizeof(key), account_id, type, base, id) > 0)
 		ret = store_put(txn, STORE_T_AUTHZ_BY_ACCOUNT, key, strlen(key), "", 0, 0);
+	if (ret == 0) {
+		snprintf(key, sizeof(key), "%s/%s", account_id, id);
+		ret = store_put(txn, STORE_T_PENDING_AUTHZS, key, strlen(key), "", 0, 0);
+	}
 	return ret;
+}
+
+void
+acme_authz_pending_del(struct store_txn *txn, const char *account,
+    const char *id)
+{
+	char key[STORE_MAX_KEY + 1];
+	int n;
+
+	if (account == NULL || id == NULL)
+		return;
+	n = snprintf(key, sizeof(key), "%s/%s", account, id);
+	if (n > 0 && (size_t)n < sizeof(key))
+		(void)store_del(txn, STORE_T_PENDING_AUTHZS, key, (size_t)n);
 }
 
 /* ---- rendering ---- */
@@ -369,6 +387,7 @@ authz_deactivate_txn(struct store_txn *txn, void *arg)
 	}
 	cJSON_ReplaceItemInObjectCaseSensitive(az, "status",
 	    cJSON_CreateString("deactivated"));
+	acme_authz_pending_del(txn, acme_json_str(az, "account"), d->id);
 	ret = acme_record_put(txn, STORE_T_AUTHZS, d->id, az);
 	cJSON_Delete(az);
 	return ret;
@@ -423,15 +442,20 @@ struct new_authz {
 	const char *value;
 	time_t now;
 	char id[ACME_ID_LEN + 1];
+	long pending_retry;         /* out: over the pending authorization cap */
 };
 
 static int
 new_authz_txn(struct store_txn *txn, void *arg)
 {
 	struct new_authz *n = arg;
+	int ret;
 
-	return acme_authz_obtain(n->a, txn, n->account, n->type, n->value, 0, 0,
-	    n->now, n->id);
+	if ((ret = acme_authz_obtain(n->a, txn, n->account, n->type, n->value, 0, 0,
+	    n->now, n->id)) != 0)
+		return ret;
+	return acme_limit_pending_txn(n->a, txn, n->account, n->now,
+	    &n->pending_retry);
 }
 
 /* newAuthz: pre-authorization (RFC 8555 §7.4.1). */
@@ -443,6 +467,7 @@ acme_new_authz(struct acme *a, const struct acme_request *req,
 	struct acme_jws jws;
 	struct acme_ident ident;
 	cJSON *payload = NULL;
+	int ret;
 
 	memset(&n, 0, sizeof(n));
 	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
@@ -459,6 +484,8 @@ acme_new_authz(struct acme *a, const struct acme_request *req,
 	}
 	if (acme_ident_policy(a, &ident, 1, resp) != 0 ||
 	    acme_eab_ident_allowed(jws.account, ident.type, ident.value,
+	    resp) != 0 ||
+	    acme_limit_failures(a, jws.account_id, ident.type, ident.value, req->now,
 	    resp) != 0)
 		goto out;
 	n.a = a;
@@ -466,9 +493,12 @@ acme_new_authz(struct acme *a, const struct acme_request *req,
 	n.type = ident.type;
 	n.value = ident.value;
 	n.now = req->now;
-	if (store_write(a->store, new_authz_txn, &n) != 0) {
-		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
-		    "could not store the authorization");
+	if ((ret = store_write(a->store, new_authz_txn, &n)) != 0) {
+		if (ret == ACME_LIMIT_PENDING)
+			acme_limit_pending_refused(a, n.pending_retry, resp);
+		else
+			acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+			    "could not store the authorization");
 		goto out;
 	}
 	respond_authz(a, req, n.id, 201, resp);
@@ -486,8 +516,9 @@ struct chall_respond {
 	const char *thumbprint;
 	const char *account_uri;
 	time_t now;
+	int place;                  /* 0: a queue place is reserved, else why not */
 	int started;                /* out: a validation was queued */
-	int busy;                   /* out: the validation queue is full */
+	int busy;                   /* out: it would start, but has no place */
 	int not_owner;
 	struct acme_validation job;
 };
@@ -538,7 +569,7 @@ chall_respond_txn(struct store_txn *txn, void *arg)
 	    acme_chall_type_parse(acme_json_str(c, "type"), &type) != 0 ||
 	    authz_validating(txn, az))
 		goto out;  /* RFC 8555 §7.5.1: nothing to start; report as is */
-	if (!acme_queue_has_room(r->a)) {
+	if (r->place != 0) {
 		r->busy = 1;   /* stays pending: the client may try again */
 		goto out;
 	}
@@ -582,6 +613,20 @@ out:
 	cJSON_Delete(c);
 }
 
+/* The challenge stays pending: the queue or the account's share is full. */
+static void
+queue_refused(const struct acme *a, int why, struct acme_response *resp)
+{
+	if (why == ACME_QUEUE_SHARE)
+		acme_respond_limited(resp, ACME_QUEUE_RETRY, "limit of validations "
+		    "per account reached (%u queued or running); the challenge "
+		    "stays pending", a->cfg.limits.queue_share);
+	else
+		acme_respond_limited(resp, ACME_QUEUE_RETRY, "the validation queue "
+		    "is full (%d jobs); the challenge stays pending",
+		    ACME_QUEUE_MAX);
+}
+
 /* The challenge resource (RFC 8555 §7.5.1): POST-as-GET reads it; a POST
  * of {} asks the server to validate. */
 void
@@ -611,7 +656,10 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 		r.thumbprint = jws.thumbprint;
 		r.account_uri = account_uri;
 		r.now = req->now;
+		r.place = acme_queue_reserve(a, jws.account_id);
 		ret = store_write(a->store, chall_respond_txn, &r);
+		if (r.place == 0 && (ret != 0 || !r.started))
+			acme_queue_release(a, jws.account_id);
 		if (ret == STORE_ERR_CORRUPT) {
 			acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such challenge");
 			goto out;
@@ -626,9 +674,7 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 			goto out;
 		}
 		if (r.busy) {
-			acme_respond_problem(resp, ACME_P_RATE_LIMITED, 503,
-			    "too many validations are waiting; try again shortly");
-			acme_respond_header(resp, "Retry-After", "%d", 10);
+			queue_refused(a, r.place, resp);
 			goto out;
 		}
 		if (r.started)

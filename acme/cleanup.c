@@ -163,6 +163,8 @@ del_authz(struct store_txn *txn, const char *id, const cJSON *o)
 	    acme_json_str(o, "account"), strcmp(type, "ip") == 0 ?
 	    ACME_IDENT_IP : ACME_IDENT_DNS, acme_json_str(ident, "value"), id) > 0)
 		(void)store_del(txn, STORE_T_AUTHZ_BY_ACCOUNT, key, strlen(key));
+	if (ret == 0)
+		acme_authz_pending_del(txn, acme_json_str(o, "account"), id);
 	return ret == 0 ? store_del(txn, STORE_T_AUTHZS, id, strlen(id)) : ret;
 }
 

@@ -226,7 +226,8 @@ key_from_kid(struct acme *a, const struct acme_request *req, const char *kid,
 	}
 	status = acme_json_str(out->account, "status");
 	if (status == NULL || strcmp(status, "valid") != 0) {
-		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
+		/* RFC 8555 §7.3.6: 401 for a deactivated account's requests */
+		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 401,
 		    "account is %s", status != NULL ? status : "not valid");
 		return -1;
 	}

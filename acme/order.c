@@ -207,6 +207,7 @@ struct new_order {
 	char id[ACME_ID_LEN + 1];
 	/* out: why the replaces claim was refused */
 	struct acme_replaces claim;
+	long pending_retry;         /* out: over the pending authorization cap */
 };
 
 /* RFC 9773 §5: the claim on the replaced certificate, with the order. */
@@ -259,6 +260,9 @@ new_order_txn(struct store_txn *txn, void *arg)
 	}
 	if (ret == 0)
 		ret = new_order_claim(txn, n, o);
+	if (ret == 0)
+		ret = acme_limit_pending_txn(n->a, txn, n->account, n->now,
+		    &n->pending_retry);
 	if (ret == 0)
 		ret = acme_record_put(txn, STORE_T_ORDERS, n->id, o);
 	cJSON_Delete(o);
@@ -379,6 +383,8 @@ new_order_failed(const struct new_order *n, int ret, struct acme_response *resp)
 {
 	if (ret == 1)
 		acme_respond_problem(resp, n->claim.problem, 0, "%s", n->claim.detail);
+	else if (ret == ACME_LIMIT_PENDING)
+		acme_limit_pending_refused(n->a, n->pending_retry, resp);
 	else
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
 		    "could not store the order");
@@ -393,6 +399,7 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 	struct new_order n;
 	struct acme_jws jws;
 	cJSON *payload = NULL;
+	size_t i;
 	int has_replaces, ret;
 
 	memset(&n, 0, sizeof(n));
@@ -410,6 +417,12 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 	    order_validity(prof, payload, req->now, &n.not_before, &n.not_after,
 	    resp) != 0 ||
 	    order_replaces(payload, &replaces, &has_replaces, resp) != 0)
+		goto out;
+	for (i = 0; i < n.n; i++)
+		if (acme_limit_failures(a, jws.account_id, n.ids[i].type,
+		    n.ids[i].value + (n.ids[i].wildcard ? 2 : 0), req->now, resp) != 0)
+			goto out;
+	if (acme_limit_new_order(a, req, jws.account_id, resp) != 0)
 		goto out;
 	n.a = a;
 	n.account = jws.account_id;

@@ -42,28 +42,155 @@ acme_job_fill(struct acme *a, struct acme_validation *job, const char *chall_id,
 	job->check_caa = a->cfg.caa_check && !job->ident_is_ip;
 	snprintf(job->account_uri, sizeof(job->account_uri), "%s",
 	    uri != NULL ? uri : "");
+	snprintf(job->account_id, sizeof(job->account_id), "%s",
+	    acme_json_str(az, "account") != NULL ? acme_json_str(az, "account") : "");
+}
+
+/*
+ * Every job is counted from its reservation until acme/ has judged it:
+ * queued + running + reserved <= ACME_QUEUE_MAX, so the ring always has a
+ * place for a retry (a running job going back) and nothing is dropped.
+ * owners counts the same per account (open addressing, linear probing,
+ * deletion by backward shift), for the account's share of the queue.
+ */
+
+static size_t
+owner_hash(const char *account)
+{
+	size_t h = 5381;
+
+	while (*account != '\0')
+		h = h * 33 + (unsigned char)*account++;
+	return h % ACME_QUEUE_OWNERS;
+}
+
+/* The slot of account, or the free slot where it would go. Called locked;
+ * the table never fills: it has twice as many slots as jobs. */
+static size_t
+owner_slot(struct acme *a, const char *account)
+{
+	size_t i = owner_hash(account);
+
+	while (a->owners[i].n != 0 && strcmp(a->owners[i].account, account) != 0)
+		i = (i + 1) % ACME_QUEUE_OWNERS;
+	return i;
+}
+
+/* Removes slot i and moves up the entries its removal would hide. */
+static void
+owner_remove(struct acme *a, size_t i)
+{
+	size_t j = i, home;
+
+	a->owners[i].n = 0;
+	for (;;) {
+		j = (j + 1) % ACME_QUEUE_OWNERS;
+		if (a->owners[j].n == 0)
+			return;
+		home = owner_hash(a->owners[j].account);
+		/* j's entry may fill the hole at i when its home is not in (i, j] */
+		if ((i < j) ? (home <= i || home > j) : (home <= i && home > j)) {
+			a->owners[i] = a->owners[j];
+			a->owners[j].n = 0;
+			i = j;
+		}
+	}
+}
+
+static void
+owner_add(struct acme *a, const char *account)
+{
+	size_t i = owner_slot(a, account);
+
+	if (a->owners[i].n == 0)
+		snprintf(a->owners[i].account, sizeof(a->owners[i].account), "%s",
+		    account);
+	a->owners[i].n++;
+}
+
+static void
+owner_drop(struct acme *a, const char *account)
+{
+	size_t i = owner_slot(a, account);
+
+	if (a->owners[i].n > 1)
+		a->owners[i].n--;
+	else if (a->owners[i].n == 1)
+		owner_remove(a, i);
 }
 
 int
-acme_queue_has_room(struct acme *a)
+acme_queue_reserve(struct acme *a, const char *account)
 {
-	int room;
+	unsigned share = a->cfg.limits.queue_share;
+	int ret = 0;
 
 	pthread_mutex_lock(&a->queue_lock);
-	/* leave space for the retries of jobs already running */
-	room = a->queue_len < ACME_QUEUE_MAX * 3 / 4;
+	if (a->queue_len + a->queue_running + a->queue_reserved >= ACME_QUEUE_MAX)
+		ret = ACME_QUEUE_FULL;
+	else if (share != 0 && a->owners[owner_slot(a, account)].n >= share)
+		ret = ACME_QUEUE_SHARE;
+	if (ret == 0) {
+		a->queue_reserved++;
+		owner_add(a, account);
+	}
 	pthread_mutex_unlock(&a->queue_lock);
-	return room;
+	return ret;
+}
+
+void
+acme_queue_release(struct acme *a, const char *account)
+{
+	pthread_mutex_lock(&a->queue_lock);
+	if (a->queue_reserved > 0)
+		a->queue_reserved--;
+	owner_drop(a, account);
+	pthread_mutex_unlock(&a->queue_lock);
+}
+
+/* Puts job on the ring; called locked. 0, or -1 when the ring is full. */
+static int
+ring_put(struct acme *a, const struct acme_validation *job)
+{
+	if (a->queue_len >= ACME_QUEUE_MAX)
+		return -1;
+	a->queue[(a->queue_head + a->queue_len) % ACME_QUEUE_MAX] = *job;
+	a->queue_len++;
+	return 0;
 }
 
 void
 acme_queue_push(struct acme *a, const struct acme_validation *job)
 {
 	pthread_mutex_lock(&a->queue_lock);
-	if (a->queue_len < ACME_QUEUE_MAX) {
-		a->queue[(a->queue_head + a->queue_len) % ACME_QUEUE_MAX] = *job;
-		a->queue_len++;
-	}
+	if (a->queue_reserved > 0)
+		a->queue_reserved--;
+	(void)ring_put(a, job);   /* the reservation kept its place free */
+	pthread_mutex_unlock(&a->queue_lock);
+}
+
+/* A running job goes back on the ring for another try. 0, or -1 when it
+ * cannot (only if the counts were wrong): then it is judged as it stands. */
+static int
+queue_retry(struct acme *a, const struct acme_validation *job)
+{
+	int ret;
+
+	pthread_mutex_lock(&a->queue_lock);
+	if ((ret = ring_put(a, job)) == 0 && a->queue_running > 0)
+		a->queue_running--;
+	pthread_mutex_unlock(&a->queue_lock);
+	return ret;
+}
+
+/* A running job was judged: its place is free. */
+static void
+queue_finished(struct acme *a, const struct acme_validation *job)
+{
+	pthread_mutex_lock(&a->queue_lock);
+	if (a->queue_running > 0)
+		a->queue_running--;
+	owner_drop(a, job->account_id);
 	pthread_mutex_unlock(&a->queue_lock);
 }
 
@@ -77,6 +204,7 @@ acme_validation_next(struct acme *a, struct acme_validation *job)
 		*job = a->queue[a->queue_head];
 		a->queue_head = (a->queue_head + 1) % ACME_QUEUE_MAX;
 		a->queue_len--;
+		a->queue_running++;
 		got = 1;
 	}
 	pthread_mutex_unlock(&a->queue_lock);
@@ -108,7 +236,12 @@ resume_cb(const void *key, size_t keylen, const void *val, size_t vallen, void *
 	    (acct = acme_record_get(r->txn, STORE_T_ACCOUNTS,
 	    acme_json_str(az, "account"))) != NULL) {
 		acme_job_fill(r->a, &job, id, c, az, acme_json_str(acct, "thumbprint"));
-		acme_queue_push(r->a, &job);
+		/* Counted like any job; past ACME_QUEUE_MAX (a store written by
+		 * several servers) the rest wait for the next start. */
+		pthread_mutex_lock(&r->a->queue_lock);
+		if (ring_put(r->a, &job) == 0)
+			owner_add(r->a, job.account_id);
+		pthread_mutex_unlock(&r->a->queue_lock);
 	}
 	cJSON_Delete(acct);
 	cJSON_Delete(az);
@@ -133,6 +266,7 @@ acme_queue_resume(struct acme *a)
 struct judged {
 	const struct acme_validation *job;
 	time_t now;
+	int failed;                 /* out: the write recorded a failure */
 	int valid;
 	enum acme_problem problem;
 	char detail[768];
@@ -421,6 +555,7 @@ validation_store_txn(struct store_txn *txn, void *arg)
 	const char *azid;
 	int ret = 1;
 
+	j->failed = 0;
 	if ((c = acme_record_get(txn, STORE_T_CHALLENGES, j->job->challenge_id)) == NULL)
 		goto out;
 	if (strcmp(acme_json_str(c, "status"), "processing") != 0)
@@ -430,6 +565,8 @@ validation_store_txn(struct store_txn *txn, void *arg)
 		goto out;
 	cJSON_ReplaceItemInObjectCaseSensitive(c, "status",
 	    cJSON_CreateString(j->valid ? "valid" : "invalid"));
+	j->failed = !j->valid;
+	acme_authz_pending_del(txn, acme_json_str(az, "account"), azid);
 	if (j->valid) {
 		cJSON_AddNumberToObject(c, "validated", (double)j->now);
 		if (strcmp(acme_authz_status(az, j->now), "pending") == 0) {
@@ -457,6 +594,17 @@ out:
 	return ret;
 }
 
+/* A failed validation counts against its account and name (docs/limits.md). */
+static void
+failure_count(struct acme *a, const struct acme_validation *job, time_t now)
+{
+	char key[STORE_MAX_KEY + 1];
+
+	snprintf(key, sizeof(key), "%s/%s:%s", job->account_id,
+	    job->ident_is_ip ? "ip" : "dns", job->identifier);
+	acme_limit_charge(&a->limits, ACME_LIMIT_FAILURES, key, now);
+}
+
 void
 acme_validation_done(struct acme *a, const struct acme_validation *job,
     const struct acme_validation_result *r, time_t now)
@@ -472,8 +620,10 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 		again = *job;
 		again.attempt++;
 		again.delay = 2 * again.attempt;
-		acme_queue_push(a, &again);
-		return;
+		if (queue_retry(a, &again) == 0)
+			return;
 	}
-	(void)store_write(a->store, validation_store_txn, &j);
+	queue_finished(a, job);
+	if (store_write(a->store, validation_store_txn, &j) == 0 && j.failed)
+		failure_count(a, job, now);
 }

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme.h"
+
 enum opt_kind {
 	OPT_STRING, OPT_LIST, OPT_LONG, OPT_PORT, OPT_ADDR_PORT,
 	OPT_DURATION,                /* "90s", "15m", "168h", "30d": seconds */
@@ -23,6 +25,7 @@ enum opt_kind {
 	OPT_POLICY,                  /* a list of name policy rules; min is the
 	                              * enum crypto_policy_rule */
 	OPT_PROFILE,                 /* repeatable NAME:LIFETIME[:USAGES] */
+	OPT_RATE,                    /* "N/DURATION", or 0 for off */
 };
 
 struct option {
@@ -119,6 +122,31 @@ static const struct option options[] = {
 	{ "eab-required", OPT_FLAG, OFF(eab_required), CMD_SERVE, 0, 1,
 	  "newAccount must carry an external account binding made with a key "
 	  "from `hearth eab add` (RFC 8555 §7.3.4); in a file: eab-required = 1" },
+	{ "limit-accounts", OPT_RATE, OFF(limit_accounts), CMD_SERVE, 0, 1000000,
+	  "new accounts per source address, N/DURATION or 0 for no limit "
+	  "(default 100/1h)" },
+	{ "limit-orders", OPT_RATE, OFF(limit_orders), CMD_SERVE, 0, 1000000,
+	  "new orders per account (default 1000/1h)" },
+	{ "limit-failures", OPT_RATE, OFF(limit_failures), CMD_SERVE, 0, 1000000,
+	  "failed validations per account and name; more refuse new orders "
+	  "for the name (default 10/1h)" },
+	{ "limit-nonces", OPT_RATE, OFF(limit_nonces), CMD_SERVE, 0, 1000000,
+	  "nonces per source address (default 3000/1m)" },
+	{ "limit-pending-authzs", OPT_LONG, OFF(limit_pending_authzs), CMD_SERVE,
+	  0, 1000000, "pending authorizations per account, 0 for no limit "
+	  "(default 1000)" },
+	{ "limit-queue-share", OPT_LONG, OFF(limit_queue_share), CMD_SERVE, 0,
+	  4096, "validations one account may have queued or running, 0 for "
+	  "no limit (default 256; the queue holds 4096)" },
+	{ "limit-conns", OPT_LONG, OFF(limit_conns), CMD_SERVE, 0, 1000000,
+	  "open client connections in all, 0 for no limit (default 4096, "
+	  "lowered to fit the open-file limit)" },
+	{ "limit-conns-per-source", OPT_LONG, OFF(limit_conns_per_source),
+	  CMD_SERVE, 0, 1000000, "open client connections per source address, "
+	  "0 for no limit (default 128)" },
+	{ "limit-request-time", OPT_DURATION, OFF(limit_request_time), CMD_SERVE,
+	  1, 3600, "time a client has for the TLS handshake and a whole "
+	  "request, from accept or from a request's first byte (default 10s)" },
 	{ "label", OPT_STRING, OFF(eab_label), CMD_EAB, 0, 0,
 	  "eab add: a note on whom the key is for (shown by eab list)" },
 	{ "expires", OPT_DURATION, OFF(eab_expires), CMD_EAB, 1, 3650L * 86400,
@@ -162,6 +190,15 @@ config_defaults(struct config *c)
 	c->max_body_bytes = 65536;
 	c->idle_timeout = 30;
 	c->caa_check = 1;
+	c->limit_accounts = (struct config_rate){ ACME_LIMIT_DEFAULT_ACCOUNTS };
+	c->limit_orders = (struct config_rate){ ACME_LIMIT_DEFAULT_ORDERS };
+	c->limit_failures = (struct config_rate){ ACME_LIMIT_DEFAULT_FAILURES };
+	c->limit_nonces = (struct config_rate){ ACME_LIMIT_DEFAULT_NONCES };
+	c->limit_pending_authzs = ACME_LIMIT_DEFAULT_PENDING;
+	c->limit_queue_share = ACME_LIMIT_DEFAULT_QUEUE_SHARE;
+	c->limit_conns = 4096;
+	c->limit_conns_per_source = 128;
+	c->limit_request_time = 10;
 	c->root_days = 3650;
 	c->intermediate_days = 1825;
 }
@@ -259,6 +296,30 @@ parse_flag_value(const char *s, long *out, const char **why)
 		return -1;
 	}
 	return 0;
+}
+
+/* "N/DURATION" (100/1h), or "0" for no limit. */
+static int
+parse_rate(const char *s, long max, struct config_rate *out, const char **why)
+{
+	const char *slash = strchr(s, '/');
+	char num[32];
+	size_t n;
+
+	if (strcmp(s, "0") == 0) {
+		out->count = 0;
+		out->period = 0;
+		return 0;
+	}
+	if (slash == NULL || (n = (size_t)(slash - s)) == 0 || n >= sizeof(num)) {
+		*why = "expected N/DURATION (e.g. 100/1h) or 0";
+		return -1;
+	}
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (parse_long(num, 1, max, &out->count, why) != 0)
+		return -1;
+	return parse_duration(slash + 1, 1, 30L * 86400, &out->period, why);
 }
 
 /* ADDR:PORT, [V6]:PORT or :PORT with a port in 1..65535. */
@@ -491,6 +552,8 @@ option_set(struct config *c, const struct option *o, const char *value,
 		return parse_flag_value(value, lp, why);
 	case OPT_PROFILE:
 		return profile_add(list, value, why);
+	case OPT_RATE:
+		return parse_rate(value, o->max, (struct config_rate *)(void *)lp, why);
 	}
 	*why = "unknown option kind";
 	return -1;
@@ -777,6 +840,7 @@ config_usage(FILE *f, enum config_command cmd)
 		    "SUFFIX" : "CIDR") :
 		    options[i].kind == OPT_ADDR_PORT ? "ADDR:PORT" :
 		    options[i].kind == OPT_DURATION ? "DURATION" :
+		    options[i].kind == OPT_RATE ? "N/DURATION" :
 		    options[i].kind == OPT_FLAG ? "" : "N",
 		    options[i].help);
 	}

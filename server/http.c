@@ -126,24 +126,34 @@ send_response(struct evhttp_request *req, const struct acme_response *resp)
 		evbuffer_free(body);
 }
 
+/* The client's address as text, or NULL; valid while the request is. */
+static const char *
+request_peer(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, &peer, &port);
+	/* IPv4 clients of a dual-stack socket appear as ::ffff:a.b.c.d */
+	if (peer != NULL && strncmp(peer, "::ffff:", 7) == 0 && strchr(peer, '.') != NULL)
+		peer += 7;
+	return peer;
+}
+
 static void
 log_request(struct evhttp_request *req, const char *method, const char *path,
     int status, const struct timespec *t0)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	char *peer = NULL, esc[256];
-	ev_uint16_t port = 0;
+	const char *peer = request_peer(req);
+	char esc[256];
 	struct timespec t1;
 	double ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-	if (conn != NULL)
-		evhttp_connection_get_peer(conn, &peer, &port);
-	/* IPv4 clients of a dual-stack socket appear as ::ffff:a.b.c.d */
-	if (peer != NULL && strncmp(peer, "::ffff:", 7) == 0 && strchr(peer, '.') != NULL)
-		peer += 7;
 	log_escape(path, esc, sizeof(esc));
 	log_info("%s %s \"%s\" %d %.2fms", peer != NULL ? peer : "-", method, esc,
 	    status, ms);
@@ -170,6 +180,7 @@ http_handle(struct evhttp_request *req, void *arg)
 	ar.query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	request_base_url(s, req, base, sizeof(base));
 	ar.base_url = base;
+	ar.peer = request_peer(req);
 	ar.content_type = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Type");
 	len = evbuffer_get_length(in);

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,11 +24,14 @@
 #include <event2/thread.h>
 
 #include "acme.h"
+#include "connlimit.h"
 #include "store.h"
 #include "validate.h"
 
 #define LISTEN_BACKLOG 1024
 #define RENEW_CHECK_MAX 60       /* seconds between renewal checks, at most */
+#define FD_RESERVE 128           /* descriptors kept for the store, signer,
+                                    validation and logs */
 
 /* Adds a --tls-name (or default) value: an IP address, else a DNS name
  * through the one DNS-name check. -1 with *why when it is neither. */
@@ -205,12 +209,49 @@ fail:
 	return -1;
 }
 
+/*
+ * The connection caps and the request deadline. The cap in all is lowered
+ * to what the open-file limit allows (raised to its hard limit first), so
+ * the server refuses connections before accept() starts failing.
+ */
+static int
+guard_init(struct server *s)
+{
+	const struct config *c = s->cfg;
+	long total = c->limit_conns, fit;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		fit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1L << 30 ?
+		    1L << 30 : (long)rl.rlim_cur - FD_RESERVE;
+		if (fit < 16)
+			fit = 16;
+		if (total == 0 || total > fit) {
+			log_warn("limit-conns: %ld lowered to %ld to fit the open-file "
+			    "limit (%ld)", total, fit, fit + FD_RESERVE);
+			total = fit;
+		}
+	}
+	s->guard.request_time = c->limit_request_time;
+	if ((s->guard.conns = connlimit_new(total, c->limit_conns_per_source)) == NULL)
+		return -1;
+	log_info("connections: at most %ld in all, %ld per source (0: no cap); "
+	    "%lds for a handshake and request", total, c->limit_conns_per_source,
+	    c->limit_request_time);
+	return 0;
+}
+
 static struct bufferevent *
 bev_cb(struct event_base *base, void *arg)
 {
 	struct server *s = arg;
 
-	return tls_bev_new(base, &s->tls);
+	return tls_bev_new(base, &s->tls, &s->guard);
 }
 
 /* Each worker accepts from its own descriptor of the one listening socket
@@ -308,6 +349,24 @@ signer_config(const struct server *s, struct crypto_signer_config *sc)
 	sc->n_profiles = s->n_profiles;
 }
 
+static void
+rate_fill(struct acme_rate *r, const struct config_rate *c)
+{
+	r->count = (unsigned)c->count;
+	r->period = c->period;
+}
+
+static void
+limits_fill(struct acme_limits *l, const struct config *c)
+{
+	rate_fill(&l->accounts, &c->limit_accounts);
+	rate_fill(&l->orders, &c->limit_orders);
+	rate_fill(&l->failures, &c->limit_failures);
+	rate_fill(&l->nonces, &c->limit_nonces);
+	l->pending_authzs = (unsigned)c->limit_pending_authzs;
+	l->queue_share = (unsigned)c->limit_queue_share;
+}
+
 static int
 server_open(struct server *s)
 {
@@ -359,6 +418,7 @@ server_open(struct server *s)
 		log_error("%s: cannot index earlier revocations", path);
 		return -1;
 	}
+	limits_fill(&ac.limits, c);
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
 		log_error("cannot start the ACME service");
 		return -1;
@@ -385,6 +445,7 @@ server_close(struct server *s)
 	crypto_signer_free(s->signer);
 	crypto_policy_free(s->policy);
 	tls_current_fini(&s->tls);
+	connlimit_free(s->guard.conns);
 	if (s->main_base != NULL)
 		event_base_free(s->main_base);
 }
@@ -549,7 +610,7 @@ cmd_serve(const struct config *c)
 	s.n_workers = thread_count(c);
 	if ((s.workers = calloc((size_t)s.n_workers, sizeof(*s.workers))) == NULL)
 		goto out;
-	if ((lfd = serve_listen_socket(c->listen)) < 0)
+	if (guard_init(&s) != 0 || (lfd = serve_listen_socket(c->listen)) < 0)
 		goto out;
 	for (i = 0; i < s.n_workers; i++)
 		if (worker_init(&s, &s.workers[i], lfd) != 0) {

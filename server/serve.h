@@ -35,6 +35,7 @@ struct server {
 	struct crypto_policy *policy;   /* read-only once built */
 	struct acme *acme;
 	struct tls_current tls;
+	struct tls_guard guard;         /* connection caps and deadline */
 	struct crypto_name names[CONFIG_MAX_LIST + 4];
 	size_t n_names;
 	char default_host[300];         /* Host for requests that send none */

@@ -23,6 +23,12 @@ struct config_list {
 
 enum config_command { CMD_INIT = 1, CMD_SERVE = 2, CMD_EAB = 4 };
 
+/* A rate "N/DURATION" (--limit-orders 1000/1h); count 0: off. */
+struct config_rate {
+	long count;
+	long period;                  /* seconds */
+};
+
 struct config {
 	char *data_dir;
 	char *config_file;
@@ -55,6 +61,16 @@ struct config {
 	long max_body_bytes;
 	long idle_timeout;            /* seconds */
 	long eab_required;            /* 1: newAccount needs a key binding */
+	/* limits (docs/limits.md) */
+	struct config_rate limit_accounts;  /* new accounts per source */
+	struct config_rate limit_orders;    /* new orders per account */
+	struct config_rate limit_failures;  /* failed validations per name */
+	struct config_rate limit_nonces;    /* nonces per source */
+	long limit_pending_authzs;    /* per account; 0: off */
+	long limit_queue_share;       /* validations per account; 0: off */
+	long limit_conns;             /* open connections in all; 0: off */
+	long limit_conns_per_source;  /* open connections per address; 0: off */
+	long limit_request_time;      /* seconds for handshake + request */
 	/* eab add */
 	char *eab_label;
 	long eab_expires;             /* seconds from now; 0: never */

@@ -30,9 +30,11 @@
  * connections report failures to the caller's buffer instead of the log.
  */
 #include "server_internal.h"
+#include "connlimit.h"
 #include "tls_bev.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,6 +57,12 @@ struct tls_conn {
 	int client;                     /* an outgoing connection */
 	char *errbuf;                   /* client: where failures are described */
 	size_t errsz;
+	/* accepted connections (tls_guard) */
+	const struct tls_guard *guard;
+	struct event *timer;            /* admission, then the deadline */
+	int admitted;                   /* counted in guard->conns */
+	int waiting;                    /* the deadline runs */
+	struct connlimit_key source;
 };
 
 static int
@@ -128,6 +136,95 @@ conn_fail(struct tls_conn *c, const char *what, int rc)
 	    (rc == CRYPTO_TLS_CLOSED ? BEV_EVENT_EOF : 0), BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* ---- guards of accepted connections ---- */
+
+static void
+deadline_arm(struct tls_conn *c)
+{
+	struct timeval tv;
+
+	if (c->timer == NULL || c->waiting || !c->admitted ||
+	    c->guard->request_time <= 0)
+		return;
+	tv.tv_sec = c->guard->request_time;
+	tv.tv_usec = 0;
+	if (evtimer_add(c->timer, &tv) == 0)
+		c->waiting = 1;
+}
+
+static void
+deadline_clear(struct tls_conn *c)
+{
+	if (c->timer == NULL || !c->waiting)
+		return;
+	evtimer_del(c->timer);
+	c->waiting = 0;
+}
+
+/* The peer of an accepted connection, for the caps and the log. */
+static int
+conn_peer(struct tls_conn *c, struct sockaddr_storage *ss, socklen_t *len)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->socket);
+
+	*len = sizeof(*ss);
+	return fd < 0 ? -1 : getpeername(fd, (struct sockaddr *)ss, len);
+}
+
+/* Right after accept: count the connection, or close it when a cap is
+ * reached (logged at the first refusal and then at every power of two). */
+static void
+conn_admit(struct tls_conn *c)
+{
+	static const char *const why[] = { "", "the server's connection cap",
+	    "the per-source connection cap", "the table of sources" };
+	struct sockaddr_storage ss;
+	enum connlimit_verdict v;
+	unsigned long n;
+	socklen_t len;
+	char src[64];
+
+	if (c->guard->conns == NULL || conn_peer(c, &ss, &len) != 0) {
+		c->admitted = 1;        /* no caps, or nothing to count by */
+		deadline_arm(c);
+		return;
+	}
+	if ((v = connlimit_enter(c->guard->conns, (struct sockaddr *)&ss, len,
+	    &c->source)) == CONNLIMIT_OK) {
+		c->admitted = 2;
+		deadline_arm(c);
+		return;
+	}
+	n = connlimit_refused(c->guard->conns);
+	if ((n & (n - 1)) == 0) {
+		connlimit_key_text(&c->source, src, sizeof(src));
+		log_warn("connection from %s closed: %s is reached (%lu refused "
+		    "so far)", src, why[v], n);
+	}
+	conn_fail(c, "accept", CRYPTO_TLS_CLOSED);
+}
+
+static void
+guard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tls_conn *c = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char src[NI_MAXHOST] = "-";
+
+	if (!c->admitted) {
+		conn_admit(c);
+		return;
+	}
+	c->waiting = 0;
+	if (conn_peer(c, &ss, &len) == 0 && getnameinfo((struct sockaddr *)&ss,
+	    len, src, sizeof(src), NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(src, sizeof(src), "-");
+	log_info("connection from %s closed: no complete request within %lds",
+	    src, c->guard->request_time);
+	conn_fail(c, "deadline", CRYPTO_TLS_CLOSED);
+}
+
 static enum bufferevent_filter_result
 tls_filter_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
     enum bufferevent_flush_mode mode, void *arg)
@@ -162,6 +259,8 @@ tls_filter_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	}
 	c->in = NULL;
 	crypto_zeroize(buf, sizeof(buf));
+	if (produced)
+		deadline_arm(c);        /* the first byte of a request */
 	if (conn_flush(c) != 0)
 		conn_fail(c, "write", CRYPTO_TLS_CLOSED);
 	/* A client's request waits in the output until the handshake, driven
@@ -198,6 +297,7 @@ tls_filter_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	}
 	if ((len = evbuffer_get_length(src)) == 0)
 		return BEV_NEED_MORE;
+	deadline_clear(c);              /* a response: the request is in */
 	if (len > TLS_CHUNK)
 		len = TLS_CHUNK;
 	if ((p = evbuffer_pullup(src, (ev_ssize_t)len)) == NULL)
@@ -235,6 +335,10 @@ tls_conn_free(void *arg)
 		evbuffer_remove_cb_entry(bufferevent_get_output(c->filter), c->out_cb);
 	if (c->kick != NULL)
 		event_free(c->kick);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->admitted == 2)
+		connlimit_leave(c->guard->conns, &c->source);
 
 	crypto_tls_free(c->tls);
 	free(c);
@@ -306,10 +410,12 @@ fail:
 }
 
 struct bufferevent *
-tls_bev_new(struct event_base *base, struct tls_current *cur)
+tls_bev_new(struct event_base *base, struct tls_current *cur,
+    const struct tls_guard *guard)
 {
 	struct tls_conn *c;
 	struct crypto_tls_io io;
+	struct bufferevent *bev;
 	int err;
 
 	if ((c = conn_alloc(base)) == NULL)
@@ -320,7 +426,16 @@ tls_bev_new(struct event_base *base, struct tls_current *cur)
 	pthread_mutex_lock(&cur->lock);
 	c->tls = crypto_tls_accept(cur->srv, &io, &err);
 	pthread_mutex_unlock(&cur->lock);
-	return conn_finish(base, c);
+	if ((bev = conn_finish(base, c)) == NULL || guard == NULL)
+		return bev;
+	/* evhttp gives the socket once this returns: admit it from the loop. */
+	c->guard = guard;
+	if ((c->timer = evtimer_new(base, guard_cb, c)) == NULL) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	event_active(c->timer, EV_TIMEOUT, 1);
+	return bev;
 }
 
 struct bufferevent *

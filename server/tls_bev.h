@@ -11,6 +11,20 @@ struct event_base;
 struct bufferevent;
 struct crypto_tls_server;
 struct crypto_tls_client;
+struct connlimit;
+
+/*
+ * What guards accepted connections (docs/limits.md): the connection caps,
+ * checked once the connection's address is known (right after accept), and
+ * the deadline a client has for the TLS handshake and a whole request,
+ * armed at accept and again at the first byte of each later request, and
+ * cleared when the response starts. A connection refused or past its
+ * deadline is closed.
+ */
+struct tls_guard {
+	struct connlimit *conns;        /* NULL: no caps */
+	long request_time;              /* seconds; 0: no deadline */
+};
 
 /* The TLS context new connections take; swapped atomically on renewal. */
 struct tls_current {
@@ -25,8 +39,10 @@ void tls_current_set(struct tls_current *cur, struct crypto_tls_server *srv);
 void tls_current_fini(struct tls_current *cur);
 
 /* A bufferevent speaking TLS over a socket evhttp sets later with
- * bufferevent_setfd(); for evhttp_set_bevcb(). NULL on failure. */
-struct bufferevent *tls_bev_new(struct event_base *base, struct tls_current *cur);
+ * bufferevent_setfd(); for evhttp_set_bevcb(). guard (borrowed, may be
+ * NULL) must outlive the connection. NULL on failure. */
+struct bufferevent *tls_bev_new(struct event_base *base, struct tls_current *cur,
+    const struct tls_guard *guard);
 
 /*
  * An outgoing TLS bufferevent (client side of crypto_tls, offering sni, or

@@ -56,6 +56,7 @@ enum store_table {
 	STORE_T_CERT_BY_ACCOUNT,   /* account id '/' serial -> "" */
 	STORE_T_EAB_KEYS,          /* EAB key id -> key record (holds the MAC key) */
 	STORE_T_REVOKED,           /* serial (bytes) -> fixed revocation record */
+	STORE_T_PENDING_AUTHZS,    /* account id '/' authz id -> "": still pending */
 	STORE_T_COUNT
 };
 /* The table's name, as stored ("accounts", ...). */

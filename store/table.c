@@ -22,6 +22,7 @@ static const char *const store_table_names[STORE_T_COUNT] = {
 	[STORE_T_CERT_BY_ACCOUNT] = "cert_by_account",
 	[STORE_T_EAB_KEYS] = "eab_keys",
 	[STORE_T_REVOKED] = "revoked",
+	[STORE_T_PENDING_AUTHZS] = "pending_authzs",
 };
 
 const char *

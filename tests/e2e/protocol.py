@@ -680,16 +680,15 @@ r, Z = C.new_account(kz)
 r = C.post(Z.url, {"status": "deactivated"}, Z)
 status("deactivating an account", r, 200)
 T.check("... answers it deactivated", r.json().get("status") == "deactivated", show(r))
-problem("a deactivated account cannot read itself", C.get(Z.url, Z), 403, "unauthorized")
-problem("a deactivated account cannot order", C.new_order(Z, ["z.corp.internal"]), 403,
+# RFC 8555 §7.3.6: requests signed by a deactivated account get 401
+problem("a deactivated account cannot read itself", C.get(Z.url, Z), 401, "unauthorized")
+problem("a deactivated account cannot order", C.new_order(Z, ["z.corp.internal"]), 401,
         "unauthorized")
-problem("a deactivated account cannot change its key", key_change(Z, Key("ES256")), 403,
+problem("a deactivated account cannot change its key", key_change(Z, Key("ES256")), 401,
         "unauthorized")
 r, _ = C.new_account(kz)
-T.check("newAccount with a deactivated account's key creates nothing (200 deactivated or 403)",
-        (r.status_code == 200 and r.json().get("status") == "deactivated"
-         and r.headers.get("Location") == Z.url) or
-        (r.status_code == 403 and r.json().get("type") == URN + "unauthorized"), show(r))
+problem("newAccount with a deactivated account's key creates nothing (401)", r, 401,
+        "unauthorized")
 
 # ---------------------------------------------------------------------------
 section("revocation")

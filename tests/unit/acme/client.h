@@ -31,6 +31,7 @@ struct tc {
 	char jwk[256];
 	char kid[ACME_MAX_URL];      /* account URL once registered */
 	char nonce[64];
+	const char *peer;            /* source address sent, or NULL */
 	struct acme_response resp;   /* the last response */
 };
 
@@ -92,6 +93,7 @@ tc_send(struct tc *c, const char *method, const char *path, const char *body)
 	req.method = method;
 	req.path = path;
 	req.base_url = TC_BASE;
+	req.peer = c->peer;
 	req.content_type = "application/jose+json";
 	req.body = (const uint8_t *)body;
 	req.body_len = body != NULL ? strlen(body) : 0;

@@ -447,6 +447,53 @@ test_profiles(const char *dir)
 	config_free(&c);
 }
 
+/* Limits: rates are N/DURATION or 0; defaults when not given; errors name
+ * the flag or the file, line and key. */
+static void
+test_limits(const char *dir)
+{
+	struct config c;
+	char err[1024], path[1024];
+	char *none[] = { "--data", "d" };
+	char *set[] = { "--data", "d", "--limit-orders", "20/15m", "--limit-nonces",
+	    "0", "--limit-conns-per-source", "4", "--limit-request-time", "3s" };
+	char *badrate[] = { "--data", "d", "--limit-accounts", "20" };
+	char *badunit[] = { "--data", "d", "--limit-accounts", "20/5y" };
+	char *file[] = { "--config", path };
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, none, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.limit_accounts.count, 100);
+	CHECK_EQ_INT(c.limit_accounts.period, 3600);
+	CHECK_EQ_INT(c.limit_nonces.count, 3000);
+	CHECK_EQ_INT(c.limit_pending_authzs, 1000);
+	CHECK_EQ_INT(c.limit_request_time, 10);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 10, set, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.limit_orders.count, 20);
+	CHECK_EQ_INT(c.limit_orders.period, 900);
+	CHECK_EQ_INT(c.limit_nonces.count, 0);
+	CHECK_EQ_INT(c.limit_conns_per_source, 4);
+	CHECK_EQ_INT(c.limit_request_time, 3);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, badrate, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--limit-accounts") != NULL && strstr(err, "N/DURATION") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, badunit, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--limit-accounts") != NULL);
+	config_free(&c);
+	snprintf(path, sizeof(path), "%s/limits.conf", dir);
+	write_file(path, "data = d\nlimit-failures = 3/1h\nlimit-queue-share = x\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, file, err, sizeof(err)), -1);
+	CHECK(strstr(err, "limits.conf:3") != NULL &&
+	    strstr(err, "limit-queue-share") != NULL);
+	config_free(&c);
+	write_file(path, "data = d\nlimit-failures = 3/1h\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, file, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.limit_failures.count, 3);
+	CHECK_EQ_INT(c.limit_failures.period, 3600);
+	config_free(&c);
+}
+
 static void
 test_escape(void)
 {
@@ -479,6 +526,7 @@ main(void)
 	test_eab(dir);
 	test_policy(dir);
 	test_profiles(dir);
+	test_limits(dir);
 	test_escape();
 	return CHECK_DONE();
 }
