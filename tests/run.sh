@@ -3,7 +3,7 @@
 # and test dependencies, then builds and runs every test twice: a normal
 # build, and one with AddressSanitizer and UndefinedBehaviorSanitizer.
 # Last, when clang is there, the fuzz drivers are built with libFuzzer (and
-# both sanitizers) and each runs for HEARTH_FUZZ_SECONDS (default 20) from
+# both sanitizers) and each runs for HEARTH_FUZZ_SECONDS (default 10) from
 # its committed corpus; a crash, leak or sanitizer report fails the run.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ done
 cc=$(command -v clang-14 || command -v clang || true)
 if [ -n "$cc" ]; then
 	dir=build/test-fuzz
-	secs=${HEARTH_FUZZ_SECONDS:-20}
+	secs=${HEARTH_FUZZ_SECONDS:-10}
 	echo "== fuzz build (clang, libFuzzer)"
 	CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DHEARTH_FUZZ=ON -DHEARTH_SANITIZE=ON >/dev/null
