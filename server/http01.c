@@ -56,11 +56,6 @@ struct http01_client {
 	struct http01_fetch *fetches;    /* running, for http01_client_free */
 };
 
-enum read_state {
-	RD_STATUS, RD_HEADERS, RD_LENGTH, RD_UNTIL_EOF,
-	RD_CHUNK_SIZE, RD_CHUNK_DATA, RD_CHUNK_END, RD_TRAILERS, RD_DONE,
-};
-
 struct http01_fetch {
 	struct http01_client *c;
 	struct http01_fetch *prev, *next;
@@ -69,12 +64,7 @@ struct http01_fetch {
 	char identifier[256];
 	struct event *start_ev, *total_timer;
 
-	/* the URL being fetched */
-	int https;
-	char host[256];                 /* no brackets */
-	int host_is_ip;
-	unsigned port;
-	char target[HTTP01_MAX_URL];    /* path and query */
+	struct http01_url url;          /* the URL being fetched */
 	char *visited[HTTP01_MAX_REDIRECTS + 1];
 	unsigned n_visited;
 
@@ -83,16 +73,7 @@ struct http01_fetch {
 	struct bufferevent *bev;
 	char tls_err[128];
 
-	/* the response */
-	enum read_state rd;
-	size_t header_bytes;
-	int status;
-	long long content_length;       /* -1 when absent */
-	int chunked;
-	unsigned long long chunk_left;
-	char location[HTTP01_MAX_URL];
-	uint8_t body[ACME_MAX_HTTP01_BODY];
-	size_t body_len;
+	struct http01_response resp;
 };
 
 static void url_start(struct http01_fetch *f);
@@ -144,9 +125,9 @@ fetch_finish(struct http01_fetch *f, enum acme_fetch_status st,
 	if (st != ACME_FETCH_OK)
 		snprintf(r.detail, sizeof(r.detail), "%s", detail);
 	else {
-		r.http_status = f->status;
-		r.body = f->body;
-		r.body_len = f->body_len;
+		r.http_status = f->resp.status;
+		r.body = f->resp.body;
+		r.body_len = f->resp.body_len;
 	}
 	/* f stays allocated during the callback so r.body remains valid. */
 	dialer_stop(f->dial);
@@ -187,7 +168,7 @@ token_ok(const char *t)
 
 /* A DNS name in letters, digits, hyphens and dots, or an IP literal. */
 static int
-host_set(struct http01_fetch *f, const char *host)
+host_set(struct http01_url *u, const char *host)
 {
 	unsigned char buf[16];
 	size_t n = strlen(host), i;
@@ -196,93 +177,100 @@ host_set(struct http01_fetch *f, const char *host)
 		host++;
 		n -= 2;
 	}
-	if (n == 0 || n >= sizeof(f->host) || n > RESOLVER_MAX_NAME)
+	if (n == 0 || n >= sizeof(u->host) || n > RESOLVER_MAX_NAME)
 		return -1;
-	memcpy(f->host, host, n);
-	f->host[n] = '\0';
-	f->host_is_ip = inet_pton(AF_INET, f->host, buf) == 1 ||
-	    inet_pton(AF_INET6, f->host, buf) == 1;
-	if (f->host_is_ip)
+	memcpy(u->host, host, n);
+	u->host[n] = '\0';
+	u->host_is_ip = inet_pton(AF_INET, u->host, buf) == 1 ||
+	    inet_pton(AF_INET6, u->host, buf) == 1;
+	if (u->host_is_ip)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if (!isalnum((unsigned char)f->host[i]) && f->host[i] != '-' &&
-		    f->host[i] != '.')
+		if (!isalnum((unsigned char)u->host[i]) && u->host[i] != '-' &&
+		    u->host[i] != '.')
 			return -1;
-		f->host[i] = (char)tolower((unsigned char)f->host[i]);
+		u->host[i] = (char)tolower((unsigned char)u->host[i]);
 	}
 	return 0;
 }
 
 static void
-url_format(const struct http01_fetch *f, char *out, size_t outsz)
+url_format(const struct http01_url *u, char *out, size_t outsz)
 {
-	int v6 = strchr(f->host, ':') != NULL;
+	int v6 = strchr(u->host, ':') != NULL;
 
-	snprintf(out, outsz, "%s://%s%s%s:%u%s", f->https ? "https" : "http",
-	    v6 ? "[" : "", f->host, v6 ? "]" : "", f->port, f->target);
+	snprintf(out, outsz, "%s://%s%s%s:%u%s", u->https ? "https" : "http",
+	    v6 ? "[" : "", u->host, v6 ? "]" : "", u->port, u->target);
 }
 
 static int
-port_allowed(const struct http01_client *c, unsigned port)
+port_allowed(const struct http01_options *o, unsigned port)
 {
-	return port == c->opt.http_port || port == c->opt.https_port ||
-	    port == c->opt.port;
+	return port == o->http_port || port == o->https_port || port == o->port;
 }
 
-/*
- * Points f at the Location of a redirect: an absolute http(s) URL, or a path
- * on the same origin. 0, or -1 after finishing f with ACME_FETCH_FORBIDDEN.
- */
+/* The scheme, port and host of an absolute Location u into url. 0, or -1
+ * with the reason in why. */
 static int
-redirect_apply(struct http01_fetch *f)
+redirect_origin(const struct http01_options *o, struct evhttp_uri *u,
+    const char *shown, struct http01_url *url, char *why, size_t whysz)
 {
-	struct evhttp_uri *u = NULL;
-	const char *scheme, *path, *query;
+	const char *scheme = evhttp_uri_get_scheme(u);
+	int port;
+
+	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+		snprintf(why, whysz, "redirect to \"%s\": only http and https are "
+		    "allowed", shown);
+		return -1;
+	}
+	url->https = strcasecmp(scheme, "https") == 0;
+	port = evhttp_uri_get_port(u);
+	url->port = port > 0 ? (unsigned)port :
+	    url->https ? o->https_port : o->http_port;
+	if (!port_allowed(o, url->port)) {
+		snprintf(why, whysz, "redirect to \"%s\": port %u is not allowed "
+		    "(only %u, %u or %u)", shown, url->port, o->http_port,
+		    o->https_port, o->port);
+		return -1;
+	}
+	if (host_set(url, evhttp_uri_get_host(u)) != 0) {
+		snprintf(why, whysz, "redirect to \"%s\": not a valid host", shown);
+		return -1;
+	}
+	return 0;
+}
+
+int
+http01_redirect_parse(const struct http01_options *o, const char *location,
+    struct http01_url *url, char *why, size_t whysz)
+{
+	struct evhttp_uri *u;
+	const char *path, *query;
 	char shown[128];
-	int port, ok = 0;
+	int ret = -1;
 
-	log_escape(f->location, shown, sizeof(shown));
-	if (f->location[0] == '/' && f->location[1] != '/') {
-		snprintf(f->target, sizeof(f->target), "%s", f->location);
+	log_escape(location, shown, sizeof(shown));
+	if (location[0] == '/' && location[1] != '/') {
+		snprintf(url->target, sizeof(url->target), "%s", location);
 		return 0;
 	}
-	if ((u = evhttp_uri_parse(f->location)) == NULL ||
-	    (scheme = evhttp_uri_get_scheme(u)) == NULL ||
-	    evhttp_uri_get_host(u) == NULL) {
-		fetch_failf(f, ACME_FETCH_FORBIDDEN, "redirect to an unusable "
-		    "Location \"%s\"", shown);
+	if ((u = evhttp_uri_parse(location)) == NULL ||
+	    evhttp_uri_get_scheme(u) == NULL || evhttp_uri_get_host(u) == NULL) {
+		snprintf(why, whysz, "redirect to an unusable Location \"%s\"", shown);
 		goto out;
 	}
-	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
-		fetch_failf(f, ACME_FETCH_FORBIDDEN, "redirect to \"%s\": only "
-		    "http and https are allowed", shown);
+	if (redirect_origin(o, u, shown, url, why, whysz) != 0)
 		goto out;
-	}
-	f->https = strcasecmp(scheme, "https") == 0;
-	port = evhttp_uri_get_port(u);
-	f->port = port > 0 ? (unsigned)port :
-	    f->https ? f->c->opt.https_port : f->c->opt.http_port;
-	if (!port_allowed(f->c, f->port)) {
-		fetch_failf(f, ACME_FETCH_FORBIDDEN, "redirect to \"%s\": port %u "
-		    "is not allowed (only %u, %u or %u)", shown, f->port,
-		    f->c->opt.http_port, f->c->opt.https_port, f->c->opt.port);
-		goto out;
-	}
-	if (host_set(f, evhttp_uri_get_host(u)) != 0) {
-		fetch_failf(f, ACME_FETCH_FORBIDDEN, "redirect to \"%s\": not a "
-		    "valid host", shown);
-		goto out;
-	}
 	path = evhttp_uri_get_path(u);
 	query = evhttp_uri_get_query(u);
-	snprintf(f->target, sizeof(f->target), "%s%s%s",
+	snprintf(url->target, sizeof(url->target), "%s%s%s",
 	    path != NULL && path[0] != '\0' ? path : "/",
 	    query != NULL ? "?" : "", query != NULL ? query : "");
-	ok = 1;
+	ret = 0;
 out:
 	if (u != NULL)
 		evhttp_uri_free(u);
-	return ok ? 0 : -1;
+	return ret;
 }
 
 /* Records the current URL; finishes f and returns -1 on a loop. */
@@ -292,7 +280,7 @@ visit(struct http01_fetch *f)
 	char url[HTTP01_MAX_URL + 300], shown[128];
 	unsigned i;
 
-	url_format(f, url, sizeof(url));
+	url_format(&f->url, url, sizeof(url));
 	for (i = 0; i < f->n_visited; i++)
 		if (strcmp(f->visited[i], url) == 0) {
 			log_escape(url, shown, sizeof(shown));
@@ -308,18 +296,36 @@ visit(struct http01_fetch *f)
 static void
 redirect_follow(struct http01_fetch *f)
 {
+	char why[256];
+
 	conn_close(f);
 	if (f->n_visited > HTTP01_MAX_REDIRECTS) {
 		fetch_failf(f, ACME_FETCH_FORBIDDEN, "too many redirects (more "
 		    "than %d)", HTTP01_MAX_REDIRECTS);
 		return;
 	}
-	if (redirect_apply(f) != 0)
+	if (http01_redirect_parse(&f->c->opt, f->resp.location, &f->url, why,
+	    sizeof(why)) != 0) {
+		fetch_finish(f, ACME_FETCH_FORBIDDEN, why);
 		return;
+	}
 	url_start(f);
 }
 
-/* ---- reading the response ---- */
+/* ---- reading the response: no I/O, only the bytes that arrived ---- */
+
+enum read_state {
+	RD_STATUS, RD_HEADERS, RD_LENGTH, RD_UNTIL_EOF,
+	RD_CHUNK_SIZE, RD_CHUNK_DATA, RD_CHUNK_END, RD_TRAILERS, RD_DONE,
+};
+
+void
+http01_response_init(struct http01_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->state = RD_STATUS;
+	r->content_length = -1;
+}
 
 static int
 is_redirect(int status)
@@ -328,27 +334,14 @@ is_redirect(int status)
 	    status == 307 || status == 308;
 }
 
-static void
-response_failf(struct http01_fetch *f, const char *what)
-{
-	dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "%s from %s", what,
-	    dialer_peer(f->dial));
-}
-
 static int
-body_add(struct http01_fetch *f, struct evbuffer *in, size_t n)
+body_add(struct http01_response *r, struct evbuffer *in, size_t n)
 {
-	if (n > ACME_MAX_HTTP01_BODY - f->body_len) {
-		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "response body "
-		    "from %s is too large (over %d bytes)", dialer_peer(f->dial),
-		    ACME_MAX_HTTP01_BODY);
-		return -1;
-	}
-	if (evbuffer_remove(in, f->body + f->body_len, n) != (int)n) {
-		response_failf(f, "cannot read the response");
-		return -1;
-	}
-	f->body_len += n;
+	if (n > ACME_MAX_HTTP01_BODY - r->body_len)
+		return HTTP01_ERR_BODY;
+	if (evbuffer_remove(in, r->body + r->body_len, n) != (int)n)
+		return HTTP01_ERR_READ;
+	r->body_len += n;
 	return 0;
 }
 
@@ -377,7 +370,7 @@ ends_chunked(const char *v, size_t len)
 
 /* A header line: the few fields framing and redirects need. 0 or -1. */
 static int
-parse_header(struct http01_fetch *f, char *line)
+parse_header(struct http01_response *r, char *line)
 {
 	char *colon = strchr(line, ':'), *v, *end;
 	unsigned long long n;
@@ -397,171 +390,236 @@ parse_header(struct http01_fetch *f, char *line)
 		errno = 0;
 		n = strtoull(v, &end, 10);
 		if (errno != 0 || *end != '\0' || n > (unsigned long long)INT64_MAX / 2 ||
-		    (f->content_length >= 0 && (unsigned long long)f->content_length != n))
+		    (r->content_length >= 0 && (unsigned long long)r->content_length != n))
 			return -1;
-		f->content_length = (long long)n;
+		r->content_length = (long long)n;
 	} else if (strcasecmp(line, "Transfer-Encoding") == 0) {
-		f->chunked = ends_chunked(v, len);
+		r->chunked = ends_chunked(v, len);
 	} else if (strcasecmp(line, "Location") == 0) {
-		if (len >= sizeof(f->location))
+		if (len >= sizeof(r->location))
 			return -1;
-		memcpy(f->location, v, len + 1);
+		memcpy(r->location, v, len + 1);
 	}
 	return 0;
 }
 
 /* Next line of the head within HTTP01_MAX_HEADER_BYTES: 1 with *line set
- * (caller frees), 0 when more input is needed, -1 after failing f. */
+ * (caller frees), 0 when more input is needed, or HTTP01_ERR_HEADERS. */
 static int
-head_line(struct http01_fetch *f, struct evbuffer *in, char **line)
+head_line(struct http01_response *r, struct evbuffer *in, char **line)
 {
 	size_t len;
 
 	*line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
-	if (*line == NULL) {
-		if (evbuffer_get_length(in) > HTTP01_MAX_HEADER_BYTES - f->header_bytes) {
-			response_failf(f, "response headers too large");
-			return -1;
-		}
-		return 0;
-	}
-	f->header_bytes += len + 2;
-	if (f->header_bytes > HTTP01_MAX_HEADER_BYTES) {
+	if (*line == NULL)
+		return evbuffer_get_length(in) > HTTP01_MAX_HEADER_BYTES -
+		    r->header_bytes ? HTTP01_ERR_HEADERS : 0;
+	r->header_bytes += len + 2;
+	if (r->header_bytes > HTTP01_MAX_HEADER_BYTES) {
 		free(*line);
-		response_failf(f, "response headers too large");
-		return -1;
+		return HTTP01_ERR_HEADERS;
 	}
 	return 1;
 }
 
-/* The head is complete: redirect, or choose how the body is framed. */
+/* The head is complete: a redirect, or how the body is framed. */
 static int
-head_done(struct http01_fetch *f)
+head_done(struct http01_response *r)
 {
-	if (is_redirect(f->status) && f->location[0] != '\0') {
-		redirect_follow(f);
-		return -1;
-	}
-	if (f->status == 204 || f->status == 304) {
-		f->rd = RD_DONE;
-	} else if (f->chunked) {
-		f->rd = RD_CHUNK_SIZE;
-	} else if (f->content_length >= 0) {
-		if (f->content_length > ACME_MAX_HTTP01_BODY) {
-			dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "response "
-			    "body from %s is too large (%lld bytes, over %d)",
-			    dialer_peer(f->dial), f->content_length,
-			    ACME_MAX_HTTP01_BODY);
-			return -1;
-		}
-		f->rd = f->content_length == 0 ? RD_DONE : RD_LENGTH;
+	if (is_redirect(r->status) && r->location[0] != '\0')
+		return HTTP01_RESP_REDIRECT;
+	if (r->status == 204 || r->status == 304) {
+		r->state = RD_DONE;
+	} else if (r->chunked) {
+		r->state = RD_CHUNK_SIZE;
+	} else if (r->content_length >= 0) {
+		if (r->content_length > ACME_MAX_HTTP01_BODY)
+			return HTTP01_ERR_LENGTH;
+		r->state = r->content_length == 0 ? RD_DONE : RD_LENGTH;
 	} else {
-		f->rd = RD_UNTIL_EOF;
+		r->state = RD_UNTIL_EOF;
 	}
 	return 0;
 }
 
-/* One step of the chunked decoder; -1 after failing f, 0 to go on, 1 when
- * more input is needed. */
+/* A chunk-size line, a chunk's end or a trailer line. 0 to go on,
+ * HTTP01_RESP_MORE, or an error. */
 static int
-read_chunked(struct http01_fetch *f, struct evbuffer *in)
+chunk_line(struct http01_response *r, struct evbuffer *in)
 {
 	char *line, *end;
-	size_t avail;
-	int r;
+	int bad;
 
-	switch (f->rd) {
-	case RD_CHUNK_SIZE:
-	case RD_CHUNK_END:
-	case RD_TRAILERS:
-		if ((r = head_line(f, in, &line)) <= 0)
-			return r < 0 ? -1 : 1;
-		if (f->rd == RD_CHUNK_SIZE) {
-			errno = 0;
-			f->chunk_left = strtoull(line, &end, 16);
-			r = !isxdigit((unsigned char)line[0]) || errno != 0 ||
-			    (*end != '\0' && *end != ';' && *end != ' ');
-			f->rd = f->chunk_left == 0 ? RD_TRAILERS : RD_CHUNK_DATA;
-		} else {
-			r = f->rd == RD_CHUNK_END && line[0] != '\0';
-			if (line[0] == '\0')
-				f->rd = f->rd == RD_CHUNK_END ? RD_CHUNK_SIZE : RD_DONE;
-		}
-		free(line);
-		if (r) {
-			response_failf(f, "malformed chunked response");
-			return -1;
-		}
-		return 0;
-	case RD_CHUNK_DATA:
-		if ((avail = evbuffer_get_length(in)) == 0)
-			return 1;
-		if (avail > f->chunk_left)
-			avail = (size_t)f->chunk_left;
-		if (body_add(f, in, avail) != 0)
-			return -1;
-		if ((f->chunk_left -= avail) == 0)
-			f->rd = RD_CHUNK_END;
-		return 0;
-	default:
-		return 1;
+	if ((bad = head_line(r, in, &line)) <= 0)
+		return bad < 0 ? bad : HTTP01_RESP_MORE;
+	if (r->state == RD_CHUNK_SIZE) {
+		errno = 0;
+		r->chunk_left = strtoull(line, &end, 16);
+		bad = !isxdigit((unsigned char)line[0]) || errno != 0 ||
+		    (*end != '\0' && *end != ';' && *end != ' ');
+		r->state = r->chunk_left == 0 ? RD_TRAILERS : RD_CHUNK_DATA;
+	} else {
+		bad = r->state == RD_CHUNK_END && line[0] != '\0';
+		if (line[0] == '\0')
+			r->state = r->state == RD_CHUNK_END ? RD_CHUNK_SIZE : RD_DONE;
 	}
+	free(line);
+	return bad ? HTTP01_ERR_CHUNKED : 0;
 }
 
-/* Consumes what arrived; -1 when f has moved on (failed, finished or
- * redirected), 0 otherwise. */
+/* One step of the chunked decoder: 0 to go on, HTTP01_RESP_MORE, or an
+ * error. */
 static int
-read_input(struct http01_fetch *f, struct evbuffer *in)
+read_chunked(struct http01_response *r, struct evbuffer *in)
+{
+	size_t avail;
+	int e;
+
+	if (r->state != RD_CHUNK_DATA)
+		return chunk_line(r, in);
+	if ((avail = evbuffer_get_length(in)) == 0)
+		return HTTP01_RESP_MORE;
+	if (avail > r->chunk_left)
+		avail = (size_t)r->chunk_left;
+	if ((e = body_add(r, in, avail)) != 0)
+		return e;
+	if ((r->chunk_left -= avail) == 0)
+		r->state = RD_CHUNK_END;
+	return 0;
+}
+
+/* The status line or a header line: 0 to go on, HTTP01_RESP_MORE,
+ * HTTP01_RESP_REDIRECT, or an error. */
+static int
+read_head(struct http01_response *r, struct evbuffer *in)
 {
 	char *line;
+	int e;
+
+	if ((e = head_line(r, in, &line)) <= 0)
+		return e < 0 ? e : HTTP01_RESP_MORE;
+	if (r->state == RD_STATUS) {
+		r->status = parse_status(line);
+		e = r->status < 0 ? -1 : 0;
+		r->state = RD_HEADERS;
+	} else if (line[0] == '\0') {
+		e = 1;
+	} else {
+		e = parse_header(r, line);
+	}
+	free(line);
+	if (e < 0)
+		return HTTP01_ERR_MALFORMED;
+	return e == 1 ? head_done(r) : 0;
+}
+
+/* Body bytes framed by Content-Length or by the end of the stream. */
+static int
+read_body(struct http01_response *r, struct evbuffer *in)
+{
 	size_t avail;
-	int r;
+	int e;
+
+	if ((avail = evbuffer_get_length(in)) == 0)
+		return HTTP01_RESP_MORE;
+	if (r->state == RD_LENGTH &&
+	    avail > (size_t)r->content_length - r->body_len)
+		avail = (size_t)r->content_length - r->body_len;
+	if ((e = body_add(r, in, avail)) != 0)
+		return e;
+	if (r->state == RD_LENGTH && r->body_len == (size_t)r->content_length)
+		r->state = RD_DONE;
+	return 0;
+}
+
+int
+http01_response_read(struct http01_response *r, struct evbuffer *in)
+{
+	int e;
 
 	for (;;) {
-		switch (f->rd) {
+		switch (r->state) {
 		case RD_STATUS:
 		case RD_HEADERS:
-			if ((r = head_line(f, in, &line)) <= 0)
-				return r;
-			if (f->rd == RD_STATUS) {
-				f->status = parse_status(line);
-				r = f->status < 0 ? -1 : 0;
-				f->rd = RD_HEADERS;
-			} else if (line[0] == '\0') {
-				r = 1;
-			} else {
-				r = parse_header(f, line);
-			}
-			free(line);
-			if (r < 0) {
-				response_failf(f, "malformed HTTP response");
-				return -1;
-			}
-			if (r == 1 && head_done(f) != 0)
-				return -1;
+			e = read_head(r, in);
 			break;
 		case RD_LENGTH:
 		case RD_UNTIL_EOF:
-			if ((avail = evbuffer_get_length(in)) == 0)
-				return 0;
-			if (f->rd == RD_LENGTH &&
-			    avail > (size_t)f->content_length - f->body_len)
-				avail = (size_t)f->content_length - f->body_len;
-			if (body_add(f, in, avail) != 0)
-				return -1;
-			if (f->rd == RD_LENGTH &&
-			    f->body_len == (size_t)f->content_length)
-				f->rd = RD_DONE;
+			e = read_body(r, in);
 			break;
 		case RD_DONE:
-			fetch_finish(f, ACME_FETCH_OK, NULL);
-			return -1;
+			return HTTP01_RESP_DONE;
 		default:
-			if ((r = read_chunked(f, in)) != 0)
-				return r < 0 ? -1 : 0;
+			e = read_chunked(r, in);
 			break;
 		}
+		if (e != 0)
+			return e;
 	}
+}
+
+int
+http01_response_eof(const struct http01_response *r)
+{
+	if (r->state == RD_UNTIL_EOF || r->state == RD_DONE)
+		return HTTP01_RESP_DONE;
+	if (r->state == RD_STATUS && r->header_bytes == 0)
+		return HTTP01_ERR_EMPTY;
+	return HTTP01_ERR_TRUNCATED;
+}
+
+/* The words of a reading error, naming the peer. */
+static void
+response_fail(struct http01_fetch *f, int e)
+{
+	const char *peer = dialer_peer(f->dial);
+
+	switch (e) {
+	case HTTP01_ERR_BODY:
+		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "response body "
+		    "from %s is too large (over %d bytes)", peer, ACME_MAX_HTTP01_BODY);
+		break;
+	case HTTP01_ERR_LENGTH:
+		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "response body "
+		    "from %s is too large (%lld bytes, over %d)", peer,
+		    f->resp.content_length, ACME_MAX_HTTP01_BODY);
+		break;
+	case HTTP01_ERR_EMPTY:
+		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "connection to "
+		    "%s closed without a response", peer);
+		break;
+	default:
+		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "%s from %s",
+		    e == HTTP01_ERR_HEADERS ? "response headers too large" :
+		    e == HTTP01_ERR_CHUNKED ? "malformed chunked response" :
+		    e == HTTP01_ERR_READ ? "cannot read the response" :
+		    e == HTTP01_ERR_TRUNCATED ? "truncated HTTP response" :
+		    "malformed HTTP response", peer);
+		break;
+	}
+}
+
+/* Acts on what reading (or the end of the stream) gave; -1 when f has
+ * moved on (failed, finished or redirected), 0 when it waits for more. */
+static int
+response_step(struct http01_fetch *f, int e)
+{
+	if (e == HTTP01_RESP_MORE)
+		return 0;
+	if (e == HTTP01_RESP_DONE)
+		fetch_finish(f, ACME_FETCH_OK, NULL);
+	else if (e == HTTP01_RESP_REDIRECT)
+		redirect_follow(f);
+	else
+		response_fail(f, e);
+	return -1;
+}
+
+/* Consumes what arrived; -1 when f has moved on, 0 otherwise. */
+static int
+read_input(struct http01_fetch *f, struct evbuffer *in)
+{
+	return response_step(f, http01_response_read(&f->resp, in));
 }
 
 /* ---- the connection ---- */
@@ -577,16 +635,17 @@ read_cb(struct bufferevent *bev, void *arg)
 static void
 send_request(struct http01_fetch *f)
 {
-	unsigned dflt = f->https ? f->c->opt.https_port : f->c->opt.http_port;
-	int v6 = strchr(f->host, ':') != NULL;
+	const struct http01_url *u = &f->url;
+	unsigned dflt = u->https ? f->c->opt.https_port : f->c->opt.http_port;
+	int v6 = strchr(u->host, ':') != NULL;
 	char port[16] = "";
 
-	if (f->port != dflt)
-		snprintf(port, sizeof(port), ":%u", f->port);
+	if (u->port != dflt)
+		snprintf(port, sizeof(port), ":%u", u->port);
 	if (evbuffer_add_printf(bufferevent_get_output(f->bev),
 	    "GET %s HTTP/1.1\r\nHost: %s%s%s%s\r\n"
 	    "User-Agent: hearth-validation\r\nAccept: */*\r\n"
-	    "Connection: close\r\n\r\n", f->target, v6 ? "[" : "", f->host,
+	    "Connection: close\r\n\r\n", u->target, v6 ? "[" : "", u->host,
 	    v6 ? "]" : "", port) < 0)
 		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "out of memory");
 }
@@ -596,13 +655,7 @@ send_request(struct http01_fetch *f)
 static void
 conn_eof(struct http01_fetch *f)
 {
-	if (f->rd == RD_UNTIL_EOF || f->rd == RD_DONE)
-		fetch_finish(f, ACME_FETCH_OK, NULL);
-	else if (f->rd == RD_STATUS && f->header_bytes == 0)
-		dialer_attempt_failf(f->dial, ACME_FETCH_CONNECTION, "connection to "
-		    "%s closed without a response", dialer_peer(f->dial));
-	else
-		response_failf(f, "truncated HTTP response");
+	(void)response_step(f, http01_response_eof(&f->resp));
 }
 
 static void
@@ -635,7 +688,8 @@ total_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct http01_fetch *f = arg;
 
 	if (dialer_resolving(f->dial)) {
-		fetch_failf(f, ACME_FETCH_DNS, "DNS lookup of %s timed out", f->host);
+		fetch_failf(f, ACME_FETCH_DNS, "DNS lookup of %s timed out",
+		    f->url.host);
 		return;
 	}
 	fetch_failf(f, ACME_FETCH_CONNECTION, "fetching the challenge from %s did "
@@ -651,17 +705,11 @@ dial_attempt(void *arg, int fd)
 	struct http01_client *c = f->c;
 
 	f->tls_err[0] = '\0';
-	f->rd = RD_STATUS;
-	f->header_bytes = 0;
-	f->status = 0;
-	f->content_length = -1;
-	f->chunked = 0;
-	f->location[0] = '\0';
-	f->body_len = 0;
+	http01_response_init(&f->resp);
 	/* Both kinds of bufferevent own fd from here, even on failure. */
-	if (f->https)
-		f->bev = tls_bev_client_new(c->base, fd, c->tls, f->host_is_ip ?
-		    NULL : f->host, f->tls_err, sizeof(f->tls_err));
+	if (f->url.https)
+		f->bev = tls_bev_client_new(c->base, fd, c->tls, f->url.host_is_ip ?
+		    NULL : f->url.host, f->tls_err, sizeof(f->tls_err));
 	else if ((f->bev = bufferevent_socket_new(c->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		close(fd);
@@ -692,7 +740,7 @@ static void
 url_start(struct http01_fetch *f)
 {
 	if (visit(f) == 0)
-		dialer_start(f->dial, f->host, f->host_is_ip, f->port);
+		dialer_start(f->dial, f->url.host, f->url.host_is_ip, f->url.port);
 }
 
 static void
@@ -726,9 +774,11 @@ http01_fetch_start(struct http01_client *c, const char *identifier, int is_ip,
 		c->fetches->prev = f;
 	c->fetches = f;
 	snprintf(f->identifier, sizeof(f->identifier), "%s", identifier);
-	f->port = c->opt.port;
-	snprintf(f->target, sizeof(f->target), HTTP01_PATH_PREFIX "%s", token);
-	if (host_set(f, identifier) != 0 || (f->host_is_ip != 0) != (is_ip != 0) ||
+	f->url.port = c->opt.port;
+	snprintf(f->url.target, sizeof(f->url.target), HTTP01_PATH_PREFIX "%s",
+	    token);
+	if (host_set(&f->url, identifier) != 0 ||
+	    (f->url.host_is_ip != 0) != (is_ip != 0) ||
 	    (f->start_ev = event_new(c->base, -1, 0, start_cb, f)) == NULL ||
 	    (f->dial = dialer_new(c->base, c->res, &c->dial, &dial_ops,
 	    f)) == NULL ||

@@ -12,6 +12,10 @@
 
 static void
 log_line(const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+log_line(const char *level, const char *fmt, va_list ap)
 {
 	char msg[2048], ts[32];
 	struct timeval tv;

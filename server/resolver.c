@@ -659,12 +659,38 @@ status_text(int status)
 
 static void record_query(struct resolver_query *q);
 
+/*
+ * Reads a successful answer into q: follows its CNAMEs, then takes the
+ * records at the end of the chain. 1 when only aliases came back and the
+ * lookup must ask again at the new end of the chain; 0 when q has its
+ * result (records, or rc and why).
+ */
+static int
+answer_read(struct resolver_query *q, const unsigned char *abuf, int alen)
+{
+	int moved;
+
+	if ((moved = chain_follow(q, abuf, alen)) < 0)
+		return 0;
+	if (answer_walk(abuf, alen, record_take_cb, q) < 0) {
+		query_failf(q, RESOLVER_ERR_SERVER, "malformed %s record",
+		    q->kind == Q_TXT ? "TXT" : "CAA");
+		return 0;
+	}
+	if (q->n == 0 && moved)
+		return 1;
+	if (q->n == 0) {
+		q->rc = RESOLVER_ERR_NOTFOUND;
+		q->why = "no records";
+	}
+	return 0;
+}
+
 static void
 record_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct resolver_query *q = arg;
 	const char *at;
-	int moved;
 
 	q->in_cares = 0;
 	at = q->chain[q->n_chain - 1];
@@ -687,23 +713,9 @@ record_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		query_complete(q);
 		return;
 	}
-	if ((moved = chain_follow(q, abuf, alen)) < 0) {
-		query_complete(q);
-		return;
-	}
-	if (answer_walk(abuf, alen, record_take_cb, q) < 0) {
-		query_failf(q, RESOLVER_ERR_SERVER, "malformed %s record",
-		    q->kind == Q_TXT ? "TXT" : "CAA");
-		query_complete(q);
-		return;
-	}
-	if (q->n == 0 && moved) {
+	if (answer_read(q, abuf, alen) == 1) {
 		record_query(q);          /* only the alias came back: ask again */
 		return;
-	}
-	if (q->n == 0) {
-		q->rc = RESOLVER_ERR_NOTFOUND;
-		q->why = "no records";
 	}
 	query_complete(q);
 }
@@ -718,6 +730,19 @@ record_query(struct resolver_query *q)
 	    record_cb, q);
 }
 
+/* Sets q up for a record lookup of name: 0, or -1. */
+static int
+records_init(struct resolver_query *q, const char *name, enum query_kind kind)
+{
+	q->kind = kind;
+	q->type = kind == Q_TXT ? DNS_TYPE_TXT : DNS_TYPE_CAA;
+	if ((q->chain[0] = strdup(name)) == NULL || (kind == Q_CAA &&
+	    (q->caa = calloc(RESOLVER_MAX_RECORDS, sizeof(*q->caa))) == NULL))
+		return -1;
+	q->n_chain = 1;
+	return 0;
+}
+
 static struct resolver_query *
 lookup_records(struct resolver *r, const char *name, enum query_kind kind,
     void *arg)
@@ -727,14 +752,42 @@ lookup_records(struct resolver *r, const char *name, enum query_kind kind,
 	if (r == NULL || name == NULL || !name_ok(name) ||
 	    (q = query_new(r, kind, arg)) == NULL)
 		return NULL;
-	q->type = kind == Q_TXT ? DNS_TYPE_TXT : DNS_TYPE_CAA;
-	if ((q->chain[0] = strdup(name)) == NULL || (kind == Q_CAA &&
-	    (q->caa = calloc(RESOLVER_MAX_RECORDS, sizeof(*q->caa))) == NULL)) {
+	if (records_init(q, name, kind) != 0) {
 		query_free(q);
 		return NULL;
 	}
-	q->n_chain = 1;
 	return q;
+}
+
+int
+resolver_answer_read(const char *name, int caa, const unsigned char *abuf,
+    int alen, char again_at[RESOLVER_MAX_NAME + 1], resolver_txt_cb txt_cb,
+    resolver_caa_cb caa_cb, void *arg)
+{
+	struct resolver_query *q;
+	int ret = 0;
+
+	if (name == NULL || !name_ok(name) || abuf == NULL || alen < 0 ||
+	    (caa ? caa_cb == NULL : txt_cb == NULL))
+		return RESOLVER_ERR_INVALID;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return RESOLVER_ERR_NOMEM;
+	if (records_init(q, name, caa ? Q_CAA : Q_TXT) != 0) {
+		ret = RESOLVER_ERR_NOMEM;
+		goto out;
+	}
+	if (answer_read(q, abuf, alen) == 1) {
+		snprintf(again_at, RESOLVER_MAX_NAME + 1, "%s", q->chain[q->n_chain - 1]);
+		ret = 1;
+	} else if (caa) {
+		caa_cb(q->rc, q->why, q->caa, q->rc == RESOLVER_OK ? q->n : 0, arg);
+	} else {
+		txt_cb(q->rc, q->why, (const char *const *)q->txt,
+		    q->rc == RESOLVER_OK ? q->n : 0, arg);
+	}
+out:
+	query_release(q);
+	return ret;
 }
 
 struct resolver_query *

@@ -115,6 +115,20 @@ typedef void (*resolver_caa_cb)(int rc, const char *why,
 struct resolver_query *resolver_lookup_caa(struct resolver *r,
     const char *name, resolver_caa_cb cb, void *arg);
 
+/*
+ * Reads one DNS answer message (abuf, alen bytes, as a server sent it) to a
+ * TXT (caa 0) or CAA (caa 1) query for name, the way a record lookup reads
+ * it: follows the answer's CNAMEs from name, then takes the records at the
+ * end of the chain. Calls txt_cb or caa_cb, from inside this call, with
+ * what a lookup would report for this answer, and returns 0; returns 1
+ * without calling it when the answer held only aliases (a lookup would ask
+ * again, for the name written to again_at). RESOLVER_ERR_INVALID or
+ * RESOLVER_ERR_NOMEM otherwise. Needs no resolver: for tests.
+ */
+int resolver_answer_read(const char *name, int caa, const unsigned char *abuf,
+    int alen, char again_at[RESOLVER_MAX_NAME + 1], resolver_txt_cb txt_cb,
+    resolver_caa_cb caa_cb, void *arg);
+
 /* Cancels a pending lookup: its callback will not run. q must be a handle
  * whose callback has not run yet. NULL ok. */
 void resolver_cancel(struct resolver_query *q);

@@ -3,6 +3,8 @@
  * pipeline and every resource's payload parsing — against a real store in
  * a temporary directory. The first byte picks the resource.
  */
+#define _XOPEN_SOURCE 700   /* nftw */
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +16,36 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char dir[] = "/tmp/hearth-fuzz-XXXXXX";
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* The store's directory goes when the process exits. */
+static void
+remove_dir(void)
+{
+	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static struct acme *
 setup(void)
 {
 	static struct acme *a;
 	struct acme_config cfg;
 	struct store *st;
-	char dir[] = "/tmp/hearth-fuzz-XXXXXX", err[256];
+	char err[256];
 	int e;
 
 	if (a != NULL)
 		return a;
-	if (crypto_init() != 0 || mkdtemp(dir) == NULL ||
-	    (st = store_open(dir, &e, err, sizeof(err))) == NULL)
+	if (crypto_init() != 0 || mkdtemp(dir) == NULL)
+		abort();
+	atexit(remove_dir);
+	if ((st = store_open(dir, &e, err, sizeof(err))) == NULL)
 		abort();
 	memset(&cfg, 0, sizeof(cfg));
 	a = acme_new(&cfg, st, NULL, &e);

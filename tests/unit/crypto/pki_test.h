@@ -34,6 +34,9 @@ pt_tmpdir(const char *tag)
 
 /* Formats a path under the test directory into a rotating static buffer. */
 static inline const char *
+pt_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline const char *
 pt_path(const char *fmt, ...)
 {
 	static char bufs[16][2048];
@@ -50,6 +53,9 @@ pt_path(const char *fmt, ...)
 
 /* Runs a shell command (output discarded); returns its exit status. */
 static inline int
+pt_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline int
 pt_run(const char *fmt, ...)
 {
 	char cmd[CMD_MAX];
@@ -65,6 +71,9 @@ pt_run(const char *fmt, ...)
 }
 
 /* Runs a shell command and returns its standard output (caller frees). */
+static inline char *
+pt_output(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static inline char *
 pt_output(const char *fmt, ...)
 {

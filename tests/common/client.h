@@ -1,8 +1,8 @@
 /*
- * client.h: a small ACME client for acme/ unit tests, driving acme_handle()
- * with real JWS (ES256 through wolfCrypt) and a clock the test sets, so whole
- * flows (account, order, challenge, validation, finalize) run without a
- * socket. Header-only: each test binary includes it once.
+ * client.h: a small ACME client for acme/ unit tests and the fuzz drivers,
+ * driving acme_handle() with real JWS (ES256 through wolfCrypt) and a clock
+ * the caller sets, so whole flows (account, order, challenge, validation,
+ * finalize) run without a socket. Header-only: each binary includes it once.
  */
 #ifndef HEARTH_TEST_ACME_CLIENT_H
 #define HEARTH_TEST_ACME_CLIENT_H
@@ -130,47 +130,76 @@ tc_sign(struct tc *c, const char *input, char *out, size_t outsz)
 	return 0;
 }
 
-/* POSTs payload (NULL: POST-as-GET) to path, signed with the account key
- * (kid once registered, else jwk). Returns the HTTP status. */
-static int
-tc_post(struct tc *c, const char *path, const char *payload)
-{
-	char url[ACME_MAX_URL], *prot, *p64, *pay64, *input, sig[128], *body;
-	size_t plen = payload != NULL ? strlen(payload) : 0;
-	int status = -1;
+/* How a JWS names its key: kid (the account URL), jwk, or jwk without a
+ * nonce (the inner JWS of keyChange, RFC 8555 §7.3.5). */
+enum tc_key { TC_KID, TC_JWK, TC_INNER };
 
-	if (c->nonce[0] == '\0')
-		(void)tc_send(c, "HEAD", "/acme/new-nonce", NULL);
-	snprintf(url, sizeof(url), "%s%s", TC_BASE, path);
+/* A flattened JWS of payload (len bytes, any bytes; NULL: empty) for url,
+ * signed with c's key. Returns a malloc'd string the caller frees, or NULL. */
+static char *
+tc_jws(struct tc *c, const char *url, const void *payload, size_t plen,
+    enum tc_key mode)
+{
+	char *prot, *p64, *pay64, *input, sig[128], *body = NULL;
+	size_t b64len = 4 * plen / 3 + 8;
+
 	prot = malloc(TC_PROT);
 	p64 = malloc(2 * TC_PROT);
-	pay64 = malloc(4 * plen / 3 + 8);
-	input = malloc(4 * TC_PROT + 4 * plen / 3);
-	body = malloc(4 * TC_PROT + 4 * plen / 3);
-	if (prot == NULL || p64 == NULL || pay64 == NULL || input == NULL ||
-	    body == NULL)
+	pay64 = malloc(b64len);
+	input = malloc(2 * TC_PROT + b64len + 2);
+	if (prot == NULL || p64 == NULL || pay64 == NULL || input == NULL)
 		goto out;
-	if (c->kid[0] != '\0')
+	if (mode == TC_KID)
 		snprintf(prot, TC_PROT, "{\"alg\":\"ES256\",\"kid\":\"%s\","
 		    "\"nonce\":\"%s\",\"url\":\"%s\"}", c->kid, c->nonce, url);
-	else
+	else if (mode == TC_JWK)
 		snprintf(prot, TC_PROT, "{\"alg\":\"ES256\",\"jwk\":%s,"
 		    "\"nonce\":\"%s\",\"url\":\"%s\"}", c->jwk, c->nonce, url);
+	else
+		snprintf(prot, TC_PROT, "{\"alg\":\"ES256\",\"jwk\":%s,"
+		    "\"url\":\"%s\"}", c->jwk, url);
 	tc_b64(prot, strlen(prot), p64, 2 * TC_PROT);
-	tc_b64(payload != NULL ? payload : "", plen, pay64, 4 * plen / 3 + 8);
+	tc_b64(payload != NULL ? payload : "", plen, pay64, b64len);
 	sprintf(input, "%s.%s", p64, pay64);
-	if (tc_sign(c, input, sig, sizeof(sig)) != 0)
+	if (tc_sign(c, input, sig, sizeof(sig)) != 0 ||
+	    (body = malloc(strlen(input) + 256)) == NULL)
 		goto out;
 	sprintf(body, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
 	    p64, pay64, sig);
-	status = tc_send(c, "POST", path, body);
 out:
 	free(prot);
 	free(p64);
 	free(pay64);
 	free(input);
+	return body;
+}
+
+/* POSTs payload (plen bytes; NULL: POST-as-GET) to path, signed with c's
+ * key as mode says, with a fresh nonce. Returns the HTTP status, or -1. */
+static int
+tc_post_mode(struct tc *c, const char *path, const void *payload, size_t plen,
+    enum tc_key mode)
+{
+	char url[ACME_MAX_URL], *body;
+	int status;
+
+	if (c->nonce[0] == '\0')
+		(void)tc_send(c, "HEAD", "/acme/new-nonce", NULL);
+	snprintf(url, sizeof(url), "%s%s", TC_BASE, path);
+	if ((body = tc_jws(c, url, payload, plen, mode)) == NULL)
+		return -1;
+	status = tc_send(c, "POST", path, body);
 	free(body);
 	return status;
+}
+
+/* POSTs payload (NULL: POST-as-GET) to path, signed with the account key
+ * (kid once registered, else jwk). Returns the HTTP status. */
+static int
+tc_post(struct tc *c, const char *path, const char *payload)
+{
+	return tc_post_mode(c, path, payload, payload != NULL ? strlen(payload) : 0,
+	    c->kid[0] != '\0' ? TC_KID : TC_JWK);
 }
 
 /* The path part of a URL the server returned ("https://ca.test/x" -> "/x"). */
