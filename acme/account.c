@@ -2,7 +2,8 @@
  * account.c: accounts (RFC 8555 §7.3): creation and lookup by key, the
  * account resource (read, contact update, deactivation) and key rollover.
  * An account record holds its status, contacts, public key (canonical JWK)
- * and the key's thumbprint, which indexes it in STORE_T_ACCOUNT_BY_KEY.
+ * and the key's thumbprint, which indexes it in STORE_T_ACCOUNT_BY_KEY;
+ * one created with an external account key also what eab.c adds.
  */
 #include "acme_internal.h"
 
@@ -76,6 +77,19 @@ contacts_check(const cJSON *contact, struct acme_response *resp)
 	return cJSON_Duplicate(contact, 1);
 }
 
+/* RFC 8555 §7.3.4: the account object carries the binding as it was sent. */
+static int
+account_add_binding(cJSON *o, const cJSON *acct)
+{
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(acct,
+	    "externalAccountBinding");
+
+	if (b == NULL)
+		return 0;
+	return cJSON_AddItemToObject(o, "externalAccountBinding",
+	    cJSON_Duplicate(b, 1)) ? 0 : -1;
+}
+
 /* The account object a client sees (RFC 8555 §7.1.2). */
 static void
 respond_account(const struct acme_request *req, const char *id,
@@ -94,7 +108,8 @@ respond_account(const struct acme_request *req, const char *id,
 	    cJSON_AddStringToObject(o, "orders", orders) == NULL ||
 	    !cJSON_AddItemToObject(o, "key", cJSON_Duplicate(
 	    cJSON_GetObjectItemCaseSensitive(acct, "key"), 1)) ||
-	    cJSON_AddStringToObject(o, "createdAt", created) == NULL) {
+	    cJSON_AddStringToObject(o, "createdAt", created) == NULL ||
+	    account_add_binding(o, acct) != 0) {
 		cJSON_Delete(o);
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "out of memory");
 		return;
@@ -127,24 +142,51 @@ struct new_account {
 	const struct acme_jws *jws;
 	cJSON *contact;
 	int only_existing;
+	struct acme_eab eab;         /* the verified binding, when present */
+	const cJSON *binding;        /* the binding as sent */
 	time_t now;
 	/* out */
 	char id[ACME_ID_LEN + 1];
 	cJSON *record;
 	int existed;
+	enum acme_eab_refusal refusal;
 };
 
+/* The record of a new account with the request's key (no id yet). */
+static cJSON *
+account_record(const struct new_account *n)
+{
+	cJSON *rec, *key;
+	char *keyjson = crypto_jwk_to_json(n->jws->jwk);
+
+	key = keyjson != NULL ? cJSON_Parse(keyjson) : NULL;
+	free(keyjson);
+	if (key == NULL || (rec = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(key);
+		return NULL;
+	}
+	cJSON_AddStringToObject(rec, "status", "valid");
+	cJSON_AddItemToObject(rec, "contact", n->contact != NULL ?
+	    cJSON_Duplicate(n->contact, 1) : cJSON_CreateArray());
+	cJSON_AddItemToObject(rec, "key", key);
+	cJSON_AddStringToObject(rec, "thumbprint", n->jws->thumbprint);
+	cJSON_AddNumberToObject(rec, "created", (double)n->now);
+	return rec;
+}
+
+/* Finds the account of the key, or creates it; an account is only created
+ * with a usable external account key when one was sent or is required
+ * (RFC 8555 §7.3.4). Returns 1 (nothing written) for lookups and refusals. */
 static int
 new_account_txn(struct store_txn *txn, void *arg)
 {
 	struct new_account *n = arg;
-	cJSON *key;
-	char *keyjson;
 	int ret;
 
 	cJSON_Delete(n->record);
 	n->record = NULL;
 	n->existed = 0;
+	n->refusal = ACME_EAB_OK;
 	if ((ret = account_by_key(txn, n->jws->thumbprint, n->id)) == 0) {
 		n->existed = 1;
 		n->record = acme_record_get(txn, STORE_T_ACCOUNTS, n->id);
@@ -154,21 +196,24 @@ new_account_txn(struct store_txn *txn, void *arg)
 		return ret;
 	if (n->only_existing)
 		return 1;
-	if (acme_id_new(n->a, n->now, n->id) != ACME_OK)
-		return ACME_ERR_INTERNAL;
-	keyjson = crypto_jwk_to_json(n->jws->jwk);
-	key = keyjson != NULL ? cJSON_Parse(keyjson) : NULL;
-	free(keyjson);
-	if ((n->record = cJSON_CreateObject()) == NULL || key == NULL) {
-		cJSON_Delete(key);
-		return ACME_ERR_NOMEM;
+	if (!n->eab.present && n->a->cfg.eab_required) {
+		n->refusal = ACME_EAB_MISSING;
+		return 1;
 	}
-	cJSON_AddStringToObject(n->record, "status", "valid");
-	cJSON_AddItemToObject(n->record, "contact", n->contact != NULL ?
-	    cJSON_Duplicate(n->contact, 1) : cJSON_CreateArray());
-	cJSON_AddItemToObject(n->record, "key", key);
-	cJSON_AddStringToObject(n->record, "thumbprint", n->jws->thumbprint);
-	cJSON_AddNumberToObject(n->record, "created", (double)n->now);
+	if (acme_id_new(n->a, n->now, n->id) != ACME_OK)
+		return STORE_ERR_INTERNAL;
+	if ((n->record = account_record(n)) == NULL)
+		return STORE_ERR_NOMEM;
+	if (n->eab.present && (ret = acme_eab_bind(txn, n->eab.kid, n->id,
+	    n->binding, n->now, n->record)) != 0) {
+		if (ret > 0) {
+			n->refusal = (enum acme_eab_refusal)ret;
+			ret = 1;
+		}
+		cJSON_Delete(n->record);
+		n->record = NULL;
+		return ret;
+	}
 	if ((ret = acme_record_put(txn, STORE_T_ACCOUNTS, n->id, n->record)) != 0)
 		return ret;
 	return store_put(txn, STORE_T_ACCOUNT_BY_KEY, n->jws->thumbprint,
@@ -183,6 +228,7 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 	struct new_account n;
 	struct acme_jws jws;
 	cJSON *payload = NULL, *v;
+	char url[ACME_MAX_URL];
 	int ret;
 
 	memset(&n, 0, sizeof(n));
@@ -190,11 +236,6 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 		return;
 	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
 		goto out;
-	if (cJSON_GetObjectItemCaseSensitive(payload, "externalAccountBinding") != NULL) {
-		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
-		    "externalAccountBinding is not used by this server");
-		goto out;
-	}
 	v = cJSON_GetObjectItemCaseSensitive(payload, "contact");
 	if (v != NULL && (n.contact = contacts_check(v, resp)) == NULL)
 		goto out;
@@ -211,6 +252,11 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 		    "termsOfServiceAgreed must be a boolean");
 		goto out;
 	}
+	if (acme_request_url(req, url, sizeof(url)) != 0 ||
+	    acme_eab_verify(a, payload, url, &jws, &n.eab, resp) != 0)
+		goto out;
+	n.binding = cJSON_GetObjectItemCaseSensitive(payload,
+	    "externalAccountBinding");
 	n.a = a;
 	n.jws = &jws;
 	n.now = req->now;
@@ -218,6 +264,8 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 	if (ret < 0) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
 		    "could not store the account");
+	} else if (n.refusal != ACME_EAB_OK) {
+		acme_eab_refused(n.refusal, n.eab.kid, resp);
 	} else if (n.record == NULL) {
 		acme_respond_problem(resp, ACME_P_ACCOUNT_DOES_NOT_EXIST, 0,
 		    "no account exists with this key");

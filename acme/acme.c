@@ -28,6 +28,8 @@ acme_new(const struct acme_config *cfg, struct store *st,
 		a->cfg.cert_days = 90;
 	if (a->cfg.max_body == 0)
 		a->cfg.max_body = ACME_MAX_BODY;
+	if (a->cfg.retention == 0)
+		a->cfg.retention = ACME_RETENTION;
 	a->store = st;
 	a->signer = signer;
 	if ((ret = acme_nonces_init(&a->nonces, a->cfg.random)) != ACME_OK)
@@ -38,6 +40,7 @@ acme_new(const struct acme_config *cfg, struct store *st,
 		goto fail;
 	}
 	pthread_mutex_init(&a->queue_lock, NULL);
+	pthread_mutex_init(&a->cleanup_lock, NULL);
 	acme_queue_resume(a);
 	ret = ACME_OK;
 	goto out;
@@ -57,6 +60,7 @@ acme_free(struct acme *a)
 		return;
 	acme_nonces_fini(&a->nonces);
 	pthread_mutex_destroy(&a->queue_lock);
+	pthread_mutex_destroy(&a->cleanup_lock);
 	free(a->queue);
 	free(a);
 }

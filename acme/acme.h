@@ -33,6 +33,7 @@ enum {
 	ACME_ERR_NOMEM = -1,
 	ACME_ERR_INVALID = -2,
 	ACME_ERR_INTERNAL = -3,
+	ACME_ERR_NOTFOUND = -4,     /* no such record (e.g. an EAB key id) */
 };
 
 struct acme_config {
@@ -43,6 +44,9 @@ struct acme_config {
 	size_t n_caa_identities;
 	unsigned cert_days;         /* leaf validity, default 90 */
 	size_t max_body;            /* request body cap, default ACME_MAX_BODY */
+	long retention;             /* seconds expired records are kept before
+	                               the cleanup removes them; 0: 7 days */
+	int eab_required;           /* newAccount needs externalAccountBinding */
 	/* Random bytes for nonces and identifiers: 0 on success. */
 	int (*random)(void *buf, size_t len);
 	/* Which identifiers may be ordered (newOrder, newAuthz); borrowed, must
@@ -88,6 +92,12 @@ struct acme_response {
 void acme_handle(struct acme *a, const struct acme_request *req,
     struct acme_response *resp);
 void acme_response_clear(struct acme_response *resp);
+
+/* Removes a small batch of orders, authorizations (with their challenges)
+ * and certificates that expired more than cfg.retention before now, in
+ * short transactions. Returns how many records went (call again while it
+ * is positive) or a negative ACME_ERR_* code. Safe from any thread. */
+int acme_cleanup(struct acme *a, time_t now);
 
 /* ---- validation: acme/ decides what to check, server/ does the I/O ---- */
 
@@ -163,5 +173,62 @@ struct acme_caa_record {
  * any thread. */
 void acme_validation_done(struct acme *a, const struct acme_validation *job,
     const struct acme_validation_result *r, time_t now);
+
+/* ---- external account binding keys (RFC 8555 §7.3.4) ----
+ *
+ * An operator creates MAC keys (`hearth eab add`); a client proves it holds
+ * one when it creates its account, and the key is then bound to that account
+ * for good. The store keeps the MAC key itself (the server must have it to
+ * verify), so the database is as secret as the keys. These functions run in
+ * any process that has the store open, also while a server uses it.
+ */
+
+#define ACME_EAB_KID_LEN      32   /* hex of 16 random bytes */
+#define ACME_EAB_HMAC_BYTES   32
+#define ACME_EAB_HMAC_B64_LEN 43   /* base64url of 32 bytes, no padding */
+#define ACME_EAB_MAX_LABEL    128
+#define ACME_EAB_MAX_ALLOW    32   /* name suffixes per key */
+
+struct acme_eab_params {
+	const char *label;                 /* operator's note, may be NULL */
+	time_t expires;                    /* unbound key unusable after; 0: never */
+	const char *const *allow_dns;      /* DNS suffixes names must fall under */
+	size_t n_allow_dns;                /* 0: no restriction */
+};
+
+/*
+ * Creates a key: random kid and MAC key, written to kid and hmac (base64url,
+ * NUL-terminated). random fills buffers (crypto_random). 0; ACME_ERR_INVALID
+ * with the reason in why (a label or suffix refused); ACME_ERR_INTERNAL when
+ * the store or randomness failed (reason in why).
+ */
+int acme_eab_key_add(struct store *st, const struct acme_eab_params *p,
+    time_t now, int (*random)(void *buf, size_t len),
+    char kid[ACME_EAB_KID_LEN + 1], char hmac[ACME_EAB_HMAC_B64_LEN + 1],
+    char *why, size_t whylen);
+
+/* What acme_eab_key_list() shows of a key; never the MAC key. Pointers are
+ * valid during the callback only. */
+struct acme_eab_info {
+	const char *kid;
+	const char *label;                 /* "" when none */
+	time_t created, expires;           /* expires 0: never */
+	time_t revoked;                    /* 0: not revoked */
+	const char *account;               /* bound account id, NULL: unbound */
+	time_t bound;
+	const char *const *allow_dns;
+	size_t n_allow_dns;
+};
+
+/* Calls fn for every key in kid order; fn returns 0 to go on, non-zero to
+ * stop. Returns 0 or ACME_ERR_INTERNAL. */
+typedef int (*acme_eab_key_fn)(const struct acme_eab_info *k, void *arg);
+int acme_eab_key_list(struct store *st, acme_eab_key_fn fn, void *arg);
+
+/* Marks a key revoked: it can no longer bind an account; an account it
+ * already bound keeps working. *was_revoked is set when it already was
+ * (nothing changes). 0, ACME_ERR_NOTFOUND or ACME_ERR_INTERNAL. */
+int acme_eab_key_revoke(struct store *st, const char *kid, time_t now,
+    int *was_revoked);
 
 #endif

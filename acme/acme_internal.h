@@ -81,6 +81,13 @@ int acme_nonce_consume(struct acme_nonces *n, time_t now, const char *nonce);
 /* ---- the handle ---- */
 
 #define ACME_QUEUE_MAX 4096   /* validations waiting for server/ */
+#define ACME_CLEANUP_KEY 64   /* longest record key the cleanup resumes after */
+
+/* Where the background cleanup (cleanup.c) goes on in each table. */
+struct acme_cleanup_cursor {
+	char after[ACME_CLEANUP_KEY + 1];
+	size_t len;
+};
 
 struct acme {
 	struct acme_config cfg;
@@ -90,6 +97,8 @@ struct acme {
 	pthread_mutex_t queue_lock;
 	struct acme_validation *queue;  /* ring of ACME_QUEUE_MAX jobs */
 	size_t queue_head, queue_len;
+	pthread_mutex_t cleanup_lock;
+	struct acme_cleanup_cursor cleanup[3]; /* orders, authzs, certificates */
 };
 
 /* ---- policy numbers ---- */
@@ -100,6 +109,8 @@ struct acme {
 #define ACME_AUTHZ_VALID_LIFETIME   (30 * 86400)
 #define ACME_ORDERS_PAGE       50       /* orders per page of the list */
 #define ACME_RETRY_AFTER       2        /* seconds, while processing */
+#define ACME_FINALIZE_STALE    60       /* seconds a finalize claim holds */
+#define ACME_RETENTION         (7 * 86400) /* expired records kept, default */
 #define ACME_MAX_CONTACTS      10
 #define ACME_MAX_CONTACT_LEN   320
 #define ACME_ID_LEN            24       /* 8 hex of time + 16 hex random */
@@ -163,6 +174,10 @@ cJSON *acme_jws_payload_object(const struct acme_jws *j,
 /* The full URL of the request (base + path [+ ? query]). */
 int acme_request_url(const struct acme_request *req, char *out, size_t outsz);
 
+/* Nonzero when an object has more than a few dozen members or repeats a
+ * name (parsers disagree on which duplicate counts). */
+int acme_json_has_duplicates(const cJSON *o);
+
 /* ---- resources ---- */
 
 /* The account URL of id for this request's base. */
@@ -210,6 +225,53 @@ int acme_ident_check(const cJSON *ident, enum acme_ident_type *type,
     char value[256], int *wildcard, struct acme_response *resp);
 const char *acme_ident_type_name(enum acme_ident_type t);
 
+/* ---- external account binding (eab.c), RFC 8555 §7.3.4 ---- */
+
+/* Why newAccount may not bind a key (positive: a write callback's refusal). */
+enum acme_eab_refusal {
+	ACME_EAB_OK = 0,
+	ACME_EAB_MISSING,            /* required, and none was sent */
+	ACME_EAB_UNKNOWN,            /* no key with that kid */
+	ACME_EAB_REVOKED,
+	ACME_EAB_EXPIRED,
+	ACME_EAB_USED,               /* already bound to an account */
+};
+
+/* A verified externalAccountBinding: the key it names. */
+struct acme_eab {
+	int present;
+	char kid[ACME_EAB_KID_LEN + 1];
+};
+
+/*
+ * Verifies newAccount's externalAccountBinding, when present: a flattened
+ * JWS with alg HS256/384/512, a known kid, url equal to url (the newAccount
+ * URL), no nonce, a MAC that verifies with the key, and a payload that is
+ * the outer JWS's key. Whether the key may still bind is decided by
+ * acme_eab_bind(). 0 with out filled (out->present 0 when absent), or -1
+ * with the problem in resp.
+ */
+int acme_eab_verify(struct acme *a, const cJSON *payload, const char *url,
+    const struct acme_jws *jws, struct acme_eab *out,
+    struct acme_response *resp);
+/*
+ * In newAccount's write: binds key kid to account_id unless it is revoked,
+ * expired at now or bound already, and copies its restrictions (and the
+ * binding as sent, binding may be NULL) into the account record. 0, an
+ * acme_eab_refusal, or a negative STORE_* code.
+ */
+int acme_eab_bind(struct store_txn *txn, const char *kid,
+    const char *account_id, const cJSON *binding, time_t now, cJSON *account);
+/* The problem document for a refusal of acme_eab_bind(). */
+void acme_eab_refused(enum acme_eab_refusal r, const char *kid,
+    struct acme_response *resp);
+/* 0 when an account may ask for the identifier (its key's restrictions);
+ * else rejectedIdentifier in resp and -1. */
+int acme_eab_ident_allowed(const cJSON *account, enum acme_ident_type type,
+    const char *value, struct acme_response *resp);
+/* The same for every (already checked) identifier of a newOrder array. */
+int acme_eab_idents_allowed(const cJSON *account, const cJSON *identifiers,
+    struct acme_response *resp);
 /* An identifier as acme_ident_check() left it. */
 struct acme_ident {
 	enum acme_ident_type type;
@@ -237,6 +299,11 @@ const char *acme_authz_status(const cJSON *authz, time_t now);
 int acme_authz_obtain(struct acme *a, struct store_txn *txn,
     const char *account_id, enum acme_ident_type type, const char *value,
     int wildcard, int reuse, time_t now, char id[ACME_ID_LEN + 1]);
+/* The STORE_T_AUTHZ_BY_ACCOUNT key "account/type:value/id" (id NULL: the
+ * prefix of every authorization of that identifier). Its length, or -1
+ * when it does not fit. */
+int acme_authz_index_key(char *out, size_t outsz, const char *account,
+    enum acme_ident_type type, const char *value, const char *id);
 /* Nonzero when the authorization index prefix ("account/type:value/") has a
  * valid, unexpired authorization. */
 int acme_authz_valid_for(struct store_txn *txn, const char *prefix, size_t len,

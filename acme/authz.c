@@ -69,8 +69,8 @@ acme_authz_status(const cJSON *authz, time_t now)
 }
 
 /* Index key "account/type:value/" (+ authz id). */
-static int
-authz_index_key(char *out, size_t outsz, const char *account,
+int
+acme_authz_index_key(char *out, size_t outsz, const char *account,
     enum acme_ident_type type, const char *value, const char *id)
 {
 	int n = snprintf(out, outsz, "%s/%s:%s/%s", account,
@@ -188,7 +188,7 @@ acme_authz_obtain(struct acme *a, struct store_txn *txn, const char *account_id,
 	size_t i, n;
 	int klen, ret;
 
-	if ((klen = authz_index_key(key, sizeof(key), account_id, type, base, NULL)) < 0)
+	if ((klen = acme_authz_index_key(key, sizeof(key), account_id, type, base, NULL)) < 0)
 		return ACME_ERR_INVALID;
 	if (reuse) {
 		memset(&r, 0, sizeof(r));
@@ -226,7 +226,7 @@ acme_authz_obtain(struct acme *a, struct store_txn *txn, const char *account_id,
 	if (ret == 0)
 		ret = acme_record_put(txn, STORE_T_AUTHZS, id, az);
 	cJSON_Delete(az);
-	if (ret == 0 && authz_index_key(key, sizeof(key), account_id, type, base, id) > 0)
+	if (ret == 0 && acme_authz_index_key(key, sizeof(key), account_id, type, base, id) > 0)
 		ret = store_put(txn, STORE_T_AUTHZ_BY_ACCOUNT, key, strlen(key), "", 0, 0);
 	return ret;
 }
@@ -457,7 +457,9 @@ acme_new_authz(struct acme *a, const struct acme_request *req,
 		    "wildcard names cannot be pre-authorized (RFC 8555 §7.4.1)");
 		goto out;
 	}
-	if (acme_ident_policy(a, &ident, 1, resp) != 0)
+	if (acme_ident_policy(a, &ident, 1, resp) != 0 ||
+	    acme_eab_ident_allowed(jws.account, ident.type, ident.value,
+	    resp) != 0)
 		goto out;
 	n.a = a;
 	n.account = jws.account_id;

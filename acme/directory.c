@@ -41,7 +41,9 @@ acme_directory_json(const struct acme *a, const char *base_url)
 	if (a->cfg.website != NULL &&
 	    cJSON_AddStringToObject(meta, "website", a->cfg.website) == NULL)
 		goto out;
-	if (cJSON_AddFalseToObject(meta, "externalAccountRequired") == NULL)
+	/* RFC 8555 §7.3.4: true when newAccount needs a binding */
+	if (cJSON_AddBoolToObject(meta, "externalAccountRequired",
+	    a->cfg.eab_required != 0) == NULL)
 		goto out;
 	if (a->cfg.n_caa_identities > 0 && !cJSON_AddItemToObject(meta,
 	    "caaIdentities", cJSON_CreateStringArray(a->cfg.caa_identities,

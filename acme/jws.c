@@ -104,8 +104,8 @@ b64_decode_alloc(const char *in, size_t *outlen)
  * disagree on which duplicate counts (RFC 7515 §4, RFC 8259 §4), so none
  * is accepted. The count is bounded first: the pairwise check is
  * quadratic. */
-static int
-has_duplicates(const cJSON *o)
+int
+acme_json_has_duplicates(const cJSON *o)
 {
 	const cJSON *a, *b;
 	int n = 0;
@@ -127,7 +127,7 @@ parse_flattened(const char *json, size_t len, struct jws_parts *p,
 {
 	cJSON *o = cJSON_ParseWithLength(json, len), *m;
 
-	if (!cJSON_IsObject(o) || has_duplicates(o)) {
+	if (!cJSON_IsObject(o) || acme_json_has_duplicates(o)) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
 		    "request body is not a JSON object with unique members "
 		    "(at most " STR(MAX_MEMBERS) ")");
@@ -173,7 +173,7 @@ decode_parts(const struct jws_parts *p, struct acme_jws *out,
 	}
 	out->protected = cJSON_ParseWithLength(hdr, len);
 	free(hdr);
-	if (!cJSON_IsObject(out->protected) || has_duplicates(out->protected)) {
+	if (!cJSON_IsObject(out->protected) || acme_json_has_duplicates(out->protected)) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
 		    "protected header is not a JSON object with unique members");
 		return -1;
@@ -487,7 +487,7 @@ acme_jws_payload_object(const struct acme_jws *j, struct acme_response *resp)
 {
 	cJSON *o = cJSON_ParseWithLength(j->payload, j->payload_len);
 
-	if (!cJSON_IsObject(o) || has_duplicates(o)) {
+	if (!cJSON_IsObject(o) || acme_json_has_duplicates(o)) {
 		cJSON_Delete(o);
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
 		    "payload is not a JSON object with unique members");

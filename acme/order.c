@@ -6,7 +6,8 @@
  *
  * Record: account, status (only "processing", "valid" or "invalid" are
  * stored once decided; before that the status is derived), expires,
- * identifiers, authzs (ids), notBefore/notAfter when asked, cert (serial).
+ * identifiers, authzs (ids), notBefore/notAfter when asked, cert (serial),
+ * and while a finalize is in flight its claim token and time.
  */
 #include "acme_internal.h"
 
@@ -31,7 +32,9 @@ acme_order_status(struct store_txn *txn, const cJSON *order, time_t now)
 		return "valid";
 	if (st != NULL && strcmp(st, "invalid") == 0)
 		return "invalid";
-	if (st != NULL && strcmp(st, "processing") == 0)
+	/* a finalize in flight; its claim lapses if the server stopped */
+	if (st != NULL && strcmp(st, "processing") == 0 &&
+	    acme_json_time(order, "claimed") + ACME_FINALIZE_STALE > now)
 		return "processing";
 	if (acme_json_time(order, "expires") <= now)
 		return "invalid";
@@ -335,6 +338,9 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 	if (order_identifiers(a, cJSON_GetObjectItemCaseSensitive(payload,
 	    "identifiers"), &n.ids, &n.n, resp) != 0)
 		goto out;
+	if (acme_eab_idents_allowed(jws.account, cJSON_GetObjectItemCaseSensitive(
+	    payload, "identifiers"), resp) != 0)
+		goto out;
 	if (order_validity(a, payload, req->now, &n.not_before, &n.not_after, resp) != 0)
 		goto out;
 	n.a = a;
@@ -478,17 +484,29 @@ out:
 
 /* ---- finalize ---- */
 
+/*
+ * Finalization signs outside every store write: a first write claims the
+ * ready order (status "processing", with a claim token), the signer signs
+ * with no store lock held, and a second write stores the certificate and
+ * makes the order valid. Each write callback only reads and writes through
+ * its transaction, so running one twice never signs twice. A claim left by
+ * a server that stopped mid-way lapses after ACME_FINALIZE_STALE seconds and
+ * the order is ready again.
+ */
 struct finalize {
 	struct acme *a;
 	const char *id;
 	const char *account;
-	const struct crypto_csr *csr;
 	time_t now;
-	/* out */
-	int not_ready;
+	char claim[ACME_ID_LEN + 1];
+	/* filled by the claim */
 	const char *status;
-	char serial[2 * CRYPTO_SERIAL_BYTES + 1];
-	int issue_err;
+	struct crypto_name allowed[ACME_MAX_IDENTIFIERS];
+	size_t n_allowed;
+	time_t not_before, not_after;
+	/* the signed certificate, for the commit */
+	const struct crypto_leaf *leaf;
+	int claimed;           /* the commit found the order still ours */
 };
 
 /* The CSR must name exactly the order's identifiers (RFC 8555 §7.4). */
@@ -557,59 +575,168 @@ cert_record(struct store_txn *txn, const struct finalize *f,
 	return ret;
 }
 
-/* Issues inside the write transaction, so the order moves from ready to
- * valid at once and two finalize calls cannot both issue. */
+/* What the certificate may carry and when it is valid, from the order. */
+static void
+claim_leaf_params(struct finalize *f, const cJSON *ord)
+{
+	const cJSON *e;
+
+	f->n_allowed = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ord, "identifiers")) {
+		if (f->n_allowed == ACME_MAX_IDENTIFIERS)
+			break;
+		f->allowed[f->n_allowed].type = strcmp(acme_json_str(e, "type"),
+		    "ip") == 0 ? CRYPTO_NAME_IP : CRYPTO_NAME_DNS;
+		snprintf(f->allowed[f->n_allowed].value,
+		    sizeof(f->allowed[f->n_allowed].value), "%s",
+		    acme_json_str(e, "value"));
+		f->n_allowed++;
+	}
+	f->not_before = acme_json_time(ord, "notBefore") != 0 ?
+	    acme_json_time(ord, "notBefore") : f->now - 60;
+	f->not_after = acme_json_time(ord, "notAfter") != 0 ?
+	    acme_json_time(ord, "notAfter") :
+	    f->not_before + (time_t)f->a->cfg.cert_days * 86400;
+	/* Never past the intermediate: near its end, leaves get shorter. */
+	if (f->not_after > crypto_signer_not_after(f->a->signer))
+		f->not_after = crypto_signer_not_after(f->a->signer);
+}
+
+/* Write 1: a ready order becomes processing under our claim. Returns 1
+ * (nothing written) when it is not ready. */
 static int
-finalize_txn(struct store_txn *txn, void *arg)
+claim_txn(struct store_txn *txn, void *arg)
 {
 	struct finalize *f = arg;
-	struct crypto_name allowed[ACME_MAX_IDENTIFIERS];
-	struct crypto_leaf_params lp;
-	struct crypto_leaf leaf;
-	const cJSON *e;
 	cJSON *ord;
-	size_t n = 0;
 	int ret;
 
 	if ((ord = acme_record_get(txn, STORE_T_ORDERS, f->id)) == NULL)
 		return STORE_ERR_CORRUPT;
 	f->status = acme_order_status(txn, ord, f->now);
 	if (strcmp(f->status, "ready") != 0) {
-		f->not_ready = 1;
 		cJSON_Delete(ord);
 		return 1;
 	}
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ord, "identifiers")) {
-		allowed[n].type = strcmp(acme_json_str(e, "type"), "ip") == 0 ?
-		    CRYPTO_NAME_IP : CRYPTO_NAME_DNS;
-		snprintf(allowed[n].value, sizeof(allowed[n].value), "%s",
-		    acme_json_str(e, "value"));
-		n++;
-	}
-	memset(&lp, 0, sizeof(lp));
-	lp.allowed = allowed;
-	lp.n_allowed = n;
-	lp.not_before = acme_json_time(ord, "notBefore") != 0 ?
-	    acme_json_time(ord, "notBefore") : f->now - 60;
-	lp.not_after = acme_json_time(ord, "notAfter") != 0 ?
-	    acme_json_time(ord, "notAfter") :
-	    lp.not_before + (time_t)f->a->cfg.cert_days * 86400;
-	/* Never past the intermediate: near its end, leaves get shorter. */
-	if (lp.not_after > crypto_signer_not_after(f->a->signer))
-		lp.not_after = crypto_signer_not_after(f->a->signer);
-	if ((f->issue_err = crypto_signer_issue(f->a->signer, f->csr, &lp, &leaf)) != 0) {
-		cJSON_Delete(ord);
-		return 2;
-	}
-	ret = cert_record(txn, f, &leaf);
-	memcpy(f->serial, leaf.serial, sizeof(f->serial));
-	crypto_leaf_clear(&leaf);
-	cJSON_ReplaceItemInObjectCaseSensitive(ord, "status", cJSON_CreateString("valid"));
-	cJSON_AddStringToObject(ord, "cert", f->serial);
-	if (ret == 0)
-		ret = acme_record_put(txn, STORE_T_ORDERS, f->id, ord);
+	claim_leaf_params(f, ord);
+	cJSON_DeleteItemFromObjectCaseSensitive(ord, "status");
+	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claim");
+	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claimed");
+	cJSON_AddStringToObject(ord, "status", "processing");
+	cJSON_AddStringToObject(ord, "claim", f->claim);
+	cJSON_AddNumberToObject(ord, "claimed", (double)f->now);
+	ret = acme_record_put(txn, STORE_T_ORDERS, f->id, ord);
 	cJSON_Delete(ord);
 	return ret;
+}
+
+/* The order record when it still carries our claim, else NULL. */
+static cJSON *
+claimed_order(struct store_txn *txn, const struct finalize *f)
+{
+	cJSON *ord = acme_record_get(txn, STORE_T_ORDERS, f->id);
+	const char *st = ord != NULL ? acme_json_str(ord, "status") : NULL;
+	const char *claim = ord != NULL ? acme_json_str(ord, "claim") : NULL;
+
+	if (st == NULL || strcmp(st, "processing") != 0 || claim == NULL ||
+	    strcmp(claim, f->claim) != 0) {
+		cJSON_Delete(ord);
+		return NULL;
+	}
+	return ord;
+}
+
+/* Write 2: the certificate is stored (always: a signed certificate is
+ * never lost), and the order becomes valid when the claim is still ours. */
+static int
+commit_txn(struct store_txn *txn, void *arg)
+{
+	struct finalize *f = arg;
+	cJSON *ord;
+	int ret;
+
+	if ((ret = cert_record(txn, f, f->leaf)) != 0)
+		return ret;
+	f->claimed = 0;
+	if ((ord = claimed_order(txn, f)) == NULL)
+		return 0;
+	f->claimed = 1;
+	cJSON_ReplaceItemInObjectCaseSensitive(ord, "status", cJSON_CreateString("valid"));
+	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claim");
+	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claimed");
+	cJSON_AddStringToObject(ord, "cert", f->leaf->serial);
+	ret = acme_record_put(txn, STORE_T_ORDERS, f->id, ord);
+	cJSON_Delete(ord);
+	return ret;
+}
+
+/* Signing failed: the order is ready again (when still ours), so the
+ * client may retry. */
+static int
+release_txn(struct store_txn *txn, void *arg)
+{
+	struct finalize *f = arg;
+	cJSON *ord;
+	int ret;
+
+	if ((ord = claimed_order(txn, f)) == NULL)
+		return 0;
+	cJSON_DeleteItemFromObjectCaseSensitive(ord, "status");
+	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claim");
+	cJSON_DeleteItemFromObjectCaseSensitive(ord, "claimed");
+	ret = acme_record_put(txn, STORE_T_ORDERS, f->id, ord);
+	cJSON_Delete(ord);
+	return ret;
+}
+
+/* Claims, signs with no store lock held, commits. 0, or a problem in
+ * resp and -1. */
+static int
+finalize_issue(struct finalize *f, const struct crypto_csr *csr,
+    struct acme_response *resp)
+{
+	struct crypto_leaf_params lp;
+	struct crypto_leaf leaf;
+	int ret, err;
+
+	if (acme_id_new(f->a, f->now, f->claim) != ACME_OK ||
+	    (ret = store_write(f->a->store, claim_txn, f)) < 0) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "could not claim the order");
+		return -1;
+	}
+	if (ret == 1) {
+		acme_respond_problem(resp, ACME_P_ORDER_NOT_READY, 0,
+		    "order is %s, not ready", f->status);
+		return -1;
+	}
+	memset(&lp, 0, sizeof(lp));
+	lp.allowed = f->allowed;
+	lp.n_allowed = f->n_allowed;
+	lp.not_before = f->not_before;
+	lp.not_after = f->not_after;
+	if ((err = crypto_signer_issue(f->a->signer, csr, &lp, &leaf)) != 0) {
+		(void)store_write(f->a->store, release_txn, f);
+		if (err == CRYPTO_ERR_UNAVAILABLE) {   /* being restarted */
+			acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 503,
+			    "the signer is restarting; retry shortly");
+			acme_respond_header(resp, "Retry-After", "%d",
+			    CRYPTO_SIGNER_TIMEOUT);
+		} else
+			acme_respond_problem(resp, ACME_P_BAD_CSR, 0,
+			    "cannot issue: %s", crypto_strerror(err));
+		return -1;
+	}
+	f->leaf = &leaf;
+	ret = store_write(f->a->store, commit_txn, f);
+	crypto_leaf_clear(&leaf);
+	if (ret != 0 || !f->claimed) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    ret != 0 ? "could not store the certificate" :
+		    "the order was finalized concurrently");
+		return -1;
+	}
+	return 0;
 }
 
 /* Decodes and checks the CSR of a finalize payload; NULL with resp set. */
@@ -664,7 +791,6 @@ acme_finalize(struct acme *a, const struct acme_request *req, const char *id,
 	struct crypto_csr *csr = NULL;
 	cJSON *payload = NULL, *ord = NULL;
 	struct store_txn *txn;
-	int ret;
 
 	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
 		return;
@@ -687,23 +813,8 @@ acme_finalize(struct acme *a, const struct acme_request *req, const char *id,
 	f.a = a;
 	f.id = id;
 	f.account = jws.account_id;
-	f.csr = csr;
 	f.now = req->now;
-	ret = store_write(a->store, finalize_txn, &f);
-	if (f.not_ready)
-		acme_respond_problem(resp, ACME_P_ORDER_NOT_READY, 0,
-		    "order is %s, not ready", f.status);
-	else if (ret == 2 && f.issue_err == CRYPTO_ERR_UNAVAILABLE) {
-		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 503,
-		    "the signer is restarting; retry shortly");
-		acme_respond_header(resp, "Retry-After", "%d", CRYPTO_SIGNER_TIMEOUT);
-	} else if (ret == 2)
-		acme_respond_problem(resp, ACME_P_BAD_CSR, 0, "cannot issue: %s",
-		    crypto_strerror(f.issue_err));
-	else if (ret != 0)
-		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
-		    "could not store the certificate");
-	else
+	if (finalize_issue(&f, csr, resp) == 0)
 		respond_order(a, req, id, 200, resp);
 out:
 	crypto_csr_free(csr);

@@ -109,7 +109,7 @@ lower_copy(const char *in, size_t len, char *out, const char **why)
 	return CRYPTO_OK;
 }
 
-/* Checks the labels of out from start; *labels counts them. */
+/* Checks every label of name[0..len); *labels counts them. */
 static int
 labels_check(const char *name, size_t len, size_t *labels, const char **why)
 {

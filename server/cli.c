@@ -1,6 +1,7 @@
 /*
- * cli.c: the command words (`init`, `serve`, `version`, `help`) and their
- * usage text. Parses the configuration and hands it to the command.
+ * cli.c: the command words (`init`, `serve`, `eab`, `version`, `help`) and
+ * their usage text. Parses the configuration and hands it to the command
+ * (`eab` parses its own words, in eab_cli.c).
  */
 #include "server.h"
 #include "server_internal.h"
@@ -15,8 +16,10 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: hearth init --data DIR [options]   create the CA\n"
 	    "       hearth serve --data DIR [options]  run the ACME server\n"
+	    "       hearth eab add|list|revoke --data DIR ...\n"
+	    "                                          external account keys\n"
 	    "       hearth version\n"
-	    "       hearth help [init|serve]\n");
+	    "       hearth help [init|serve|eab]\n");
 }
 
 static int
@@ -28,6 +31,9 @@ help(int argc, char **argv)
 	} else if (argc > 0 && strcmp(argv[0], "serve") == 0) {
 		printf("usage: hearth serve --data DIR [options]\n");
 		config_usage(stdout, CMD_SERVE);
+	} else if (argc > 0 && strcmp(argv[0], "eab") == 0) {
+		eab_usage(stdout);
+		config_usage(stdout, CMD_EAB);
 	} else {
 		usage(stdout);
 	}
@@ -52,6 +58,8 @@ server_main(int argc, char **argv)
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)
 		return help(argc - 2, argv + 2);
+	if (strcmp(argv[1], "eab") == 0)
+		return cmd_eab(argc - 2, argv + 2);
 	if (strcmp(argv[1], "init") == 0) {
 		cmd = CMD_INIT;
 	} else if (strcmp(argv[1], "serve") == 0) {

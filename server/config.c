@@ -19,6 +19,7 @@
 enum opt_kind {
 	OPT_STRING, OPT_LIST, OPT_LONG, OPT_PORT, OPT_ADDR_PORT,
 	OPT_DURATION,                /* "90s", "15m", "168h", "30d": seconds */
+	OPT_FLAG,                    /* bare flag; in a file 1/0, true/false */
 	OPT_POLICY,                  /* a list of name policy rules; min is the
 	                              * enum crypto_policy_rule */
 };
@@ -34,9 +35,10 @@ struct option {
 
 #define OFF(f) offsetof(struct config, f)
 #define BOTH (CMD_INIT | CMD_SERVE)
+#define ALL (CMD_INIT | CMD_SERVE | CMD_EAB)
 
 static const struct option options[] = {
-	{ "data", OPT_STRING, OFF(data_dir), BOTH, 0, 0,
+	{ "data", OPT_STRING, OFF(data_dir), ALL, 0, 0,
 	  "data directory (CA under DIR/ca, database under DIR/db)" },
 	{ "listen", OPT_ADDR_PORT, OFF(listen), CMD_SERVE, 0, 0,
 	  "HTTPS listen address, ADDR:PORT or :PORT (default :8443)" },
@@ -80,6 +82,10 @@ static const struct option options[] = {
 	  CRYPTO_POLICY_DENY_IP, 0, "IP range (CIDR) never issued for, repeatable" },
 	{ "cert-days", OPT_LONG, OFF(cert_days), CMD_SERVE, 1, 825,
 	  "validity of issued certificates in days (default 90)" },
+	{ "retention", OPT_DURATION, OFF(retention), CMD_SERVE, 3600,
+	  3650L * 86400, "how long expired orders, authorizations and "
+	  "certificates are kept before the background cleanup removes them "
+	  "(default 7d; s, m, h, d suffixes)" },
 	{ "tls-cert-lifetime", OPT_DURATION, OFF(tls_cert_lifetime), CMD_SERVE,
 	  30, 366L * 86400, "validity of the server's own TLS certificate, "
 	  "renewed when a third is left (default 168h; s, m, h, d suffixes)" },
@@ -90,6 +96,17 @@ static const struct option options[] = {
 	  "(default 65536)" },
 	{ "idle-timeout", OPT_LONG, OFF(idle_timeout), CMD_SERVE, 1, 3600,
 	  "seconds an idle connection is kept (default 30)" },
+	{ "eab-required", OPT_FLAG, OFF(eab_required), CMD_SERVE, 0, 1,
+	  "newAccount must carry an external account binding made with a key "
+	  "from `hearth eab add` (RFC 8555 §7.3.4); in a file: eab-required = 1" },
+	{ "label", OPT_STRING, OFF(eab_label), CMD_EAB, 0, 0,
+	  "eab add: a note on whom the key is for (shown by eab list)" },
+	{ "expires", OPT_DURATION, OFF(eab_expires), CMD_EAB, 1, 3650L * 86400,
+	  "eab add: the key can bind an account only this long (e.g. 30d, 12h; "
+	  "default: no limit)" },
+	{ "allow-dns", OPT_LIST, OFF(eab_allow_dns), CMD_EAB, 0, 0,
+	  "eab add: DNS suffix the account's names must fall under, repeatable "
+	  "(default: any name; a restricted key allows no IP identifiers)" },
 	{ "key-type", OPT_STRING, OFF(key_type), BOTH, 0, 0,
 	  "CA key type: ec-p256 (default), ec-p384 or rsa-4096" },
 	{ "ca-name", OPT_STRING, OFF(ca_name), BOTH, 0, 0,
@@ -117,6 +134,7 @@ config_defaults(struct config *c)
 	c->http01_port = 80;
 	c->tlsalpn01_port = 443;
 	c->cert_days = 90;
+	c->retention = 7L * 86400;
 	c->tls_cert_lifetime = 168 * 3600;
 	c->max_header_bytes = 16384;
 	c->max_body_bytes = 65536;
@@ -126,16 +144,25 @@ config_defaults(struct config *c)
 	c->intermediate_days = 1825;
 }
 
+/* The option of that name for command cmd (two commands may use one name,
+ * as serve's and eab add's --allow-dns), else one of that name for another
+ * command, else NULL. */
 static const struct option *
-option_find(const char *name, size_t len)
+option_find(const char *name, size_t len, unsigned cmd)
 {
+	const struct option *other = NULL;
 	size_t i;
 
-	for (i = 0; i < N_OPTIONS; i++)
-		if (strlen(options[i].name) == len &&
-		    strncmp(options[i].name, name, len) == 0)
+	for (i = 0; i < N_OPTIONS; i++) {
+		if (strlen(options[i].name) != len ||
+		    strncmp(options[i].name, name, len) != 0)
+			continue;
+		if (options[i].commands & cmd)
 			return &options[i];
-	return NULL;
+		if (other == NULL)
+			other = &options[i];
+	}
+	return other;
 }
 
 /* Checked integer parsing: the whole string, in [min, max]. */
@@ -194,6 +221,22 @@ parse_duration(const char *s, long min, long max, long *out, const char **why)
 	}
 	*why = "expected a number with a unit (s, m, h or d)";
 	return -1;
+}
+
+/* A switch: 1/0, true/false, yes/no. */
+static int
+parse_flag_value(const char *s, long *out, const char **why)
+{
+	if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+		*out = 1;
+	else if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0 ||
+	    strcmp(s, "no") == 0)
+		*out = 0;
+	else {
+		*why = "expected 1 or 0 (true/false, yes/no)";
+		return -1;
+	}
+	return 0;
 }
 
 /* ADDR:PORT, [V6]:PORT or :PORT with a port in 1..65535. */
@@ -293,6 +336,8 @@ option_set(struct config *c, const struct option *o, const char *value,
 		return parse_long(value, o->min, o->max, lp, why);
 	case OPT_DURATION:
 		return parse_duration(value, o->min, o->max, lp, why);
+	case OPT_FLAG:
+		return parse_flag_value(value, lp, why);
 	}
 	*why = "unknown option kind";
 	return -1;
@@ -330,7 +375,7 @@ config_file_line(struct config *c, enum config_command cmd, const char *path,
 	*eq = '\0';
 	key = trim(line);
 	value = trim(eq + 1);
-	if ((o = option_find(key, strlen(key))) == NULL) {
+	if ((o = option_find(key, strlen(key), cmd)) == NULL) {
 		fprintf(stderr, "hearth: %s:%d: unknown key \"%s\"\n", path, lineno, key);
 		return -1;
 	}
@@ -427,13 +472,16 @@ parse_flag(struct config *c, enum config_command cmd, int argc, char **argv,
 			(*i)++;
 		return 0;
 	}
-	if ((o = option_find(name, namelen)) == NULL || !(o->commands & cmd)) {
+	if ((o = option_find(name, namelen, cmd)) == NULL || !(o->commands & cmd)) {
 		fprintf(stderr, "hearth: unknown option \"--%.*s\" for %s\n",
-		    (int)namelen, name, cmd == CMD_INIT ? "init" : "serve");
+		    (int)namelen, name, cmd == CMD_INIT ? "init" :
+		    cmd == CMD_SERVE ? "serve" : "eab");
 		return -1;
 	}
 	if (eq != NULL) {
 		value = eq + 1;
+	} else if (o->kind == OPT_FLAG) {
+		value = "1";
 	} else if (*i + 1 < argc) {
 		value = argv[++(*i)];
 	} else {
@@ -541,13 +589,15 @@ config_usage(FILE *f, enum config_command cmd)
 	for (i = 0; i < N_OPTIONS; i++) {
 		if (!(options[i].commands & cmd))
 			continue;
-		fprintf(f, "  --%s %s\n        %s\n", options[i].name,
+		fprintf(f, "  --%s%s%s\n        %s\n", options[i].name,
+		    options[i].kind == OPT_FLAG ? "" : " ",
 		    options[i].kind == OPT_STRING || options[i].kind == OPT_LIST ? "VALUE" :
 		    options[i].kind == OPT_POLICY ? (options[i].min ==
 		    CRYPTO_POLICY_ALLOW_DNS || options[i].min == CRYPTO_POLICY_DENY_DNS ?
 		    "SUFFIX" : "CIDR") :
 		    options[i].kind == OPT_ADDR_PORT ? "ADDR:PORT" :
-		    options[i].kind == OPT_DURATION ? "DURATION" : "N",
+		    options[i].kind == OPT_DURATION ? "DURATION" :
+		    options[i].kind == OPT_FLAG ? "" : "N",
 		    options[i].help);
 	}
 }

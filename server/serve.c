@@ -350,8 +350,10 @@ server_open(struct server *s)
 	ac.n_caa_identities = s->n_caa_ids;
 	ac.ca_name = c->ca_name;
 	ac.cert_days = (unsigned)c->cert_days;
+	ac.retention = c->retention;
 	ac.max_body = (size_t)c->max_body_bytes;
 	ac.random = crypto_random;
+	ac.eab_required = c->eab_required != 0;
 	ac.policy = s->policy;
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
 		log_error("cannot start the ACME service");
@@ -406,6 +408,9 @@ announce(const struct server *s)
 		log_info("ACME directory: %s/directory", c->base_url);
 	else
 		log_info("ACME directory: https://%s/directory", s->default_host);
+	if (c->eab_required)
+		log_info("new accounts need an external account binding; create "
+		    "keys with: hearth eab add --data %s", c->data_dir);
 	policy_announce(s->policy);
 }
 
@@ -423,7 +428,7 @@ run(struct server *s)
 	renew = event_new(s->main_base, -1, EV_PERSIST, renew_cb, s);
 	if (sigint == NULL || sigterm == NULL || renew == NULL ||
 	    evsignal_add(sigint, NULL) != 0 || evsignal_add(sigterm, NULL) != 0 ||
-	    event_add(renew, &tv) != 0) {
+	    event_add(renew, &tv) != 0 || server_cleanup_start(s) != 0) {
 		ret = -1;
 		goto out;
 	}
@@ -449,6 +454,7 @@ out:
 		event_free(sigterm);
 	if (renew != NULL)
 		event_free(renew);
+	server_cleanup_stop(s);
 	return ret;
 }
 

@@ -12,6 +12,7 @@
 
 struct event_base;
 struct evhttp;
+struct event;
 struct evhttp_request;
 struct acme;
 struct store;
@@ -41,7 +42,12 @@ struct server {
 	struct worker *workers;
 	int n_workers;
 	struct event_base *main_base;   /* signals and certificate renewal */
+	struct event *cleanup;          /* expired records' removal (cleanup.c) */
 };
+
+/* The cleanup timer on main_base (cleanup.c). 0 or -1. */
+int server_cleanup_start(struct server *s);
+void server_cleanup_stop(struct server *s);
 
 /* evhttp's general callback: every request. arg is the struct worker. */
 void http_handle(struct evhttp_request *req, void *arg);

@@ -21,7 +21,7 @@ struct config_list {
 	size_t n;
 };
 
-enum config_command { CMD_INIT = 1, CMD_SERVE = 2 };
+enum config_command { CMD_INIT = 1, CMD_SERVE = 2, CMD_EAB = 4 };
 
 struct config {
 	char *data_dir;
@@ -44,10 +44,16 @@ struct config {
 	struct config_list allow_ip;
 	struct config_list deny_ip;
 	long cert_days;               /* leaf validity */
+	long retention;               /* seconds expired records are kept */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
 	long max_header_bytes;
 	long max_body_bytes;
 	long idle_timeout;            /* seconds */
+	long eab_required;            /* 1: newAccount needs a key binding */
+	/* eab add */
+	char *eab_label;
+	long eab_expires;             /* seconds from now; 0: never */
+	struct config_list eab_allow_dns;
 	/* init (and serve's first start) */
 	char *key_type;
 	char *ca_name;
@@ -102,6 +108,11 @@ int cmd_init(const struct config *c);
 int ca_ensure(const struct config *c);
 /* `hearth serve`. Returns the process exit status. */
 int cmd_serve(const struct config *c);
+/* `hearth eab add|list|revoke` (eab_cli.c); argv after "eab". Returns the
+ * process exit status. */
+int cmd_eab(int argc, char **argv);
+/* The usage lines of `hearth eab`. */
+void eab_usage(FILE *f);
 
 /* ---- paths ---- */
 

@@ -36,7 +36,9 @@ enum {
 	STORE_ERR_INTERNAL = -10,
 };
 
-/* The current on-disk schema. Opening a store with a higher version fails. */
+/* The current on-disk schema. Opening a store with a higher version fails.
+ * A table appended to enum store_table does not change it: store_open()
+ * creates missing tables, and an older hearth never opens the new one. */
 #define STORE_SCHEMA_VERSION 1
 #define STORE_MAX_KEY 511   /* LMDB's default key limit */
 
@@ -52,6 +54,7 @@ enum store_table {
 	STORE_T_CHALLENGE_BY_TOKEN,/* token -> challenge id */
 	STORE_T_CERTS,             /* serial (hex) -> certificate record */
 	STORE_T_CERT_BY_ACCOUNT,   /* account id '/' serial -> "" */
+	STORE_T_EAB_KEYS,          /* EAB key id -> key record (holds the MAC key) */
 	STORE_T_COUNT
 };
 /* The table's name, as stored ("accounts", ...). */

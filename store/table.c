@@ -20,6 +20,7 @@ static const char *const store_table_names[STORE_T_COUNT] = {
 	[STORE_T_CHALLENGE_BY_TOKEN] = "challenge_by_token",
 	[STORE_T_CERTS] = "certs",
 	[STORE_T_CERT_BY_ACCOUNT] = "cert_by_account",
+	[STORE_T_EAB_KEYS] = "eab_keys",
 };
 
 const char *

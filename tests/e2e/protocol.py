@@ -130,7 +130,7 @@ status("repeating the current status (as python-acme's update does) changes noth
 T.check("... the account stays valid", r.json().get("status") == "valid", show(r))
 r, _ = C.new_account(Key("ES256"), externalAccountBinding={"protected": "", "payload": "",
                                                            "signature": ""})
-problem("externalAccountBinding is refused (none is required)", r, 400, "malformed")
+problem("a malformed externalAccountBinding is refused", r, 400, "malformed")
 
 for alg in ADVERTISED_ALGS:
     k = Key(alg)

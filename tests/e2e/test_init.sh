@@ -14,6 +14,9 @@ OUT=$("$HEARTH_BIN" init --data "$D1" 2>&1)
 check "init succeeds" test -s "$D1/ca/root.crt" -a -s "$D1/ca/intermediate.crt"
 check "init names the root to distribute" grep -q "distribute $D1/ca/root.crt" <<<"$OUT"
 check "init warns to move the generated passphrase offline" grep -q "root.pass" <<<"$OUT"
+check "init says serve issues for internal names only, and how to allow more" \
+	grep -q -- "internal names by default: DNS: internal, home.arpa.*--allow-dns SUFFIX" \
+	<<<"$(tr -d "\n" <<<"$OUT")"
 check "root key is 0600" test "$(mode "$D1/ca/root.key")" = 600
 check "intermediate key is 0600" test "$(mode "$D1/ca/intermediate.key")" = 600
 check "root.pass is 0600" test "$(mode "$D1/ca/root.pass")" = 600

@@ -20,7 +20,10 @@ start_dns
 start_acme_server "$DD" "$PORT2" --validation-deny 127.0.0.2/32
 DENY_PID=$SERVER_PID
 DENY_LOG=$SERVER_LOG
-start_acme_server "$D" "$PORT" --caa-identity ca.corp.internal
+# The IP identifiers in 169.254.0.0/16 and fe80::/10 must pass the name
+# policy to reach the validation deny list this suite tests.
+start_acme_server "$D" "$PORT" --caa-identity ca.corp.internal \
+	--allow-ip 127.0.0.0/8 --allow-ip ::1 --allow-ip 169.254.0.0/16 --allow-ip fe80::/10
 
 check "challenges.py policy" "$SYS_PYTHON" "$E2E_DIR/challenges.py" policy \
 	"https://localhost:$PORT" "$D/ca/root.crt" "$WORK" "$DNS_MGMT" \

@@ -1,6 +1,8 @@
 /*
- * test_ident.c: identifier checks (RFC 8555 §7.1.3, RFC 8738) and the RFC
- * 3339 time parser that notBefore/notAfter go through.
+ * test_ident.c: identifier checks (RFC 8555 §7.1.3, RFC 8738), the name
+ * policy as newOrder and newAuthz apply it (rejectedIdentifier, compound
+ * problems with subproblems, §6.7.1), and the RFC 3339 time parser that
+ * notBefore/notAfter go through.
  */
 #include "check.h"
 
@@ -69,6 +71,8 @@ test_dns(void)
 	CHECK_EQ_STR(ident("dns", "xn--mnchen-3ya.corp", v, &w), "");   /* münchen */
 	CHECK_EQ_STR(ident("dns", "xn--fiqs8s.corp", v, &w), "");       /* 中国 */
 	CHECK_EQ_STR(ident("dns", "xn--abc.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "xn--ls8h.corp", v, &w), "rejectedIdentifier");
+	CHECK_EQ_STR(ident("dns", "xn--bcher-kva.corp.internal", v, &w), "");
 	CHECK_EQ_STR(ident("dns", "xn--zzzzzzzzzzzzzzz.corp", v, &w), "rejectedIdentifier");
 	CHECK_EQ_STR(ident("dns", "xn--ascii-.corp", v, &w), "rejectedIdentifier");
 	CHECK_EQ_STR(ident("dns", "caf\xc3\xa9.corp", v, &w), "rejectedIdentifier");
@@ -108,6 +112,76 @@ test_ip_and_types(void)
 	CHECK_EQ_STR(ident("dns", NULL, v, &w), "malformed");
 }
 
+static const char *
+member(const cJSON *o, const char *name)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
+static void
+test_policy(void)
+{
+	struct acme a;
+	struct acme_response r;
+	struct crypto_policy *p = crypto_policy_new();
+	struct acme_ident ids[4] = {
+		{ ACME_IDENT_DNS, "a.corp.internal", 0 },
+		{ ACME_IDENT_DNS, "github.com", 0 },
+		{ ACME_IDENT_IP, "8.8.8.8", 0 },
+		{ ACME_IDENT_DNS, "*.x.corp.internal", 1 },
+	};
+	cJSON *doc, *subs, *sub;
+
+	CHECK_EQ_INT(crypto_policy_add(p, CRYPTO_POLICY_DENY_DNS, "x.corp.internal"), 0);
+	CHECK_EQ_INT(crypto_policy_add_defaults(p), 0);
+	memset(&a, 0, sizeof(a));
+	memset(&r, 0, sizeof(r));
+	/* no policy: everything well-formed passes (tests that predate it) */
+	CHECK_EQ_INT(acme_ident_policy(&a, ids, 4, &r), 0);
+	CHECK(r.body == NULL);
+	a.cfg.policy = p;
+	CHECK_EQ_INT(acme_ident_policy(&a, ids, 1, &r), 0);
+	CHECK(r.body == NULL);
+
+	/* one refused identifier: rejectedIdentifier naming the rule */
+	CHECK_EQ_INT(acme_ident_policy(&a, ids, 2, &r), -1);
+	CHECK_EQ_INT(r.status, 400);
+	CHECK_EQ_STR(r.content_type, "application/problem+json");
+	doc = cJSON_ParseWithLength(r.body, r.body_len);
+	CHECK_EQ_STR(member(doc, "type"), "urn:ietf:params:acme:error:rejectedIdentifier");
+	CHECK(member(doc, "detail") != NULL && strncmp(member(doc, "detail"),
+	    "\"github.com\" is not under an allowed DNS suffix (allowed: internal, "
+	    "home.arpa,", 63) == 0);
+	CHECK(strstr(r.body, "--allow-dns") != NULL);
+	cJSON_Delete(doc);
+	acme_response_clear(&r);
+
+	/* several: one compound problem, a subproblem per refused identifier */
+	CHECK_EQ_INT(acme_ident_policy(&a, ids, 4, &r), -1);
+	CHECK_EQ_INT(r.status, 403);
+	doc = cJSON_ParseWithLength(r.body, r.body_len);
+	CHECK_EQ_STR(member(doc, "type"), "urn:ietf:params:acme:error:compound");
+	CHECK_EQ_STR(member(doc, "detail"), "3 identifiers are refused by the name policy");
+	subs = cJSON_GetObjectItemCaseSensitive(doc, "subproblems");
+	CHECK_EQ_INT(cJSON_GetArraySize(subs), 3);
+	sub = cJSON_GetArrayItem(subs, 1);
+	CHECK_EQ_STR(member(sub, "type"), "urn:ietf:params:acme:error:rejectedIdentifier");
+	CHECK_EQ_STR(member(cJSON_GetObjectItemCaseSensitive(sub, "identifier"), "type"),
+	    "ip");
+	CHECK_EQ_STR(member(cJSON_GetObjectItemCaseSensitive(sub, "identifier"), "value"),
+	    "8.8.8.8");
+	CHECK(member(sub, "detail") != NULL &&
+	    strstr(member(sub, "detail"), "not in an allowed IP range") != NULL);
+	sub = cJSON_GetArrayItem(subs, 2);
+	CHECK_EQ_STR(member(cJSON_GetObjectItemCaseSensitive(sub, "identifier"), "value"),
+	    "*.x.corp.internal");
+	CHECK_EQ_STR(member(sub, "detail"), "\"*.x.corp.internal\" is under the denied "
+	    "DNS suffix \"x.corp.internal\"");
+	cJSON_Delete(doc);
+	acme_response_clear(&r);
+	crypto_policy_free(p);
+}
+
 static void
 test_time(void)
 {
@@ -141,6 +215,7 @@ main(void)
 {
 	test_dns();
 	test_ip_and_types();
+	test_policy();
 	test_time();
 	return CHECK_DONE();
 }

@@ -212,6 +212,124 @@ test_file(const char *dir)
 	}
 }
 
+/* --eab-required is a bare flag (1/0 in a file); the eab words' options
+ * belong to CMD_EAB alone. */
+static void
+test_eab(const char *dir)
+{
+	struct config c;
+	char err[1024], path[1024];
+	char *bare[] = { "--data", "d", "--eab-required", "--listen", ":1" };
+	char *file[] = { "--config", path };
+	char *add[] = { "--data", "d", "--label", "team a", "--expires", "30d",
+	    "--allow-dns", "a.corp.internal", "--allow-dns", "b.corp.internal" };
+	char *noexp[] = { "--data", "d", "--expires", "30" };
+	char *notserve[] = { "--data", "d", "--label", "x" };
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 5, bare, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.eab_required, 1);
+	CHECK_EQ_STR(c.listen, ":1");          /* the flag took no value */
+	config_free(&c);
+	snprintf(path, sizeof(path), "%s/eab.conf", dir);
+	write_file(path, "data = d\neab-required = yes\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, file, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.eab_required, 1);
+	config_free(&c);
+	write_file(path, "data = d\neab-required = maybe\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, file, err, sizeof(err)), -1);
+	CHECK(strstr(err, "eab.conf:2") != NULL && strstr(err, "eab-required") != NULL);
+	config_free(&c);
+
+	CHECK_EQ_INT(parse(CMD_EAB, &c, 10, add, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.eab_label, "team a");
+	CHECK_EQ_INT(c.eab_expires, 30L * 86400);
+	CHECK_EQ_INT(c.eab_allow_dns.n, 2);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_EAB, &c, 4, noexp, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--expires") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, notserve, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--label") != NULL);
+	config_free(&c);
+}
+
+static int
+allowed(const struct crypto_policy *p, enum crypto_name_type type, const char *v)
+{
+	struct crypto_name n;
+	char why[512];
+
+	memset(&n, 0, sizeof(n));
+	n.type = type;
+	snprintf(n.value, sizeof(n.value), "%s", v);
+	return crypto_policy_check(p, &n, why, sizeof(why)) == 0;
+}
+
+/* allow-dns, deny-dns, allow-ip, deny-ip: flags, file keys, bad values
+ * named, and the policy they build. */
+static void
+test_policy(const char *dir)
+{
+	struct config c;
+	struct crypto_policy *p;
+	char err[1024], path[1024], flag[1100];
+	char *argv[] = { "--data", "d", "--allow-dns", "corp.example.com",
+	    "--allow-dns=.corp.internal", "--deny-dns", "x.corp.internal",
+	    "--deny-ip", "10.9.0.0/16" };
+	char *bad_dns[] = { "--data", "d", "--deny-dns", "*.corp.internal" };
+	char *bad_idn[] = { "--data", "d", "--allow-dns", "xn--ls8h.corp" };
+	char *bad_ip[] = { "--data", "d", "--allow-ip", "10.1.0.0/8" };
+	char *argv2[] = { flag };
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 9, argv, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.allow_dns.n, 2);
+	p = config_policy(&c);
+	CHECK(p != NULL);
+	CHECK(allowed(p, CRYPTO_NAME_DNS, "www.corp.example.com"));
+	CHECK(allowed(p, CRYPTO_NAME_DNS, "a.corp.internal"));
+	CHECK(!allowed(p, CRYPTO_NAME_DNS, "a.x.corp.internal"));
+	CHECK(!allowed(p, CRYPTO_NAME_DNS, "a.test"));          /* defaults replaced */
+	CHECK(allowed(p, CRYPTO_NAME_IP, "10.8.0.1"));           /* IP defaults kept */
+	CHECK(!allowed(p, CRYPTO_NAME_IP, "10.9.0.1"));
+	crypto_policy_free(p);
+	config_free(&c);
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, bad_dns, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--deny-dns: bad value \"*.corp.internal\": a wildcard "
+	    "is not allowed here") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, bad_idn, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--allow-dns") != NULL && strstr(err, "IDNA2008") != NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, bad_ip, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--allow-ip: bad value \"10.1.0.0/8\"") != NULL);
+	config_free(&c);
+
+	/* the defaults, with nothing configured */
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, argv, err, sizeof(err)), 0);
+	p = config_policy(&c);
+	CHECK(p != NULL && allowed(p, CRYPTO_NAME_DNS, "a.corp.internal") &&
+	    !allowed(p, CRYPTO_NAME_DNS, "github.com") &&
+	    allowed(p, CRYPTO_NAME_IP, "127.0.0.1"));
+	crypto_policy_free(p);
+	config_free(&c);
+
+	snprintf(path, sizeof(path), "%s/policy.conf", dir);
+	snprintf(flag, sizeof(flag), "--config=%s", path);
+	write_file(path, "data = d\nallow-ip = 198.51.100.0/24\nallow-ip = fd00::/8\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 1, argv2, err, sizeof(err)), 0);
+	p = config_policy(&c);
+	CHECK(p != NULL && allowed(p, CRYPTO_NAME_IP, "198.51.100.9") &&
+	    allowed(p, CRYPTO_NAME_IP, "fd00::1") && !allowed(p, CRYPTO_NAME_IP, "10.0.0.1"));
+	crypto_policy_free(p);
+	config_free(&c);
+	write_file(path, "data = d\n\ndeny-ip = 300.0.0.0/8\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 1, argv2, err, sizeof(err)), -1);
+	CHECK(strstr(err, "policy.conf:3: key \"deny-ip\": bad value \"300.0.0.0/8\"")
+	    != NULL);
+	config_free(&c);
+}
+
 static void
 test_escape(void)
 {
@@ -240,6 +358,8 @@ main(void)
 	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
 	test_flags();
 	test_file(dir);
+	test_eab(dir);
+	test_policy(dir);
 	test_escape();
 	return CHECK_DONE();
 }

@@ -198,7 +198,7 @@ test_tables(void)
 	static const char *names[STORE_T_COUNT] = { "meta", "accounts",
 	    "account_by_key", "orders", "order_by_account", "authzs",
 	    "authz_by_account", "challenges", "challenge_by_token", "certs",
-	    "cert_by_account" };
+	    "cert_by_account", "eab_keys" };
 	char dir[512], buf[64];
 	struct store *st;
 	int i;
