@@ -804,15 +804,14 @@ finalize_issue(struct finalize *f, const struct crypto_csr *csr,
 	lp.profile = f->profile->name;   /* the signer takes KU and EKU from it */
 	if ((err = crypto_signer_issue(f->a->signer, csr, &lp, &leaf)) != 0) {
 		(void)store_write(f->a->store, release_txn, f);
-		if (err == CRYPTO_ERR_UNAVAILABLE) {
+		if (err == CRYPTO_ERR_UNAVAILABLE) {   /* being restarted */
 			acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 503,
 			    "the signer is restarting; retry shortly");
 			acme_respond_header(resp, "Retry-After", "%d",
 			    CRYPTO_SIGNER_TIMEOUT);
-		} else {
+		} else
 			acme_respond_problem(resp, ACME_P_BAD_CSR, 0,
 			    "cannot issue: %s", crypto_strerror(err));
-		}
 		return -1;
 	}
 	f->leaf = &leaf;

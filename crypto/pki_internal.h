@@ -1,9 +1,11 @@
 /*
  * pki_internal.h: declarations shared by the certificate-authority files of
- * crypto/ (der.c, key.c, cert.c, ca.c, signer.c, csr.c, leaf.c, crl.c,
- * ocsp.c). It names a minimal DER reader and writer, the CA's private
- * keys, PEM framing, the certificate builder, the signer's layout and its
- * operations. Nothing outside crypto/ includes it.
+ * crypto/ (der.c, key.c, cert.c, ca.c, signer.c, csr.c, spki.c, profile.c,
+ * leaf.c, signcheck.c, signproc.c, crl.c, ocsp.c). It names a minimal DER
+ * reader and writer, the CA's private keys, PEM framing, the certificate
+ * builder, the public-key check, the signer's configuration, layout and
+ * operations (with the leaf operation's wire format). Nothing outside
+ * crypto/ includes it.
  */
 #ifndef HEARTH_PKI_INTERNAL_H
 #define HEARTH_PKI_INTERNAL_H
