@@ -52,7 +52,7 @@ server_main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("hearth %s\n", HEARTH_VERSION);
+		printf("hearth %s\n%s\n", HEARTH_VERSION, crypto_library_info());
 		return 0;
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
