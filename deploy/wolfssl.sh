@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 done
 
 # Bump when the recipe below changes in a way the flags do not show.
-recipe=1
+recipe=2
 
 say() { echo "wolfssl.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -50,11 +50,12 @@ arm64) fast="--enable-sp --enable-sp-asm --disable-fpecc" ;;
 esac
 fast=${HEARTH_WOLFSSL_FLAGS:-$fast}
 # debian/rules' configure line (override_dh_auto_configure), then ours:
-# a static, position-independent library, so hearth cannot load the
-# system's libwolfssl.so.35, whose ABI differs with the math options; and
-# not wolfSSL's own test and benchmark programs, which only take time.
+# position-independent objects for the static library hearth links (so it
+# cannot load the system's libwolfssl.so.35, whose ABI differs with the
+# math options), and not wolfSSL's own test and benchmark programs.
+# --enable-distro builds the shared library too; it is not installed.
 debian="--enable-distro --enable-pkcs11 --disable-examples --disable-silent-rules"
-ours="$fast --enable-static --disable-shared --with-pic --disable-crypttests"
+ours="$fast --with-pic --disable-crypttests"
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 # (less the file-prefix map of the current directory, which is no setting)
 cflags=$(dpkg-buildflags --get CFLAGS | sed 's/-ffile-prefix-map=[^ ]*//; s/  */ /g')
@@ -112,7 +113,7 @@ apt_private update >"$work/apt.log" 2>&1 || true   # a source without deb-src is
 src=$(find "$work" -maxdepth 1 -type d -name 'wolfssl-*' | head -n 1)
 [ -n "$src" ] && [ -f "$src/debian/patches/series" ] || die "no patched source tree in $work"
 
-say "building $version ($arch) with $fast: about a minute"
+say "building $version ($arch) with $fast: a minute or two"
 log=$work/build.log
 stage=$work/stage
 (
@@ -130,6 +131,8 @@ stage=$work/stage
 # --enable-distro leaves options.h out of the install, as Debian's package
 # copies it from the build tree: the settings the library was built with.
 cp "$src/wolfssl/options.h" "$stage$prefix/include/wolfssl/options.h"
+rm -f "$stage$prefix"/lib/libwolfssl.so* "$stage$prefix"/lib/libwolfssl.la
+[ -f "$stage$prefix/lib/libwolfssl.a" ] || die "the build made no libwolfssl.a"
 printf 'source: wolfssl %s (Debian source package, debian/patches applied)\narch: %s\nconfigure: %s %s\nCFLAGS: %s\n' \
 	"$version" "$arch" "$debian" "$ours" "$cflags" >"$stage$prefix/hearth-wolfssl.txt"
 rm -rf "$prefix"

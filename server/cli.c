@@ -18,7 +18,7 @@ usage(FILE *f)
 	    "       hearth serve --data DIR [options]  run the ACME server\n"
 	    "       hearth eab add|list|revoke --data DIR ...\n"
 	    "                                          external account keys\n"
-	    "       hearth version\n"
+	    "       hearth version                     and the wolfSSL in use\n"
 	    "       hearth help [init|serve|eab]\n");
 }
 
