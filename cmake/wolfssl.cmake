@@ -24,7 +24,7 @@ set(WOLFSSL_ROOT "" CACHE PATH "Prefix of a wolfSSL build to use instead of HEAR
 set(hearth_wolfssl_script "${CMAKE_SOURCE_DIR}/deploy/wolfssl.sh")
 set(hearth_wolfssl_retry
     "Install the build tools with `deploy/deps.sh`, build it with "
-    "`deploy/wolfssl.sh --cache ${HEARTH_WOLFSSL_CACHE}`, then configure again; or "
+    "`deploy/wolfssl.sh --cache ${HEARTH_WOLFSSL_CACHE}`, then configure again, or "
     "configure with -DHEARTH_WOLFSSL=system to use Debian's libwolfssl.")
 
 # The fast build's prefix; builds it first when the cache lacks it.
