@@ -126,7 +126,8 @@ stage=$work/stage
 	make install DESTDIR="$stage"
 ) >"$log" 2>&1 || {
 	tail -n 40 "$log" >&2
-	die "building wolfSSL failed; the whole log was $log (removed)"
+	cp "$log" "$cache/build-failed.log"
+	die "building wolfSSL failed; the whole log is in $cache/build-failed.log"
 }
 # --enable-distro leaves options.h out of the install, as Debian's package
 # copies it from the build tree: the settings the library was built with.
