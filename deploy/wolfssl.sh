@@ -111,7 +111,9 @@ apt_private update >"$work/apt.log" 2>&1 || true   # a source without deb-src is
 	die "apt-get source wolfssl=$version failed (is a deb-src of Debian's archive reachable?)"
 }
 src=$(find "$work" -maxdepth 1 -type d -name 'wolfssl-*' | head -n 1)
-[ -n "$src" ] && [ -f "$src/debian/patches/series" ] || die "no patched source tree in $work"
+if [ -z "$src" ] || [ ! -f "$src/debian/patches/series" ]; then
+	die "no patched source tree in $work"
+fi
 
 say "building $version ($arch) with $fast: a minute or two"
 log=$work/build.log
