@@ -45,7 +45,9 @@ crypto_cleanup(void)
 void
 crypto_thread_cleanup(void)
 {
+#ifdef FP_ECC
 	wc_ecc_fp_free();
+#endif
 }
 
 void

@@ -67,9 +67,16 @@ const char *crypto_strerror(int err);
 /* Start-up: seeds the shared RNG. 0 or a CRYPTO_ERR_* code. */
 int crypto_init(void);
 void crypto_cleanup(void);
-/* Releases per-thread caches (wolfSSL's EC acceleration tables); every
- * thread other than the main one that used crypto calls it before exiting. */
+/* Releases per-thread caches (wolfSSL's FP_ECC tables, when it has them);
+ * every thread other than the main one that used crypto calls it before
+ * exiting. */
 void crypto_thread_cleanup(void);
+
+/* The wolfSSL in use and its math, e.g. "wolfSSL 5.5.4 (sp-int, SP x86-64
+ * asm, intelasm, no FP_ECC)", from wolfSSL's build options, with a note when
+ * the library at run time reports another version. A static string; callable
+ * from any thread, before crypto_init() too. */
+const char *crypto_library_info(void);
 
 /* Fills buf with len bytes from the DRBG. 0 or CRYPTO_ERR_INTERNAL. */
 int crypto_random(void *buf, size_t len);

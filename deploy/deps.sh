@@ -1,9 +1,11 @@
 #!/bin/sh
 # deps.sh: installs what hearth needs from Debian 12's archive, nothing else.
-#   deploy/deps.sh          build and run dependencies
+#   deploy/deps.sh          build and run dependencies (with what
+#                           deploy/wolfssl.sh needs to rebuild Debian's wolfSSL)
 #   deploy/deps.sh --test   also the tools the test suite drives
 set -eu
-PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev libc-ares-dev libidn2-dev"
+PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev libc-ares-dev \
+	libidn2-dev dpkg-dev autoconf automake libtool"
 if [ "${1:-}" = "--test" ]; then
 	# the end-to-end tests drive real ACME clients (certbot, lego,
 	# python3-acme, Caddy) and use pebble's pebble-challtestsrv as their DNS

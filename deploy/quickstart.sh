@@ -1,7 +1,10 @@
 #!/bin/sh
 # quickstart.sh: the README's first command. Installs dependencies, builds
-# hearth, and starts it on :8443 with a default CA in /var/lib/hearth
-# (created on first start). Pass extra `hearth serve` flags as arguments.
+# hearth on the optimised wolfSSL (Debian's source rebuilt by
+# deploy/wolfssl.sh the first time, into build/wolfssl, and reused after;
+# see docs/building.md), and starts it on :8443 with a default CA in
+# /var/lib/hearth (created on first start). Pass extra `hearth serve` flags
+# as arguments.
 set -eu
 cd "$(dirname "$0")/.."
 deploy/deps.sh

@@ -21,7 +21,7 @@ usage(FILE *f)
 	    "                                          external account keys\n"
 	    "       hearth certs list|show --data DIR ...   issued certificates\n"
 	    "       hearth revoke --data DIR SERIAL [--reason R]\n"
-	    "       hearth version\n"
+	    "       hearth version                     and the wolfSSL in use\n"
 	    "       hearth help [init|serve|eab|certs|revoke]\n");
 }
 
@@ -58,7 +58,7 @@ server_main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("hearth %s\n", HEARTH_VERSION);
+		printf("hearth %s\n%s\n", HEARTH_VERSION, crypto_library_info());
 		return 0;
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

@@ -468,6 +468,7 @@ announce(const struct server *s)
 
 	log_info("hearth listening on %s with %d event loop%s", c->listen,
 	    s->n_workers, s->n_workers == 1 ? "" : "s");
+	log_info("crypto: %s", crypto_library_info());
 	log_info("CA in %s/ca; distribute %s/ca/root.crt to clients' trust stores",
 	    c->data_dir, c->data_dir);
 	if (c->base_url != NULL)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # run.sh: the README's second command and what CI runs. Installs the build
 # and test dependencies, then builds and runs every test twice: a normal
-# build, and one with AddressSanitizer and UndefinedBehaviorSanitizer.
+# build on the default, optimised wolfSSL (built once into build/wolfssl,
+# then reused), and one with AddressSanitizer and UndefinedBehaviorSanitizer
+# on Debian's libwolfssl, so both wolfSSL builds are tested.
 # Last, when clang is there, the fuzz drivers are built with libFuzzer (and
 # both sanitizers) and each runs for HEARTH_FUZZ_SECONDS (default 10) from
 # its committed corpus; a crash, leak or sanitizer report fails the run.
@@ -12,7 +14,7 @@ jobs=$(nproc)
 for variant in release sanitize; do
 	dir=build/test-$variant
 	flags="-DCMAKE_BUILD_TYPE=RelWithDebInfo"
-	[ "$variant" = sanitize ] && flags="$flags -DHEARTH_SANITIZE=ON"
+	[ "$variant" = sanitize ] && flags="$flags -DHEARTH_SANITIZE=ON -DHEARTH_WOLFSSL=system"
 	echo "== $variant build"
 	# shellcheck disable=SC2086
 	cmake -S . -B "$dir" $flags >/dev/null

@@ -7,12 +7,15 @@
 # of the test suite. The issuance part binds the fixed ports of the
 # loopback end-to-end tests, so it waits for their machine-wide lock.
 #   tests/bench/bench.sh [seconds]
+#   HEARTH_WOLFSSL=system tests/bench/bench.sh   on Debian's libwolfssl
+#   (default: fast, the optimised wolfSSL; see docs/building.md)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-10}
 ACME_RUNS=${ACME_RUNS:-"1:300 16:2000"}    # clients:issuances, per run
-B=build/bench
-cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
+WOLFSSL=${HEARTH_WOLFSSL:-fast}
+B=build/bench-$WOLFSSL
+cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DHEARTH_WOLFSSL="$WOLFSSL" >/dev/null
 cmake --build "$B" -j"$(nproc)" --target hearth bench_crypto bench_acme >/dev/null
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
 command -v pebble-challtestsrv >/dev/null || { apt-get install -y -qq pebble >/dev/null; }
@@ -46,6 +49,7 @@ wait_up() {
 
 echo "== machine"
 echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+"$B/server/hearth" version | sed -n 2p
 
 echo "== CPU-bound steps (one core)"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/k" \

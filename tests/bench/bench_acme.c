@@ -1209,7 +1209,9 @@ worker_main(void *arg)
 	if (w->rng_ready)
 		wc_FreeRng(&w->rng);
 	free(w->req);
+#ifdef FP_ECC
 	wc_ecc_fp_free();            /* this thread's fixed-point tables */
+#endif
 	return NULL;
 }
 
