@@ -42,14 +42,16 @@ free_port() {
 
 # start_server DATA_DIR PORT [extra args...]: starts hearth serve and waits
 # until the directory answers over TLS. Sets SERVER_PID and SERVER_LOG. The
-# plain-HTTP PKI listener gets a free port of its own (PKI_PORT, kept across
-# restarts of the same test) unless the arguments name --pki-listen.
+# plain-HTTP PKI listener gets a free port of its own unless the arguments
+# name --pki-listen: one per data directory (DIR.pki-port), kept across
+# restarts since leaves carry URLs under it; PKI_PORT is the last one.
 PKI_PORT=
 start_server() {
 	local dir=$1 port=$2 pki=(); shift 2
 	SERVER_LOG="$dir.log"
 	if [[ " $* " != *" --pki-listen"* ]]; then
-		[ -n "$PKI_PORT" ] || PKI_PORT=$(free_port)
+		[ -s "$dir.pki-port" ] || free_port >"$dir.pki-port"
+		PKI_PORT=$(cat "$dir.pki-port")
 		pki=(--pki-listen "127.0.0.1:$PKI_PORT")
 	fi
 	(no_lock_fd; exec "$HEARTH_BIN" serve --data "$dir" --listen "127.0.0.1:$port" \
