@@ -4,7 +4,10 @@
  * operations; the parent keeps the certificate and forwards each operation
  * over a SOCK_SEQPACKET pair, one at a time (under the signer's lock). The
  * child never touches the network, so code that parses client input never
- * shares an address space with the key.
+ * shares an address space with the key. When crypto_signer_set_user() named
+ * a user, the child becomes that user right after loading the key, so the
+ * process serving clients and the one holding the key run as different
+ * users.
  *
  * Every operation is a request of bytes in and a response of bytes out
  * (pki_signer_call). A message is one or more fragments, each a struct
@@ -15,9 +18,11 @@
  * the child, with every length checked against a named cap: nothing the
  * parent sends is trusted.
  */
+#define _GNU_SOURCE   /* setresuid, getresuid and their gid forms */
 #include "pki_internal.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +37,14 @@
 #define WIRE_FRAG    (sizeof(struct wire_frag) + WIRE_CHUNK)
 #define WIRE_RESP_MAX (64u * 1024 * 1024)  /* any response the parent takes */
 #define SIGNER_FD    3
+
+/* The user the signer process becomes once the key is loaded (start-up
+ * configuration, set by crypto_signer_set_user() before spawning). */
+static struct {
+	int set;
+	uid_t uid;
+	gid_t gid;
+} signer_user;
 
 struct wire_frag {
 	uint32_t magic;
@@ -263,9 +276,55 @@ close_from(int fd)
 		(void)close(fd);
 }
 
-/* In the child: narrow what it can do and be, load the key, serve. */
+int
+crypto_signer_set_user(uid_t uid, gid_t gid)
+{
+	if (uid == 0 || gid == 0)
+		return CRYPTO_ERR_INVALID;
+	signer_user.set = 1;
+	signer_user.uid = uid;
+	signer_user.gid = gid;
+	return CRYPTO_OK;
+}
+
+/*
+ * In the child, key loaded: becomes the signer's user for good (groups,
+ * then gid, then uid, real, effective and saved) and checks that root
+ * cannot be regained. Then no new privileges (it never executes anything),
+ * and the settings a change of credentials resets: not dumpable, killed
+ * with the parent (and gone already if the parent died meanwhile).
+ */
+static int
+child_drop(pid_t parent)
+{
+	uid_t r, e, sv;
+	gid_t rg, eg, sg;
+
+	if (signer_user.set) {
+		if (setgroups(1, &signer_user.gid) != 0 ||
+		    setresgid(signer_user.gid, signer_user.gid, signer_user.gid) != 0 ||
+		    setresuid(signer_user.uid, signer_user.uid, signer_user.uid) != 0)
+			return CRYPTO_ERR_PRIVILEGE;
+		if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 ||
+		    getresuid(&r, &e, &sv) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+		    r != signer_user.uid || e != r || sv != r ||
+		    rg != signer_user.gid || eg != rg || sg != rg)
+			return CRYPTO_ERR_PRIVILEGE;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0) != 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		return CRYPTO_ERR_PRIVILEGE;
+	return CRYPTO_OK;
+}
+
+/* In the child: narrow what it can do and be, load the key, drop to the
+ * signer's user, serve. The key is read before the drop: its directory
+ * and file need not be reachable by that user, and afterwards the process
+ * opens no file at all. */
 static void __attribute__((noreturn))
-child_main(int fd, const char *ca_dir, const char *pass, size_t passlen)
+child_main(int fd, pid_t parent, const char *ca_dir, const char *pass,
+    size_t passlen)
 {
 	struct crypto_signer *s;
 	int status;
@@ -282,6 +341,10 @@ child_main(int fd, const char *ca_dir, const char *pass, size_t passlen)
 	close_from(SIGNER_FD + 1);
 	crypto_rng_after_fork();
 	s = crypto_signer_open(ca_dir, pass, passlen, &status);
+	if (s != NULL && (status = child_drop(parent)) != CRYPTO_OK) {
+		crypto_signer_free(s);
+		s = NULL;
+	}
 	if (send(SIGNER_FD, &status, sizeof(status), MSG_NOSIGNAL) < 0 || s == NULL)
 		_exit(1);
 	child_serve(s, SIGNER_FD);
@@ -296,7 +359,7 @@ crypto_signer_spawn(const char *ca_dir, const char *passphrase,
 	struct crypto_signer *s;
 	int sv[2] = { -1, -1 }, ret = CRYPTO_ERR_NOMEM, bufsz = 4 * (int)WIRE_FRAG;
 	int status;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto out;
@@ -318,7 +381,7 @@ crypto_signer_spawn(const char *ca_dir, const char *passphrase,
 		goto out;
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(sv[1], ca_dir, passphrase, passphrase_len);
+		child_main(sv[1], self, ca_dir, passphrase, passphrase_len);
 	}
 	close(sv[1]);
 	sv[1] = -1;

@@ -1,9 +1,11 @@
 /*
  * serve.c: `hearth serve`. Opens the CA signer and the store, builds the
  * listener's TLS certificate, and runs one event loop per thread, each with
- * its own evhttp accepting from one shared listening socket, all sharing the acme handle. The
- * main thread's loop handles signals and renews the listener certificate
- * before it expires.
+ * its own evhttp accepting from one shared listening socket, all sharing
+ * the acme handle. Started as root, it becomes an unprivileged user once
+ * all of that is open and before any thread starts (privsep.c). The main
+ * thread's loop handles signals and renews the listener certificate before
+ * it expires.
  */
 #include "serve.h"
 
@@ -23,6 +25,7 @@
 #include <event2/thread.h>
 
 #include "acme.h"
+#include "denylist.h"
 #include "store.h"
 #include "validate.h"
 
@@ -238,7 +241,7 @@ worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 		close(fd);
 		return -1;
 	}
-	if ((w->validator = validator_new(w->base, s->acme, c)) == NULL)
+	if ((w->validator = validator_new(w->base, s->acme, c, s->deny)) == NULL)
 		return -1;
 	/* Validations left processing by an earlier run start once the loop
 	 * does. */
@@ -288,6 +291,30 @@ caa_identities_init(struct server *s)
 			s->caa_ids[s->n_caa_ids++] = s->names[i].value;
 }
 
+/* What validation never connects to: --validation-deny, and the listening
+ * socket lfd (each listener hearth has is added here). 0 or -1 logged. */
+static int
+deny_init(struct server *s, evutil_socket_t lfd)
+{
+	const struct config *c = s->cfg;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char err[256];
+
+	if ((s->deny = denylist_new((const char *const *)c->validation_deny.v,
+	    c->validation_deny.n, err, sizeof(err))) == NULL) {
+		log_error("validation-deny: %s", err);
+		return -1;
+	}
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) != 0 ||
+	    denylist_add_listener(s->deny, (struct sockaddr *)&ss, len) != 0) {
+		log_error("listen %s: cannot record the listening address: %s",
+		    c->listen, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 server_open(struct server *s)
 {
@@ -309,7 +336,9 @@ server_open(struct server *s)
 		free(pw);
 	}
 	if (s->signer == NULL) {
-		log_error("%s: cannot load the intermediate: %s", path, crypto_strerror(err));
+		log_error("%s: cannot load the intermediate: %s%s%s", path,
+		    crypto_strerror(err), err == CRYPTO_ERR_IO ? ": " : "",
+		    err == CRYPTO_ERR_IO ? strerror(errno) : "");
 		return -1;
 	}
 	log_info("intermediate key loaded by a separate signer process");
@@ -350,6 +379,7 @@ server_close(struct server *s)
 			event_base_free(s->workers[i].base);
 	}
 	free(s->workers);
+	denylist_free(s->deny);
 	acme_free(s->acme);
 	store_close(s->store);
 	crypto_signer_free(s->signer);
@@ -438,6 +468,7 @@ int
 cmd_serve(const struct config *c)
 {
 	struct server s;
+	struct privsep ps;
 	evutil_socket_t lfd = -1;
 	int i, ret = 1;
 
@@ -446,7 +477,8 @@ cmd_serve(const struct config *c)
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0 || tls_current_init(&s.tls) != 0)
 		return 1;
-	if (ca_ensure(c) != 0 || names_init(&s) != 0 || server_open(&s) != 0)
+	if (ca_ensure(c) != 0 || names_init(&s) != 0 ||
+	    privsep_prepare(c, &ps) != 0 || server_open(&s) != 0)
 		goto out;
 	default_host_init(&s);
 	if (tls_renew(&s, time(NULL)) != 0)
@@ -456,13 +488,16 @@ cmd_serve(const struct config *c)
 	s.n_workers = thread_count(c);
 	if ((s.workers = calloc((size_t)s.n_workers, sizeof(*s.workers))) == NULL)
 		goto out;
-	if ((lfd = listen_socket(c->listen)) < 0)
+	if ((lfd = listen_socket(c->listen)) < 0 || deny_init(&s, lfd) != 0)
 		goto out;
 	for (i = 0; i < s.n_workers; i++)
 		if (worker_init(&s, &s.workers[i], lfd) != 0) {
 			log_error("cannot listen on %s", c->listen);
 			goto out;
 		}
+	/* Listener bound, store open, signer forked, no thread yet. */
+	if (privsep_drop(c, &ps) != 0)
+		goto out;
 	announce(&s);
 	ret = run(&s) == 0 ? 0 : 1;
 out:

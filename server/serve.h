@@ -17,6 +17,7 @@ struct evhttp_request;
 struct acme;
 struct store;
 struct validator;
+struct denylist;
 
 struct worker {
 	struct server *srv;
@@ -32,6 +33,7 @@ struct server {
 	struct store *store;
 	struct crypto_signer *signer;
 	struct acme *acme;
+	struct denylist *deny;          /* validation targets refused */
 	struct tls_current tls;
 	struct crypto_name names[CONFIG_MAX_LIST + 4];
 	size_t n_names;
