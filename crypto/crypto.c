@@ -173,7 +173,8 @@ open_regular(const char *path, struct stat *st, int *fdp)
 	int fd, err;
 
 	*fdp = -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	/* O_NONBLOCK: a FIFO given as a file is refused, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return CRYPTO_ERR_IO;
 	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
 		err = S_ISREG(st->st_mode) ? errno : EINVAL;
