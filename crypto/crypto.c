@@ -173,11 +173,12 @@ open_regular(const char *path, struct stat *st, int *fdp)
 	int fd, err;
 
 	*fdp = -1;
+	memset(st, 0, sizeof(*st));    /* st_mode 0: fstat did not run */
 	/* O_NONBLOCK: a FIFO given as a file is refused, not waited on. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return CRYPTO_ERR_IO;
 	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-		err = S_ISREG(st->st_mode) ? errno : EINVAL;
+		err = S_ISREG(st->st_mode) || st->st_mode == 0 ? errno : EINVAL;
 		close(fd);
 		errno = err;
 		return CRYPTO_ERR_IO;

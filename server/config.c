@@ -543,11 +543,11 @@ char *
 config_read_passphrase(const char *path, size_t *len)
 {
 	char *buf = NULL, *out = NULL;
-	size_t n = 0;
+	size_t n = 0, total = 0;
 	unsigned mode = 0;
 	int rc;
 
-	rc = crypto_secret_read(path, CONFIG_MAX_PASSPHRASE, &buf, &n, &mode);
+	rc = crypto_secret_read(path, CONFIG_MAX_PASSPHRASE, &buf, &total, &mode);
 	if (rc == CRYPTO_ERR_FILE_MODE) {
 		fprintf(stderr, "hearth: %s: passphrase file has mode %04o, which "
 		    "lets group or others read it; refusing it (chmod 600 %s)\n",
@@ -569,7 +569,7 @@ config_read_passphrase(const char *path, size_t *len)
 		out[n] = '\0';
 		*len = n;
 	}
-	crypto_zeroize(buf, strlen(buf));
+	crypto_zeroize(buf, total);
 	free(buf);
 	return out;
 }
