@@ -33,6 +33,8 @@ mode() { stat -c %a "$1"; }
 signer_of() { pgrep -P "$1" || true; }
 # can_read USER FILE: USER can read FILE.
 can_read() { as_user "$1" cat "$2" >/dev/null 2>&1; }
+# can_signal USER PID: USER may send signals to PID.
+can_signal() { as_user "$1" kill -0 "$2" 2>/dev/null; }
 
 D="$WORK/data"
 PORT=$(free_port)
@@ -84,7 +86,7 @@ for f in intermediate.key root.key root.pass; do
 done
 check "the signer's user can read intermediate.key" can_read "$HEARTH_SIGNER_USER" "$D/ca/intermediate.key"
 check_not "the signer's user cannot read root.pass" can_read "$HEARTH_SIGNER_USER" "$D/ca/root.pass"
-check_not "the serving user cannot signal the signer" as_user "$HEARTH_USER" kill -0 "$SIGNER"
+check_not "the serving user cannot signal the signer" can_signal "$HEARTH_USER" "$SIGNER"
 
 # certbot gets a certificate through the separated server
 export REQUESTS_CA_BUNDLE="$D/ca/root.crt"
