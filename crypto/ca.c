@@ -546,7 +546,8 @@ import_key(const char *path, const char *pass, size_t passlen,
 	size_t len = 0, spki_len;
 	int ret;
 
-	if ((ret = crypto_read_file(path, CRYPTO_MAX_PEM_BYTES, &pem, &len)) != 0)
+	if ((ret = crypto_secret_read(path, CRYPTO_MAX_PEM_BYTES, &pem, &len,
+	    NULL)) != 0)
 		return ret;
 	ret = pki_key_from_pem(pem, len, pass, passlen, &r->key);
 	crypto_zeroize(pem, len);

@@ -1,15 +1,19 @@
 /*
- * crypto.c: module start-up, the shared DRBG, error strings and zeroizing.
- * Owns the process-wide wolfSSL initialisation; touches nothing else.
+ * crypto.c: module start-up, the shared DRBG, error strings, zeroizing, and
+ * reading whole files (certificates, and secrets: keys and passphrases,
+ * which are read with read(2) only, capped, refused when group or others
+ * may access them, and zeroized on every failure). Owns the process-wide
+ * wolfSSL initialisation; touches nothing else.
  */
 #include "crypto_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/ecc.h>
@@ -114,6 +118,10 @@ crypto_strerror(int err)
 	case CRYPTO_ERR_UNAVAILABLE:  return "signer unavailable (restarting)";
 	case CRYPTO_ERR_VALIDITY:
 		return "validity beyond the profile, backdated or past the issuer";
+	case CRYPTO_ERR_FILE_MODE:    return "key or passphrase file is accessible "
+					  "to group or others (chmod 600 it)";
+	case CRYPTO_ERR_PRIVILEGE:    return "cannot switch the signer process "
+					  "to its user";
 	case CRYPTO_TLS_WANT_READ:    return "TLS wants to read";
 	case CRYPTO_TLS_WANT_WRITE:   return "TLS wants to write";
 	case CRYPTO_TLS_CLOSED:       return "TLS connection closed";
@@ -122,42 +130,106 @@ crypto_strerror(int err)
 	return "unknown crypto error";
 }
 
+/*
+ * Reads the open regular file fd (at most max bytes) with read(2) into a
+ * malloc'd NUL-terminated buffer; nothing passes through stdio's buffers.
+ * A short read, a file that grew past its size and a failure all zeroize
+ * what was read. 0, CRYPTO_ERR_IO (errno kept), CRYPTO_ERR_TOO_LARGE or
+ * CRYPTO_ERR_NOMEM.
+ */
+static int
+read_fd(int fd, const struct stat *st, size_t max, char **out, size_t *len)
+{
+	size_t want, got = 0;
+	ssize_t n = 0;
+	char *buf;
+
+	if ((size_t)st->st_size > max)
+		return CRYPTO_ERR_TOO_LARGE;
+	want = (size_t)st->st_size;
+	/* One byte more than the size: a file that grew is noticed. */
+	if ((buf = malloc(want + 2)) == NULL)
+		return CRYPTO_ERR_NOMEM;
+	while (got < want + 1) {
+		n = read(fd, buf + got, want + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (n < 0 || got != want) {
+		crypto_zeroize(buf, want + 2);
+		free(buf);
+		if (n >= 0)
+			errno = EIO;   /* the file changed while it was read */
+		return CRYPTO_ERR_IO;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return CRYPTO_OK;
+}
+
+/* Opens path read-only and checks it is a regular file; st filled. */
+static int
+open_regular(const char *path, struct stat *st, int *fdp)
+{
+	int fd, err;
+
+	*fdp = -1;
+	memset(st, 0, sizeof(*st));    /* st_mode 0: fstat did not run */
+	/* O_NONBLOCK: a FIFO given as a file is refused, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return CRYPTO_ERR_IO;
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		err = S_ISREG(st->st_mode) || st->st_mode == 0 ? errno : EINVAL;
+		close(fd);
+		errno = err;
+		return CRYPTO_ERR_IO;
+	}
+	*fdp = fd;
+	return CRYPTO_OK;
+}
+
 int
 crypto_read_file(const char *path, size_t max, char **out, size_t *len)
 {
-	FILE *f;
 	struct stat st;
-	char *buf = NULL;
-	size_t n;
-	int ret = CRYPTO_ERR_IO;
+	int fd, ret, err;
 
 	*out = NULL;
-	if ((f = fopen(path, "rb")) == NULL)
-		return CRYPTO_ERR_IO;
-	if (fstat(fileno(f), &st) != 0)
-		goto out;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		goto out;
-	}
-	if ((size_t)st.st_size > max) {
-		ret = CRYPTO_ERR_TOO_LARGE;
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		ret = CRYPTO_ERR_NOMEM;
-		goto out;
-	}
-	n = fread(buf, 1, (size_t)st.st_size, f);
-	if (n != (size_t)st.st_size || ferror(f))
-		goto out;
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	ret = CRYPTO_OK;
-out:
-	free(buf);
-	fclose(f);
+	*len = 0;
+	if ((ret = open_regular(path, &st, &fd)) != CRYPTO_OK)
+		return ret;
+	ret = read_fd(fd, &st, max, out, len);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+int
+crypto_secret_read(const char *path, size_t max, char **out, size_t *len,
+    unsigned *mode)
+{
+	struct stat st;
+	int fd, ret, err;
+
+	if (out == NULL || len == NULL || path == NULL)
+		return CRYPTO_ERR_INVALID;
+	*out = NULL;
+	*len = 0;
+	if ((ret = open_regular(path, &st, &fd)) != CRYPTO_OK)
+		return ret;
+	if (mode != NULL)
+		*mode = (unsigned)(st.st_mode & 07777);
+	if ((st.st_mode & 077) != 0)
+		ret = CRYPTO_ERR_FILE_MODE;
+	else
+		ret = read_fd(fd, &st, max, out, len);
+	err = errno;
+	close(fd);
+	errno = err;
 	return ret;
 }

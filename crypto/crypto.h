@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 enum {
@@ -39,6 +40,8 @@ enum {
 	                                 being restarted: try again shortly */
 	CRYPTO_ERR_VALIDITY = -16,   /* validity longer than the profile allows,
 	                                backdated, or past the intermediate */
+	CRYPTO_ERR_FILE_MODE = -17,  /* a key or passphrase file group or others may access */
+	CRYPTO_ERR_PRIVILEGE = -18,  /* the signer could not become its user */
 	/* TLS I/O results (crypto_tls_*); not errors. */
 	CRYPTO_TLS_WANT_READ = -100,
 	CRYPTO_TLS_WANT_WRITE = -101,
@@ -83,6 +86,20 @@ int crypto_random(void *buf, size_t len);
 
 /* Overwrites len bytes at p in a way the compiler cannot elide. */
 void crypto_zeroize(void *p, size_t len);
+
+/*
+ * Reads a secret file (a private key or a passphrase) whole: a regular
+ * file of at most max bytes, read with open/read (never through stdio's
+ * buffers) into a malloc'd NUL-terminated buffer, *len bytes, that the
+ * caller zeroizes and frees. A file whose mode gives group or others any
+ * access is refused unread with CRYPTO_ERR_FILE_MODE, as ssh refuses an
+ * unprotected private key. *mode, when mode is not NULL, receives the
+ * file's permission bits once it is open (for the caller's message).
+ * 0, CRYPTO_ERR_FILE_MODE, CRYPTO_ERR_TOO_LARGE, CRYPTO_ERR_NOMEM or
+ * CRYPTO_ERR_IO (errno kept). Nothing read is left in memory on failure.
+ */
+int crypto_secret_read(const char *path, size_t max, char **out, size_t *len,
+    unsigned *mode);
 
 /* ---- encodings and digests ---------------------------------------------- */
 
@@ -275,6 +292,17 @@ int crypto_signer_issuer_id(const struct crypto_signer *s, char out[65]);
  * (letters, digits, '.', '-') or "[IPv6]", an optional ":port", nothing
  * after, at most 200 bytes. 0 or CRYPTO_ERR_INVALID. */
 int crypto_pki_url_check(const char *url);
+
+/*
+ * Start-up configuration for crypto_signer_spawn(), from a process running
+ * as root: the signer process loads the key as root, then becomes uid/gid
+ * (supplementary groups dropped, real, effective and saved ids all set,
+ * checked that root cannot be regained) before it answers anything; a
+ * failure there is reported by the spawn as CRYPTO_ERR_PRIVILEGE. Without
+ * this call the signer keeps the spawner's user. 0, or CRYPTO_ERR_INVALID
+ * for uid or gid 0.
+ */
+int crypto_signer_set_user(uid_t uid, gid_t gid);
 
 /* The intermediate certificate as PEM (NUL-terminated), owned by the signer. */
 const char *crypto_signer_chain_pem(const struct crypto_signer *s);

@@ -31,8 +31,9 @@ int crypto_signer_issue_tls(struct crypto_signer *s,
 /* The intermediate certificate in DER, owned by the signer. */
 const uint8_t *crypto_signer_cert_der(const struct crypto_signer *s, size_t *len);
 
-/* Reads a whole file of at most max bytes into a NUL-terminated malloc'd
- * buffer. CRYPTO_ERR_IO (errno kept) or CRYPTO_ERR_TOO_LARGE. */
+/* Reads a whole public file (a certificate) of at most max bytes with
+ * open/read into a NUL-terminated malloc'd buffer. CRYPTO_ERR_IO (errno
+ * kept) or CRYPTO_ERR_TOO_LARGE. Secrets go through crypto_secret_read(). */
 int crypto_read_file(const char *path, size_t max, char **out, size_t *len);
 
 #endif

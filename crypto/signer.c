@@ -3,7 +3,9 @@
  * intermediate.key from the CA directory (decrypting the key when needed),
  * checks that they belong together and that root.crt issued the
  * intermediate, and keeps the decoded key for leaf.c, with its own copy of
- * what it may sign (profile.c). Never writes files.
+ * what it may sign (profile.c). The key file is read as a secret
+ * (crypto_secret_read: no stdio, refused when group or others may read it,
+ * zeroized). Never writes files.
  */
 #include "pki_internal.h"
 
@@ -14,14 +16,19 @@
 
 #define SPKI_MAX 1024
 
+/* Reads dir/name; a secret (the key) through crypto_secret_read(). */
 static int
-load_pem_file(const char *dir, const char *name, char **pem, size_t *len)
+load_pem_file(const char *dir, const char *name, int secret, char **pem,
+    size_t *len)
 {
 	char path[PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return CRYPTO_ERR_INVALID;
+	if (secret)
+		return crypto_secret_read(path, CRYPTO_MAX_PEM_BYTES, pem, len,
+		    NULL);
 	return crypto_read_file(path, CRYPTO_MAX_PEM_BYTES, pem, len);
 }
 
@@ -32,7 +39,7 @@ load_cert(struct crypto_signer *s, const char *dir)
 	size_t len = 0;
 	int ret;
 
-	if ((ret = load_pem_file(dir, "intermediate.crt", &pem, &len)) != 0)
+	if ((ret = load_pem_file(dir, "intermediate.crt", 0, &pem, &len)) != 0)
 		return ret;
 	ret = pki_pem_decode(pem, len, "CERTIFICATE", &s->cert_der, &s->cert_len);
 	if (ret == 0 && pki_cert_view(s->cert_der, s->cert_len, &s->view) != 0)
@@ -57,7 +64,7 @@ load_key(struct crypto_signer *s, const char *dir, const char *pass,
 	size_t len = 0, spki_len;
 	int ret;
 
-	if ((ret = load_pem_file(dir, "intermediate.key", &pem, &len)) != 0)
+	if ((ret = load_pem_file(dir, "intermediate.key", 1, &pem, &len)) != 0)
 		return ret;
 	ret = pki_key_from_pem(pem, len, pass, passlen, &s->key);
 	crypto_zeroize(pem, len);
@@ -82,7 +89,7 @@ check_root(struct crypto_signer *s, const char *dir)
 	size_t len = 0, derlen = 0;
 	int ret;
 
-	if ((ret = load_pem_file(dir, "root.crt", &pem, &len)) != 0)
+	if ((ret = load_pem_file(dir, "root.crt", 0, &pem, &len)) != 0)
 		return ret;
 	ret = pki_pem_decode(pem, len, "CERTIFICATE", &der, &derlen);
 	if (ret == 0 && pki_cert_view(der, derlen, &root) != 0)

@@ -7,7 +7,10 @@
  * operations; the parent keeps the certificate and forwards each operation
  * over a SOCK_SEQPACKET pair, one at a time (under the signer's lock). No
  * process that holds the key or the passphrase touches the network, and
- * the process that parses client input holds neither.
+ * the process that parses client input holds neither. When
+ * crypto_signer_set_user() named a user, each signer process becomes that
+ * user right after loading the key, so the process serving clients and the
+ * one holding the key run as different users.
  *
  * Every operation is a request of bytes in and a response of bytes out
  * (pki_signer_call). A message is one or more fragments, each a struct
@@ -24,11 +27,13 @@
  * one and returns CRYPTO_ERR_UNAVAILABLE; the next call picks the new
  * process up (struct crypto_signer's remote_state).
  */
+#define _GNU_SOURCE   /* setresuid, getresuid and their gid forms */
 #include "pki_internal.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +52,14 @@
 #define LAUNCHER_FD  3             /* in the launcher: its socket to the parent */
 #define CALL_TIMEOUT_MS ((long long)CRYPTO_SIGNER_TIMEOUT * 1000)
 #define SPAWN_CMD    'S'           /* parent to launcher: a new signer, please */
+
+/* The user the signer process becomes once the key is loaded (start-up
+ * configuration, set by crypto_signer_set_user() before spawning). */
+static struct {
+	int set;
+	uid_t uid;
+	gid_t gid;
+} signer_user;
 
 struct wire_frag {
 	uint32_t magic;
@@ -486,6 +499,48 @@ close_from(int fd)
 		(void)close(fd);
 }
 
+int
+crypto_signer_set_user(uid_t uid, gid_t gid)
+{
+	if (uid == 0 || gid == 0)
+		return CRYPTO_ERR_INVALID;
+	signer_user.set = 1;
+	signer_user.uid = uid;
+	signer_user.gid = gid;
+	return CRYPTO_OK;
+}
+
+/*
+ * In the child, key loaded: becomes the signer's user for good (groups,
+ * then gid, then uid, real, effective and saved) and checks that root
+ * cannot be regained. Then no new privileges (it never executes anything),
+ * and the settings a change of credentials resets: not dumpable, killed
+ * with the parent (and gone already if the parent died meanwhile).
+ */
+static int
+child_drop(pid_t parent)
+{
+	uid_t r, e, sv;
+	gid_t rg, eg, sg;
+
+	if (signer_user.set) {
+		if (setgroups(1, &signer_user.gid) != 0 ||
+		    setresgid(signer_user.gid, signer_user.gid, signer_user.gid) != 0 ||
+		    setresuid(signer_user.uid, signer_user.uid, signer_user.uid) != 0)
+			return CRYPTO_ERR_PRIVILEGE;
+		if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 ||
+		    getresuid(&r, &e, &sv) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+		    r != signer_user.uid || e != r || sv != r ||
+		    rg != signer_user.gid || eg != rg || sg != rg)
+			return CRYPTO_ERR_PRIVILEGE;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0) != 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		return CRYPTO_ERR_PRIVILEGE;
+	return CRYPTO_OK;
+}
+
 /* In a launcher or signer process: no ptrace, no core, die with the
  * parent, only descriptor `fd` kept (as number `keep`). */
 static void
@@ -517,6 +572,10 @@ child_main(int fd, pid_t parent, const char *ca_dir, const char *pass,
 	narrow(fd, SIGNER_FD, parent);
 	crypto_rng_after_fork();
 	s = crypto_signer_open(ca_dir, pass, passlen, cfg, &status);
+	if (s != NULL && (status = child_drop(parent)) != CRYPTO_OK) {
+		crypto_signer_free(s);
+		s = NULL;
+	}
 	if (send(SIGNER_FD, &status, sizeof(status), MSG_NOSIGNAL) < 0 || s == NULL)
 		_exit(1);
 	child_serve(s, SIGNER_FD);

@@ -147,6 +147,13 @@ static const struct option options[] = {
 	{ "limit-request-time", OPT_DURATION, OFF(limit_request_time), CMD_SERVE,
 	  1, 3600, "time a client has for the TLS handshake and a whole "
 	  "request, from accept or from a request's first byte (default 10s)" },
+	{ "user", OPT_STRING, OFF(user), CMD_SERVE, 0, 0,
+	  "when started as root: the user the serving process becomes after "
+	  "binding its listener (default \"" PRIVSEP_DEFAULT_USER "\")" },
+	{ "signer-user", OPT_STRING, OFF(signer_user), CMD_SERVE, 0, 0,
+	  "when started as root: the user the signer process becomes after "
+	  "loading the intermediate key (default \"" PRIVSEP_DEFAULT_SIGNER_USER
+	  "\")" },
 	{ "label", OPT_STRING, OFF(eab_label), CMD_EAB, 0, 0,
 	  "eab add: a note on whom the key is for (shown by eab list)" },
 	{ "expires", OPT_DURATION, OFF(eab_expires), CMD_EAB, 1, 3650L * 86400,
@@ -849,31 +856,36 @@ config_usage(FILE *f, enum config_command cmd)
 char *
 config_read_passphrase(const char *path, size_t *len)
 {
-	char buf[1024];
-	FILE *f;
-	size_t n;
+	char *buf = NULL, *out = NULL;
+	size_t n = 0, total = 0;
+	unsigned mode = 0;
+	int rc;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	rc = crypto_secret_read(path, CONFIG_MAX_PASSPHRASE, &buf, &total, &mode);
+	if (rc == CRYPTO_ERR_FILE_MODE) {
+		fprintf(stderr, "hearth: %s: passphrase file has mode %04o, which "
+		    "lets group or others read it; refusing it (chmod 600 %s)\n",
+		    path, mode, path);
+		return NULL;
+	}
+	if (rc != CRYPTO_OK) {
 		fprintf(stderr, "hearth: %s: cannot read passphrase: %s\n", path,
-		    strerror(errno));
+		    rc == CRYPTO_ERR_IO ? strerror(errno) :
+		    rc == CRYPTO_ERR_TOO_LARGE ? "larger than "
+		    CONFIG_MAX_PASSPHRASE_STR " bytes" : crypto_strerror(rc));
 		return NULL;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	n = strlen(buf);
-	if (n == 0) {
+	n = strcspn(buf, "\r\n");    /* the first line; NUL-terminated */
+	if (n == 0)
 		fprintf(stderr, "hearth: %s: passphrase file is empty\n", path);
-		return NULL;
+	else if ((out = malloc(n + 1)) != NULL) {
+		memcpy(out, buf, n);
+		out[n] = '\0';
+		*len = n;
 	}
-	*len = n;
-	{
-		char *out = strdup(buf);
-
-		crypto_zeroize(buf, sizeof(buf));
-		return out;
-	}
+	crypto_zeroize(buf, total);
+	free(buf);
+	return out;
 }
 
 const char config_policy_hint[] =

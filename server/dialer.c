@@ -2,7 +2,8 @@
  * dialer.c: resolving, the deny list and the per-address connection
  * attempts of the http-01 and tls-alpn-01 fetches (RFC 8555 §8.3, RFC 8737
  * §3). It owns the address lookup, the choice of addresses, the attempt
- * timer, the socket up to its connect(), and the wording of connection
+ * timer, the socket up to its connect(), the refusal of denied addresses
+ * and of this server's own listeners, and the wording of connection
  * failures; the protocol spoken over the connection, the bufferevent that
  * carries it and the fetch's overall deadline belong to the caller. It
  * never reads or writes application data.
@@ -208,15 +209,59 @@ attempt_start(struct dialer *d)
 /* ---- the addresses ---- */
 
 /*
+ * Whether a is an address of this host: binding a socket to it succeeds
+ * exactly then (the kernel's own answer, loopback ranges and every
+ * interface included). Any failure but "not available" counts as local,
+ * so a doubt never lets a connection reach this server.
+ */
+static int
+addr_local(const struct resolver_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_fill(a, 0, &ss);
+	int fd, rc, err;
+
+	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return errno != EAFNOSUPPORT;
+	rc = bind(fd, (struct sockaddr *)&ss, len);
+	err = errno;
+	close(fd);
+	return rc == 0 || err != EADDRNOTAVAIL;
+}
+
+/* Why a may not be dialed at d->port, written to why; 0 when it may. */
+static int
+addr_denied(const struct dialer *d, const struct resolver_addr *a, char *why,
+    size_t whysz)
+{
+	char ip[INET6_ADDRSTRLEN], what[DENYLIST_RANGE_STRLEN];
+
+	resolver_addr_str(a, ip, sizeof(ip));
+	if (denylist_match(d->opt.deny, a, what, sizeof(what))) {
+		snprintf(why, whysz, "address %s is in denied range %s", ip, what);
+		return 1;
+	}
+	if (denylist_self(d->opt.deny, a, d->port, addr_local, what,
+	    sizeof(what))) {
+		snprintf(why, whysz, "%s%s%s:%u is this server's own listener %s, "
+		    "never a validation target", a->family == AF_INET6 ? "[" : "",
+		    ip, a->family == AF_INET6 ? "]" : "", d->port, what);
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Keeps the first allowed IPv4 and the first allowed IPv6 address, in that
- * order, skipping those the deny list names. 0, or -1 after failing the
- * dial with ACME_FETCH_FORBIDDEN when every address is denied.
+ * order, skipping those the deny list names and this server's own
+ * listeners. 0, or -1 after failing the dial with ACME_FETCH_FORBIDDEN when
+ * every address is denied.
  */
 static int
 addrs_choose(struct dialer *d, const struct resolver_addr *addrs, size_t n)
 {
-	char ip[INET6_ADDRSTRLEN], range[DENYLIST_RANGE_STRLEN];
-	char first[INET6_ADDRSTRLEN + DENYLIST_RANGE_STRLEN + 40] = "";
+	char first[INET6_ADDRSTRLEN + 2 * DENYLIST_RANGE_STRLEN + 64] = "";
+	char why[sizeof(first)];
 	size_t i, v4 = 0, v6 = 0;
 	struct resolver_addr t;
 	int ok;
@@ -224,11 +269,9 @@ addrs_choose(struct dialer *d, const struct resolver_addr *addrs, size_t n)
 	d->n_addrs = 0;
 	d->attempt = 0;
 	for (i = 0; i < n; i++) {
-		if (denylist_match(d->opt.deny, &addrs[i], range, sizeof(range))) {
-			resolver_addr_str(&addrs[i], ip, sizeof(ip));
+		if (addr_denied(d, &addrs[i], why, sizeof(why))) {
 			if (first[0] == '\0')
-				snprintf(first, sizeof(first), "address %s is in denied "
-				    "range %s", ip, range);
+				snprintf(first, sizeof(first), "%s", why);
 		} else if (addrs[i].family == AF_INET && v4++ == 0) {
 			d->addrs[d->n_addrs++] = addrs[i];
 		} else if (addrs[i].family == AF_INET6 && v6++ == 0) {

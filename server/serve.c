@@ -1,10 +1,12 @@
 /*
  * serve.c: `hearth serve`. Opens the CA signer and the store, builds the
  * listener's TLS certificate, and runs one event loop per thread, each with
- * its own evhttp accepting from one shared listening socket, all sharing the acme handle. The
- * main thread's loop handles signals and renews the listener certificate
- * before it expires. Builds the name policy acme/ applies to identifiers
- * and logs it.
+ * its own evhttp accepting from one shared listening socket, all sharing
+ * the acme handle. Started as root, it becomes an unprivileged user once
+ * all of that is open and before any thread starts (privsep.c). The main
+ * thread's loop handles signals and renews the listener certificate before
+ * it expires. Builds the name policy acme/ applies to identifiers and logs
+ * it.
  */
 #include "serve.h"
 
@@ -25,6 +27,7 @@
 
 #include "acme.h"
 #include "connlimit.h"
+#include "denylist.h"
 #include "store.h"
 #include "validate.h"
 
@@ -283,7 +286,7 @@ worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 		close(fd);
 		return -1;
 	}
-	if ((w->validator = validator_new(w->base, s->acme, c)) == NULL)
+	if ((w->validator = validator_new(w->base, s->acme, c, s->deny)) == NULL)
 		return -1;
 	/* Validations left processing by an earlier run start once the loop
 	 * does. */
@@ -367,6 +370,40 @@ limits_fill(struct acme_limits *l, const struct config *c)
 	l->queue_share = (unsigned)c->limit_queue_share;
 }
 
+/* Records a listening socket of hearth's (listen, its configured address)
+ * in the deny list: validation never connects to it. 0 or -1 logged. */
+static int
+deny_listener(struct server *s, evutil_socket_t fd, const char *listen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    denylist_add_listener(s->deny, (struct sockaddr *)&ss, len) != 0) {
+		log_error("listen %s: cannot record the listening address: %s",
+		    listen, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* What validation never connects to: --validation-deny, and the ACME
+ * listening socket lfd (the PKI listener is added by pki_start). 0 or -1
+ * logged. */
+static int
+deny_init(struct server *s, evutil_socket_t lfd)
+{
+	const struct config *c = s->cfg;
+	char err[256];
+
+	if ((s->deny = denylist_new((const char *const *)c->validation_deny.v,
+	    c->validation_deny.n, err, sizeof(err))) == NULL) {
+		log_error("validation-deny: %s", err);
+		return -1;
+	}
+	return deny_listener(s, lfd, c->listen);
+}
+
 static int
 server_open(struct server *s)
 {
@@ -391,7 +428,9 @@ server_open(struct server *s)
 		free(pw);
 	}
 	if (s->signer == NULL) {
-		log_error("%s: cannot load the intermediate: %s", path, crypto_strerror(err));
+		log_error("%s: cannot load the intermediate: %s%s%s", path,
+		    crypto_strerror(err), err == CRYPTO_ERR_IO ? ": " : "",
+		    err == CRYPTO_ERR_IO ? strerror(errno) : "");
 		return -1;
 	}
 	log_info("intermediate key loaded by a separate signer process");
@@ -440,6 +479,7 @@ server_close(struct server *s)
 	}
 	free(s->workers);
 	pki_free(s->pki);
+	denylist_free(s->deny);
 	acme_free(s->acme);
 	store_close(s->store);
 	crypto_signer_free(s->signer);
@@ -500,6 +540,10 @@ pki_start(struct server *s)
 		return 0;
 	if ((fd = serve_listen_socket(s->cfg->pki_listen)) < 0)
 		return -1;
+	if (deny_listener(s, fd, s->cfg->pki_listen) != 0) {
+		close(fd);
+		return -1;
+	}
 	if ((s->pki = pki_new(s, fd)) == NULL) {
 		log_error("cannot serve revocation data on %s", s->cfg->pki_listen);
 		return -1;
@@ -590,6 +634,7 @@ int
 cmd_serve(const struct config *c)
 {
 	struct server s;
+	struct privsep ps;
 	evutil_socket_t lfd = -1;
 	int i, ret = 1;
 
@@ -601,7 +646,8 @@ cmd_serve(const struct config *c)
 	/* The policy and the URLs leaves carry exist before the signer process
 	 * is forked. */
 	if (ca_ensure(c) != 0 || names_init(&s) != 0 || pki_url_init(&s) != 0 ||
-	    (s.policy = config_policy(c)) == NULL || server_open(&s) != 0)
+	    (s.policy = config_policy(c)) == NULL ||
+	    privsep_prepare(c, &ps) != 0 || server_open(&s) != 0)
 		goto out;
 	default_host_init(&s);
 	if (tls_renew(&s, time(NULL)) != 0)
@@ -611,7 +657,8 @@ cmd_serve(const struct config *c)
 	s.n_workers = thread_count(c);
 	if ((s.workers = calloc((size_t)s.n_workers, sizeof(*s.workers))) == NULL)
 		goto out;
-	if (guard_init(&s) != 0 || (lfd = serve_listen_socket(c->listen)) < 0)
+	if (guard_init(&s) != 0 || (lfd = serve_listen_socket(c->listen)) < 0 ||
+	    deny_init(&s, lfd) != 0)
 		goto out;
 	for (i = 0; i < s.n_workers; i++)
 		if (worker_init(&s, &s.workers[i], lfd) != 0) {
@@ -619,6 +666,9 @@ cmd_serve(const struct config *c)
 			goto out;
 		}
 	if (pki_start(&s) != 0)
+		goto out;
+	/* Listener bound, store open, signer forked, no thread yet. */
+	if (privsep_drop(c, &ps) != 0)
 		goto out;
 	announce(&s);
 	ret = run(&s) == 0 ? 0 : 1;

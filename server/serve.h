@@ -18,6 +18,7 @@ struct acme;
 struct store;
 struct validator;
 struct pki;
+struct denylist;
 
 struct worker {
 	struct server *srv;
@@ -34,6 +35,7 @@ struct server {
 	struct crypto_signer *signer;
 	struct crypto_policy *policy;   /* read-only once built */
 	struct acme *acme;
+	struct denylist *deny;          /* validation targets refused */
 	struct tls_current tls;
 	struct tls_guard guard;         /* connection caps and deadline */
 	struct crypto_name names[CONFIG_MAX_LIST + 4];

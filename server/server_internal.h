@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "crypto.h"
@@ -14,6 +15,12 @@
 
 #define CONFIG_MAX_LIST      32     /* values of a repeatable setting */
 #define CONFIG_MAX_LINE      4096
+#define CONFIG_MAX_PASSPHRASE 1024  /* bytes of a passphrase file */
+#define CONFIG_MAX_PASSPHRASE_STR "1024"
+
+/* The users of `hearth serve` started as root (privsep.c). */
+#define PRIVSEP_DEFAULT_USER        "hearth"
+#define PRIVSEP_DEFAULT_SIGNER_USER "hearth-signer"
 
 /* A repeatable setting (--tls-name A --tls-name B). */
 struct config_list {
@@ -71,6 +78,8 @@ struct config {
 	long limit_conns;             /* open connections in all; 0: off */
 	long limit_conns_per_source;  /* open connections per address; 0: off */
 	long limit_request_time;      /* seconds for handshake + request */
+	char *user;                   /* serving process's user (as root) */
+	char *signer_user;            /* signer process's user (as root) */
 	/* eab add */
 	char *eab_label;
 	long eab_expires;             /* seconds from now; 0: never */
@@ -118,8 +127,11 @@ struct crypto_policy *config_policy(const struct config *c);
 /* One sentence on how to allow other names, for start-up output. */
 extern const char config_policy_hint[];
 
-/* Reads a passphrase file (first line, trailing newline removed). Returns a
- * malloc'd buffer the caller zeroizes and frees, or NULL after printing why. */
+/* Reads a passphrase file (first line, trailing newline removed) as a
+ * secret (crypto_secret_read: no stdio, at most CONFIG_MAX_PASSPHRASE
+ * bytes, refused when group or others may read it, naming the mode and
+ * the chmod that fixes it). Returns a malloc'd buffer the caller zeroizes
+ * and frees, or NULL after printing why. */
 char *config_read_passphrase(const char *path, size_t *len);
 
 /* ---- logging (log.c) ---- */
@@ -150,6 +162,36 @@ int cmd_certs(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 /* The usage lines of `hearth certs` and `hearth revoke`. */
 void certs_usage(FILE *f);
+
+/* ---- privilege separation (privsep.c) ---- */
+
+struct privsep {
+	int enabled;                  /* started as root: two users */
+	uid_t uid, signer_uid;
+	gid_t gid, signer_gid;
+	char user[64], signer_user[64];
+};
+
+/*
+ * Before the signer forks. As root: looks up --user and --signer-user
+ * (defaults PRIVSEP_DEFAULT_USER, PRIVSEP_DEFAULT_SIGNER_USER; a missing
+ * user is an error saying how to create it), sets the owners of DIR, DIR/ca
+ * and its key files (intermediate.key the signer's, root.key root's or the
+ * signer's, root.pass root's; never the serving user's), and tells crypto/
+ * the signer's user. As another user: one user runs both processes, said
+ * in the log; --user and --signer-user are refused. Either way a key or
+ * passphrase file in DIR/ca that group or others may read, or a DIR/ca
+ * they may write, is refused naming the file, its mode and the chmod that
+ * fixes it. 0, or -1 after logging why.
+ */
+int privsep_prepare(const struct config *c, struct privsep *p);
+/*
+ * After the listener is bound, the store open and the signer forked, and
+ * before any thread starts: gives DIR/db to the serving user, becomes that
+ * user for good (checked), no new privileges, not dumpable. A no-op when
+ * p is not enabled. 0, or -1 after logging why.
+ */
+int privsep_drop(const struct config *c, const struct privsep *p);
 
 /* ---- paths ---- */
 

@@ -1,7 +1,7 @@
 /*
  * validate.c: the glue between acme/'s validation jobs and server/'s
- * fetchers. One validator per event loop owns that loop's resolver, its
- * http-01 and tls-alpn-01 clients and the parsed --validation-deny list.
+ * fetchers. One validator per event loop owns that loop's resolver and its
+ * http-01 and tls-alpn-01 clients; the deny list is the server's.
  * A job waits out its delay (a retry), runs one fetch for its challenge
  * type, then, when the fetch succeeded and acme/ asked for it, finds the
  * relevant CAA set; the result goes back to acme/ with the time it
@@ -54,7 +54,7 @@ struct validator {
 	struct event_base *base;
 	struct acme *acme;
 	struct resolver *res;
-	struct denylist *deny;
+	const struct denylist *deny;   /* the server's, shared by every loop */
 	struct http01_client *http01;
 	struct tlsalpn01_client *tlsalpn01;
 	struct event *tick;            /* looks at the queue every second */
@@ -408,7 +408,8 @@ fetchers_new(struct validator *v, const struct config *cfg)
 }
 
 struct validator *
-validator_new(struct event_base *base, struct acme *a, const struct config *cfg)
+validator_new(struct event_base *base, struct acme *a, const struct config *cfg,
+    const struct denylist *deny)
 {
 	struct validator *v;
 	struct resolver_options ro;
@@ -419,11 +420,7 @@ validator_new(struct event_base *base, struct acme *a, const struct config *cfg)
 		return NULL;
 	v->base = base;
 	v->acme = a;
-	if ((v->deny = denylist_new((const char *const *)cfg->validation_deny.v,
-	    cfg->validation_deny.n, err, sizeof(err))) == NULL) {
-		log_error("validation-deny: %s", err);
-		goto fail;
-	}
+	v->deny = deny;
 	memset(&ro, 0, sizeof(ro));
 	ro.servers = cfg->resolver;
 	if ((v->res = resolver_new(base, &ro, err, sizeof(err))) == NULL) {
@@ -459,6 +456,5 @@ validator_free(struct validator *v)
 	http01_client_free(v->http01);
 	tlsalpn01_client_free(v->tlsalpn01);
 	resolver_free(v->res);
-	denylist_free(v->deny);
 	free(v);
 }

@@ -11,16 +11,18 @@
 struct event_base;
 struct acme;
 struct config;
+struct denylist;
 struct validator;
 
 #define VALIDATE_MAX_ACTIVE 256   /* fetches in flight per event loop */
 
 /* A validator on base for a (both borrowed; they must outlive it), using
- * cfg's --resolver, --http01-port, --tlsalpn01-port and --validation-deny.
- * It looks at acme/'s queue once a second by itself as well. NULL on
- * failure, logged. */
+ * cfg's --resolver, --http01-port and --tlsalpn01-port, and never
+ * connecting where deny says not to (borrowed too: --validation-deny, the
+ * unspecified addresses and the server's own listeners). It looks at
+ * acme/'s queue once a second by itself as well. NULL on failure, logged. */
 struct validator *validator_new(struct event_base *base, struct acme *a,
-    const struct config *cfg);
+    const struct config *cfg, const struct denylist *deny);
 /* Starts every queued validation, up to VALIDATE_MAX_ACTIVE at once (the
  * rest are taken as running ones finish; a retry waiting out its delay
  * counts as running). Call from base's thread. */

@@ -35,6 +35,21 @@ done_checks() {
 no_lock_fd() {
 	if [ -n "${FIXED_PORTS_FD:-}" ]; then exec {FIXED_PORTS_FD}>&-; fi
 }
+# hearth serve started as root runs as two users (docs/security.md), and
+# the tests run as root in CI: create them, once, as a package would.
+HEARTH_USER=hearth
+HEARTH_SIGNER_USER=hearth-signer
+ensure_users() {
+	local u
+	[ "$(id -u)" -eq 0 ] || return 0
+	for u in "$HEARTH_USER" "$HEARTH_SIGNER_USER"; do
+		getent passwd "$u" >/dev/null && continue
+		flock "${TMPDIR:-/tmp}/hearth-e2e-users.lock" useradd --system \
+			--no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$u" \
+			|| getent passwd "$u" >/dev/null
+	done
+}
+ensure_users
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -2,7 +2,8 @@
 # test_init.sh: `hearth init` from the command line: every key type, a CA
 # name, a given or generated root passphrase, an encrypted intermediate
 # (which serve then needs), importing a root made by the openssl commands
-# people already use, and clear refusals.
+# people already use, and clear refusals (among them passphrase and key
+# files that group or others may read).
 . "$(dirname "$0")/lib.sh"
 
 subject() { openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//'; }
@@ -40,6 +41,15 @@ check "and says a CA exists" grep -q "already holds a CA" <<<"$OUT"
 
 # each key type, a name, and a given passphrase
 printf 'correct horse battery staple\n' >"$WORK/pass"
+chmod 644 "$WORK/pass"
+set +e
+OUT=$("$HEARTH_BIN" init --data "$WORK/d-mode" --passphrase-file "$WORK/pass" 2>&1); RC=$?
+set -e
+check "a passphrase file others may read is refused" test "$RC" -ne 0
+check "and the refusal names the file, its mode and the fix" grep -qF \
+	"$WORK/pass: passphrase file has mode 0644, which lets group or others read it; refusing it (chmod 600 $WORK/pass)" <<<"$OUT"
+check "and leaves no CA behind" test ! -e "$WORK/d-mode/ca/root.crt"
+chmod 600 "$WORK/pass"
 for kt in ec-p384 rsa-4096; do
 	D="$WORK/$kt"
 	check "init --key-type $kt" "$HEARTH_BIN" init --data "$D" --key-type "$kt" \
@@ -55,6 +65,7 @@ check "rsa-4096 root is RSA 4096" bash -c "openssl x509 -in '$WORK/rsa-4096/ca/r
 # an encrypted intermediate: serve needs its passphrase
 D2="$WORK/d2"
 printf 'intermediate secret\n' >"$WORK/ipass"
+chmod 600 "$WORK/ipass"
 check "init with an intermediate passphrase" "$HEARTH_BIN" init --data "$D2" \
 	--intermediate-passphrase-file "$WORK/ipass"
 check "intermediate key is encrypted" grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$D2/ca/intermediate.key"
@@ -63,6 +74,15 @@ OUT=$(timeout 20 "$HEARTH_BIN" serve --data "$D2" --listen "127.0.0.1:$(free_por
 set -e
 check "serve without the intermediate passphrase fails" test "$RC" -eq 1
 check "and says why" grep -q "passphrase" <<<"$OUT"
+chmod 640 "$D2/ca/intermediate.key"
+set +e
+OUT=$(timeout 20 "$HEARTH_BIN" serve --data "$D2" --listen "127.0.0.1:$(free_port)" \
+	--intermediate-passphrase-file "$WORK/ipass" 2>&1); RC=$?
+set -e
+check "serve refuses an intermediate key group may read" test "$RC" -eq 1
+check "and names the file, its mode and the fix" grep -qF \
+	"$D2/ca/intermediate.key: mode 0640 lets group or others read it; refusing to start (chmod 600 $D2/ca/intermediate.key)" <<<"$OUT"
+chmod 600 "$D2/ca/intermediate.key"
 PORT=$(free_port)
 start_server "$D2" "$PORT" --intermediate-passphrase-file "$WORK/ipass"
 check "serve with the intermediate passphrase works" \
@@ -77,6 +97,8 @@ mkdir -p "$I"
 	openssl req -x509 -new -key ca.key -passin pass:opensesame -sha256 -days 3650 \
 		-out ca.crt -subj "/CN=MyInternalCA")
 printf 'opensesame\n' >"$I/ca.pass"
+chmod 600 "$I/ca.pass"
+check "openssl wrote the encrypted key 0600" test "$(mode "$I/ca.key")" = 600
 D3="$WORK/d3"
 check "init --import-root with the openssl-made root" "$HEARTH_BIN" init --data "$D3" \
 	--import-root "$I/ca.crt" "$I/ca.key" --passphrase-file "$I/ca.pass"
@@ -95,6 +117,7 @@ check "serve under the imported root, trusted by it alone" \
 stop_server
 
 printf 'wrong\n' >"$WORK/wrong"
+chmod 600 "$WORK/wrong"
 set +e
 OUT=$("$HEARTH_BIN" init --data "$WORK/d4" --import-root "$I/ca.crt" "$I/ca.key" \
 	--passphrase-file "$WORK/wrong" 2>&1); RC=$?

@@ -393,6 +393,10 @@ test_import_refusals(void)
 	CHECK_EQ_INT(pt_spit(pt_path("bad/garbage"), "not a PEM file\n", 15), 0);
 	CHECK_EQ_INT(import(ca, pt_path("bad/garbage"), pt_path("bad/leaf.key"),
 	    NULL, &gen), CRYPTO_ERR_PARSE);
+	/* As a key, the garbage is first refused for its mode (0644). */
+	CHECK_EQ_INT(import(ca, pt_path("bad/root.crt"), pt_path("bad/garbage"),
+	    NULL, &gen), CRYPTO_ERR_FILE_MODE);
+	CHECK_EQ_INT(chmod(pt_path("bad/garbage"), 0600), 0);
 	CHECK_EQ_INT(import(ca, pt_path("bad/root.crt"), pt_path("bad/garbage"),
 	    NULL, &gen), CRYPTO_ERR_PARSE);
 	pem = pt_slurp(pt_path("bad/root.crt"), &len);
@@ -409,6 +413,7 @@ test_import_refusals(void)
 	CHECK(pem != NULL);
 	memcpy(pem + len / 2, "\n-----END PRIVATE KEY-----\n", 27);
 	CHECK_EQ_INT(pt_spit(pt_path("bad/trunc.key"), pem, len / 2 + 27), 0);
+	CHECK_EQ_INT(chmod(pt_path("bad/trunc.key"), 0600), 0);
 	free(pem);
 	CHECK_EQ_INT(import(ca, pt_path("bad/root.crt"), pt_path("bad/trunc.key"),
 	    NULL, &gen), CRYPTO_ERR_PARSE);

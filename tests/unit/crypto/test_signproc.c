@@ -6,7 +6,8 @@
  * serving. A dead signer (SIGKILL) and a hung one (SIGSTOP) make issuance
  * fail with CRYPTO_ERR_UNAVAILABLE, the hung one after the timeout, while
  * a second thread's call returns too; then the signer is restarted (the
- * old process reaped) and issuance works again, with an encrypted key too.
+ * old process reaped) and issuance works again, with an encrypted key too; the
+ * signer becomes the user it is given and keeps nothing of root.
  */
 #include "check.h"
 #include "crypto.h"
@@ -232,6 +233,68 @@ test_passphrase(void)
 	CHECK(err != CRYPTO_OK);
 }
 
+/* The lines of /proc/PID/status that start with key, e.g. "Uid:". */
+static int
+status_has(pid_t pid, const char *line)
+{
+	char path[64], st[8192];
+	size_t n = 0;
+	FILE *f;
+	int found;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) != NULL) {   /* its size says 0: read on */
+		n = fread(st, 1, sizeof(st) - 1, f);
+		fclose(f);
+	}
+	st[n] = '\0';
+	found = strstr(st, line) != NULL;
+	if (!found)
+		fprintf(stderr, "no \"%s\" in %s:\n%s\n", line, path, st);
+	return found;
+}
+
+/*
+ * The signer's own user (last: the setting stays for the process). Started
+ * as root, the signer becomes nobody (65534) for good, with no capability,
+ * no new privileges, and goes on signing; started as anyone else, the
+ * switch cannot happen and the spawn says so.
+ */
+static void
+test_user(const char *ca)
+{
+	struct crypto_csr *csr = make_csr("a.corp.internal", "DNS:a.corp.internal");
+	struct crypto_signer *s;
+	struct crypto_leaf leaf;
+	int err;
+
+	CHECK_EQ_INT(crypto_signer_set_user(0, 65534), CRYPTO_ERR_INVALID);
+	CHECK_EQ_INT(crypto_signer_set_user(65534, 0), CRYPTO_ERR_INVALID);
+	CHECK_EQ_INT(crypto_signer_set_user(65534, 65534), CRYPTO_OK);
+	s = crypto_signer_spawn(ca, NULL, 0, NULL, &err);
+	if (geteuid() != 0) {
+		CHECK(s == NULL);
+		CHECK_EQ_INT(err, CRYPTO_ERR_PRIVILEGE);
+		crypto_csr_free(csr);
+		return;
+	}
+	CHECK_EQ_INT(err, CRYPTO_OK);
+	CHECK(s != NULL && csr != NULL);
+	if (s == NULL || csr == NULL)
+		goto out;
+	CHECK(status_has(s->remote_pid, "Uid:\t65534\t65534\t65534\t65534\n"));
+	CHECK(status_has(s->remote_pid, "Gid:\t65534\t65534\t65534\t65534\n"));
+	CHECK(status_has(s->remote_pid, "Groups:\t65534 \n"));
+	CHECK(status_has(s->remote_pid, "CapPrm:\t0000000000000000\n"));
+	CHECK(status_has(s->remote_pid, "CapEff:\t0000000000000000\n"));
+	CHECK(status_has(s->remote_pid, "NoNewPrivs:\t1\n"));
+	CHECK_EQ_INT(issue(s, csr, &leaf), CRYPTO_OK);
+	crypto_leaf_clear(&leaf);
+out:
+	crypto_signer_free(s);
+	crypto_csr_free(csr);
+}
+
 int
 main(void)
 {
@@ -254,6 +317,7 @@ main(void)
 	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
 	test_issue(ca);
 	test_passphrase();
+	test_user(ca);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	crypto_cleanup();

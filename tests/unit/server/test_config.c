@@ -5,6 +5,7 @@
 #include "check.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server_internal.h"
@@ -494,6 +495,72 @@ test_limits(const char *dir)
 	config_free(&c);
 }
 
+/* --user and --signer-user: serve's, from flags or a file; unset means the
+ * defaults privsep.c applies. Passphrase files: refused when others may
+ * read them, naming the mode and the fix; the first line only. */
+static void
+test_users_and_passphrases(const char *dir)
+{
+	struct config c;
+	char err[1024], path[1024], pass[1024];
+	char *flags[] = { "--data", "d", "--user", "acme", "--signer-user", "keys" };
+	char *file[] = { "--config", path };
+	char *init[] = { "--data", "d", "--user", "acme" };
+	size_t len = 0;
+	char *pw;
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, flags, err, sizeof(err)), 0);
+	CHECK(c.user == NULL && c.signer_user == NULL);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 6, flags, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.user, "acme");
+	CHECK_EQ_STR(c.signer_user, "keys");
+	config_free(&c);
+	snprintf(path, sizeof(path), "%s/users.conf", dir);
+	write_file(path, "data = d\nuser = www\nsigner-user = ca\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, file, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.user, "www");
+	CHECK_EQ_STR(c.signer_user, "ca");
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_INIT, &c, 4, init, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--user") != NULL);
+	config_free(&c);
+
+	snprintf(pass, sizeof(pass), "%s/pass", dir);
+	write_file(pass, "first line\r\nsecond\n");
+	CHECK_EQ_INT(chmod(pass, 0640), 0);
+	fflush(stderr);
+	{
+		int saved = dup(2);
+		FILE *f;
+		size_t n;
+
+		if (freopen(errpath, "w", stderr) != NULL) {
+			pw = config_read_passphrase(pass, &len);
+			fflush(stderr);
+			dup2(saved, 2);
+			CHECK(pw == NULL);
+		}
+		close(saved);
+		f = fopen(errpath, "r");
+		n = f != NULL ? fread(err, 1, sizeof(err) - 1, f) : 0;
+		err[n] = '\0';
+		if (f != NULL)
+			fclose(f);
+	}
+	CHECK(strstr(err, "mode 0640") != NULL);
+	CHECK(strstr(err, "chmod 600") != NULL && strstr(err, pass) != NULL);
+	CHECK_EQ_INT(chmod(pass, 0600), 0);
+	pw = config_read_passphrase(pass, &len);
+	CHECK(pw != NULL);
+	if (pw != NULL) {
+		CHECK_EQ_STR(pw, "first line");
+		CHECK_EQ_INT(len, 10);
+		crypto_zeroize(pw, len);
+		free(pw);
+	}
+}
+
 static void
 test_escape(void)
 {
@@ -527,6 +594,7 @@ main(void)
 	test_policy(dir);
 	test_profiles(dir);
 	test_limits(dir);
+	test_users_and_passphrases(dir);
 	test_escape();
 	return CHECK_DONE();
 }

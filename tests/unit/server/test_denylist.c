@@ -5,7 +5,10 @@
  * pebble-challtestsrv that the list stops: an IP identifier in the default
  * link-local range, a name in a configured range, a redirect to a denied
  * address, a name whose every address is denied, and one with an allowed
- * address left.
+ * address left. Also what no setting clears: the unspecified addresses,
+ * the IPv4 address inside NAT64 and 6to4 addresses judged as itself, and
+ * this server's own listeners, by matching and by real fetches (a
+ * challenge at the listener's port, a redirect to it).
  */
 #include "check.h"
 #include "challtest.h"
@@ -115,6 +118,138 @@ test_parse_and_match(void)
 	d = denylist_new(mixed, 2, err, sizeof(err));
 	CHECK(d == NULL);
 	CHECK_CONTAINS(err, "\"none\" cannot be combined");
+}
+
+/* The unspecified addresses whatever the setting, and the IPv4 address a
+ * NAT64 or 6to4 address carries judged as that address. */
+static void
+test_unspecified_and_embedded(void)
+{
+	const char *none[] = { "none" };
+	const char *ten[] = { "10.0.0.0/8" };
+	struct denylist *d;
+
+	d = denylist_new(none, 1, NULL, 0);
+	CHECK(d != NULL);
+	CHECK_EQ_INT(denylist_count(d), 0);
+	CHECK_EQ_STR(match(d, "0.0.0.0"), "0.0.0.0/8");
+	CHECK_EQ_STR(match(d, "0.1.2.3"), "0.0.0.0/8");
+	CHECK_EQ_STR(match(d, "1.0.0.0"), "");
+	CHECK_EQ_STR(match(d, "::"), "::/128");
+	CHECK_EQ_STR(match(d, "::1"), "");
+	CHECK_EQ_STR(match(d, "::ffff:0.0.0.0"), "0.0.0.0/8");
+	CHECK_EQ_STR(match(d, "64:ff9b::"), "0.0.0.0/8 through NAT64");
+	CHECK_EQ_STR(match(d, "64:ff9b::3.4.5.6"), "");
+	CHECK_EQ_STR(match(d, "2002::1"), "0.0.0.0/8 through 6to4");
+	CHECK_EQ_STR(match(d, "2002:0001:0203::"), "0.0.0.0/8 through 6to4");
+	CHECK_EQ_STR(match(d, "2002:0102:0304::1"), "");
+	denylist_free(d);
+
+	d = denylist_new(NULL, 0, NULL, 0);
+	CHECK(d != NULL);
+	CHECK_EQ_STR(match(d, "0.0.0.0"), "0.0.0.0/8");
+	CHECK_EQ_STR(match(d, "64:ff9b::169.254.169.254"),
+	    "169.254.0.0/16 through NAT64");
+	CHECK_EQ_STR(match(d, "64:ff9b::a9fe:1"), "169.254.0.0/16 through NAT64");
+	CHECK_EQ_STR(match(d, "2002:a9fe:a9fe::1"), "169.254.0.0/16 through 6to4");
+	CHECK_EQ_STR(match(d, "64:ff9b::8.8.8.8"), "");
+	/* Only the well-known NAT64 prefix is recognised (a network's own
+	 * prefix is denied by listing it). */
+	CHECK_EQ_STR(match(d, "64:ff9b:1::a9fe:a9fe"), "");
+	denylist_free(d);
+
+	d = denylist_new(ten, 1, NULL, 0);
+	CHECK(d != NULL);
+	CHECK_EQ_STR(match(d, "2002:0a01:0203::42"), "10.0.0.0/8 through 6to4");
+	CHECK_EQ_STR(match(d, "64:ff9b::10.9.9.9"), "10.0.0.0/8 through NAT64");
+	CHECK_EQ_STR(match(d, "::ffff:10.9.9.9"), "10.0.0.0/8");
+	CHECK_EQ_STR(match(d, "169.254.1.1"), "");
+	denylist_free(d);
+}
+
+/* A stand-in for "is this host's": 10.1.1.1, 127.0.0.0/8 and ::1. */
+static int
+fake_local(const struct resolver_addr *a)
+{
+	static const uint8_t ten[4] = { 10, 1, 1, 1 }, lo6[16] = { [15] = 1 };
+
+	if (a->family == AF_INET)
+		return memcmp(a->addr, ten, 4) == 0 || a->addr[0] == 127;
+	return memcmp(a->addr, lo6, 16) == 0;
+}
+
+static void
+add_listener(struct denylist *d, const char *ip, unsigned port, int want)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(ip, ':') != NULL) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		inet_pton(AF_INET6, ip, &in6->sin6_addr);
+		len = sizeof(*in6);
+	} else {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, ip, &in4->sin_addr);
+		len = sizeof(*in4);
+	}
+	CHECK_EQ_INT(denylist_add_listener(d, (struct sockaddr *)&ss, len), want);
+}
+
+/* The listener a:port reaches, or "" for none. */
+static const char *
+self(const struct denylist *d, const char *s, unsigned port)
+{
+	static char what[DENYLIST_RANGE_STRLEN];
+	struct resolver_addr a = addr(s);
+
+	what[0] = '\0';
+	if (!denylist_self(d, &a, port, fake_local, what, sizeof(what)))
+		what[0] = '\0';
+	return what;
+}
+
+static void
+test_listeners(void)
+{
+	const char *none[] = { "none" };
+	struct denylist *d = denylist_new(none, 1, NULL, 0);
+	struct sockaddr_un { sa_family_t f; char p[108]; } un = { AF_UNIX, "x" };
+	int i;
+
+	CHECK(d != NULL);
+	CHECK_EQ_STR(self(d, "127.0.0.1", 8443), "");   /* none recorded */
+	add_listener(d, "127.0.0.1", 8443, 0);
+	add_listener(d, "::", 9443, 0);
+	add_listener(d, "0.0.0.0", 7443, 0);
+	CHECK_EQ_STR(self(d, "127.0.0.1", 8443), "127.0.0.1:8443");
+	CHECK_EQ_STR(self(d, "127.0.0.1", 8444), "");
+	CHECK_EQ_STR(self(d, "127.0.0.2", 8443), "");
+	CHECK_EQ_STR(self(d, "::ffff:127.0.0.1", 8443), "127.0.0.1:8443");
+	CHECK_EQ_STR(self(d, "64:ff9b::127.0.0.1", 8443), "127.0.0.1:8443");
+	/* Any address: every address of the host, also in IPv6 forms. */
+	CHECK_EQ_STR(self(d, "10.1.1.1", 9443), "[::]:9443");
+	CHECK_EQ_STR(self(d, "127.3.2.1", 9443), "[::]:9443");
+	CHECK_EQ_STR(self(d, "::1", 9443), "[::]:9443");
+	CHECK_EQ_STR(self(d, "64:ff9b::10.1.1.1", 9443), "[::]:9443");
+	CHECK_EQ_STR(self(d, "2002:0a01:0101::1", 9443), "[::]:9443");
+	CHECK_EQ_STR(self(d, "10.1.1.2", 9443), "");
+	CHECK_EQ_STR(self(d, "2001:db8::1", 9443), "");
+	CHECK_EQ_STR(self(d, "10.1.1.1", 7443), "0.0.0.0:7443");
+	CHECK_EQ_STR(self(d, "::1", 7443), "");         /* IPv4-only listener */
+	CHECK_EQ_INT(denylist_self(NULL, NULL, 1, fake_local, NULL, 0), 0);
+	/* A listener is never a denied range for other ports. */
+	CHECK_EQ_STR(match(d, "127.0.0.1"), "");
+	CHECK_EQ_INT(denylist_add_listener(d, (struct sockaddr *)&un, sizeof(un)), -1);
+	for (i = 3; i < DENYLIST_MAX_LISTENERS; i++)
+		add_listener(d, "127.0.0.1", (unsigned)(10000 + i), 0);
+	add_listener(d, "127.0.0.1", 20000, -1);
+	denylist_free(d);
 }
 
 /* hearth serve --validation-deny with a bad value does not start, and says
@@ -287,10 +422,115 @@ test_http01(void)
 	denylist_free(done);
 }
 
+/* An any-address listening socket on a free port (IPv6 when the host has
+ * it), non-blocking; its port in *port. -1 when none can be made. */
+static int
+listen_any(unsigned *port)
+{
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in in4 = { .sin_family = AF_INET };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd, zero = 0;
+
+	if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0)) >= 0) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		if (bind(fd, (struct sockaddr *)&in6, sizeof(in6)) != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0 && ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&in4, sizeof(in4)) != 0))
+		return -1;
+	if (listen(fd, 8) != 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	*port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+/*
+ * Real fetches: a challenge whose port is this server's own (a socket
+ * listening on the any address) is refused by name and IP, and no
+ * connection reaches the socket; a redirect to a recorded listener is
+ * refused; a name on the unspecified address is never dialed.
+ */
+static void
+test_http01_self(void)
+{
+	const char *none[] = { "none" };
+	struct denylist *d = denylist_new(none, 1, NULL, 0);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct http01_options ho;
+	struct http01_client *c;
+	struct outcome o;
+	char want[256], json[512];
+	unsigned port = 0;
+	int lfd = listen_any(&port);
+
+	CHECK(d != NULL && lfd >= 0);
+	if (d == NULL || lfd < 0)
+		return;
+	CHECK_EQ_INT(getsockname(lfd, (struct sockaddr *)&ss, &len), 0);
+	CHECK_EQ_INT(denylist_add_listener(d, (struct sockaddr *)&ss, len), 0);
+	memset(&ho, 0, sizeof(ho));
+	ho.port = port;
+	ho.deny = d;
+	c = http01_client_new(base, res, &ho);
+	fetch(c, "ok.test", 0, "tokOK", &o);
+	CHECK_EQ_INT(o.status, ACME_FETCH_FORBIDDEN);
+	snprintf(want, sizeof(want), "127.0.0.1:%u is this server's own listener "
+	    "%s:%u, never a validation target", port,
+	    ss.ss_family == AF_INET6 ? "[::]" : "0.0.0.0", port);
+	CHECK_EQ_STR(o.detail, want);
+	fetch(c, "127.0.0.1", 1, "tokOK", &o);
+	CHECK_EQ_INT(o.status, ACME_FETCH_FORBIDDEN);
+	CHECK_EQ_STR(o.detail, want);
+	CHECK_EQ_INT(accept(lfd, NULL, NULL), -1);    /* nothing ever came */
+	CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
+	http01_client_free(c);
+	close(lfd);
+
+	/* A listener on 127.0.0.2 at the challenge port: reached only by a
+	 * redirect, which is refused; the challenge server itself is not it. */
+	add_listener(d, "127.0.0.2", ct.http, 0);
+	CHECK_EQ_INT(ct_post(&ct, "/add-a", "{\"host\":\"self.test\",\"addresses\":"
+	    "[\"127.0.0.2\"]}"), 200);
+	snprintf(json, sizeof(json), "{\"path\":\"/.well-known/acme-challenge/"
+	    "toself\",\"targetURL\":\"http://self.test:%u/.well-known/"
+	    "acme-challenge/tokOK\"}", ct.http);
+	CHECK_EQ_INT(ct_post(&ct, "/add-redirect", json), 200);
+	c = client(d);
+	fetch(c, "ok.test", 0, "tokOK", &o);
+	CHECK_EQ_INT(o.status, ACME_FETCH_OK);
+	fetch(c, "ok.test", 0, "toself", &o);
+	CHECK_EQ_INT(o.status, ACME_FETCH_FORBIDDEN);
+	snprintf(want, sizeof(want), "127.0.0.2:%u is this server's own listener "
+	    "127.0.0.2:%u, never a validation target", ct.http, ct.http);
+	CHECK_EQ_STR(o.detail, want);
+
+	/* The unspecified addresses, which Linux would connect to this host. */
+	CHECK_EQ_INT(ct_post(&ct, "/add-a", "{\"host\":\"zero.test\",\"addresses\":"
+	    "[\"0.0.0.0\"]}"), 200);
+	fetch(c, "zero.test", 0, "tokOK", &o);
+	CHECK_EQ_INT(o.status, ACME_FETCH_FORBIDDEN);
+	CHECK_EQ_STR(o.detail, "address 0.0.0.0 is in denied range 0.0.0.0/8");
+	fetch(c, "::", 1, "tokOK", &o);
+	CHECK_EQ_INT(o.status, ACME_FETCH_FORBIDDEN);
+	CHECK_EQ_STR(o.detail, "address :: is in denied range ::/128");
+	http01_client_free(c);
+	denylist_free(d);
+}
+
 int
 main(void)
 {
 	test_parse_and_match();
+	test_unspecified_and_embedded();
+	test_listeners();
 	test_config_error();
 	if (ct_start(&ct) != 0)
 		return 1;
@@ -300,8 +540,10 @@ main(void)
 	    "[\"127.0.0.1\"]}"), 200);
 	CHECK_EQ_INT(ct_post(&ct, "/add-http01", "{\"token\":\"tokOK\","
 	    "\"content\":\"tokOK.thumbprint\"}"), 200);
-	if (res != NULL)
+	if (res != NULL) {
 		test_http01();
+		test_http01_self();
+	}
 	resolver_free(res);
 	event_base_free(base);
 	ct_stop(&ct);
