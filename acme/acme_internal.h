@@ -208,6 +208,9 @@ int acme_record_put(struct store_txn *txn, int table, const char *id,
 const char *acme_json_str(const cJSON *o, const char *name);
 /* Reads a number member as time_t; 0 when absent. */
 time_t acme_json_time(const cJSON *o, const char *name);
+/* Big-endian 64-bit integers in stored records and nonces. */
+void acme_be64_put(uint8_t *p, uint64_t v);
+uint64_t acme_be64_get(const uint8_t *p);
 /* RFC 3339 UTC timestamp of t into out (at least 21 bytes). */
 void acme_time_format(time_t t, char *out, size_t outsz);
 /* Parses an RFC 3339 timestamp. 0 on success. */

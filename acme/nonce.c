@@ -15,26 +15,6 @@
 #define NONCE_RAW 16
 #define NONCE_MAC 8
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 static int
 nonce_mac(const struct acme_nonces *n, const uint8_t ctr[8], uint8_t out[NONCE_MAC])
 {
@@ -88,7 +68,7 @@ acme_nonce_issue(struct acme_nonces *n, time_t now, char out[ACME_NONCE_LEN + 1]
 	slot->issued = now;
 	slot->used = 0;
 	pthread_mutex_unlock(&n->lock);
-	put_be64(raw, ctr);
+	acme_be64_put(raw, ctr);
 	if (nonce_mac(n, raw, raw + 8) != ACME_OK)
 		return ACME_ERR_INTERNAL;
 	if (crypto_b64url_encode(raw, sizeof(raw), out, ACME_NONCE_LEN + 1) !=
@@ -123,7 +103,7 @@ acme_nonce_consume(struct acme_nonces *n, time_t now, const char *nonce)
 		if (diff != 0)
 			return 0;
 	}
-	ctr = get_be64(raw);
+	ctr = acme_be64_get(raw);
 	pthread_mutex_lock(&n->lock);
 	slot = &n->slots[ctr % ACME_NONCE_WINDOW];
 	if (slot->counter == ctr && !slot->used &&

@@ -174,3 +174,23 @@ acme_request_url(const struct acme_request *req, char *out, size_t outsz)
 		n = snprintf(out, outsz, "%s%s", req->base_url, req->path);
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
+
+void
+acme_be64_put(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+uint64_t
+acme_be64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}

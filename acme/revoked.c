@@ -25,33 +25,13 @@
  */
 #define REVOKED_VERSION 1
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 void
 acme_revoked_encode(const struct acme_revoked *r,
     uint8_t out[ACME_REVOKED_REC_LEN])
 {
 	out[0] = REVOKED_VERSION;
-	put_be64(out + 1, (uint64_t)(int64_t)r->revoked_at);
-	put_be64(out + 9, (uint64_t)(int64_t)r->not_after);
+	acme_be64_put(out + 1, (uint64_t)(int64_t)r->revoked_at);
+	acme_be64_put(out + 9, (uint64_t)(int64_t)r->not_after);
 	out[17] = (uint8_t)r->reason;
 }
 
@@ -62,8 +42,8 @@ acme_revoked_decode(const void *val, size_t len, struct acme_revoked *out)
 
 	if (len != ACME_REVOKED_REC_LEN || p[0] != REVOKED_VERSION || p[17] > 10)
 		return ACME_ERR_INVALID;
-	out->revoked_at = (time_t)(int64_t)get_be64(p + 1);
-	out->not_after = (time_t)(int64_t)get_be64(p + 9);
+	out->revoked_at = (time_t)(int64_t)acme_be64_get(p + 1);
+	out->not_after = (time_t)(int64_t)acme_be64_get(p + 9);
 	out->reason = p[17];
 	return ACME_OK;
 }
@@ -82,7 +62,7 @@ acme_meta_u64_get(struct store_txn *txn, const char *key, uint64_t *v)
 	}
 	if (rc != STORE_OK || len != 8)
 		return ACME_ERR_INTERNAL;
-	*v = get_be64(val);
+	*v = acme_be64_get(val);
 	return ACME_OK;
 }
 
@@ -91,7 +71,7 @@ acme_meta_u64_put(struct store_txn *txn, const char *key, uint64_t v)
 {
 	uint8_t buf[8];
 
-	put_be64(buf, v);
+	acme_be64_put(buf, v);
 	return store_put(txn, STORE_T_META, key, strlen(key), buf, sizeof(buf), 0);
 }
 
