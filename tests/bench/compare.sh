@@ -27,8 +27,17 @@ cmake --build "$B" -j"$(nproc)" --target hearth bench_acme >/dev/null
 command -v pebble >/dev/null || apt-get install -y -qq pebble >/dev/null
 W=$(mktemp -d)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"' EXIT
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
 
+# All load comes from 127.0.0.1, where a fleet would come from many
+# addresses: the per-source and per-account rate limits are turned off.
+NO_LIMITS=(--limit-accounts 0 --limit-nonces 0 --limit-orders 0 --limit-conns-per-source 0)
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -64,7 +73,7 @@ pebble_tls() {
 		-extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') 2>/dev/null
 }
 
-# ticks_ok URL CACERT: the server answers its directory over TLS.
+# wait_url URL CACERT: the server answers its directory over TLS.
 wait_url() {
 	for _ in $(seq 200); do
 		curl -sf --cacert "$2" "$1" >/dev/null 2>&1 && return 0
@@ -82,10 +91,11 @@ stop() {
 # run_hearth CLIENTS: a fresh hearth driven once; bench_acme's output in
 # $W/hearth-CLIENTS.out.
 run_hearth() {
-	local c=$1 d="$W/hearth-$1" port pid signer rc=0
+	local c=$1 d="$W/hearth-$1" port pid signer
 	port=$(free_port)
 	"$B/server/hearth" serve --data "$d" --listen "127.0.0.1:$port" --pki-listen "127.0.0.1:$(free_port)" \
 		--http01-port "$HTTP01_PORT" --resolver "127.0.0.1:$DNS_PORT" --caa-check 0 \
+		"${NO_LIMITS[@]}" \
 		>"$W/hearth-$c.log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
@@ -97,7 +107,7 @@ run_hearth() {
 	# shellcheck disable=SC2086
 	"$B/tests/bench_acme" -c "$c" -n "$N" -a "$ACCOUNTS" -s "$STALL" -p "$HTTP01_PORT" \
 		-t "h$c" "${pargs[@]}" $EXTRA "https://localhost:$port/directory" "$d/ca/root.crt" \
-		>"$W/hearth-$c.out" 2>&1 || rc=$?
+		>"$W/hearth-$c.out" 2>&1 || true
 	echo "  store after the level: $(du -sk "$d/db" | cut -f1) KiB" >>"$W/hearth-$c.out"
 	stop "$pid"
 	return 0
@@ -119,9 +129,12 @@ run_pebble() {
 		-dnsserver "127.0.0.1:$DNS_PORT" >"$W/pebble-$c.log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
-	wait_url "https://localhost:$port/dir" "$W/ptls-ca.pem" &&
-		curl -sf --cacert "$W/ptls-ca.pem" "https://localhost:$mport/roots/0" -o "$W/pebble-root-$c.pem" ||
-		{ echo "pebble did not come up" >&2; cat "$W/pebble-$c.log" >&2; return 1; }
+	if ! wait_url "https://localhost:$port/dir" "$W/ptls-ca.pem" ||
+		! curl -sf --cacert "$W/ptls-ca.pem" "https://localhost:$mport/roots/0" -o "$W/pebble-root-$c.pem"; then
+		echo "pebble did not come up" >&2
+		cat "$W/pebble-$c.log" >&2
+		return 1
+	fi
 	# shellcheck disable=SC2086
 	"$B/tests/bench_acme" -c "$c" -n "$N" -a "$ACCOUNTS" -s "$STALL" -p "$HTTP01_PORT" \
 		-t "p$c" -P "$pid" -r "$W/pebble-root-$c.pem" $EXTRA \
