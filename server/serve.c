@@ -347,7 +347,7 @@ signer_config(const struct server *s, struct crypto_signer_config *sc)
 	sc->tls_names = s->names;
 	sc->n_tls_names = s->n_names;
 	sc->pki_url = s->pki_url[0] != '\0' ? s->pki_url : NULL;
-	sc->ocsp = s->cfg->ocsp != 0;
+	sc->ocsp = s->cfg->ocsp != 0 && sc->pki_url != NULL;  /* no URL, no OCSP URL */
 	sc->profiles = s->profiles;
 	sc->n_profiles = s->n_profiles;
 }

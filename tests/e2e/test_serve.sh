@@ -171,6 +171,13 @@ check "restart keeps the root" test "$ROOT_SUM" = "$(sha256sum "$D/ca/root.crt")
 check "directory after restart" "${CURL[@]}" -o /dev/null -f "https://localhost:$PORT/directory"
 stop_server
 
+# without the PKI listener (and no --pki-url) the server still starts, OCSP
+# being on by default: leaves then carry no revocation URLs
+start_server "$D" "$PORT" --pki-listen off
+check "serves with --pki-listen off" "${CURL[@]}" -o /dev/null -f "https://localhost:$PORT/directory"
+check "says leaves carry no revocation URLs" grep -q "leaves carry no CRL or OCSP URLs" "$SERVER_LOG"
+stop_server
+
 # bad command lines are refused with a reason and exit status 2
 set +e
 OUT=$("$HEARTH_BIN" serve --data "$D" --listen nope 2>&1); RC=$?
