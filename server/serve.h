@@ -33,6 +33,7 @@ struct server {
 	struct store *store;
 	struct crypto_signer *signer;
 	struct crypto_policy *policy;   /* read-only once built */
+	struct crypto_policy *constraints; /* the intermediate's, or NULL */
 	struct acme *acme;
 	struct tls_current tls;
 	struct tls_guard guard;         /* connection caps and deadline */

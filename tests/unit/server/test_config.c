@@ -317,7 +317,7 @@ test_policy(const char *dir)
 
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 9, argv, err, sizeof(err)), 0);
 	CHECK_EQ_INT(c.allow_dns.n, 2);
-	p = config_policy(&c);
+	p = config_policy(&c, NULL);
 	CHECK(p != NULL);
 	CHECK(allowed(p, CRYPTO_NAME_DNS, "www.corp.example.com"));
 	CHECK(allowed(p, CRYPTO_NAME_DNS, "a.corp.internal"));
@@ -341,7 +341,7 @@ test_policy(const char *dir)
 
 	/* the defaults, with nothing configured */
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, argv, err, sizeof(err)), 0);
-	p = config_policy(&c);
+	p = config_policy(&c, NULL);
 	CHECK(p != NULL && allowed(p, CRYPTO_NAME_DNS, "a.corp.internal") &&
 	    !allowed(p, CRYPTO_NAME_DNS, "github.com") &&
 	    allowed(p, CRYPTO_NAME_IP, "127.0.0.1"));
@@ -352,7 +352,7 @@ test_policy(const char *dir)
 	snprintf(flag, sizeof(flag), "--config=%s", path);
 	write_file(path, "data = d\nallow-ip = 198.51.100.0/24\nallow-ip = fd00::/8\n");
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 1, argv2, err, sizeof(err)), 0);
-	p = config_policy(&c);
+	p = config_policy(&c, NULL);
 	CHECK(p != NULL && allowed(p, CRYPTO_NAME_IP, "198.51.100.9") &&
 	    allowed(p, CRYPTO_NAME_IP, "fd00::1") && !allowed(p, CRYPTO_NAME_IP, "10.0.0.1"));
 	crypto_policy_free(p);
