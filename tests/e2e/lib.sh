@@ -41,7 +41,8 @@ free_port() {
 }
 
 # start_server DATA_DIR PORT [extra args...]: starts hearth serve and waits
-# until the directory answers over TLS. Sets SERVER_PID and SERVER_LOG. The
+# until the directory answers over TLS (at https://$SERVER_HOST, localhost
+# unless set). Sets SERVER_PID and SERVER_LOG. The
 # plain-HTTP PKI listener gets a free port of its own (PKI_PORT, kept across
 # restarts of the same test) unless the arguments name --pki-listen.
 PKI_PORT=
@@ -59,7 +60,7 @@ start_server() {
 	local i
 	for i in $(seq 1 300); do
 		if [ -f "$dir/ca/root.crt" ] && curl -sf --cacert "$dir/ca/root.crt" \
-			"https://localhost:$port/directory" -o /dev/null 2>/dev/null; then
+			"https://${SERVER_HOST:-localhost}:$port/directory" -o /dev/null 2>/dev/null; then
 			return 0
 		fi
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
