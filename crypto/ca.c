@@ -52,6 +52,7 @@ struct ca_conf {
 	const char *name;
 	time_t now;
 	unsigned root_days, inter_days;
+	const struct crypto_policy *permit;   /* NULL: no name constraints */
 };
 
 int
@@ -88,6 +89,33 @@ ca_file_exists(const char *dir, const char *name)
 	if (ca_path(path, sizeof(path), dir, name, "") != 0)
 		return 0;
 	return lstat(path, &st) == 0;
+}
+
+int
+crypto_ca_constraints(const char *ca_dir, struct crypto_policy **out)
+{
+	struct pki_cert_view v;
+	char path[PATH_MAX], *pem = NULL;
+	uint8_t *der = NULL;
+	size_t len = 0, derlen = 0;
+	int ret;
+
+	if (out == NULL)
+		return CRYPTO_ERR_INVALID;
+	*out = NULL;
+	if (ca_dir == NULL || (ret = ca_path(path, sizeof(path), ca_dir,
+	    "intermediate.crt", "")) != 0)
+		return CRYPTO_ERR_INVALID;
+	if ((ret = crypto_read_file(path, CRYPTO_MAX_PEM_BYTES, &pem, &len)) != 0)
+		return ret;
+	ret = pki_pem_decode(pem, len, "CERTIFICATE", &der, &derlen);
+	if (ret == 0 && pki_cert_view(der, derlen, &v) != 0)
+		ret = CRYPTO_ERR_PARSE;
+	if (ret == 0)
+		ret = pki_constraints_read(&v, out);
+	free(der);
+	free(pem);
+	return ret;
 }
 
 int
@@ -232,6 +260,21 @@ files_free(struct ca_file *files, size_t n)
 
 /* ---- parameters ------------------------------------------------------------ */
 
+/* Name constraints are allow rules only, and at least one. */
+static int
+permit_check(const struct crypto_policy *permit)
+{
+	enum crypto_policy_rule kind;
+	size_t i;
+
+	if (permit == NULL)
+		return CRYPTO_OK;
+	for (i = 0; pki_policy_rule(permit, i, &kind) != NULL; i++)
+		if (kind != CRYPTO_POLICY_ALLOW_DNS && kind != CRYPTO_POLICY_ALLOW_IP)
+			return CRYPTO_ERR_INVALID;
+	return i > 0 ? CRYPTO_OK : CRYPTO_ERR_INVALID;
+}
+
 static int
 conf_init(const struct crypto_ca_params *p, struct ca_conf *c)
 {
@@ -243,6 +286,9 @@ conf_init(const struct crypto_ca_params *p, struct ca_conf *c)
 	c->inter_days = p->intermediate_days != 0 ? p->intermediate_days :
 	    DEFAULT_INTER_DAYS;
 	c->now = p->now;
+	c->permit = p->permit;
+	if (permit_check(c->permit) != 0)
+		return CRYPTO_ERR_INVALID;
 	if (c->root_days > MAX_DAYS || c->inter_days > MAX_DAYS || c->now <= 0)
 		return CRYPTO_ERR_INVALID;
 	if (strlen(c->name) + strlen(" Intermediate CA") > CN_MAX)
@@ -333,6 +379,8 @@ make_intermediate(const struct ca_conf *c, struct pki_key *key,
 	    PKI_KU_DIGITAL_SIGNATURE);
 	pki_ext_ski(&exts, id, sizeof(id));
 	pki_ext_aki(&exts, rid, rid_len);
+	if (c->permit != NULL)
+		pki_ext_name_constraints(&exts, c->permit);
 	if ((ret = subject.err) != 0 || (ret = exts.err) != 0)
 		goto out;
 	spec.issuer = r->view.subject.der;

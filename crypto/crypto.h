@@ -190,11 +190,30 @@ struct crypto_ca_params {
 	size_t root_passphrase_len;
 	const char *intermediate_passphrase; /* NULL: intermediate.key unencrypted */
 	size_t intermediate_passphrase_len;
+	/* NULL: no name constraints. Otherwise its ALLOW_DNS and ALLOW_IP rules
+	 * become the intermediate's critical nameConstraints permittedSubtrees
+	 * (a DNS suffix covers itself and every name under it); it must hold
+	 * no other kind of rule. Borrowed. */
+	const struct crypto_policy *permit;
 	time_t now;
 };
 
 /* Nonzero when ca_dir holds root.crt and intermediate.crt. */
 int crypto_ca_exists(const char *ca_dir);
+
+/* The name constraints of ca_dir/intermediate.crt as a policy of allow
+ * rules (RFC 5280 §4.2.1.10 permittedSubtrees: DNS suffixes, IP ranges):
+ * *out malloc'd (crypto_policy_free), or NULL when the intermediate has no
+ * constraints. 0, a file error, CRYPTO_ERR_PARSE or CRYPTO_ERR_UNSUPPORTED
+ * (constraints hearth cannot check, such as excludedSubtrees). */
+int crypto_ca_constraints(const char *ca_dir, struct crypto_policy **out);
+
+/* Nonzero when name lies inside the constraints c (from
+ * crypto_ca_constraints; NULL: none). A name form the constraints have no
+ * subtree of is unconstrained (RFC 5280 §4.2.1.10). */
+struct crypto_name;
+int crypto_ca_name_permitted(const struct crypto_policy *c,
+    const struct crypto_name *name);
 
 /* Creates ca_dir (0700) and a new root and intermediate in it. Refuses
  * (CRYPTO_ERR_EXISTS) when CA files are already there. On failure nothing is
@@ -441,6 +460,12 @@ int crypto_policy_add(struct crypto_policy *p, enum crypto_policy_rule rule,
  * rule of a kind thus replaces that kind's defaults. Called once after the
  * operator's rules. 0 or a CRYPTO_ERR_* code. */
 int crypto_policy_add_defaults(struct crypto_policy *p);
+/* For each kind (DNS, IP) that p has no allow rule of yet, copies c's
+ * allow rules of that kind into p (c NULL: nothing): the intermediate's
+ * name constraints as the default policy. Call before
+ * crypto_policy_add_defaults(). 0 or a CRYPTO_ERR_* code. */
+int crypto_policy_add_constraints(struct crypto_policy *p,
+    const struct crypto_policy *c);
 /* Decides one already-checked name (a DNS value may start with "*."): deny
  * rules win over allow rules (a wildcard is denied also when it covers a
  * denied suffix one label below its base); a name no allow rule covers is

@@ -276,6 +276,7 @@ struct crypto_signer {
 	uint8_t key_id[32];         /* the intermediate's SKI, for leaf AKIs */
 	size_t key_id_len;
 	char *chain_pem;
+	struct crypto_policy *constraints;  /* the intermediate's, or NULL */
 };
 
 /* What a leaf certificate is made of; everything but the CA key. */
@@ -374,6 +375,29 @@ int pki_serial_ok(const uint8_t *serial, size_t len);
 /* Nonzero when 0 < this_update < next_update and the span is at most
  * CRYPTO_REVOCATION_MAX_PERIOD. */
 int pki_update_times_ok(time_t this_update, time_t next_update);
+
+/* ---- name constraints (constraint.c, policy.c) ---------------------------- */
+
+/* Rule i of p (its text, canonical: a suffix or "ADDR/PREFIX") and its kind;
+ * NULL past the last. */
+const char *pki_policy_rule(const struct crypto_policy *p, size_t i,
+    enum crypto_policy_rule *kind);
+/* Nonzero when p has a rule of this kind. */
+int pki_policy_has(const struct crypto_policy *p, enum crypto_policy_rule kind);
+/* Appends a critical nameConstraints extension whose permittedSubtrees are
+ * permit's allow rules (dNSName, iPAddress address+mask); any other rule
+ * sets b->err. */
+void pki_ext_name_constraints(struct pki_buf *b, const struct crypto_policy *permit);
+/* The permittedSubtrees of v's nameConstraints as a policy of allow rules
+ * (*out malloc'd, the caller frees), or *out NULL when v has none. 0,
+ * CRYPTO_ERR_PARSE (malformed) or CRYPTO_ERR_UNSUPPORTED (excludedSubtrees,
+ * a minimum or maximum, a name form other than dNSName and iPAddress). */
+int pki_constraints_read(const struct pki_cert_view *v, struct crypto_policy **out);
+/* 0 when n lies inside the constraints c (NULL: none; a form without
+ * subtrees is unconstrained, RFC 5280 §4.2.1.10); else CRYPTO_ERR_NAME
+ * with the reason in why. */
+int pki_constraints_check(const struct crypto_policy *c,
+    const struct crypto_name *n, char *why, size_t whysz);
 
 /* RFC 7638 thumbprint of a SubjectPublicKeyInfo (keys a CSR may carry). */
 int pki_spki_thumbprint(const uint8_t *spki, size_t len,

@@ -11,7 +11,7 @@
  * read-only afterwards: threads share it without locks, and a process forked
  * after it was built (the signer) has its own identical copy.
  */
-#include "crypto.h"
+#include "pki_internal.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -359,4 +359,42 @@ crypto_policy_describe(const struct crypto_policy *p, char *out, size_t outsz)
 		append(out, outsz, ")");
 	}
 	return cut || strlen(out) + 1 >= outsz ? CRYPTO_ERR_TOO_LARGE : CRYPTO_OK;
+}
+
+/* ---- for name constraints (constraint.c) ---------------------------------- */
+
+const char *
+pki_policy_rule(const struct crypto_policy *p, size_t i,
+    enum crypto_policy_rule *kind)
+{
+	if (p == NULL || i >= p->n)
+		return NULL;
+	*kind = p->rules[i].kind;
+	return p->rules[i].text;
+}
+
+int
+pki_policy_has(const struct crypto_policy *p, enum crypto_policy_rule kind)
+{
+	return p != NULL && has_rule(p, kind);
+}
+
+int
+crypto_policy_add_constraints(struct crypto_policy *p,
+    const struct crypto_policy *c)
+{
+	int dns, ip, ret = CRYPTO_OK;
+	size_t i;
+
+	if (p == NULL)
+		return CRYPTO_ERR_INVALID;
+	if (c == NULL)
+		return CRYPTO_OK;
+	dns = !has_rule(p, CRYPTO_POLICY_ALLOW_DNS);
+	ip = !has_rule(p, CRYPTO_POLICY_ALLOW_IP);
+	for (i = 0; ret == 0 && i < c->n; i++)
+		if ((dns && c->rules[i].kind == CRYPTO_POLICY_ALLOW_DNS) ||
+		    (ip && c->rules[i].kind == CRYPTO_POLICY_ALLOW_IP))
+			ret = crypto_policy_add(p, c->rules[i].kind, c->rules[i].text);
+	return ret;
 }

@@ -3,8 +3,9 @@
  * process that holds the intermediate key before it signs anything. The
  * forwarding process parses network input, so nothing it sends is trusted:
  * the public key is checked again (spki.c), every name again (syntax,
- * canonical form, count, duplicates, the name policy, or for the server's
- * own certificate the configured TLS names), the validity against the
+ * canonical form, count, duplicates, the intermediate's name constraints,
+ * the name policy, or for the server's own certificate the configured TLS
+ * names), the validity against the
  * profile's lifetime and the signer's own clock, and the usages come from
  * the profile alone. basicConstraints CA:FALSE is written by leaf.c
  * unconditionally. Each refusal has its CRYPTO_ERR_* code.
@@ -52,11 +53,13 @@ name_in(const struct crypto_name *n, const struct crypto_name *list,
 	return 0;
 }
 
-/* Count, form, duplicates, then the policy (ACME) or the TLS names. */
+/* Count, form, duplicates, the intermediate's name constraints, then the
+ * policy (ACME) or the TLS names. */
 static int
-names_check(const struct pki_signer_cfg *c, enum pki_leaf_kind kind,
+names_check(const struct crypto_signer *s, enum pki_leaf_kind kind,
     const struct crypto_name *names, size_t n)
 {
+	const struct pki_signer_cfg *c = &s->cfg;
 	char why[256];
 	size_t i;
 
@@ -67,6 +70,11 @@ names_check(const struct pki_signer_cfg *c, enum pki_leaf_kind kind,
 	for (i = 0; i < n; i++) {
 		if (!name_canonical(&names[i], kind == PKI_LEAF_ACME) ||
 		    name_in(&names[i], names, i))
+			return CRYPTO_ERR_NAME;
+		/* Independent of the policy: a leaf outside the constraints
+		 * would not verify anyway (RFC 5280 §4.2.1.10). */
+		if (pki_constraints_check(s->constraints, &names[i], why,
+		    sizeof(why)) != 0)
 			return CRYPTO_ERR_NAME;
 		if (kind == PKI_LEAF_TLS) {
 			if (!name_in(&names[i], c->tls_names, c->n_tls_names))
@@ -129,7 +137,7 @@ pki_leaf_check(const struct crypto_signer *s, enum pki_leaf_kind kind,
 	} else if (kind != PKI_LEAF_TLS || (profile != NULL && profile[0] != '\0'))
 		return CRYPTO_ERR_INVALID;
 	if ((ret = pki_spki_check(l->spki, l->spki_len, &key)) != 0 ||
-	    (ret = names_check(&s->cfg, kind, l->names, l->n_names)) != 0 ||
+	    (ret = names_check(s, kind, l->names, l->n_names)) != 0 ||
 	    (ret = cn_check(l)) != 0 ||
 	    (ret = validity_check(s, lifetime, l, now)) != 0)
 		return ret;

@@ -49,6 +49,8 @@ load_cert(struct crypto_signer *s, const char *dir)
 	if (ret == 0)
 		ret = pki_cert_key_id(&s->view, s->key_id, &s->key_id_len);
 	if (ret == 0)
+		ret = pki_constraints_read(&s->view, &s->constraints);
+	if (ret == 0)
 		ret = pki_pem_encode(s->cert_der, s->cert_len, "CERTIFICATE",
 		    &s->chain_pem, &len);
 	free(pem);
@@ -155,6 +157,7 @@ crypto_signer_free(struct crypto_signer *s)
 	pki_key_free(s->key);
 	free(s->cert_der);
 	free(s->chain_pem);
+	crypto_policy_free(s->constraints);
 	pki_signer_cfg_clear(&s->cfg);
 	pthread_mutex_destroy(&s->lock);
 	crypto_zeroize(s, sizeof(*s));

@@ -70,12 +70,16 @@ static int
 ca_create(const struct config *c, const char *ca_dir)
 {
 	struct crypto_ca_params p;
+	struct crypto_policy *permit;
 	char *rootpw = NULL, *interpw = NULL, *importpw = NULL;
 	size_t rootlen = 0, interlen = 0, importlen = 0;
 	int gen = 0, ret = -1, rc;
 
+	if ((permit = config_permit(c, &rc)) == NULL && rc != 0)
+		return -1;
 	if (ca_params(c, &p) != 0)
 		goto out;
+	p.permit = permit;
 	if (c->passphrase_file != NULL &&
 	    (rootpw = config_read_passphrase(c->passphrase_file, &rootlen)) == NULL)
 		goto out;
@@ -116,6 +120,7 @@ out:
 	passphrase_free(rootpw, rootlen);
 	passphrase_free(interpw, interlen);
 	passphrase_free(importpw, importlen);
+	crypto_policy_free(permit);
 	return ret;
 }
 
@@ -135,15 +140,23 @@ ca_dir_prepare(const struct config *c, char *ca_dir, size_t sz)
 
 /* What `hearth serve` will issue for by default, and how to change it. */
 static void
-policy_hint(const struct config *c)
+policy_hint(const struct config *c, const char *ca_dir)
 {
-	struct crypto_policy *p = config_policy(c);
+	struct crypto_policy *p, *nc = NULL;
 	char line[2048];
 
+	if (crypto_ca_constraints(ca_dir, &nc) != 0)
+		return;
+	p = config_policy(c, nc);
+	if (p != NULL) {
+		(void)crypto_policy_describe(p, line, sizeof(line));
+		log_info("hearth serve issues only for %s by default: %s",
+		    nc != NULL ? "names inside the intermediate's name constraints" :
+		    "internal names", line);
+	}
+	crypto_policy_free(nc);
 	if (p == NULL)
 		return;
-	(void)crypto_policy_describe(p, line, sizeof(line));
-	log_info("hearth serve issues only for internal names by default: %s", line);
 	log_info("%s", config_policy_hint);
 	crypto_policy_free(p);
 }
@@ -163,7 +176,7 @@ cmd_init(const struct config *c)
 	}
 	if (ca_create(c, ca_dir) != 0)
 		return -1;
-	policy_hint(c);
+	policy_hint(c, ca_dir);
 	return 0;
 }
 
@@ -173,6 +186,9 @@ ca_ensure(const struct config *c)
 	char ca_dir[4096];
 	int ret = ca_dir_prepare(c, ca_dir, sizeof(ca_dir));
 
+	if (ret == 1 && (c->permit_dns.n > 0 || c->permit_ip.n > 0))
+		log_warn("--permit-dns and --permit-ip apply when a CA is created; "
+		    "%s already holds one, so they are ignored", ca_dir);
 	if (ret != 0)
 		return ret < 0 ? -1 : 0;
 	log_info("no CA in %s: creating one", ca_dir);

@@ -175,6 +175,14 @@ static const struct option options[] = {
 	{ "intermediate-passphrase-file", OPT_STRING,
 	  OFF(intermediate_passphrase_file), BOTH, 0, 0,
 	  "file holding a passphrase to encrypt the intermediate key with" },
+	{ "permit-dns", OPT_POLICY, OFF(permit_dns), BOTH,
+	  CRYPTO_POLICY_ALLOW_DNS, 0, "when the CA is created: a DNS suffix the "
+	  "intermediate is constrained to (critical RFC 5280 name constraints; "
+	  "the suffix itself and every name under it), repeatable; the name "
+	  "policy then defaults to the constraints (default: no constraint)" },
+	{ "permit-ip", OPT_POLICY, OFF(permit_ip), BOTH,
+	  CRYPTO_POLICY_ALLOW_IP, 0, "when the CA is created: an IP range (CIDR) "
+	  "the intermediate is constrained to, repeatable (default: no constraint)" },
 	{ "import-root-passphrase-file", OPT_STRING,
 	  OFF(import_root_passphrase_file), CMD_INIT, 0, 0,
 	  "passphrase of the imported root key, when it differs from --passphrase-file" },
@@ -894,7 +902,32 @@ const char config_policy_hint[] =
     "replaces its kind's defaults, so repeat the ones still wanted";
 
 struct crypto_policy *
-config_policy(const struct config *c)
+config_permit(const struct config *c, int *err)
+{
+	struct crypto_policy *p;
+	size_t i;
+	int ret = 0;
+
+	*err = 0;
+	if (c->permit_dns.n == 0 && c->permit_ip.n == 0)
+		return NULL;
+	if ((p = crypto_policy_new()) == NULL)
+		ret = CRYPTO_ERR_NOMEM;
+	for (i = 0; ret == 0 && i < c->permit_dns.n; i++)
+		ret = crypto_policy_add(p, CRYPTO_POLICY_ALLOW_DNS, c->permit_dns.v[i]);
+	for (i = 0; ret == 0 && i < c->permit_ip.n; i++)
+		ret = crypto_policy_add(p, CRYPTO_POLICY_ALLOW_IP, c->permit_ip.v[i]);
+	if (ret != 0) {
+		log_error("building the name constraints: %s", crypto_strerror(ret));
+		crypto_policy_free(p);
+		*err = -1;
+		return NULL;
+	}
+	return p;
+}
+
+struct crypto_policy *
+config_policy(const struct config *c, const struct crypto_policy *constraints)
 {
 	static const struct { size_t off; enum crypto_policy_rule rule; } lists[] = {
 		{ OFF(allow_dns), CRYPTO_POLICY_ALLOW_DNS },
@@ -913,6 +946,10 @@ config_policy(const struct config *c)
 		for (j = 0; ret == 0 && j < l->n; j++)
 			ret = crypto_policy_add(p, lists[i].rule, l->v[j]);
 	}
+	/* The intermediate's constraints, then the built-in defaults, stand in
+	 * for a kind the operator gave no allow rule of. */
+	if (ret == 0)
+		ret = crypto_policy_add_constraints(p, constraints);
 	if (ret == 0)
 		ret = crypto_policy_add_defaults(p);
 	if (ret != 0) {

@@ -68,6 +68,48 @@ name_add(struct server *s, const char *value, const char **why)
 	return 0;
 }
 
+/* The intermediate's name constraints, read before the names, the policy
+ * and the signer are set up. */
+static int
+constraints_load(struct server *s)
+{
+	char ca_dir[4096], line[2048];
+	int err;
+
+	if (path_join(ca_dir, sizeof(ca_dir), s->cfg->data_dir, "ca") != 0)
+		return -1;
+	if ((err = crypto_ca_constraints(ca_dir, &s->constraints)) != 0) {
+		log_error("%s/intermediate.crt: reading its name constraints: %s",
+		    ca_dir, crypto_strerror(err));
+		return -1;
+	}
+	if (s->constraints != NULL) {
+		(void)crypto_policy_describe(s->constraints, line, sizeof(line));
+		log_info("the intermediate is name-constrained: %s", line);
+	}
+	return 0;
+}
+
+/* Leaves out the default names the intermediate's name constraints do not
+ * cover: the server's certificate would not verify with them. */
+static void
+names_constrain(struct server *s)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < s->n_names; i++) {
+		if (crypto_ca_name_permitted(s->constraints, &s->names[i]))
+			s->names[kept++] = s->names[i];
+		else
+			log_info("tls-name: leaving out the default \"%s\": outside "
+			    "the intermediate's name constraints", s->names[i].value);
+	}
+	s->n_names = kept;
+	if (kept == 0)
+		log_error("no default tls-name lies inside the intermediate's "
+		    "name constraints: give one with --tls-name");
+}
+
 static int
 names_init(struct server *s)
 {
@@ -82,6 +124,11 @@ names_init(struct server *s)
 				fprintf(stderr, "hearth: tls-name: \"%s\" is not a DNS name "
 				    "or IP address: %s\n", c->tls_names.v[i], why);
 				return -1;
+			} else if (!crypto_ca_name_permitted(s->constraints,
+			    &s->names[s->n_names - 1])) {
+				fprintf(stderr, "hearth: tls-name: \"%s\" lies outside the "
+				    "intermediate's name constraints\n", c->tls_names.v[i]);
+				return -1;
 			}
 		return 0;
 	}
@@ -92,7 +139,8 @@ names_init(struct server *s)
 		host[sizeof(host) - 1] = '\0';
 		(void)name_add(s, host, &why);  /* an odd host name is left out */
 	}
-	return 0;
+	names_constrain(s);
+	return s->n_names > 0 ? 0 : -1;
 }
 
 static int
@@ -484,6 +532,7 @@ server_close(struct server *s)
 	store_close(s->store);
 	crypto_signer_free(s->signer);
 	crypto_policy_free(s->policy);
+	crypto_policy_free(s->constraints);
 	tls_current_fini(&s->tls);
 	connlimit_free(s->guard.conns);
 	if (s->main_base != NULL)
@@ -645,8 +694,9 @@ cmd_serve(const struct config *c)
 		return 1;
 	/* The policy and the URLs leaves carry exist before the signer process
 	 * is forked. */
-	if (ca_ensure(c) != 0 || names_init(&s) != 0 || pki_url_init(&s) != 0 ||
-	    (s.policy = config_policy(c)) == NULL ||
+	if (ca_ensure(c) != 0 || constraints_load(&s) != 0 ||
+	    names_init(&s) != 0 || pki_url_init(&s) != 0 ||
+	    (s.policy = config_policy(c, s.constraints)) == NULL ||
 	    privsep_prepare(c, &ps) != 0 || server_open(&s) != 0)
 		goto out;
 	default_host_init(&s);

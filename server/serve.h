@@ -34,6 +34,7 @@ struct server {
 	struct store *store;
 	struct crypto_signer *signer;
 	struct crypto_policy *policy;   /* read-only once built */
+	struct crypto_policy *constraints; /* the intermediate's, or NULL */
 	struct acme *acme;
 	struct denylist *deny;          /* validation targets refused */
 	struct tls_current tls;

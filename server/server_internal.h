@@ -56,6 +56,8 @@ struct config {
 	struct config_list deny_dns;
 	struct config_list allow_ip;
 	struct config_list deny_ip;
+	struct config_list permit_dns; /* init: the intermediate's name constraints */
+	struct config_list permit_ip;
 	struct config_list profiles;  /* NAME:LIFETIME[:USAGES], checked */
 	long cert_days;               /* deprecated: default profile's days, 0 unset */
 	long retention;               /* seconds expired records are kept */
@@ -120,10 +122,15 @@ int config_profile_parse(const char *s, struct crypto_profile *p,
 size_t config_profiles(const struct config *c,
     struct crypto_profile out[CRYPTO_MAX_PROFILES]);
 /* The name policy of c: the operator's allow-dns, deny-dns, allow-ip and
- * deny-ip rules (already checked by config_parse), then the defaults for a
- * kind without allow rules. Caller frees with crypto_policy_free. NULL
+ * deny-ip rules (already checked by config_parse), then for a kind without
+ * allow rules the intermediate's name constraints (NULL: none,
+ * crypto_ca_constraints) or else the defaults. Caller frees with crypto_policy_free. NULL
  * after logging why. */
-struct crypto_policy *config_policy(const struct config *c);
+struct crypto_policy *config_policy(const struct config *c,
+    const struct crypto_policy *constraints);
+/* The rules of --permit-dns and --permit-ip as a policy of allow rules, or
+ * NULL (*err 0) when none was given; NULL with *err -1 after logging. */
+struct crypto_policy *config_permit(const struct config *c, int *err);
 /* One sentence on how to allow other names, for start-up output. */
 extern const char config_policy_hint[];
 

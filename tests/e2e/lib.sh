@@ -56,10 +56,11 @@ free_port() {
 }
 
 # start_server DATA_DIR PORT [extra args...]: starts hearth serve and waits
-# until the directory answers over TLS. Sets SERVER_PID and SERVER_LOG. The
-# plain-HTTP PKI listener gets a free port of its own unless the arguments
-# name --pki-listen: one per data directory (DIR.pki-port), kept across
-# restarts since leaves carry URLs under it; PKI_PORT is the last one.
+# until the directory answers over TLS (at https://$SERVER_HOST, localhost
+# unless set). Sets SERVER_PID and SERVER_LOG. The plain-HTTP PKI listener
+# gets a free port of its own unless the arguments name --pki-listen: one
+# per data directory (DIR.pki-port), kept across restarts since leaves carry
+# URLs under it; PKI_PORT is the last one.
 PKI_PORT=
 start_server() {
 	local dir=$1 port=$2 pki=(); shift 2
@@ -76,7 +77,7 @@ start_server() {
 	local i
 	for i in $(seq 1 300); do
 		if [ -f "$dir/ca/root.crt" ] && curl -sf --cacert "$dir/ca/root.crt" \
-			"https://localhost:$port/directory" -o /dev/null 2>/dev/null; then
+			"https://${SERVER_HOST:-localhost}:$port/directory" -o /dev/null 2>/dev/null; then
 			return 0
 		fi
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -69,7 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = config_parse(&c, cmds[data[0] % 3], 2, argv);
 	stderr = err;
 	if (rc == 0 && data[0] % 3 == 0) {
-		if ((policy = config_policy(&c)) == NULL)
+		if ((policy = config_policy(&c, NULL)) == NULL)
 			abort();   /* config_parse checked every rule */
 		crypto_policy_free(policy);
 	}

@@ -318,7 +318,7 @@ test_policy(const char *dir)
 
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 9, argv, err, sizeof(err)), 0);
 	CHECK_EQ_INT(c.allow_dns.n, 2);
-	p = config_policy(&c);
+	p = config_policy(&c, NULL);
 	CHECK(p != NULL);
 	CHECK(allowed(p, CRYPTO_NAME_DNS, "www.corp.example.com"));
 	CHECK(allowed(p, CRYPTO_NAME_DNS, "a.corp.internal"));
@@ -342,7 +342,7 @@ test_policy(const char *dir)
 
 	/* the defaults, with nothing configured */
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 2, argv, err, sizeof(err)), 0);
-	p = config_policy(&c);
+	p = config_policy(&c, NULL);
 	CHECK(p != NULL && allowed(p, CRYPTO_NAME_DNS, "a.corp.internal") &&
 	    !allowed(p, CRYPTO_NAME_DNS, "github.com") &&
 	    allowed(p, CRYPTO_NAME_IP, "127.0.0.1"));
@@ -353,7 +353,7 @@ test_policy(const char *dir)
 	snprintf(flag, sizeof(flag), "--config=%s", path);
 	write_file(path, "data = d\nallow-ip = 198.51.100.0/24\nallow-ip = fd00::/8\n");
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 1, argv2, err, sizeof(err)), 0);
-	p = config_policy(&c);
+	p = config_policy(&c, NULL);
 	CHECK(p != NULL && allowed(p, CRYPTO_NAME_IP, "198.51.100.9") &&
 	    allowed(p, CRYPTO_NAME_IP, "fd00::1") && !allowed(p, CRYPTO_NAME_IP, "10.0.0.1"));
 	crypto_policy_free(p);
@@ -576,6 +576,42 @@ test_escape(void)
 	CHECK(strstr(out, "...") != NULL);
 }
 
+/* --permit-dns and --permit-ip: checked like policy values, turned into
+ * the constraints; the policy defaults to constraints for a kind the
+ * operator gave no allow rule of. */
+static void
+test_permit(void)
+{
+	struct config c;
+	struct crypto_policy *nc, *p;
+	char err[1024];
+	char *argv[] = { "--data", "d", "--permit-dns", ".corp.internal",
+	    "--permit-ip", "127.0.0.0/8", "--allow-ip", "10.0.0.0/8" };
+	char *bad[] = { "--data", "d", "--permit-ip", "127.0.0.1/8" };
+	int e;
+
+	CHECK_EQ_INT(parse(CMD_INIT, &c, 8, argv, err, sizeof(err)), -1);
+	config_free(&c);                  /* --allow-ip is serve's */
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 8, argv, err, sizeof(err)), 0);
+	nc = config_permit(&c, &e);
+	CHECK(nc != NULL && e == 0);
+	p = config_policy(&c, nc);
+	CHECK(p != NULL);
+	CHECK(allowed(p, CRYPTO_NAME_DNS, "a.corp.internal"));
+	CHECK(!allowed(p, CRYPTO_NAME_DNS, "a.test"));       /* not the defaults */
+	CHECK(allowed(p, CRYPTO_NAME_IP, "10.1.1.1"));       /* the operator's */
+	CHECK(!allowed(p, CRYPTO_NAME_IP, "127.0.0.1"));
+	crypto_policy_free(p);
+	crypto_policy_free(nc);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_INIT, &c, 2, argv, err, sizeof(err)), 0);
+	CHECK(config_permit(&c, &e) == NULL && e == 0);
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_INIT, &c, 4, bad, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--permit-ip: bad value \"127.0.0.1/8\"") != NULL);
+	config_free(&c);
+}
+
 int
 main(void)
 {
@@ -592,6 +628,7 @@ main(void)
 	test_file(dir);
 	test_eab(dir);
 	test_policy(dir);
+	test_permit();
 	test_profiles(dir);
 	test_limits(dir);
 	test_users_and_passphrases(dir);
