@@ -182,9 +182,6 @@ challenge_create(struct store_txn *txn, const char *authz_id,
 	cJSON_AddStringToObject(c, "status", "pending");
 	ret = acme_record_put(txn, STORE_T_CHALLENGES, id, c);
 	cJSON_Delete(c);
-	if (ret == 0)
-		ret = store_put(txn, STORE_T_CHALLENGE_BY_TOKEN, token, strlen(token),
-		    id, ACME_ID_LEN, STORE_PUT_NEW);
 	return ret;
 }
 

@@ -671,7 +671,7 @@ cert_record(struct store_txn *txn, const struct finalize *f,
     const cJSON *ord, const struct crypto_leaf *leaf)
 {
 	char *pem = crypto_cert_der_to_pem(leaf->der, leaf->der_len);
-	char key[STORE_MAX_KEY + 1], ari[CRYPTO_ARI_ID_MAX];
+	char ari[CRYPTO_ARI_ID_MAX];
 	cJSON *c = cJSON_CreateObject();
 	int ret = ACME_ERR_NOMEM;
 
@@ -693,13 +693,10 @@ cert_record(struct store_txn *txn, const struct finalize *f,
 		char *text = cJSON_PrintUnformatted(c);
 
 		/* A serial is never reused: refuse rather than overwrite. */
-		ret = text == NULL ? ACME_ERR_NOMEM : store_put(txn, STORE_T_CERTS,
+		ret = text == NULL ? STORE_ERR_NOMEM : store_put(txn, STORE_T_CERTS,
 		    leaf->serial, strlen(leaf->serial), text, strlen(text),
 		    STORE_PUT_NEW);
 		free(text);
-		snprintf(key, sizeof(key), "%s/%s", f->account, leaf->serial);
-		if (ret == 0)
-			ret = store_put(txn, STORE_T_CERT_BY_ACCOUNT, key, strlen(key), "", 0, 0);
 	}
 	free(pem);
 	cJSON_Delete(c);
