@@ -146,6 +146,8 @@ struct new_account {
 	const cJSON *binding;        /* the binding as sent */
 	time_t now;
 	const char *source;          /* the source's limit key, or NULL */
+	char new_id[ACME_ID_LEN + 1]; /* drawn before the write: a re-run of
+	                                 the callback uses the same id */
 	/* out */
 	char id[ACME_ID_LEN + 1];
 	cJSON *record;
@@ -192,8 +194,8 @@ new_account_txn(struct store_txn *txn, void *arg)
 	n->limited = 0;
 	if ((ret = account_by_key(txn, n->jws->thumbprint, n->id)) == 0) {
 		n->existed = 1;
-		n->record = acme_record_get(txn, STORE_T_ACCOUNTS, n->id);
-		return n->record != NULL ? 1 : STORE_ERR_CORRUPT;  /* 1: nothing to write */
+		ret = acme_record_load(txn, STORE_T_ACCOUNTS, n->id, &n->record);
+		return ret == 0 ? 1 : ret;  /* 1: nothing to write */
 	}
 	if (ret != STORE_NOTFOUND)
 		return ret;
@@ -207,8 +209,7 @@ new_account_txn(struct store_txn *txn, void *arg)
 	if (acme_limit_peek(&n->a->limits, ACME_LIMIT_ACCOUNTS, n->source, n->now,
 	    &n->limited) != 0)
 		return 1;
-	if (acme_id_new(n->a, n->now, n->id) != ACME_OK)
-		return STORE_ERR_INTERNAL;
+	memcpy(n->id, n->new_id, sizeof(n->id));
 	if ((n->record = account_record(n)) == NULL)
 		return STORE_ERR_NOMEM;
 	if (n->eab.present && (ret = acme_eab_bind(txn, n->eab.kid, n->id,
@@ -268,7 +269,8 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 	n.jws = &jws;
 	n.now = req->now;
 	n.source = acme_limit_source(req->peer, src, sizeof(src)) == 0 ? src : NULL;
-	ret = store_write(a->store, new_account_txn, &n);
+	if ((ret = acme_id_new(a, n.now, n.new_id)) == ACME_OK)
+		ret = store_write(a->store, new_account_txn, &n);
 	if (ret == 0 && !n.existed && n.source != NULL)
 		acme_limit_charge(&a->limits, ACME_LIMIT_ACCOUNTS, n.source, n.now);
 	if (ret < 0) {
@@ -309,9 +311,11 @@ account_update_txn(struct store_txn *txn, void *arg)
 {
 	struct account_update *u = arg;
 
+	int ret;
+
 	cJSON_Delete(u->record);
-	if ((u->record = acme_record_get(txn, STORE_T_ACCOUNTS, u->id)) == NULL)
-		return STORE_ERR_CORRUPT;
+	if ((ret = acme_record_load(txn, STORE_T_ACCOUNTS, u->id, &u->record)) != 0)
+		return ret;
 	if (u->contact != NULL)
 		cJSON_ReplaceItemInObjectCaseSensitive(u->record, "contact",
 		    cJSON_Duplicate(u->contact, 1));
@@ -367,6 +371,8 @@ acme_account(struct acme *a, const struct acme_request *req, const char *id,
 		    "could not update the account");
 		goto out;
 	}
+	if (u.deactivate)
+		acme_keycache_drop(&a->keys, id);
 	respond_account(req, id, u.record, 200, resp);
 out:
 	cJSON_Delete(u.record);
@@ -375,11 +381,18 @@ out:
 	acme_jws_clear(&jws);
 }
 
+/* Why key_change_txn wrote nothing (positive: not a store failure). */
+enum key_change_refusal {
+	KEY_CHANGE_TAKEN = 1,         /* another account holds the new key */
+	KEY_CHANGE_STALE,             /* the key changed since verification */
+};
+
 struct key_change {
 	const char *id;
 	const struct acme_jws *inner;
 	const char *old_thumb;
 	char other[ACME_ID_LEN + 1];  /* out: account already holding the key */
+	cJSON *record;                /* out: the account as written */
 };
 
 static int
@@ -390,30 +403,28 @@ key_change_txn(struct store_txn *txn, void *arg)
 	char *keyjson;
 	int ret;
 
+	cJSON_Delete(k->record);
+	k->record = NULL;
 	if ((ret = account_by_key(txn, k->inner->thumbprint, k->other)) == 0)
-		return 409;
+		return KEY_CHANGE_TAKEN;
 	if (ret != STORE_NOTFOUND)
 		return ret;
-	if ((rec = acme_record_get(txn, STORE_T_ACCOUNTS, k->id)) == NULL)
-		return STORE_ERR_CORRUPT;
+	if ((ret = acme_record_load(txn, STORE_T_ACCOUNTS, k->id, &rec)) != 0)
+		return ret;
+	k->record = rec;
 	/* The key may have changed since the request was verified. */
 	if (acme_json_str(rec, "thumbprint") == NULL ||
-	    strcmp(acme_json_str(rec, "thumbprint"), k->old_thumb) != 0) {
-		cJSON_Delete(rec);
-		return 410;
-	}
+	    strcmp(acme_json_str(rec, "thumbprint"), k->old_thumb) != 0)
+		return KEY_CHANGE_STALE;
 	keyjson = crypto_jwk_to_json(k->inner->jwk);
 	key = keyjson != NULL ? cJSON_Parse(keyjson) : NULL;
 	free(keyjson);
-	if (key == NULL) {
-		cJSON_Delete(rec);
-		return ACME_ERR_NOMEM;
-	}
+	if (key == NULL)
+		return STORE_ERR_NOMEM;
 	cJSON_ReplaceItemInObjectCaseSensitive(rec, "key", key);
 	cJSON_ReplaceItemInObjectCaseSensitive(rec, "thumbprint",
 	    cJSON_CreateString(k->inner->thumbprint));
 	ret = acme_record_put(txn, STORE_T_ACCOUNTS, k->id, rec);
-	cJSON_Delete(rec);
 	if (ret == 0)
 		ret = store_del(txn, STORE_T_ACCOUNT_BY_KEY, k->old_thumb,
 		    strlen(k->old_thumb));
@@ -484,29 +495,23 @@ acme_key_change(struct acme *a, const struct acme_request *req,
 	k.inner = &inner;
 	k.old_thumb = outer.thumbprint;
 	ret = store_write(a->store, key_change_txn, &k);
-	if (ret == 409) {
+	if (ret == 0)
+		acme_keycache_drop(&a->keys, outer.account_id);
+	if (ret == KEY_CHANGE_TAKEN) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 409,
 		    "the new key is already in use by another account");
 		if (acme_account_url(req, k.other, url, sizeof(url)) == 0)
 			acme_respond_header(resp, "Location", "%s", url);
-	} else if (ret == 410) {
+	} else if (ret == KEY_CHANGE_STALE) {
 		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
 		    "the account key changed while this request was in flight");
 	} else if (ret != 0) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
 		    "could not change the key");
 	} else {
-		cJSON *rec;
-		struct store_txn *txn;
-
-		if (store_read_begin(a->store, &txn) == 0) {
-			rec = acme_record_get(txn, STORE_T_ACCOUNTS, outer.account_id);
-			store_read_end(txn);
-			if (rec != NULL)
-				respond_account(req, outer.account_id, rec, 200, resp);
-			cJSON_Delete(rec);
-		}
+		respond_account(req, outer.account_id, k.record, 200, resp);
 	}
+	cJSON_Delete(k.record);
 out:
 	acme_jws_clear(&inner);
 	acme_jws_clear(&outer);

@@ -49,7 +49,10 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	}
 	ret = ACME_ERR_NOMEM;
 	if ((a->queue = calloc(ACME_QUEUE_MAX, sizeof(*a->queue))) == NULL ||
-	    (a->owners = calloc(ACME_QUEUE_OWNERS, sizeof(*a->owners))) == NULL) {
+	    (a->owners = calloc(ACME_QUEUE_OWNERS, sizeof(*a->owners))) == NULL ||
+	    acme_keycache_init(&a->keys) != ACME_OK) {
+		acme_keycache_fini(&a->keys);
+		free(a->owners);
 		free(a->queue);
 		acme_limiter_fini(&a->limits);
 		acme_nonces_fini(&a->nonces);
@@ -76,6 +79,7 @@ acme_free(struct acme *a)
 		return;
 	acme_nonces_fini(&a->nonces);
 	acme_limiter_fini(&a->limits);
+	acme_keycache_fini(&a->keys);
 	pthread_mutex_destroy(&a->queue_lock);
 	pthread_mutex_destroy(&a->cleanup_lock);
 	free(a->owners);

@@ -29,13 +29,16 @@ struct crypto_profile;
 #define ACME_NONCE_LIFETIME  3600   /* seconds a nonce stays usable */
 #define ACME_NONCE_WINDOW    65536  /* nonces outstanding at once */
 
+/* acme/'s own codes start at -100, so they never share a value with the
+ * STORE_* and CRYPTO_* codes (-1..-99) of the modules below: a code says
+ * which module it comes from. */
 enum {
 	ACME_OK = 0,
-	ACME_ERR_NOMEM = -1,
-	ACME_ERR_INVALID = -2,
-	ACME_ERR_INTERNAL = -3,
-	ACME_ERR_NOTFOUND = -4,     /* no such record (e.g. an EAB key id) */
-	ACME_ERR_ALREADY = -5,      /* the change was made before (revoked) */
+	ACME_ERR_NOMEM = -100,
+	ACME_ERR_INVALID = -101,
+	ACME_ERR_INTERNAL = -102,
+	ACME_ERR_NOTFOUND = -103,   /* no such record (e.g. an EAB key id) */
+	ACME_ERR_ALREADY = -104,    /* the change was made before (revoked) */
 };
 
 /*
@@ -153,6 +156,8 @@ struct acme_validation {
 	char key_authorization[256]; /* token "." thumbprint (RFC 8555 §8.1) */
 	unsigned attempt;           /* 0 for the first try */
 	unsigned delay;             /* seconds server/ waits before this try */
+	time_t started;             /* when this try was queued to begin (its
+	                               delay included); 0: unknown */
 	int wildcard;               /* authorization is for "*." + identifier */
 	int check_caa;              /* server/ also looks up CAA (RFC 8659) */
 	char account_uri[ACME_MAX_URL]; /* for CAA accounturi (RFC 8657) */

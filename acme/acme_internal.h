@@ -159,6 +159,48 @@ struct acme_queue_owner {
 
 #define ACME_QUEUE_OWNERS (2 * ACME_QUEUE_MAX)
 
+/* ---- account key cache (keycache.c) ---- */
+
+#define ACME_KEYCACHE_SHARDS 16     /* each with its own lock */
+#define ACME_KEYCACHE_WAYS   64     /* accounts per shard: 1024 in all */
+
+struct acme_keycache_entry {
+	char id[ACME_ID_LEN_MAX + 1];   /* the account id; "" when free */
+	uint8_t digest[32];             /* SHA-256 of the record's bytes */
+	struct crypto_jwk *jwk;         /* NULL when free */
+	char thumbprint[CRYPTO_THUMBPRINT_LEN + 1];
+	uint64_t used;                  /* shard clock at the last use */
+};
+
+struct acme_keycache_shard {
+	pthread_mutex_t lock;
+	uint64_t clock, hits, misses;
+	struct acme_keycache_entry e[ACME_KEYCACHE_WAYS];
+};
+
+struct acme_keycache {
+	struct acme_keycache_shard *shards;  /* ACME_KEYCACHE_SHARDS */
+};
+
+/* 0 or ACME_ERR_NOMEM. fini frees every key; safe on a failed init. */
+int acme_keycache_init(struct acme_keycache *c);
+void acme_keycache_fini(struct acme_keycache *c);
+/* 1 when account id is cached for a record whose bytes hash to digest:
+ * *jwk is a copy the caller frees, thumbprint filled. 0 otherwise. */
+int acme_keycache_get(struct acme_keycache *c, const char *id,
+    const uint8_t digest[32], struct crypto_jwk **jwk,
+    char thumbprint[CRYPTO_THUMBPRINT_LEN + 1]);
+/* Caches a copy of jwk for account id as of the record hashing to digest
+ * (replacing the account's entry, or the shard's least recently used). */
+void acme_keycache_put(struct acme_keycache *c, const char *id,
+    const uint8_t digest[32], const struct crypto_jwk *jwk,
+    const char *thumbprint);
+/* Forgets account id (keyChange, deactivation). */
+void acme_keycache_drop(struct acme_keycache *c, const char *id);
+/* Lookups that hit and missed since init. */
+void acme_keycache_stats(struct acme_keycache *c, uint64_t *hits,
+    uint64_t *misses);
+
 struct acme {
 	struct acme_config cfg;
 	struct crypto_profile profiles[CRYPTO_MAX_PROFILES]; /* cfg.profiles */
@@ -166,11 +208,14 @@ struct acme {
 	struct crypto_signer *signer;
 	struct acme_nonces nonces;
 	struct acme_limiter limits;
+	struct acme_keycache keys;
 	pthread_mutex_t queue_lock;
 	struct acme_validation *queue;  /* ring of ACME_QUEUE_MAX jobs */
 	size_t queue_head, queue_len;
 	size_t queue_running;       /* taken by server/, not yet done */
 	size_t queue_reserved;      /* admitted, not yet pushed */
+	unsigned validation_est8;   /* seconds a validation takes, x8 (a moving
+	                               average); under queue_lock */
 	struct acme_queue_owner *owners; /* ACME_QUEUE_OWNERS, open addressing */
 	pthread_mutex_t cleanup_lock;
 	struct acme_cleanup_cursor cleanup[3]; /* orders, authzs, certificates */
@@ -183,7 +228,6 @@ struct acme {
 #define ACME_AUTHZ_PENDING_LIFETIME (7 * 86400)
 #define ACME_AUTHZ_VALID_LIFETIME   (30 * 86400)
 #define ACME_ORDERS_PAGE       50       /* orders per page of the list */
-#define ACME_RETRY_AFTER       2        /* seconds, while processing */
 #define ACME_FINALIZE_STALE    60       /* seconds a finalize claim holds */
 #define ACME_RETENTION         (7 * 86400) /* expired records kept, default */
 #define ACME_MAX_CONTACTS      10
@@ -198,8 +242,14 @@ struct store_txn;
 int acme_id_new(struct acme *a, time_t now, char out[ACME_ID_LEN + 1]);
 /* Nonzero when s looks like an identifier acme_id_new made. */
 int acme_id_valid(const char *s);
-/* Loads the record id of table t; NULL when absent or unreadable. Caller
- * frees with cJSON_Delete. */
+/* Loads the record id of table t into *out (caller frees with
+ * cJSON_Delete): 0; STORE_NOTFOUND when there is none (or id is NULL);
+ * STORE_ERR_CORRUPT when its bytes are not a JSON object; another STORE_*
+ * code when the store failed. *out is NULL unless 0 is returned. */
+int acme_record_load(struct store_txn *txn, int table, const char *id,
+    cJSON **out);
+/* The same where absent and unreadable lead to the same answer: the
+ * record, or NULL. */
 cJSON *acme_record_get(struct store_txn *txn, int table, const char *id);
 /* Stores o as the record id of table t. 0 or a STORE_* code. */
 int acme_record_put(struct store_txn *txn, int table, const char *id,
@@ -417,11 +467,22 @@ void acme_limit_pending_refused(const struct acme *a, long retry,
 /* Status of an authorization record at time now (pending/valid turn
  * "expired" once past their expiry). Static string. */
 const char *acme_authz_status(const cJSON *authz, time_t now);
+/* The ids and tokens of one new authorization and its challenges, drawn
+ * before the write: a write callback draws no randomness, so a re-run
+ * makes the same records. */
+struct acme_authz_ids {
+	char authz[ACME_ID_LEN + 1];
+	char chall[3][ACME_ID_LEN + 1];
+	char token[3][64];
+};
+/* 0 or ACME_ERR_INTERNAL (no randomness). */
+int acme_authz_ids_draw(struct acme *a, time_t now, struct acme_authz_ids *ids);
 /* Creates (or, when reuse is set, finds a reusable valid) authorization of
- * account for the identifier, inside a write transaction; id written. */
-int acme_authz_obtain(struct acme *a, struct store_txn *txn,
-    const char *account_id, enum acme_ident_type type, const char *value,
-    int wildcard, int reuse, time_t now, char id[ACME_ID_LEN + 1]);
+ * account for the identifier, inside a write transaction, with the ids
+ * drawn beforehand; id written. 0 or a STORE_* code. */
+int acme_authz_obtain(struct store_txn *txn, const char *account_id,
+    enum acme_ident_type type, const char *value, int wildcard, int reuse,
+    time_t now, const struct acme_authz_ids *ids, char id[ACME_ID_LEN + 1]);
 /* The STORE_T_AUTHZ_BY_ACCOUNT key "account/type:value/id" (id NULL: the
  * prefix of every authorization of that identifier). Its length, or -1
  * when it does not fit. */
@@ -431,6 +492,11 @@ int acme_authz_index_key(char *out, size_t outsz, const char *account,
  * valid, unexpired authorization. */
 int acme_authz_valid_for(struct store_txn *txn, const char *prefix, size_t len,
     time_t now);
+/* Sets "due", when the result of processing challenge c (of authorization
+ * az) is expected, on both records (due 0 removes it) and, when txn is not
+ * NULL, writes both. 0 or a STORE_* code. */
+int acme_chall_due_set(struct store_txn *txn, const char *chall_id, cJSON *c,
+    cJSON *az, time_t due);
 /* Drops authorization id of account from the pending index (it was
  * validated, failed, deactivated or removed). */
 void acme_authz_pending_del(struct store_txn *txn, const char *account,
@@ -458,13 +524,23 @@ void acme_queue_release(struct acme *a, const char *account);
 void acme_queue_push(struct acme *a, const struct acme_validation *job);
 /* Re-queues every challenge left processing (after a restart). */
 void acme_queue_resume(struct acme *a);
+/* Seconds a validation is expected to take from its start: a moving
+ * average of the recent ones, at least 1 (Retry-After counts in whole
+ * seconds). */
+long acme_validation_estimate(struct acme *a);
+/* The Retry-After of an answer expected at due (a record's "due"): the
+ * seconds left, at least 1 (also once due has passed). */
+long acme_retry_after(time_t due, time_t now);
 
 /* ---- orders (order.c) ---- */
 
 /* Status of an order record (RFC 8555 §7.1.6), derived from its
- * authorizations when it has not been finalized. Static string. */
+ * authorizations when it has not been finalized. Static string. When due
+ * is not NULL and the order is pending with every authorization that is
+ * not valid being validated, *due is when the last result is expected;
+ * else 0 (the order waits on the client, or on nothing). */
 const char *acme_order_status(struct store_txn *txn, const cJSON *order,
-    time_t now);
+    time_t now, time_t *due);
 
 /* ---- profiles (profile.c), draft-ietf-acme-profiles ---- */
 

@@ -149,47 +149,57 @@ challenge_types(enum acme_ident_type type, int wildcard,
 	return n;
 }
 
-static int
-challenge_create(struct acme *a, struct store_txn *txn, const char *authz_id,
-    enum acme_challenge_type type, time_t now, char id[ACME_ID_LEN + 1])
+int
+acme_authz_ids_draw(struct acme *a, time_t now, struct acme_authz_ids *ids)
 {
 	uint8_t raw[TOKEN_BYTES];
-	char token[64];
+	size_t i;
+
+	if (acme_id_new(a, now, ids->authz) != ACME_OK)
+		return ACME_ERR_INTERNAL;
+	for (i = 0; i < 3; i++) {
+		if (acme_id_new(a, now, ids->chall[i]) != ACME_OK ||
+		    a->cfg.random(raw, sizeof(raw)) != 0)
+			return ACME_ERR_INTERNAL;
+		crypto_b64url_encode(raw, sizeof(raw), ids->token[i],
+		    sizeof(ids->token[i]));
+	}
+	return ACME_OK;
+}
+
+static int
+challenge_create(struct store_txn *txn, const char *authz_id,
+    enum acme_challenge_type type, const char *id, const char *token)
+{
 	cJSON *c;
 	int ret;
 
-	if (acme_id_new(a, now, id) != ACME_OK || a->cfg.random(raw, sizeof(raw)) != 0)
-		return ACME_ERR_INTERNAL;
-	crypto_b64url_encode(raw, sizeof(raw), token, sizeof(token));
 	if ((c = cJSON_CreateObject()) == NULL)
-		return ACME_ERR_NOMEM;
+		return STORE_ERR_NOMEM;
 	cJSON_AddStringToObject(c, "authz", authz_id);
 	cJSON_AddStringToObject(c, "type", acme_chall_type_name(type));
 	cJSON_AddStringToObject(c, "token", token);
 	cJSON_AddStringToObject(c, "status", "pending");
 	ret = acme_record_put(txn, STORE_T_CHALLENGES, id, c);
 	cJSON_Delete(c);
-	if (ret == 0)
-		ret = store_put(txn, STORE_T_CHALLENGE_BY_TOKEN, token, strlen(token),
-		    id, ACME_ID_LEN, STORE_PUT_NEW);
 	return ret;
 }
 
 int
-acme_authz_obtain(struct acme *a, struct store_txn *txn, const char *account_id,
+acme_authz_obtain(struct store_txn *txn, const char *account_id,
     enum acme_ident_type type, const char *value, int wildcard, int reuse,
-    time_t now, char id[ACME_ID_LEN + 1])
+    time_t now, const struct acme_authz_ids *ids, char id[ACME_ID_LEN + 1])
 {
 	const char *base = wildcard ? value + 2 : value;
 	enum acme_challenge_type types[3];
 	struct reuse_scan r;
-	char key[STORE_MAX_KEY + 1], cid[ACME_ID_LEN + 1];
+	char key[STORE_MAX_KEY + 1];
 	cJSON *az, *ident, *challs;
 	size_t i, n;
 	int klen, ret;
 
 	if ((klen = acme_authz_index_key(key, sizeof(key), account_id, type, base, NULL)) < 0)
-		return ACME_ERR_INVALID;
+		return STORE_ERR_INVALID;
 	if (reuse) {
 		memset(&r, 0, sizeof(r));
 		r.txn = txn;
@@ -205,10 +215,9 @@ acme_authz_obtain(struct acme *a, struct store_txn *txn, const char *account_id,
 			return 0;
 		}
 	}
-	if (acme_id_new(a, now, id) != ACME_OK)
-		return ACME_ERR_INTERNAL;
+	memcpy(id, ids->authz, ACME_ID_LEN + 1);
 	if ((az = cJSON_CreateObject()) == NULL)
-		return ACME_ERR_NOMEM;
+		return STORE_ERR_NOMEM;
 	cJSON_AddStringToObject(az, "account", account_id);
 	ident = cJSON_AddObjectToObject(az, "identifier");
 	cJSON_AddStringToObject(ident, "type", acme_ident_type_name(type));
@@ -220,8 +229,9 @@ acme_authz_obtain(struct acme *a, struct store_txn *txn, const char *account_id,
 	challs = cJSON_AddArrayToObject(az, "challenges");
 	n = challenge_types(type, wildcard, types);
 	for (i = 0, ret = 0; i < n && ret == 0; i++) {
-		if ((ret = challenge_create(a, txn, id, types[i], now, cid)) == 0)
-			cJSON_AddItemToArray(challs, cJSON_CreateString(cid));
+		if ((ret = challenge_create(txn, id, types[i], ids->chall[i],
+		    ids->token[i])) == 0)
+			cJSON_AddItemToArray(challs, cJSON_CreateString(ids->chall[i]));
 	}
 	if (ret == 0)
 		ret = acme_record_put(txn, STORE_T_AUTHZS, id, az);
@@ -331,8 +341,11 @@ respond_authz(struct acme *a, const struct acme_request *req, const char *id,
 		if (status == 201 && acme_url(url, sizeof(url), req->base_url,
 		    "authz", id) == 0)
 			acme_respond_header(resp, "Location", "%s", url);
-		if (strcmp(acme_authz_status(az, req->now), "pending") == 0)
-			acme_respond_header(resp, "Retry-After", "%d", ACME_RETRY_AFTER);
+		/* being validated: poll when the result is expected */
+		if (strcmp(acme_authz_status(az, req->now), "pending") == 0 &&
+		    acme_json_time(az, "due") != 0)
+			acme_respond_header(resp, "Retry-After", "%ld",
+			    acme_retry_after(acme_json_time(az, "due"), req->now));
 	}
 	cJSON_Delete(o);
 	cJSON_Delete(az);
@@ -373,12 +386,12 @@ static int
 authz_deactivate_txn(struct store_txn *txn, void *arg)
 {
 	struct authz_deactivate *d = arg;
-	cJSON *az = acme_record_get(txn, STORE_T_AUTHZS, d->id);
+	cJSON *az;
 	const char *st;
 	int ret;
 
-	if (az == NULL)
-		return STORE_ERR_CORRUPT;
+	if ((ret = acme_record_load(txn, STORE_T_AUTHZS, d->id, &az)) != 0)
+		return ret;
 	st = acme_authz_status(az, d->now);
 	d->refused = strcmp(st, "pending") != 0 && strcmp(st, "valid") != 0;
 	if (d->refused) {
@@ -441,6 +454,7 @@ struct new_authz {
 	enum acme_ident_type type;
 	const char *value;
 	time_t now;
+	struct acme_authz_ids ids;
 	char id[ACME_ID_LEN + 1];
 	long pending_retry;         /* out: over the pending authorization cap */
 };
@@ -451,8 +465,8 @@ new_authz_txn(struct store_txn *txn, void *arg)
 	struct new_authz *n = arg;
 	int ret;
 
-	if ((ret = acme_authz_obtain(n->a, txn, n->account, n->type, n->value, 0, 0,
-	    n->now, n->id)) != 0)
+	if ((ret = acme_authz_obtain(txn, n->account, n->type, n->value, 0, 0,
+	    n->now, &n->ids, n->id)) != 0)
 		return ret;
 	return acme_limit_pending_txn(n->a, txn, n->account, n->now,
 	    &n->pending_retry);
@@ -493,7 +507,9 @@ acme_new_authz(struct acme *a, const struct acme_request *req,
 	n.type = ident.type;
 	n.value = ident.value;
 	n.now = req->now;
-	if ((ret = store_write(a->store, new_authz_txn, &n)) != 0) {
+	if ((ret = acme_authz_ids_draw(a, n.now, &n.ids)) == ACME_OK)
+		ret = store_write(a->store, new_authz_txn, &n);
+	if (ret != 0) {
 		if (ret == ACME_LIMIT_PENDING)
 			acme_limit_pending_refused(a, n.pending_retry, resp);
 		else
@@ -516,6 +532,7 @@ struct chall_respond {
 	const char *thumbprint;
 	const char *account_uri;
 	time_t now;
+	time_t due;                 /* when a started validation should end */
 	int place;                  /* 0: a queue place is reserved, else why not */
 	int started;                /* out: a validation was queued */
 	int busy;                   /* out: it would start, but has no place */
@@ -555,11 +572,11 @@ chall_respond_txn(struct store_txn *txn, void *arg)
 	int ret = 1;
 
 	r->started = 0;
-	if ((c = acme_record_get(txn, STORE_T_CHALLENGES, r->id)) == NULL ||
-	    (az = acme_record_get(txn, STORE_T_AUTHZS, acme_json_str(c, "authz"))) == NULL) {
-		ret = STORE_ERR_CORRUPT;
-		goto out;
-	}
+	if ((ret = acme_record_load(txn, STORE_T_CHALLENGES, r->id, &c)) != 0 ||
+	    (ret = acme_record_load(txn, STORE_T_AUTHZS, acme_json_str(c, "authz"),
+	    &az)) != 0)
+		goto out;   /* STORE_NOTFOUND: no such challenge */
+	ret = 1;
 	if (strcmp(acme_json_str(az, "account"), r->account) != 0) {
 		r->not_owner = 1;
 		goto out;
@@ -576,9 +593,10 @@ chall_respond_txn(struct store_txn *txn, void *arg)
 	cJSON_ReplaceItemInObjectCaseSensitive(c, "status", cJSON_CreateString("processing"));
 	cJSON_DeleteItemFromObjectCaseSensitive(c, "accountUri");
 	cJSON_AddStringToObject(c, "accountUri", r->account_uri);
-	if ((ret = acme_record_put(txn, STORE_T_CHALLENGES, r->id, c)) != 0)
+	if ((ret = acme_chall_due_set(txn, r->id, c, az, r->due)) != 0)
 		goto out;
 	acme_job_fill(r->a, &r->job, r->id, c, az, r->thumbprint);
+	r->job.started = r->now;
 	r->started = 1;
 	ret = 0;
 out:
@@ -587,18 +605,14 @@ out:
 	return ret;
 }
 
+/* Answers with challenge record c (of challenge id). */
 static void
-respond_challenge(struct acme *a, const struct acme_request *req, const char *id,
-    struct acme_response *resp)
+respond_challenge(const struct acme_request *req, const char *id,
+    const cJSON *c, struct acme_response *resp)
 {
-	struct store_txn *txn;
-	cJSON *c = NULL, *o = NULL;
+	cJSON *o = NULL;
 	char up[ACME_MAX_URL];
 
-	if (store_read_begin(a->store, &txn) == 0) {
-		c = acme_record_get(txn, STORE_T_CHALLENGES, id);
-		store_read_end(txn);
-	}
 	if (c == NULL || (o = challenge_json(req, id, c)) == NULL) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "challenge unreadable");
 		goto out;
@@ -607,10 +621,44 @@ respond_challenge(struct acme *a, const struct acme_request *req, const char *id
 	if (acme_url(up, sizeof(up), req->base_url, "authz", acme_json_str(c, "authz")) == 0)
 		acme_respond_header(resp, "Link", "<%s>;rel=\"up\"", up);
 	if (strcmp(acme_json_str(c, "status"), "processing") == 0)
-		acme_respond_header(resp, "Retry-After", "%d", ACME_RETRY_AFTER);
+		acme_respond_header(resp, "Retry-After", "%ld",
+		    acme_retry_after(acme_json_time(c, "due"), req->now));
 out:
 	cJSON_Delete(o);
-	cJSON_Delete(c);
+}
+
+/* Loads challenge id for account: 0 with *c (caller frees), else -1 with
+ * the problem in resp. Ownership goes through the authorization. */
+static int
+challenge_owned(struct acme *a, const char *id, const char *account,
+    cJSON **c, struct acme_response *resp)
+{
+	struct store_txn *txn;
+	cJSON *az = NULL;
+	int ret = STORE_ERR_IO, owned = 0;
+
+	*c = NULL;
+	if (store_read_begin(a->store, &txn) == 0) {
+		if ((ret = acme_record_load(txn, STORE_T_CHALLENGES, id, c)) == 0 &&
+		    (ret = acme_record_load(txn, STORE_T_AUTHZS,
+		    acme_json_str(*c, "authz"), &az)) == 0)
+			owned = strcmp(acme_json_str(az, "account"), account) == 0;
+		store_read_end(txn);
+	}
+	cJSON_Delete(az);
+	if (ret == 0 && owned)
+		return 0;
+	cJSON_Delete(*c);
+	*c = NULL;
+	if (ret == STORE_NOTFOUND)
+		acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such challenge");
+	else if (ret != 0)
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "challenge unreadable");
+	else
+		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
+		    "challenge belongs to another account");
+	return -1;
 }
 
 /* The challenge stays pending: the queue or the account's share is full. */
@@ -635,7 +683,7 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 {
 	struct chall_respond r;
 	struct acme_jws jws;
-	cJSON *payload = NULL;
+	cJSON *payload = NULL, *c = NULL;
 	char account_uri[ACME_MAX_URL];
 	int ret;
 
@@ -656,11 +704,12 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 		r.thumbprint = jws.thumbprint;
 		r.account_uri = account_uri;
 		r.now = req->now;
+		r.due = req->now + acme_validation_estimate(a);
 		r.place = acme_queue_reserve(a, jws.account_id);
 		ret = store_write(a->store, chall_respond_txn, &r);
 		if (r.place == 0 && (ret != 0 || !r.started))
 			acme_queue_release(a, jws.account_id);
-		if (ret == STORE_ERR_CORRUPT) {
+		if (ret == STORE_NOTFOUND) {
 			acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such challenge");
 			goto out;
 		}
@@ -679,32 +728,12 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 		}
 		if (r.started)
 			acme_queue_push(a, &r.job);
-	} else {
-		/* POST-as-GET: ownership through the authorization */
-		struct store_txn *txn;
-		cJSON *c = NULL, *az = NULL;
-		int owned = 0, found = 0;
-
-		if (store_read_begin(a->store, &txn) == 0) {
-			if ((c = acme_record_get(txn, STORE_T_CHALLENGES, id)) != NULL &&
-			    (az = acme_record_get(txn, STORE_T_AUTHZS,
-			    acme_json_str(c, "authz"))) != NULL) {
-				found = 1;
-				owned = strcmp(acme_json_str(az, "account"), jws.account_id) == 0;
-			}
-			store_read_end(txn);
-		}
-		cJSON_Delete(c);
-		cJSON_Delete(az);
-		if (!found || !owned) {
-			acme_respond_problem(resp, found ? ACME_P_UNAUTHORIZED : ACME_P_MALFORMED,
-			    found ? 0 : 404, found ? "challenge belongs to another account" :
-			    "no such challenge");
-			goto out;
-		}
 	}
-	respond_challenge(a, req, id, resp);
+	/* one read for both: ownership and the answer */
+	if (challenge_owned(a, id, jws.account_id, &c, resp) == 0)
+		respond_challenge(req, id, c, resp);
 out:
+	cJSON_Delete(c);
 	cJSON_Delete(payload);
 	acme_jws_clear(&jws);
 }

@@ -140,6 +140,7 @@ del_challenge(struct store_txn *txn, const char *cid)
 	const char *token = c != NULL ? acme_json_str(c, "token") : NULL;
 	int ret = 0;
 
+	/* entries written by older versions; nothing writes them now */
 	if (token != NULL)
 		(void)store_del(txn, STORE_T_CHALLENGE_BY_TOKEN, token, strlen(token));
 	if (c != NULL)
@@ -179,7 +180,7 @@ del_cert(struct store_txn *txn, const char *serial, const cJSON *o)
 	int ret = store_del(txn, STORE_T_CERTS, serial, strlen(serial));
 
 	snprintf(key, sizeof(key), "%s/%s", acme_json_str(o, "account"), serial);
-	if (ret == 0)
+	if (ret == 0)   /* an older version's index entry */
 		(void)store_del(txn, STORE_T_CERT_BY_ACCOUNT, key, strlen(key));
 	if (ret == 0 && crypto_serial_parse(serial, bytes, &len) == CRYPTO_OK)
 		(void)store_del(txn, STORE_T_REVOKED, bytes, len);

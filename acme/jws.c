@@ -193,15 +193,76 @@ decode_parts(const struct jws_parts *p, struct acme_jws *out,
 	return 0;
 }
 
-/* Loads the account named by kid: it must be this server's account URL. */
+/* Reads the account record of out->account_id into out->account, and the
+ * SHA-256 of its bytes into digest. 0, or -1 with the problem in resp. */
+static int
+account_read(struct acme *a, const char *kid, struct acme_jws *out,
+    uint8_t digest[32], struct acme_response *resp)
+{
+	struct store_txn *txn;
+	const void *val;
+	size_t len;
+	int ret;
+
+	if (store_read_begin(a->store, &txn) != 0) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage unavailable");
+		return -1;
+	}
+	ret = store_get(txn, STORE_T_ACCOUNTS, out->account_id,
+	    strlen(out->account_id), &val, &len);
+	if (ret == 0) {
+		(void)crypto_sha256(val, len, digest);
+		out->account = cJSON_ParseWithLength(val, len);
+	}
+	store_read_end(txn);
+	if (ret == STORE_NOTFOUND) {
+		acme_respond_problem(resp, ACME_P_ACCOUNT_DOES_NOT_EXIST, 0,
+		    "no account at %s", kid);
+		return -1;
+	}
+	if (ret != 0 || !cJSON_IsObject(out->account)) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "account record is unreadable");
+		return -1;
+	}
+	return 0;
+}
+
+/* The account's key, from the cache when the record is the one it was
+ * parsed from, else parsed from the record (and cached). 0 or -1. */
+static int
+account_key(struct acme *a, struct acme_jws *out, const uint8_t digest[32],
+    struct acme_response *resp)
+{
+	const cJSON *key;
+	char *keyjson;
+
+	if (acme_keycache_get(&a->keys, out->account_id, digest, &out->jwk,
+	    out->thumbprint))
+		return 0;
+	key = cJSON_GetObjectItemCaseSensitive(out->account, "key");
+	if ((keyjson = cJSON_PrintUnformatted(key)) != NULL)
+		out->jwk = crypto_jwk_parse(keyjson, strlen(keyjson), NULL);
+	free(keyjson);
+	if (out->jwk == NULL ||
+	    crypto_jwk_thumbprint(out->jwk, out->thumbprint) != CRYPTO_OK) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "stored account key is unreadable");
+		return -1;
+	}
+	acme_keycache_put(&a->keys, out->account_id, digest, out->jwk,
+	    out->thumbprint);
+	return 0;
+}
+
+/* Loads the account named by kid: it must be this server's account URL,
+ * of an account that is valid. */
 static int
 key_from_kid(struct acme *a, const struct acme_request *req, const char *kid,
     struct acme_jws *out, struct acme_response *resp)
 {
 	char prefix[ACME_MAX_URL];
-	struct store_txn *txn;
-	const cJSON *key;
-	char *keyjson;
+	uint8_t digest[32];
 	const char *status;
 	size_t n;
 
@@ -213,17 +274,8 @@ key_from_kid(struct acme *a, const struct acme_request *req, const char *kid,
 		return -1;
 	}
 	memcpy(out->account_id, kid + n, ACME_ID_LEN + 1);
-	if (store_read_begin(a->store, &txn) != 0) {
-		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage unavailable");
+	if (account_read(a, kid, out, digest, resp) != 0)
 		return -1;
-	}
-	out->account = acme_record_get(txn, STORE_T_ACCOUNTS, out->account_id);
-	store_read_end(txn);
-	if (out->account == NULL) {
-		acme_respond_problem(resp, ACME_P_ACCOUNT_DOES_NOT_EXIST, 0,
-		    "no account at %s", kid);
-		return -1;
-	}
 	status = acme_json_str(out->account, "status");
 	if (status == NULL || strcmp(status, "valid") != 0) {
 		/* RFC 8555 §7.3.6: 401 for a deactivated account's requests */
@@ -231,17 +283,7 @@ key_from_kid(struct acme *a, const struct acme_request *req, const char *kid,
 		    "account is %s", status != NULL ? status : "not valid");
 		return -1;
 	}
-	key = cJSON_GetObjectItemCaseSensitive(out->account, "key");
-	if ((keyjson = cJSON_PrintUnformatted(key)) == NULL)
-		return -1;
-	out->jwk = crypto_jwk_parse(keyjson, strlen(keyjson), NULL);
-	free(keyjson);
-	if (out->jwk == NULL) {
-		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
-		    "stored account key is unreadable");
-		return -1;
-	}
-	return 0;
+	return account_key(a, out, digest, resp);
 }
 
 static int
@@ -289,11 +331,11 @@ check_key(struct acme *a, const struct acme_request *req, enum acme_key_mode mod
 			acme_respond_problem(resp, ACME_P_MALFORMED, 0, "kid must be a string");
 			return -1;
 		}
-		if (key_from_kid(a, req, kid->valuestring, out, resp) != 0)
-			return -1;
-	} else if (key_from_jwk(jwk, out, resp) != 0) {
-		return -1;
+		/* the thumbprint comes with the key, cached or not */
+		return key_from_kid(a, req, kid->valuestring, out, resp);
 	}
+	if (key_from_jwk(jwk, out, resp) != 0)
+		return -1;
 	if (crypto_jwk_thumbprint(out->jwk, out->thumbprint) != CRYPTO_OK) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "key thumbprint failed");
 		return -1;

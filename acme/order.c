@@ -22,12 +22,17 @@
 #include "store.h"
 
 const char *
-acme_order_status(struct store_txn *txn, const cJSON *order, time_t now)
+acme_order_status(struct store_txn *txn, const cJSON *order, time_t now,
+    time_t *due)
 {
 	const char *st = acme_json_str(order, "status");
 	const cJSON *id;
 	cJSON *az;
-	int all_valid = 1, bad = 0;
+	time_t last = 0, d;
+	int all_valid = 1, bad = 0, waiting = 0;
+
+	if (due != NULL)
+		*due = 0;
 
 	/* Static strings only: callers keep the result after the record. */
 	if (st != NULL && strcmp(st, "valid") == 0)
@@ -48,10 +53,18 @@ acme_order_status(struct store_txn *txn, const cJSON *order, time_t now)
 			all_valid = 0;
 		if (strcmp(st, "pending") != 0 && strcmp(st, "valid") != 0)
 			bad = 1;
+		/* a pending authorization with a due time is being validated */
+		d = strcmp(st, "pending") == 0 ? acme_json_time(az, "due") : 0;
+		if (strcmp(st, "pending") == 0 && d == 0)
+			waiting = 1;
+		if (d > last)
+			last = d;
 		cJSON_Delete(az);
 	}
 	if (bad)
 		return "invalid";
+	if (due != NULL && !all_valid && !waiting)
+		*due = last;
 	return all_valid ? "ready" : "pending";
 }
 
@@ -169,6 +182,7 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 	cJSON *ord = NULL, *o = NULL;
 	char url[ACME_MAX_URL];
 	const char *st = NULL;
+	time_t due = 0;
 
 	if (store_read_begin(a->store, &txn) != 0) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage unavailable");
@@ -176,7 +190,7 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 	}
 	/* The status is derived from every authorization: once per request. */
 	if ((ord = acme_record_get(txn, STORE_T_ORDERS, id)) != NULL) {
-		st = acme_order_status(txn, ord, req->now);
+		st = acme_order_status(txn, ord, req->now, &due);
 		o = order_json(txn, req, id, ord, st);
 	}
 	store_read_end(txn);
@@ -186,9 +200,15 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 		acme_respond_json(resp, status, cJSON_PrintUnformatted(o));
 		if (acme_url(url, sizeof(url), req->base_url, "order", id) == 0)
 			acme_respond_header(resp, "Location", "%s", url);
-		/* RFC 8555 §7.4: clients poll pending and processing orders */
-		if (strcmp(st, "processing") == 0 || strcmp(st, "pending") == 0)
-			acme_respond_header(resp, "Retry-After", "%d", ACME_RETRY_AFTER);
+		/* RFC 8555 §7.4: clients poll pending and processing orders;
+		 * a finalize signs at once, validations end when expected. A
+		 * pending order that waits on the client gets no Retry-After. */
+		if (strcmp(st, "processing") == 0)
+			acme_respond_header(resp, "Retry-After", "%ld",
+			    acme_retry_after(0, req->now));
+		else if (due != 0)
+			acme_respond_header(resp, "Retry-After", "%ld",
+			    acme_retry_after(due, req->now));
 	}
 	cJSON_Delete(o);
 	cJSON_Delete(ord);
@@ -205,6 +225,7 @@ struct new_order {
 	const char *profile;
 	const struct acme_cert_id *replaces;  /* NULL when none */
 	char id[ACME_ID_LEN + 1];
+	struct acme_authz_ids *authz_ids; /* one per identifier, drawn before */
 	/* out: why the replaces claim was refused */
 	struct acme_replaces claim;
 	long pending_retry;         /* out: over the pending authorization cap */
@@ -234,9 +255,8 @@ new_order_txn(struct store_txn *txn, void *arg)
 	size_t i;
 	int ret = 0;
 
-	if (acme_id_new(n->a, n->now, n->id) != ACME_OK ||
-	    (o = cJSON_CreateObject()) == NULL)
-		return ACME_ERR_INTERNAL;
+	if ((o = cJSON_CreateObject()) == NULL)
+		return STORE_ERR_NOMEM;
 	cJSON_AddStringToObject(o, "account", n->account);
 	cJSON_AddStringToObject(o, "status", "pending");
 	cJSON_AddNumberToObject(o, "expires", (double)(n->now + ACME_ORDER_LIFETIME));
@@ -253,8 +273,9 @@ new_order_txn(struct store_txn *txn, void *arg)
 		cJSON_AddStringToObject(e, "type", acme_ident_type_name(n->ids[i].type));
 		cJSON_AddStringToObject(e, "value", n->ids[i].value);
 		cJSON_AddItemToArray(idents, e);
-		ret = acme_authz_obtain(n->a, txn, n->account, n->ids[i].type,
-		    n->ids[i].value, n->ids[i].wildcard, 1, n->now, azid);
+		ret = acme_authz_obtain(txn, n->account, n->ids[i].type,
+		    n->ids[i].value, n->ids[i].wildcard, 1, n->now,
+		    &n->authz_ids[i], azid);
 		if (ret == 0)
 			cJSON_AddItemToArray(authzs, cJSON_CreateString(azid));
 	}
@@ -377,6 +398,23 @@ order_replaces(const cJSON *payload, struct acme_cert_id *id, int *present,
 	return 0;
 }
 
+/* Draws the order's id and every authorization's ids before the write.
+ * 0, ACME_ERR_NOMEM or ACME_ERR_INTERNAL. */
+static int
+new_order_ids(struct new_order *n)
+{
+	size_t i;
+
+	if ((n->authz_ids = calloc(n->n, sizeof(*n->authz_ids))) == NULL)
+		return ACME_ERR_NOMEM;
+	if (acme_id_new(n->a, n->now, n->id) != ACME_OK)
+		return ACME_ERR_INTERNAL;
+	for (i = 0; i < n->n; i++)
+		if (acme_authz_ids_draw(n->a, n->now, &n->authz_ids[i]) != ACME_OK)
+			return ACME_ERR_INTERNAL;
+	return ACME_OK;
+}
+
 /* Answers a newOrder whose write failed: a refused claim or storage. */
 static void
 new_order_failed(const struct new_order *n, int ret, struct acme_response *resp)
@@ -429,12 +467,15 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 	n.now = req->now;
 	n.profile = prof->name;
 	n.replaces = has_replaces ? &replaces : NULL;
-	if ((ret = store_write(a->store, new_order_txn, &n)) != 0) {
+	if ((ret = new_order_ids(&n)) == ACME_OK)
+		ret = store_write(a->store, new_order_txn, &n);
+	if (ret != 0) {
 		new_order_failed(&n, ret, resp);
 		goto out;
 	}
 	respond_order(a, req, n.id, 201, resp);
 out:
+	free(n.authz_ids);
 	free(n.ids);
 	cJSON_Delete(payload);
 	acme_jws_clear(&jws);
@@ -630,7 +671,7 @@ cert_record(struct store_txn *txn, const struct finalize *f,
     const cJSON *ord, const struct crypto_leaf *leaf)
 {
 	char *pem = crypto_cert_der_to_pem(leaf->der, leaf->der_len);
-	char key[STORE_MAX_KEY + 1], ari[CRYPTO_ARI_ID_MAX];
+	char ari[CRYPTO_ARI_ID_MAX];
 	cJSON *c = cJSON_CreateObject();
 	int ret = ACME_ERR_NOMEM;
 
@@ -652,13 +693,10 @@ cert_record(struct store_txn *txn, const struct finalize *f,
 		char *text = cJSON_PrintUnformatted(c);
 
 		/* A serial is never reused: refuse rather than overwrite. */
-		ret = text == NULL ? ACME_ERR_NOMEM : store_put(txn, STORE_T_CERTS,
+		ret = text == NULL ? STORE_ERR_NOMEM : store_put(txn, STORE_T_CERTS,
 		    leaf->serial, strlen(leaf->serial), text, strlen(text),
 		    STORE_PUT_NEW);
 		free(text);
-		snprintf(key, sizeof(key), "%s/%s", f->account, leaf->serial);
-		if (ret == 0)
-			ret = store_put(txn, STORE_T_CERT_BY_ACCOUNT, key, strlen(key), "", 0, 0);
 	}
 	free(pem);
 	cJSON_Delete(c);
@@ -703,7 +741,7 @@ claim_txn(struct store_txn *txn, void *arg)
 
 	if ((ord = acme_record_get(txn, STORE_T_ORDERS, f->id)) == NULL)
 		return STORE_ERR_CORRUPT;
-	f->status = acme_order_status(txn, ord, f->now);
+	f->status = acme_order_status(txn, ord, f->now, NULL);
 	if (strcmp(f->status, "ready") != 0) {
 		cJSON_Delete(ord);
 		return 1;
@@ -884,7 +922,7 @@ acme_finalize(struct acme *a, const struct acme_request *req, const char *id,
 	if ((ord = order_owned(a, id, jws.account_id, resp)) == NULL)
 		goto out;
 	if (store_read_begin(a->store, &txn) == 0) {
-		const char *st = acme_order_status(txn, ord, req->now);
+		const char *st = acme_order_status(txn, ord, req->now, NULL);
 
 		store_read_end(txn);
 		if (strcmp(st, "ready") != 0) {

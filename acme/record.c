@@ -40,20 +40,33 @@ acme_id_valid(const char *s)
 	return i == ACME_ID_LEN;
 }
 
-cJSON *
-acme_record_get(struct store_txn *txn, int table, const char *id)
+int
+acme_record_load(struct store_txn *txn, int table, const char *id, cJSON **out)
 {
 	const void *val;
 	size_t len;
+	int ret;
+
+	*out = NULL;
+	if (id == NULL)
+		return STORE_NOTFOUND;
+	if ((ret = store_get(txn, (enum store_table)table, id, strlen(id), &val,
+	    &len)) != 0)
+		return ret;
+	*out = cJSON_ParseWithLength(val, len);
+	if (*out != NULL && cJSON_IsObject(*out))
+		return 0;
+	cJSON_Delete(*out);
+	*out = NULL;
+	return STORE_ERR_CORRUPT;
+}
+
+cJSON *
+acme_record_get(struct store_txn *txn, int table, const char *id)
+{
 	cJSON *o;
 
-	if (store_get(txn, (enum store_table)table, id, strlen(id), &val, &len) != 0)
-		return NULL;
-	o = cJSON_ParseWithLength(val, len);
-	if (o != NULL && !cJSON_IsObject(o)) {
-		cJSON_Delete(o);
-		o = NULL;
-	}
+	(void)acme_record_load(txn, table, id, &o);
 	return o;
 }
 

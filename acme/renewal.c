@@ -210,7 +210,7 @@ claim_alive(struct store_txn *txn, const char *order_id, time_t now)
 {
 	cJSON *ord = acme_record_get(txn, STORE_T_ORDERS, order_id);
 	int alive = ord != NULL &&
-	    strcmp(acme_order_status(txn, ord, now), "invalid") != 0;
+	    strcmp(acme_order_status(txn, ord, now, NULL), "invalid") != 0;
 
 	cJSON_Delete(ord);
 	return alive;

@@ -19,6 +19,7 @@
 #include "store.h"
 
 #define VALIDATION_ATTEMPTS 3   /* tries before a transient failure is final */
+#define VALIDATION_SAMPLE_MAX 600 /* seconds: longer tries count as this */
 
 /* ---- jobs and the queue ---- */
 
@@ -259,6 +260,85 @@ acme_queue_resume(struct acme *a)
 	r.a = a;
 	(void)store_scan(r.txn, STORE_T_CHALLENGES, NULL, 0, NULL, 0, resume_cb, &r);
 	store_read_end(r.txn);
+}
+
+/* ---- how long a validation takes ---- */
+
+long
+acme_validation_estimate(struct acme *a)
+{
+	long est;
+
+	pthread_mutex_lock(&a->queue_lock);
+	est = (long)((a->validation_est8 + 7) / 8);
+	pthread_mutex_unlock(&a->queue_lock);
+	return est < 1 ? 1 : est;
+}
+
+long
+acme_retry_after(time_t due, time_t now)
+{
+	return due > now ? (long)(due - now) : 1;
+}
+
+/* Adds one try's duration to the moving average (weight 1/4). */
+static void
+estimate_add(struct acme *a, const struct acme_validation *job, time_t now)
+{
+	unsigned s;
+
+	if (job->started == 0 || now < job->started)
+		return;
+	s = now - job->started > VALIDATION_SAMPLE_MAX ? VALIDATION_SAMPLE_MAX :
+	    (unsigned)(now - job->started);
+	pthread_mutex_lock(&a->queue_lock);
+	a->validation_est8 = a->validation_est8 - a->validation_est8 / 4 + 2 * s;
+	pthread_mutex_unlock(&a->queue_lock);
+}
+
+/* Sets "due" (when the result is expected) on a processing challenge and
+ * its authorization, or, with due 0, removes it. Called in a write. */
+int
+acme_chall_due_set(struct store_txn *txn, const char *chall_id, cJSON *c,
+    cJSON *az, time_t due)
+{
+	const char *azid = acme_json_str(c, "authz");
+	int ret;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "due");
+	cJSON_DeleteItemFromObjectCaseSensitive(az, "due");
+	if (due != 0 && (cJSON_AddNumberToObject(c, "due", (double)due) == NULL ||
+	    cJSON_AddNumberToObject(az, "due", (double)due) == NULL))
+		return STORE_ERR_NOMEM;
+	if (txn == NULL)
+		return 0;
+	if ((ret = acme_record_put(txn, STORE_T_CHALLENGES, chall_id, c)) != 0)
+		return ret;
+	return azid != NULL ? acme_record_put(txn, STORE_T_AUTHZS, azid, az) :
+	    STORE_ERR_CORRUPT;
+}
+
+struct retry_due {
+	const struct acme_validation *job;
+	time_t due;
+};
+
+/* A retry is queued: its result is expected after its delay. */
+static int
+retry_due_txn(struct store_txn *txn, void *arg)
+{
+	struct retry_due *r = arg;
+	cJSON *c = NULL, *az = NULL;
+	int ret = 1;
+
+	if (acme_record_load(txn, STORE_T_CHALLENGES, r->job->challenge_id, &c) == 0 &&
+	    acme_json_str(c, "status") != NULL &&
+	    strcmp(acme_json_str(c, "status"), "processing") == 0 &&
+	    acme_record_load(txn, STORE_T_AUTHZS, acme_json_str(c, "authz"), &az) == 0)
+		ret = acme_chall_due_set(txn, r->job->challenge_id, c, az, r->due);
+	cJSON_Delete(c);
+	cJSON_Delete(az);
+	return ret;
 }
 
 /* ---- judging ---- */
@@ -565,6 +645,7 @@ validation_store_txn(struct store_txn *txn, void *arg)
 		goto out;
 	cJSON_ReplaceItemInObjectCaseSensitive(c, "status",
 	    cJSON_CreateString(j->valid ? "valid" : "invalid"));
+	(void)acme_chall_due_set(NULL, NULL, c, az, 0);   /* decided */
 	j->failed = !j->valid;
 	acme_authz_pending_del(txn, acme_json_str(az, "account"), azid);
 	if (j->valid) {
@@ -610,16 +691,23 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
     const struct acme_validation_result *r, time_t now)
 {
 	struct acme_validation again;
+	struct retry_due rd;
 	struct judged j;
 
 	memset(&j, 0, sizeof(j));
 	j.job = job;
 	j.now = now;
 	judge(&j, a, r);
+	estimate_add(a, job, now);
 	if (!j.valid && transient(&j, r) && job->attempt + 1 < VALIDATION_ATTEMPTS) {
 		again = *job;
 		again.attempt++;
 		again.delay = 2 * again.attempt;
+		again.started = now + again.delay;
+		rd.job = &again;
+		rd.due = again.started + acme_validation_estimate(a);
+		/* the due time first: a poll never sees a passed one */
+		(void)store_write(a->store, retry_due_txn, &rd);
 		if (queue_retry(a, &again) == 0)
 			return;
 	}

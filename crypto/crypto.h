@@ -144,6 +144,9 @@ struct crypto_jwk;
  * members ("d"), and unknown kty/crv are refused. Caller frees. */
 struct crypto_jwk *crypto_jwk_parse(const char *json, size_t len, int *err);
 void crypto_jwk_free(struct crypto_jwk *jwk);
+/* A copy of a parsed key, already checked (no JSON, no point check): what a
+ * cache hands out. Caller frees; NULL when out of memory. */
+struct crypto_jwk *crypto_jwk_dup(const struct crypto_jwk *jwk);
 
 /* RFC 7638 thumbprint: base64url(SHA-256(canonical JSON)), written to out
  * (CRYPTO_THUMBPRINT_LEN + 1 bytes, NUL-terminated). */

@@ -329,6 +329,17 @@ crypto_jwk_free(struct crypto_jwk *jwk)
 	free(jwk);
 }
 
+struct crypto_jwk *
+crypto_jwk_dup(const struct crypto_jwk *jwk)
+{
+	struct crypto_jwk *c;
+
+	if (jwk == NULL || (c = malloc(sizeof(*c))) == NULL)
+		return NULL;
+	memcpy(c, jwk, sizeof(*c));
+	return c;
+}
+
 int
 jwk_rsa_load(const struct crypto_jwk *jwk, RsaKey *key)
 {

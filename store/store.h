@@ -51,9 +51,11 @@ enum store_table {
 	STORE_T_AUTHZS,            /* authorization id -> authorization record */
 	STORE_T_AUTHZ_BY_ACCOUNT,  /* account id '/' identifier '/' authz id -> "" */
 	STORE_T_CHALLENGES,        /* challenge id -> challenge record */
-	STORE_T_CHALLENGE_BY_TOKEN,/* token -> challenge id */
+	STORE_T_CHALLENGE_BY_TOKEN,/* unused: token -> challenge id (slot kept;
+	                              the cleanup drains old entries) */
 	STORE_T_CERTS,             /* serial (hex) -> certificate record */
-	STORE_T_CERT_BY_ACCOUNT,   /* account id '/' serial -> "" */
+	STORE_T_CERT_BY_ACCOUNT,   /* unused: account id '/' serial -> "" (slot
+	                              kept; the cleanup drains old entries) */
 	STORE_T_EAB_KEYS,          /* EAB key id -> key record (holds the MAC key) */
 	STORE_T_REVOKED,           /* serial (bytes) -> fixed revocation record */
 	STORE_T_PENDING_AUTHZS,    /* account id '/' authz id -> "": still pending */

@@ -63,7 +63,7 @@ status_at(const struct seed *s, time_t now)
 	CHECK_EQ_INT(store_write(st, seed_txn, (void *)s), 0);
 	CHECK_EQ_INT(store_read_begin(st, &txn), 0);
 	if ((ord = acme_record_get(txn, STORE_T_ORDERS, OID)) != NULL)
-		status = acme_order_status(txn, ord, now);
+		status = acme_order_status(txn, ord, now, NULL);
 	store_read_end(txn);
 	cJSON_Delete(ord);
 	return status;
