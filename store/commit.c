@@ -93,6 +93,8 @@ group_commit(struct store *st, struct store_waiter **g, size_t n)
 		group_fail(g, n, STORE_ERR_INVALID, 1);
 		return;
 	}
+	st->groups++;
+	st->last_group = n;
 	for (;;) {
 		if ((rc = store_lmdb_write_begin(st, &t)) != 0) {
 			group_fail(g, n, rc, 1);

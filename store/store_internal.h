@@ -40,10 +40,9 @@ struct store {
 	struct store_waiter *qhead, **qtail;
 	int committing;		/* a thread commits a group now */
 	pthread_t committer;	/* that thread, while committing */
+	unsigned long groups;	/* groups handled, for tests; under wmu */
+	size_t last_group;	/* callbacks in the last one; under wmu */
 };
-
-/* Most callbacks one durable commit carries. */
-#define STORE_GROUP_MAX 64
 
 /* One store_write() call waiting in the queue, on its caller's stack. */
 struct store_waiter {
