@@ -7,9 +7,9 @@
  * so read transactions belong to their handle rather than to a thread. Each
  * table is a named LMDB database, opened or created once at store_open().
  *
- * The map starts at STORE_MAP_INITIAL and doubles, up to st->mapmax, when a
- * write finds it full: store_write() aborts, grows and runs the callback
- * again. LMDB allows a resize only while this process has no transaction
+ * Writes are committed in groups by commit.c. The map starts at
+ * STORE_MAP_INITIAL and doubles, up to st->mapmax, when a write finds it
+ * full: commit.c aborts the group, grows and runs its callbacks again. LMDB allows a resize only while this process has no transaction
  * live, so a resize holds wmu (no writer) and waits, at most
  * STORE_RESIZE_WAIT seconds, for read transactions to end while keeping new
  * ones out. A thread must therefore not hold a read transaction while it
@@ -67,9 +67,12 @@ store_alloc(void)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
 	*st = (struct store){ .rmu = PTHREAD_MUTEX_INITIALIZER,
-	    .rcond = PTHREAD_COND_INITIALIZER, .mapmax = STORE_MAP_MAX };
-	/* Error-checking, so a write callback calling store_write() fails
-	 * instead of deadlocking. */
+	    .rcond = PTHREAD_COND_INITIALIZER, .mapmax = STORE_MAP_MAX,
+	    .qmu = PTHREAD_MUTEX_INITIALIZER, .qcond = PTHREAD_COND_INITIALIZER };
+	st->qtail = &st->qhead;
+	/* Error-checking, so a write callback that needs wmu again (a read
+	 * transaction adopting a map another process grew) fails instead of
+	 * deadlocking. */
 	if (pthread_mutexattr_init(&attr) != 0)
 		goto fail;
 	rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
@@ -96,6 +99,8 @@ store_close(struct store *st)
 		pthread_mutex_destroy(&st->wmu);
 	pthread_mutex_destroy(&st->rmu);
 	pthread_cond_destroy(&st->rcond);
+	pthread_mutex_destroy(&st->qmu);
+	pthread_cond_destroy(&st->qcond);
 	free(st);
 }
 
@@ -371,9 +376,8 @@ out:
 	return rc;
 }
 
-/* Doubles the map, up to st->mapmax. The caller holds wmu. */
-static int
-store_grow(struct store *st)
+int
+store_lmdb_grow(struct store *st)
 {
 	size_t size;
 
@@ -433,9 +437,8 @@ store_read_end(struct store_txn *txn)
 	free(txn);
 }
 
-/* Begins the write transaction of store_write(); the caller holds wmu. */
-static int
-store_write_begin(struct store *st, struct store_txn *t)
+int
+store_lmdb_write_begin(struct store *st, struct store_txn *t)
 {
 	int rc, tries;
 
@@ -449,46 +452,6 @@ store_write_begin(struct store *st, struct store_txn *t)
 			return rc;
 	}
 	return STORE_OK;
-}
-
-/*
- * Runs fn in a write transaction. When anything in it hit MDB_MAP_FULL, or
- * the commit did, whatever fn returned, the transaction is aborted, the map
- * doubled and fn run again from scratch.
- */
-int
-store_write(struct store *st, store_write_fn fn, void *arg)
-{
-	struct store_txn t;
-	int rc;
-
-	if (st == NULL || fn == NULL)
-		return STORE_ERR_INVALID;
-	/* EDEADLK: called from inside a write callback. */
-	if (pthread_mutex_lock(&st->wmu) != 0)
-		return STORE_ERR_INVALID;
-	for (;;) {
-		if ((rc = store_write_begin(st, &t)) != 0)
-			break;
-		rc = fn(&t, arg);
-		if (rc == 0 && !t.mapfull) {
-			/* The commit ends the transaction, failed or not. */
-			if ((rc = mdb_txn_commit(t.txn)) == 0)
-				break;
-			if (rc != MDB_MAP_FULL) {
-				rc = store_lmdb_err(rc);
-				break;
-			}
-		} else {
-			mdb_txn_abort(t.txn);
-			if (!t.mapfull)
-				break;
-		}
-		if ((rc = store_grow(st)) != 0)
-			break;
-	}
-	pthread_mutex_unlock(&st->wmu);
-	return rc;
 }
 
 void

@@ -8,10 +8,17 @@
  * record, so a failed write leaves nothing half-done.
  *
  * Writes run as a callback inside store_write(): the callback sees a write
- * transaction, and the store commits when it returns 0 and aborts otherwise.
- * The store may run the callback more than once (after growing the map when
- * it is full), so the callback must only act through the transaction. This
- * shape also lets a later version commit several callers' writes as one group.
+ * transaction, and its changes are kept when it returns 0 and discarded
+ * otherwise. Concurrent store_write() calls are committed as a group: one
+ * durable commit (one fsync) carries several callers' callbacks, each of
+ * them isolated so that one failing loses only its own changes, and every
+ * caller returns only after the commit that carries its changes returned.
+ * The full contract is at store_write() below.
+ *
+ * Values the store hands out (store_get's value, store_scan's key and
+ * value) point into the store; what callers may rely on is at store_get()
+ * and store_scan(). A second backend implements the same rules, copying
+ * where it must.
  *
  * Functions return 0 (STORE_OK) or a negative STORE_* code; store_strerror()
  * names it. This module never logs; store_open() fills an error message.
@@ -41,6 +48,7 @@ enum {
  * creates missing tables, and an older hearth never opens the new one. */
 #define STORE_SCHEMA_VERSION 1
 #define STORE_MAX_KEY 511   /* LMDB's default key limit */
+#define STORE_GROUP_MAX 64  /* most store_write callbacks one commit carries */
 
 enum store_table {
 	STORE_T_META,              /* store bookkeeping (schema version, ...) */
@@ -83,14 +91,41 @@ int store_schema_version(const struct store *st);
 int store_read_begin(struct store *st, struct store_txn **txn);
 void store_read_end(struct store_txn *txn);
 
-/* Runs fn(txn, arg) in a write transaction; commits when fn returns 0, aborts
- * and returns fn's value otherwise. May run fn again after growing a full map.
- * Returns 0, fn's non-zero value, or a STORE_ERR_* code from the commit. */
+/*
+ * Runs fn(txn, arg) in a write transaction and makes its changes durable.
+ * Returns 0 once the changes are on disk; fn's non-zero value (its changes
+ * discarded, nothing else affected); or a STORE_ERR_* code when the group
+ * carrying fn's changes could not be committed (nothing of fn's kept).
+ *
+ * Group commit: calls made while another group commits wait, then go to
+ * disk together (at most STORE_GROUP_MAX per group, with no waiting for
+ * more to arrive). Within a group the callbacks run one at a time, in the
+ * order they were queued, each in its own nested transaction: a callback
+ * sees every change of the callbacks before it in the group (as if they had
+ * committed just before), and returning non-zero discards its own changes
+ * only. Callers' writes are therefore serialisable in that order.
+ *
+ * What fn may assume and must respect:
+ *  - It may run on any thread, not necessarily the caller's, with the
+ *    store's writer lock held: it must not wait for anything the calling
+ *    thread (or any other thread waiting in store_write) holds, must not
+ *    call store_write() (STORE_ERR_INVALID) and should not begin read
+ *    transactions.
+ *  - It may run more than once (after the map grew, the whole group runs
+ *    again from scratch; only the last run's changes and return value
+ *    count): it must act only through txn, or write into arg only what a
+ *    run overwrites, and must not sign, send, log or count anything.
+ *  - txn is valid only during the call; it must not be kept.
+ *  - A store_put or store_del that returned STORE_ERR_FULL need not be
+ *    handled: the store notices, and grows the map and runs fn again.
+ */
 typedef int (*store_write_fn)(struct store_txn *txn, void *arg);
 int store_write(struct store *st, store_write_fn fn, void *arg);
 
-/* Looks key up in t. On success *val and *vallen point into the store and
- * stay valid until the transaction ends. STORE_NOTFOUND when absent. */
+/* Looks key up in t. On success *val and *vallen point into the store:
+ * read-only, valid until the transaction ends or, in a write transaction,
+ * until its next store_put or store_del, whichever is first. Callers copy
+ * or parse what they keep longer. STORE_NOTFOUND when absent. */
 int store_get(struct store_txn *txn, enum store_table t, const void *key,
     size_t keylen, const void **val, size_t *vallen);
 
@@ -107,6 +142,13 @@ int store_del(struct store_txn *txn, enum store_table t, const void *key,
  * greater than after (when after is not NULL). fn returns 0 to continue, 1 to
  * stop, or a negative value to stop and have store_scan return it. Returns 0
  * when the scan ended or was stopped by fn returning 1.
+ *
+ * The key and value passed to fn are read-only and valid during that call
+ * only. Inside fn the caller may use the same transaction for store_get on
+ * any table and, in a write transaction, store_put and store_del on tables
+ * other than t; fn must not change t itself, nor start another store_scan
+ * on the same transaction (collect keys, end the scan, then act on them, as
+ * with a paged scan through after). The scan sees the changes fn made.
  */
 typedef int (*store_scan_fn)(const void *key, size_t keylen, const void *val,
     size_t vallen, void *arg);

@@ -34,6 +34,23 @@ struct store {
 	pthread_cond_t rcond;	/* signalled when either changes */
 	int readers;		/* read transactions live in this process */
 	int resizing;		/* a resize waits for readers to drain */
+	/* Group commit (commit.c): writes waiting for the committer. */
+	pthread_mutex_t qmu;	/* guards the queue and the committer */
+	pthread_cond_t qcond;	/* signalled when a group was answered */
+	struct store_waiter *qhead, **qtail;
+	int committing;		/* a thread commits a group now */
+	pthread_t committer;	/* that thread, while committing */
+	unsigned long groups;	/* groups handled, for tests; under wmu */
+	size_t last_group;	/* callbacks in the last one; under wmu */
+};
+
+/* One store_write() call waiting in the queue, on its caller's stack. */
+struct store_waiter {
+	store_write_fn fn;
+	void *arg;
+	int rc;			/* fn's value, or the commit's error */
+	int done;		/* rc is final; set under qmu */
+	struct store_waiter *next;
 };
 
 struct store_txn {
@@ -42,6 +59,14 @@ struct store_txn {
 	int write;
 	int mapfull;		/* a put or del of this txn hit MDB_MAP_FULL */
 };
+
+/* Begins a top-level write transaction into *t (lmdb.c), adopting a map
+ * another process grew. The caller holds wmu. */
+int store_lmdb_write_begin(struct store *st, struct store_txn *t);
+
+/* Doubles the map, up to st->mapmax (lmdb.c). The caller holds wmu with no
+ * write transaction live. STORE_ERR_FULL at the ceiling. */
+int store_lmdb_grow(struct store *st);
 
 /* The STORE_* code for an LMDB or errno value; sets errno for STORE_ERR_IO. */
 int store_lmdb_err(int rc);
