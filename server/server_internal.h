@@ -10,6 +10,8 @@
 
 #include "crypto.h"
 
+#define HEARTH_VERSION "0.1.0"
+
 /* ---- configuration (config.c) ---- */
 
 #define CONFIG_MAX_LIST      32     /* values of a repeatable setting */
@@ -150,6 +152,11 @@ int cmd_certs(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 /* The usage lines of `hearth certs` and `hearth revoke`. */
 void certs_usage(FILE *f);
+
+/* `hearth backup --data DIR DEST` and `hearth backup --verify DEST`
+ * (backup_cli.c); argv after "backup". Returns the process exit status. */
+int cmd_backup(int argc, char **argv);
+void backup_usage(FILE *f);
 
 /* ---- paths ---- */
 
