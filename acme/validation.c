@@ -122,7 +122,7 @@ owner_drop(struct acme *a, const char *account)
 int
 acme_queue_reserve(struct acme *a, const char *account)
 {
-	unsigned share = a->cfg.limits.queue_share;
+	unsigned share = acme_settings(a)->limits.queue_share;
 	int ret = 0;
 
 	pthread_mutex_lock(&a->queue_lock);
@@ -611,6 +611,7 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 {
 	struct acme_validation again;
 	struct judged j;
+	unsigned slot = acme_enter(a);
 
 	memset(&j, 0, sizeof(j));
 	j.job = job;
@@ -621,9 +622,11 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 		again.attempt++;
 		again.delay = 2 * again.attempt;
 		if (queue_retry(a, &again) == 0)
-			return;
+			goto out;
 	}
 	queue_finished(a, job);
 	if (store_write(a->store, validation_store_txn, &j) == 0 && j.failed)
 		failure_count(a, job, now);
+out:
+	acme_leave(a, slot);
 }

@@ -32,6 +32,8 @@ struct config_rate {
 };
 
 struct config {
+	int argc;                     /* the command line config_parse read, */
+	char **argv;                  /* kept to read it again on reload */
 	char *data_dir;
 	char *config_file;
 	/* serve */
