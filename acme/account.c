@@ -201,7 +201,7 @@ new_account_txn(struct store_txn *txn, void *arg)
 		return ret;
 	if (n->only_existing)
 		return 1;
-	if (!n->eab.present && n->a->cfg.eab_required) {
+	if (!n->eab.present && acme_settings(n->a)->eab_required) {
 		n->refusal = ACME_EAB_MISSING;
 		return 1;
 	}
@@ -279,7 +279,8 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 	} else if (n.limited != 0) {
 		acme_respond_limited(resp, n.limited, "limit of new accounts per "
 		    "source address reached for %s (%u per %ld s)", src,
-		    a->cfg.limits.accounts.count, a->cfg.limits.accounts.period);
+		    acme_settings(a)->limits.accounts.count,
+		    acme_settings(a)->limits.accounts.period);
 	} else if (n.refusal != ACME_EAB_OK) {
 		acme_eab_refused(n.refusal, n.eab.kid, resp);
 	} else if (n.record == NULL) {

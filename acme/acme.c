@@ -24,16 +24,12 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	a->cfg = *cfg;
 	if (a->cfg.random == NULL)
 		a->cfg.random = crypto_random;
-	if (cfg->n_profiles == 0) {
-		a->cfg.n_profiles = crypto_profile_defaults(a->profiles);
-	} else {
-		ret = ACME_ERR_INVALID;
-		if (cfg->n_profiles > CRYPTO_MAX_PROFILES)
-			goto fail;
-		memcpy(a->profiles, cfg->profiles,
-		    cfg->n_profiles * sizeof(*a->profiles));
-	}
-	a->cfg.profiles = a->profiles;
+	/* What a reload may change lives in the settings alone. */
+	a->cfg.policy = NULL;
+	a->cfg.profiles = NULL;
+	a->cfg.n_profiles = 0;
+	if ((a->settings = acme_settings_new(cfg, &ret)) == NULL)
+		goto fail;
 	if (a->cfg.max_body == 0)
 		a->cfg.max_body = ACME_MAX_BODY;
 	if (a->cfg.retention == 0)
@@ -42,7 +38,7 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	a->signer = signer;
 	if ((ret = acme_nonces_init(&a->nonces, a->cfg.random)) != ACME_OK)
 		goto fail;
-	if ((ret = acme_limiter_init(&a->limits, &a->cfg.limits,
+	if ((ret = acme_limiter_init(&a->limits, &cfg->limits,
 	    a->cfg.random)) != ACME_OK) {
 		acme_nonces_fini(&a->nonces);
 		goto fail;
@@ -60,10 +56,13 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	}
 	pthread_mutex_init(&a->queue_lock, NULL);
 	pthread_mutex_init(&a->cleanup_lock, NULL);
+	pthread_mutex_init(&a->reload_lock, NULL);
 	acme_queue_resume(a);
 	ret = ACME_OK;
 	goto out;
 fail:
+	if (a != NULL)
+		acme_settings_free(a->settings);
 	free(a);
 	a = NULL;
 out:
@@ -82,6 +81,9 @@ acme_free(struct acme *a)
 	acme_keycache_fini(&a->keys);
 	pthread_mutex_destroy(&a->queue_lock);
 	pthread_mutex_destroy(&a->cleanup_lock);
+	pthread_mutex_destroy(&a->reload_lock);
+	acme_settings_free(a->settings);
+	acme_settings_free(a->retired);
 	free(a->owners);
 	free(a->queue);
 	free(a);
@@ -132,8 +134,8 @@ handle_new_nonce(struct acme *a, const struct acme_request *req,
 	}
 	if (nonce_limited(a, req, &retry)) {
 		acme_respond_limited(resp, retry, "limit of nonces per source "
-		    "address reached (%u per %ld s)", a->cfg.limits.nonces.count,
-		    a->cfg.limits.nonces.period);
+		    "address reached (%u per %ld s)", acme_settings(a)->limits.nonces.count,
+		    acme_settings(a)->limits.nonces.period);
 		return;
 	}
 	resp->status = strcmp(req->method, "HEAD") == 0 ? 200 : 204;
@@ -259,8 +261,9 @@ route_exists(const char *path)
 	return 0;
 }
 
-void
-acme_handle(struct acme *a, const struct acme_request *req,
+/* The request router; acme_handle() brackets it with the settings' epoch. */
+static void
+handle(struct acme *a, const struct acme_request *req,
     struct acme_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
@@ -291,4 +294,14 @@ acme_handle(struct acme *a, const struct acme_request *req,
 	}
 	acme_respond_header(resp, "Link", "<%s%s>;rel=\"index\"", req->base_url,
 	    ACME_PATH_DIRECTORY);
+}
+
+void
+acme_handle(struct acme *a, const struct acme_request *req,
+    struct acme_response *resp)
+{
+	unsigned slot = acme_enter(a);
+
+	handle(a, req, resp);
+	acme_leave(a, slot);
 }

@@ -39,6 +39,8 @@ enum {
 	ACME_ERR_INTERNAL = -102,
 	ACME_ERR_NOTFOUND = -103,   /* no such record (e.g. an EAB key id) */
 	ACME_ERR_ALREADY = -104,    /* the change was made before (revoked) */
+	ACME_ERR_BUSY = -105,       /* requests still use the configuration
+	                               before the last one; try again */
 };
 
 /*
@@ -88,8 +90,9 @@ struct acme_config {
 	struct acme_limits limits;  /* all zero: none */
 	/* Random bytes for nonces and identifiers: 0 on success. */
 	int (*random)(void *buf, size_t len);
-	/* Which identifiers may be ordered (newOrder, newAuthz); borrowed, must
-	 * outlive the handle. NULL allows every well-formed identifier. */
+	/* Which identifiers may be ordered (newOrder, newAuthz); copied by
+	 * acme_new() and acme_reconfigure(). NULL allows every well-formed
+	 * identifier. */
 	const struct crypto_policy *policy;
 };
 
@@ -127,6 +130,18 @@ struct acme_response {
 	struct acme_header headers[ACME_MAX_HEADERS];
 	size_t n_headers;
 };
+
+/*
+ * Replaces, while requests run, what a configuration reload may change: the
+ * name policy (copied), the profiles, the rate limits and caps, and
+ * eab_required. The other fields of cfg are ignored (they need a restart).
+ * Requests that started before keep the configuration they began with; the
+ * old one is freed once none uses it. 0; ACME_ERR_INVALID (too many
+ * profiles), ACME_ERR_NOMEM, or ACME_ERR_BUSY when requests begun before
+ * the previous reconfiguration still run (nothing changed; call again).
+ * Calls are serialised; the handle keeps nothing of cfg.
+ */
+int acme_reconfigure(struct acme *a, const struct acme_config *cfg);
 
 /* Handles one request. Always fills resp (a problem document on failure);
  * release it with acme_response_clear(). */

@@ -5,6 +5,7 @@
 #define HEARTH_ACME_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "acme.h"
 #include "crypto.h"
@@ -107,7 +108,7 @@ struct acme_limit_slot {
 
 struct acme_limit_table {
 	pthread_mutex_t lock;
-	int64_t interval;           /* ms per event */
+	int64_t interval;           /* ms per event; 0: the limit is off */
 	int64_t window;             /* ms: period (burst = count) */
 	struct acme_limit_slot *slots;  /* ACME_LIMIT_SETS * ACME_LIMIT_WAYS */
 };
@@ -120,6 +121,9 @@ struct acme_limiter {
 int acme_limiter_init(struct acme_limiter *l, const struct acme_limits *cfg,
     int (*random)(void *, size_t));
 void acme_limiter_fini(struct acme_limiter *l);
+/* Applies new rates (a reload): counts kept, a limit turned on starts
+ * empty. 0 or ACME_ERR_NOMEM (that limit then stays as it was). */
+int acme_limiter_set(struct acme_limiter *l, const struct acme_limits *cfg);
 /*
  * Takes one event of kind for key at now: 0 when it fits (and is counted),
  * 1 when the limit is reached, with *retry set to the seconds until one
@@ -201,9 +205,35 @@ void acme_keycache_drop(struct acme_keycache *c, const char *id);
 void acme_keycache_stats(struct acme_keycache *c, uint64_t *hits,
     uint64_t *misses);
 
+/* What acme_reconfigure() may change (settings.c). Read through
+ * acme_settings() between acme_enter() and acme_leave(). */
+struct acme_settings {
+	struct crypto_policy *policy;   /* owned copy, or NULL: any name */
+	struct crypto_profile profiles[CRYPTO_MAX_PROFILES]; /* first: default */
+	size_t n_profiles;
+	struct acme_limits limits;
+	int eab_required;
+};
+
+struct acme_settings *acme_settings_new(const struct acme_config *cfg,
+    int *err);
+void acme_settings_free(struct acme_settings *s);
+/* Counts the caller as a reader of the settings; returns the slot to pass
+ * to acme_leave(). Every entry point that reads settings is bracketed. */
+unsigned acme_enter(struct acme *a);
+void acme_leave(struct acme *a, unsigned slot);
+/* The settings in force; valid until the caller's acme_leave(). */
+const struct acme_settings *acme_settings(const struct acme *a);
+
 struct acme {
-	struct acme_config cfg;
-	struct crypto_profile profiles[CRYPTO_MAX_PROFILES]; /* cfg.profiles */
+	struct acme_config cfg;     /* policy, profiles, limits, eab_required:
+	                               see settings instead */
+	_Atomic(struct acme_settings *) settings;
+	atomic_uint epoch;
+	atomic_long active[2];      /* readers per epoch parity */
+	pthread_mutex_t reload_lock;
+	struct acme_settings *retired; /* replaced, maybe still read */
+	unsigned retired_slot;
 	struct store *store;
 	struct crypto_signer *signer;
 	struct acme_nonces nonces;
@@ -429,7 +459,7 @@ struct acme_ident {
 };
 
 /*
- * Checks normalised identifiers against the name policy (a->cfg.policy;
+ * Checks normalised identifiers against the name policy (settings' policy;
  * NULL allows everything). 0 when every one is allowed. Otherwise -1 with
  * resp holding rejectedIdentifier whose detail names the rule, or, when
  * several are refused, a compound problem with one rejectedIdentifier

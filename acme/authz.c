@@ -668,7 +668,7 @@ queue_refused(const struct acme *a, int why, struct acme_response *resp)
 	if (why == ACME_QUEUE_SHARE)
 		acme_respond_limited(resp, ACME_QUEUE_RETRY, "limit of validations "
 		    "per account reached (%u queued or running); the challenge "
-		    "stays pending", a->cfg.limits.queue_share);
+		    "stays pending", acme_settings(a)->limits.queue_share);
 	else
 		acme_respond_limited(resp, ACME_QUEUE_RETRY, "the validation queue "
 		    "is full (%d jobs); the challenge stays pending",

@@ -45,7 +45,7 @@ acme_directory_json(const struct acme *a, const char *base_url)
 		goto out;
 	/* RFC 8555 §7.3.4: true when newAccount needs a binding */
 	if (cJSON_AddBoolToObject(meta, "externalAccountRequired",
-	    a->cfg.eab_required != 0) == NULL)
+	    acme_settings(a)->eab_required != 0) == NULL)
 		goto out;
 	if (a->cfg.n_caa_identities > 0 && !cJSON_AddItemToObject(meta,
 	    "caaIdentities", cJSON_CreateStringArray(a->cfg.caa_identities,

@@ -152,7 +152,9 @@ acme_ident_policy(const struct acme *a, const struct acme_ident *ids, size_t n,
 	cJSON *subs, *sub;
 	size_t i, refused = 0;
 
-	if (a->cfg.policy == NULL)
+	const struct crypto_policy *policy = acme_settings(a)->policy;
+
+	if (policy == NULL)
 		return 0;
 	if ((subs = cJSON_CreateArray()) == NULL) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "out of memory");
@@ -162,7 +164,7 @@ acme_ident_policy(const struct acme *a, const struct acme_ident *ids, size_t n,
 		memset(&name, 0, sizeof(name));
 		name.type = ids[i].type == ACME_IDENT_IP ? CRYPTO_NAME_IP : CRYPTO_NAME_DNS;
 		snprintf(name.value, sizeof(name.value), "%s", ids[i].value);
-		if (crypto_policy_check(a->cfg.policy, &name, why, sizeof(why)) == 0)
+		if (crypto_policy_check(policy, &name, why, sizeof(why)) == 0)
 			continue;
 		refused++;
 		if ((sub = policy_subproblem(&ids[i], why)) != NULL)

@@ -34,6 +34,35 @@
 #include "crypto.h"
 #include "store.h"
 
+/*
+ * Sets the rate of one table under its lock: interval 0 turns it off. The
+ * slots, once allocated, stay until acme_limiter_fini(), so keys counted
+ * under the old rate keep their time and are judged by the new one.
+ */
+static int
+limit_table_set(struct acme_limit_table *t, const struct acme_rate *r)
+{
+	struct acme_limit_slot *slots = NULL;
+	int on = r->count != 0 && r->period > 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (on && t->slots == NULL) {
+		slots = calloc((size_t)ACME_LIMIT_SETS * ACME_LIMIT_WAYS,
+		    sizeof(*slots));
+		if (slots == NULL) {
+			pthread_mutex_unlock(&t->lock);
+			return ACME_ERR_NOMEM;
+		}
+		t->slots = slots;
+	}
+	t->window = on ? (int64_t)r->period * 1000 : 0;
+	t->interval = on ? t->window / r->count : 0;
+	if (on && t->interval < 1)
+		t->interval = 1;
+	pthread_mutex_unlock(&t->lock);
+	return ACME_OK;
+}
+
 int
 acme_limiter_init(struct acme_limiter *l, const struct acme_limits *cfg,
     int (*random)(void *, size_t))
@@ -48,24 +77,31 @@ acme_limiter_init(struct acme_limiter *l, const struct acme_limits *cfg,
 	rates[ACME_LIMIT_NONCES] = &cfg->nonces;
 	if (random(l->key, sizeof(l->key)) != 0)
 		return ACME_ERR_INTERNAL;
-	for (i = 0; i < ACME_LIMIT_KINDS; i++) {
-		struct acme_limit_table *t = &l->t[i];
-
-		pthread_mutex_init(&t->lock, NULL);
-		if (rates[i]->count == 0 || rates[i]->period <= 0)
-			continue;   /* off */
-		t->window = (int64_t)rates[i]->period * 1000;
-		t->interval = t->window / rates[i]->count;
-		if (t->interval < 1)
-			t->interval = 1;
-		t->slots = calloc((size_t)ACME_LIMIT_SETS * ACME_LIMIT_WAYS,
-		    sizeof(*t->slots));
-		if (t->slots == NULL) {
+	for (i = 0; i < ACME_LIMIT_KINDS; i++)
+		pthread_mutex_init(&l->t[i].lock, NULL);
+	for (i = 0; i < ACME_LIMIT_KINDS; i++)
+		if (limit_table_set(&l->t[i], rates[i]) != ACME_OK) {
 			acme_limiter_fini(l);
 			return ACME_ERR_NOMEM;
 		}
-	}
 	return ACME_OK;
+}
+
+int
+acme_limiter_set(struct acme_limiter *l, const struct acme_limits *cfg)
+{
+	const struct acme_rate *rates[ACME_LIMIT_KINDS];
+	size_t i;
+	int ret = ACME_OK;
+
+	rates[ACME_LIMIT_ACCOUNTS] = &cfg->accounts;
+	rates[ACME_LIMIT_ORDERS] = &cfg->orders;
+	rates[ACME_LIMIT_FAILURES] = &cfg->failures;
+	rates[ACME_LIMIT_NONCES] = &cfg->nonces;
+	for (i = 0; i < ACME_LIMIT_KINDS; i++)
+		if (limit_table_set(&l->t[i], rates[i]) != ACME_OK)
+			ret = ACME_ERR_NOMEM;
+	return ret;
 }
 
 void
@@ -148,10 +184,13 @@ limit_apply(struct acme_limiter *l, enum acme_limit_kind kind, const char *key,
 	int limited = 0;
 
 	*retry = 0;
-	if ((unsigned)kind >= ACME_LIMIT_KINDS || (t = &l->t[kind])->slots == NULL ||
-	    key == NULL || limit_hash(l, key, h, &set) != 0)
+	if ((unsigned)kind >= ACME_LIMIT_KINDS || key == NULL ||
+	    limit_hash(l, key, h, &set) != 0)
 		return 0;
+	t = &l->t[kind];
 	pthread_mutex_lock(&t->lock);
+	if (t->interval == 0)
+		goto out;                          /* off */
 	if ((s = limit_slot(t, h, set, ms, retry)) == NULL) {
 		limited = mode != 2;
 		goto out;
@@ -255,7 +294,7 @@ acme_limit_new_order(struct acme *a, const struct acme_request *req,
 	if (acme_limit_take(&a->limits, ACME_LIMIT_ORDERS, account, req->now,
 	    &retry) == 0)
 		return 0;
-	rate_text(&a->cfg.limits.orders, rate, sizeof(rate));
+	rate_text(&acme_settings(a)->limits.orders, rate, sizeof(rate));
 	acme_respond_limited(resp, retry, "limit of new orders per account "
 	    "reached (%s)", rate);
 	return -1;
@@ -273,7 +312,7 @@ acme_limit_failures(struct acme *a, const char *account,
 	    value);
 	if (acme_limit_peek(&a->limits, ACME_LIMIT_FAILURES, key, now, &retry) == 0)
 		return 0;
-	rate_text(&a->cfg.limits.failures, rate, sizeof(rate));
+	rate_text(&acme_settings(a)->limits.failures, rate, sizeof(rate));
 	acme_respond_limited(resp, retry, "limit of failed validations per "
 	    "account and name reached for %s (%s)", value, rate);
 	return -1;
@@ -318,7 +357,7 @@ acme_limit_pending_txn(struct acme *a, struct store_txn *txn,
 	int ret;
 
 	*retry = 0;
-	if (a->cfg.limits.pending_authzs == 0)
+	if (acme_settings(a)->limits.pending_authzs == 0)
 		return 0;
 	memset(&p, 0, sizeof(p));
 	p.prefix_len = (size_t)snprintf(prefix, sizeof(prefix), "%s/", account);
@@ -326,7 +365,7 @@ acme_limit_pending_txn(struct acme *a, struct store_txn *txn,
 	if ((ret = store_scan(txn, STORE_T_PENDING_AUTHZS, prefix, p.prefix_len,
 	    NULL, 0, pending_cb, &p)) != 0)
 		return ret;
-	if (p.n <= a->cfg.limits.pending_authzs)
+	if (p.n <= acme_settings(a)->limits.pending_authzs)
 		return 0;
 	*retry = p.oldest - now > 0 ? (long)(p.oldest - now) : 1;
 	return ACME_LIMIT_PENDING;
@@ -338,5 +377,5 @@ acme_limit_pending_refused(const struct acme *a, long retry,
 {
 	acme_respond_limited(resp, retry, "limit of pending authorizations per "
 	    "account reached (%u); complete or deactivate some, or wait for them "
-	    "to expire", a->cfg.limits.pending_authzs);
+	    "to expire", acme_settings(a)->limits.pending_authzs);
 }

@@ -15,13 +15,14 @@
 const struct crypto_profile *
 acme_profile_find(const struct acme *a, const char *name)
 {
+	const struct acme_settings *s = acme_settings(a);
 	size_t i;
 
 	if (name == NULL)
-		return &a->profiles[0];
-	for (i = 0; i < a->cfg.n_profiles; i++)
-		if (strcmp(a->profiles[i].name, name) == 0)
-			return &a->profiles[i];
+		return &s->profiles[0];
+	for (i = 0; i < s->n_profiles; i++)
+		if (strcmp(s->profiles[i].name, name) == 0)
+			return &s->profiles[i];
 	return NULL;
 }
 
@@ -79,13 +80,14 @@ profile_description(const struct crypto_profile *p, int is_default,
 cJSON *
 acme_profile_meta(const struct acme *a)
 {
+	const struct acme_settings *s = acme_settings(a);
 	cJSON *o = cJSON_CreateObject();
 	char desc[160];
 	size_t i;
 
-	for (i = 0; o != NULL && i < a->cfg.n_profiles; i++) {
-		profile_description(&a->profiles[i], i == 0, desc, sizeof(desc));
-		if (cJSON_AddStringToObject(o, a->profiles[i].name, desc) == NULL) {
+	for (i = 0; o != NULL && i < s->n_profiles; i++) {
+		profile_description(&s->profiles[i], i == 0, desc, sizeof(desc));
+		if (cJSON_AddStringToObject(o, s->profiles[i].name, desc) == NULL) {
 			cJSON_Delete(o);
 			return NULL;
 		}

@@ -123,7 +123,7 @@ owner_drop(struct acme *a, const char *account)
 int
 acme_queue_reserve(struct acme *a, const char *account)
 {
-	unsigned share = a->cfg.limits.queue_share;
+	unsigned share = acme_settings(a)->limits.queue_share;
 	int ret = 0;
 
 	pthread_mutex_lock(&a->queue_lock);
@@ -693,6 +693,7 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 	struct acme_validation again;
 	struct retry_due rd;
 	struct judged j;
+	unsigned slot = acme_enter(a);
 
 	memset(&j, 0, sizeof(j));
 	j.job = job;
@@ -709,9 +710,11 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 		/* the due time first: a poll never sees a passed one */
 		(void)store_write(a->store, retry_due_txn, &rd);
 		if (queue_retry(a, &again) == 0)
-			return;
+			goto out;
 	}
 	queue_finished(a, job);
 	if (store_write(a->store, validation_store_txn, &j) == 0 && j.failed)
 		failure_count(a, job, now);
+out:
+	acme_leave(a, slot);
 }

@@ -303,6 +303,20 @@ struct crypto_signer *crypto_signer_spawn(const char *ca_dir,
     const char *passphrase, size_t passphrase_len,
     const struct crypto_signer_config *cfg, int *err);
 
+/*
+ * Replaces the name policy and the profiles the signer enforces (a
+ * configuration reload); the other settings stay. A spawned signer's
+ * launcher takes them, checked as it checks everything it is sent, and
+ * replaces the signer process: a call meanwhile answers
+ * CRYPTO_ERR_UNAVAILABLE, as during any restart. policy is borrowed as by
+ * crypto_signer_config (the processes keep their own copy); profiles are
+ * copied. 0, CRYPTO_ERR_INVALID (a bad profile), CRYPTO_ERR_NOMEM or
+ * CRYPTO_ERR_UNAVAILABLE (the launcher did not answer; nothing changed).
+ */
+int crypto_signer_reconfigure(struct crypto_signer *s,
+    const struct crypto_policy *policy, const struct crypto_profile *profiles,
+    size_t n_profiles);
+
 /* The issuer id used in URLs: lower-case hex of the intermediate's subject
  * key identifier. 0 or CRYPTO_ERR_INVALID. */
 int crypto_signer_issuer_id(const struct crypto_signer *s, char out[65]);
@@ -448,6 +462,15 @@ struct crypto_policy;
  * failure. */
 struct crypto_policy *crypto_policy_new(void);
 void crypto_policy_free(struct crypto_policy *p);
+/* A copy of p (one allocation, like the original). NULL when out of
+ * memory. Caller frees with crypto_policy_free. */
+struct crypto_policy *crypto_policy_dup(const struct crypto_policy *p);
+/* How many rules p has, and rule i (< that count) as crypto_policy_add
+ * takes it: its kind and its text (suffix or "addr/prefix"), valid while p
+ * lives. 0, or CRYPTO_ERR_INVALID when i is out of range. */
+size_t crypto_policy_count(const struct crypto_policy *p);
+int crypto_policy_rule(const struct crypto_policy *p, size_t i,
+    enum crypto_policy_rule *kind, const char **text);
 /* Adds a rule: a DNS suffix ("corp.example.com" matches itself and names
  * under it, label-wise; a leading "." is ignored) or an IP range in CIDR
  * ("10.0.0.0/8", "fd00::/8"; a bare address is a /32 or /128; host bits

@@ -59,6 +59,34 @@ crypto_policy_free(struct crypto_policy *p)
 	free(p);
 }
 
+struct crypto_policy *
+crypto_policy_dup(const struct crypto_policy *p)
+{
+	struct crypto_policy *c;
+
+	if (p == NULL || (c = malloc(sizeof(*c))) == NULL)
+		return NULL;
+	memcpy(c, p, sizeof(*c));
+	return c;
+}
+
+size_t
+crypto_policy_count(const struct crypto_policy *p)
+{
+	return p == NULL ? 0 : p->n;
+}
+
+int
+crypto_policy_rule(const struct crypto_policy *p, size_t i,
+    enum crypto_policy_rule *kind, const char **text)
+{
+	if (p == NULL || i >= p->n)
+		return CRYPTO_ERR_INVALID;
+	*kind = p->rules[i].kind;
+	*text = p->rules[i].text;
+	return CRYPTO_OK;
+}
+
 static int
 is_ip_rule(enum crypto_policy_rule k)
 {

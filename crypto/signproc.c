@@ -21,6 +21,10 @@
  * the child, with every length checked against a named cap: nothing the
  * parent sends is trusted.
  *
+ * crypto_signer_reconfigure() sends the launcher a new name policy and
+ * profiles (CONFIG_CMD), checked there as the launcher's own input, and
+ * has it replace the signer process: the next one starts with them.
+ *
  * A call waits at most CRYPTO_SIGNER_TIMEOUT seconds for the lock and as
  * long again for the answer (poll). A signer process that does not answer
  * in time, or is gone, is replaced: the call asks the launcher for a new
@@ -52,6 +56,13 @@
 #define LAUNCHER_FD  3             /* in the launcher: its socket to the parent */
 #define CALL_TIMEOUT_MS ((long long)CRYPTO_SIGNER_TIMEOUT * 1000)
 #define SPAWN_CMD    'S'           /* parent to launcher: a new signer, please */
+#define CONFIG_CMD   'C'           /* parent to launcher: policy and profiles
+                                      for the signers it starts from now on */
+/* A CONFIG_CMD message: the command byte, the profile count (1 byte), the
+ * profiles, the rule count (2 bytes), and per rule its kind (1 byte), text
+ * length (1 byte) and text. */
+#define CONFIG_MSG_MAX (1 + 1 + CRYPTO_MAX_PROFILES * sizeof(struct crypto_profile) + \
+    2 + CRYPTO_POLICY_MAX_RULES * (2 + CRYPTO_MAX_NAME_LEN))
 
 /* The user the signer process becomes once the key is loaded (start-up
  * configuration, set by crypto_signer_set_user() before spawning). */
@@ -612,13 +623,16 @@ fd_pass(int sock, pid_t pid, int fd)
 }
 
 /* The passphrase and what else a signer process needs, kept by the
- * launcher (a copy of the parent's memory at crypto_signer_spawn()). */
+ * launcher (a copy of the parent's memory at crypto_signer_spawn(), until
+ * a CONFIG_CMD gives it its own). */
 struct launch {
 	const char *ca_dir;
 	const char *pass;
 	size_t passlen;
 	struct crypto_signer_config cfg;
 	pid_t child;
+	struct pki_signer_cfg own;      /* after a CONFIG_CMD */
+	struct crypto_policy *policy;   /* own.policy, owned */
 };
 
 /* In the launcher: ends the current signer process, starts the next. */
@@ -648,22 +662,93 @@ launcher_spawn(struct launch *l)
 		close(sv[0]);
 }
 
-/* The launcher: a new signer process for every SPAWN_CMD, until the
- * parent closes its end. */
+/* The rules of a CONFIG_CMD into a new policy; NULL when one is
+ * malformed or refused by crypto_policy_add. */
+static struct crypto_policy *
+config_policy_decode(const uint8_t *p, size_t len)
+{
+	struct crypto_policy *pol = crypto_policy_new();
+	char text[CRYPTO_MAX_NAME_LEN + 1];
+	size_t n, i, o = 2, tl;
+
+	if (pol == NULL || len < 2)
+		goto fail;
+	n = (size_t)p[0] << 8 | p[1];
+	for (i = 0; i < n; i++) {
+		if (len - o < 2 || p[o] > CRYPTO_POLICY_DENY_IP ||
+		    (tl = p[o + 1]) == 0 || tl > CRYPTO_MAX_NAME_LEN ||
+		    len - o - 2 < tl)
+			goto fail;
+		memcpy(text, p + o + 2, tl);
+		text[tl] = '\0';
+		if (crypto_policy_add(pol, (enum crypto_policy_rule)p[o], text) != 0)
+			goto fail;
+		o += 2 + tl;
+	}
+	if (o != len)
+		goto fail;
+	return pol;
+fail:
+	crypto_policy_free(pol);
+	return NULL;
+}
+
+/* In the launcher: takes a CONFIG_CMD's policy and profiles (after the
+ * command byte) for the signer processes it starts next. A message that
+ * does not check out changes nothing. */
+static void
+launcher_config(struct launch *l, const uint8_t *p, size_t len)
+{
+	struct crypto_profile prof[CRYPTO_MAX_PROFILES];
+	struct crypto_signer_config view = l->cfg;
+	struct crypto_policy *pol;
+	struct pki_signer_cfg own;
+	size_t n, i, plen;
+
+	if (len < 1 || (n = p[0]) == 0 || n > CRYPTO_MAX_PROFILES ||
+	    len - 1 < (plen = n * sizeof(prof[0])))
+		return;
+	memcpy(prof, p + 1, plen);
+	for (i = 0; i < n; i++)
+		if (memchr(prof[i].name, '\0', sizeof(prof[i].name)) == NULL)
+			return;
+	if ((pol = config_policy_decode(p + 1 + plen, len - 1 - plen)) == NULL)
+		return;
+	view.policy = pol;
+	view.profiles = prof;
+	view.n_profiles = n;
+	if (pki_signer_cfg_set(&own, &view) != CRYPTO_OK) {
+		crypto_policy_free(pol);
+		return;
+	}
+	pki_signer_cfg_clear(&l->own);
+	crypto_policy_free(l->policy);
+	l->own = own;
+	l->policy = pol;
+	pki_signer_cfg_view(&l->own, &l->cfg);
+}
+
+/* The launcher: a new signer process for every SPAWN_CMD, new settings for
+ * every CONFIG_CMD, until the parent closes its end. */
 static void __attribute__((noreturn))
 launcher_main(int fd, pid_t parent, struct launch *l)
 {
+	static uint8_t msg[CONFIG_MSG_MAX];
 	ssize_t n;
-	char c;
 
 	narrow(fd, LAUNCHER_FD, parent);
 	for (;;) {
-		while ((n = recv(LAUNCHER_FD, &c, 1, 0)) < 0 && errno == EINTR)
+		while ((n = recv(LAUNCHER_FD, msg, sizeof(msg), MSG_TRUNC)) < 0 &&
+		    errno == EINTR)
 			;
 		if (n <= 0)
 			break;
-		if (c == SPAWN_CMD)
+		if ((size_t)n > sizeof(msg))
+			continue;                  /* over the cap: ignored */
+		if (msg[0] == SPAWN_CMD)
 			launcher_spawn(l);
+		else if (msg[0] == CONFIG_CMD)
+			launcher_config(l, msg + 1, (size_t)n - 1);
 	}
 	if (l->child > 0) {
 		(void)kill(l->child, SIGKILL);
@@ -738,4 +823,99 @@ out:
 	if (err != NULL)
 		*err = ret;
 	return s;
+}
+
+/* A CONFIG_CMD message for policy and profiles into out (CONFIG_MSG_MAX
+ * bytes); its length. */
+static size_t
+config_encode(const struct crypto_policy *pol,
+    const struct crypto_profile *prof, size_t n_prof, uint8_t *out)
+{
+	enum crypto_policy_rule kind;
+	const char *text;
+	size_t o = 0, i, n = crypto_policy_count(pol), tl;
+
+	out[o++] = CONFIG_CMD;
+	out[o++] = (uint8_t)n_prof;
+	memcpy(out + o, prof, n_prof * sizeof(*prof));
+	o += n_prof * sizeof(*prof);
+	out[o++] = (uint8_t)(n >> 8);
+	out[o++] = (uint8_t)n;
+	for (i = 0; i < n; i++) {
+		if (crypto_policy_rule(pol, i, &kind, &text) != CRYPTO_OK)
+			break;
+		tl = strlen(text);
+		out[o++] = (uint8_t)kind;
+		out[o++] = (uint8_t)tl;
+		memcpy(out + o, text, tl);
+		o += tl;
+	}
+	return o;
+}
+
+/* Hands the launcher the new settings and has it replace the signer
+ * process. An answer to an earlier SPAWN_CMD still on its way is taken
+ * first, so answers stay in step. Under the lock. */
+static int
+remote_reconfigure(struct crypto_signer *s, const uint8_t *msg, size_t len)
+{
+	long long deadline = mono_ms() + CALL_TIMEOUT_MS;
+	pid_t pid;
+	int fd;
+
+	if (s->remote_state == PKI_REMOTE_ASKED) {
+		if (fd_take(s->launcher_fd, &pid, &fd, deadline) > 0)
+			return CRYPTO_ERR_UNAVAILABLE;
+		if (fd >= 0)
+			close(fd);
+		s->remote_state = PKI_REMOTE_DOWN;
+	}
+	remote_drop(s);
+	if (s->launcher_fd < 0 ||
+	    dgram_send(s->launcher_fd, msg, len, deadline) != (ssize_t)len)
+		return CRYPTO_ERR_UNAVAILABLE;
+	remote_restart(s);
+	return CRYPTO_OK;
+}
+
+int
+crypto_signer_reconfigure(struct crypto_signer *s,
+    const struct crypto_policy *policy, const struct crypto_profile *profiles,
+    size_t n_profiles)
+{
+	struct crypto_signer_config view;
+	struct pki_signer_cfg next;
+	uint8_t *msg = NULL;
+	size_t len;
+	int ret;
+
+	if (s == NULL || policy == NULL || profiles == NULL || n_profiles == 0 ||
+	    n_profiles > CRYPTO_MAX_PROFILES)
+		return CRYPTO_ERR_INVALID;
+	pki_signer_cfg_view(&s->cfg, &view);
+	view.policy = policy;
+	view.profiles = profiles;
+	view.n_profiles = n_profiles;
+	if ((ret = pki_signer_cfg_set(&next, &view)) != CRYPTO_OK)
+		return ret;
+	if ((msg = malloc(CONFIG_MSG_MAX)) == NULL) {
+		pki_signer_cfg_clear(&next);
+		return CRYPTO_ERR_NOMEM;
+	}
+	len = config_encode(policy, profiles, n_profiles, msg);
+	if (lock_within_timeout(&s->lock) != 0)
+		ret = CRYPTO_ERR_UNAVAILABLE;
+	else {
+		if (s->key == NULL)
+			ret = remote_reconfigure(s, msg, len);
+		if (ret == CRYPTO_OK) {
+			pki_signer_cfg_clear(&s->cfg);
+			s->cfg = next;
+			memset(&next, 0, sizeof(next));
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	pki_signer_cfg_clear(&next);
+	free(msg);
+	return ret;
 }

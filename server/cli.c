@@ -1,15 +1,13 @@
 /*
  * cli.c: the command words (`init`, `serve`, `eab`, `certs`, `revoke`,
- * `version`, `help`) and their usage text. Parses the configuration and
+ * `backup`, `version`, `help`) and their usage text. Parses the configuration and
  * hands it to the command (`eab` parses its own words in eab_cli.c, `certs`
- * and `revoke` in certs_cli.c).
+ * and `revoke` in certs_cli.c, `backup` in backup_cli.c).
  */
 #include "server.h"
 #include "server_internal.h"
 
 #include <string.h>
-
-#define HEARTH_VERSION "0.1.0"
 
 static void
 usage(FILE *f)
@@ -21,8 +19,9 @@ usage(FILE *f)
 	    "                                          external account keys\n"
 	    "       hearth certs list|show --data DIR ...   issued certificates\n"
 	    "       hearth revoke --data DIR SERIAL [--reason R]\n"
+	    "       hearth backup --data DIR DEST | --verify DEST\n"
 	    "       hearth version                     and the wolfSSL in use\n"
-	    "       hearth help [init|serve|eab|certs|revoke]\n");
+	    "       hearth help [init|serve|eab|certs|revoke|backup]\n");
 }
 
 static int
@@ -40,6 +39,8 @@ help(int argc, char **argv)
 	} else if (argc > 0 && (strcmp(argv[0], "certs") == 0 ||
 	    strcmp(argv[0], "revoke") == 0)) {
 		certs_usage(stdout);
+	} else if (argc > 0 && strcmp(argv[0], "backup") == 0) {
+		backup_usage(stdout);
 	} else {
 		usage(stdout);
 	}
@@ -69,6 +70,8 @@ server_main(int argc, char **argv)
 	if (strcmp(argv[1], "certs") == 0 || strcmp(argv[1], "revoke") == 0)
 		return argv[1][0] == 'c' ? cmd_certs(argc - 2, argv + 2) :
 		    cmd_revoke(argc - 2, argv + 2);
+	if (strcmp(argv[1], "backup") == 0)
+		return cmd_backup(argc - 2, argv + 2);
 	if (strcmp(argv[1], "init") == 0) {
 		cmd = CMD_INIT;
 	} else if (strcmp(argv[1], "serve") == 0) {

@@ -800,6 +800,8 @@ config_parse(struct config *c, enum config_command cmd, int argc, char **argv)
 	const char *file = find_config_flag(argc, argv);
 	int i;
 
+	c->argc = argc;
+	c->argv = argv;
 	if (file != NULL) {
 		if ((c->config_file = strdup(file)) == NULL)
 			return -1;

@@ -85,7 +85,7 @@ pki_crl_rebuild(struct pki *p, time_t now)
 	int ret;
 
 	ret = acme_crl_build(p->srv->store, p->srv->signer, now,
-	    p->srv->cfg->crl_lifetime, &crl);
+	    p->srv->crl_lifetime, &crl);
 	if (ret != 0) {
 		if (now - p->fail_logged >= PKI_FAIL_LOG_EVERY) {
 			log_error("building the CRL failed; retrying every second "
@@ -115,7 +115,7 @@ pki_tick(evutil_socket_t fd, short what, void *arg)
 	if (acme_revocation_count(p->srv->store, &count) != 0)
 		count = p->crl.revocations + 1;	/* unknown: rebuild */
 	if (p->crl.der == NULL || count != p->crl.revocations ||
-	    now >= p->crl.this_update + p->srv->cfg->crl_refresh ||
+	    now >= p->crl.this_update + p->srv->crl_refresh ||
 	    now < p->crl.this_update)
 		pki_crl_rebuild(p, now);
 }

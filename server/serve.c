@@ -5,8 +5,8 @@
  * the acme handle. Started as root, it becomes an unprivileged user once
  * all of that is open and before any thread starts (privsep.c). The main
  * thread's loop handles signals and renews the listener certificate before
- * it expires. Builds the name policy acme/ applies to identifiers and logs
- * it.
+ * it expires, and SIGHUP (a reload, reload.c). Builds the name policy acme/
+ * applies to identifiers and logs it.
  */
 #include "serve.h"
 
@@ -452,6 +452,26 @@ deny_init(struct server *s, evutil_socket_t lfd)
 	return deny_listener(s, lfd, c->listen);
 }
 
+void
+server_acme_config(struct server *s, const struct config *c,
+    const struct crypto_policy *policy, const struct crypto_profile *profiles,
+    size_t n_profiles, struct acme_config *ac)
+{
+	memset(ac, 0, sizeof(*ac));
+	ac->caa_check = c->caa_check != 0;
+	ac->caa_identities = s->caa_ids;
+	ac->n_caa_identities = s->n_caa_ids;
+	ac->ca_name = c->ca_name;
+	ac->retention = c->retention;
+	ac->profiles = profiles;
+	ac->n_profiles = n_profiles;
+	ac->max_body = (size_t)c->max_body_bytes;
+	ac->random = crypto_random;
+	ac->eab_required = c->eab_required != 0;
+	ac->policy = policy;
+	limits_fill(&ac->limits, c);
+}
+
 static int
 server_open(struct server *s)
 {
@@ -488,24 +508,12 @@ server_open(struct server *s)
 		log_error("%s", errbuf);
 		return -1;
 	}
-	memset(&ac, 0, sizeof(ac));
 	caa_identities_init(s);
-	ac.caa_check = c->caa_check != 0;
-	ac.caa_identities = s->caa_ids;
-	ac.n_caa_identities = s->n_caa_ids;
-	ac.ca_name = c->ca_name;
-	ac.retention = c->retention;
-	ac.profiles = s->profiles;
-	ac.n_profiles = s->n_profiles;
-	ac.max_body = (size_t)c->max_body_bytes;
-	ac.random = crypto_random;
-	ac.eab_required = c->eab_required != 0;
-	ac.policy = s->policy;
+	server_acme_config(s, c, s->policy, s->profiles, s->n_profiles, &ac);
 	if (acme_revoked_index(s->store) != 0) {
 		log_error("%s: cannot index earlier revocations", path);
 		return -1;
 	}
-	limits_fill(&ac.limits, c);
 	if ((s->acme = acme_new(&ac, s->store, s->signer, &err)) == NULL) {
 		log_error("cannot start the ACME service");
 		return -1;
@@ -540,8 +548,8 @@ server_close(struct server *s)
 }
 
 /* The name policy in one line, and how to widen it. */
-static void
-policy_announce(const struct crypto_policy *p)
+void
+server_policy_announce(const struct crypto_policy *p)
 {
 	char line[2048];
 
@@ -567,7 +575,7 @@ announce(const struct server *s)
 	if (c->eab_required)
 		log_info("new accounts need an external account binding; create "
 		    "keys with: hearth eab add --data %s", c->data_dir);
-	policy_announce(s->policy);
+	server_policy_announce(s->policy);
 	if (s->pki != NULL)
 		log_info("CRL, OCSP and CA certificates over plain HTTP on %s; "
 		    "leaves point relying parties to %s", c->pki_listen, s->pki_url);
@@ -614,7 +622,8 @@ run(struct server *s)
 	renew = event_new(s->main_base, -1, EV_PERSIST, renew_cb, s);
 	if (sigint == NULL || sigterm == NULL || renew == NULL ||
 	    evsignal_add(sigint, NULL) != 0 || evsignal_add(sigterm, NULL) != 0 ||
-	    event_add(renew, &tv) != 0 || server_cleanup_start(s) != 0) {
+	    event_add(renew, &tv) != 0 || server_cleanup_start(s) != 0 ||
+	    server_reload_start(s) != 0) {
 		ret = -1;
 		goto out;
 	}
@@ -641,6 +650,7 @@ out:
 	if (renew != NULL)
 		event_free(renew);
 	server_cleanup_stop(s);
+	server_reload_stop(s);
 	return ret;
 }
 
@@ -689,6 +699,8 @@ cmd_serve(const struct config *c)
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = c;
+	s.crl_lifetime = c->crl_lifetime;
+	s.crl_refresh = c->crl_refresh;
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0 || tls_current_init(&s.tls) != 0)
 		return 1;

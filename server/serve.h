@@ -52,7 +52,25 @@ struct server {
 	struct event *cleanup;          /* expired records' removal (cleanup.c) */
 	struct pki *pki;                /* the plain-HTTP listener, or NULL */
 	char pki_url[300];              /* "http://host[:port]" in leaves */
+	long crl_lifetime, crl_refresh; /* from cfg; a reload changes them */
+	struct event *sighup;           /* configuration reload (reload.c) */
 };
+
+/* SIGHUP on main_base: reads the configuration again and applies what may
+ * change at run time (reload.c). 0 or -1. */
+int server_reload_start(struct server *s);
+void server_reload_stop(struct server *s);
+/* Reads the configuration again (the --config file and the command line)
+ * and applies it; the configuration in force stays when it is refused.
+ * 0 when applied, -1 after logging why not. Main thread. */
+int server_reload(struct server *s);
+/* Logs the name policy in one line and how to widen it. */
+void server_policy_announce(const struct crypto_policy *p);
+/* acme/'s view of s's configuration (server_open and reload). */
+struct acme_config;
+void server_acme_config(struct server *s, const struct config *c,
+    const struct crypto_policy *policy, const struct crypto_profile *profiles,
+    size_t n_profiles, struct acme_config *ac);
 
 /* The cleanup timer on main_base (cleanup.c). 0 or -1. */
 int server_cleanup_start(struct server *s);

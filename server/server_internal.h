@@ -11,6 +11,8 @@
 
 #include "crypto.h"
 
+#define HEARTH_VERSION "0.1.0"
+
 /* ---- configuration (config.c) ---- */
 
 #define CONFIG_MAX_LIST      32     /* values of a repeatable setting */
@@ -37,6 +39,8 @@ struct config_rate {
 };
 
 struct config {
+	int argc;                     /* the command line config_parse read, */
+	char **argv;                  /* kept to read it again on reload */
 	char *data_dir;
 	char *config_file;
 	/* serve */
@@ -199,6 +203,11 @@ int privsep_prepare(const struct config *c, struct privsep *p);
  * p is not enabled. 0, or -1 after logging why.
  */
 int privsep_drop(const struct config *c, const struct privsep *p);
+
+/* `hearth backup --data DIR DEST` and `hearth backup --verify DEST`
+ * (backup_cli.c); argv after "backup". Returns the process exit status. */
+int cmd_backup(int argc, char **argv);
+void backup_usage(FILE *f);
 
 /* ---- paths ---- */
 

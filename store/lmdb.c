@@ -467,3 +467,40 @@ store_map_size(const struct store *st)
 {
 	return st == NULL ? 0 : st->mapsize;
 }
+
+/*
+ * A compacted copy of the environment into dest_dir (mdb_env_copy2 with
+ * MDB_CP_COMPACT): one read transaction's snapshot, free pages left out,
+ * while writers in this and other processes go on. Counted as a reader so
+ * a resize in this process waits for it; a map another process grew is
+ * adopted first, as by store_read_begin().
+ */
+int
+store_backup(struct store *st, const char *dest_dir, char *errbuf,
+    size_t errlen)
+{
+	int rc, tries;
+
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
+	if (st == NULL || dest_dir == NULL || *dest_dir == '\0')
+		return STORE_ERR_INVALID;
+	for (tries = 0;; tries++) {
+		store_reader_enter(st);
+		rc = mdb_env_copy2(st->env, dest_dir, MDB_CP_COMPACT);
+		store_reader_leave(st);
+		if (rc != MDB_MAP_RESIZED || tries == STORE_RESIZED_RETRIES)
+			break;
+		if (pthread_mutex_lock(&st->wmu) != 0)
+			return STORE_ERR_INVALID;
+		rc = store_resize(st, 0);
+		pthread_mutex_unlock(&st->wmu);
+		if (rc != 0)
+			return rc;
+	}
+	if (rc == 0)
+		return STORE_OK;
+	store_msg(errbuf, errlen, "%s: cannot copy the database: %s", dest_dir,
+	    mdb_strerror(rc));
+	return store_lmdb_err(rc);
+}

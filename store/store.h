@@ -156,6 +156,16 @@ int store_scan(struct store_txn *txn, enum store_table t, const void *prefix,
     size_t prefixlen, const void *after, size_t afterlen, store_scan_fn fn,
     void *arg);
 
+/*
+ * Writes a consistent, compacted copy of the store (one snapshot, free pages
+ * left out) into dest_dir, which must exist and hold no database: the copy
+ * is dest_dir/data.mdb, and store_open(dest_dir) opens it. Safe while other
+ * threads and processes read and write the store. On failure returns a
+ * STORE_* code and writes a message naming dest_dir into errbuf.
+ */
+int store_backup(struct store *st, const char *dest_dir, char *errbuf,
+    size_t errlen);
+
 const char *store_strerror(int err);
 
 #endif

@@ -371,20 +371,42 @@ test_key_text(void)
 	CHECK(hmac[0] != '-');
 }
 
+/* meta.externalAccountRequired in the directory (RFC 8555 §7.1.1) as a
+ * reconfiguration (a reload) turns it on and off. */
+static int
+directory_eab_required(void)
+{
+	char *dir = acme_directory_json(a, "https://ca.test:8443");
+	cJSON *o = cJSON_Parse(dir);
+	int on = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(o, "meta"), "externalAccountRequired"));
+
+	cJSON_Delete(o);
+	free(dir);
+	return on;
+}
+
 static void
 test_directory(void)
 {
-	char *dir;
-	cJSON *o;
+	struct acme_config cfg;
+	unsigned slot;
 
-	a->cfg.eab_required = 1;
-	dir = acme_directory_json(a, "https://ca.test:8443");
-	o = cJSON_Parse(dir);
-	CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(o, "meta"), "externalAccountRequired")));
-	cJSON_Delete(o);
-	free(dir);
-	a->cfg.eab_required = 0;
+	memset(&cfg, 0, sizeof(cfg));
+	CHECK(!directory_eab_required());
+	cfg.eab_required = 1;
+	CHECK_EQ_INT(acme_reconfigure(a, &cfg), 0);
+	CHECK(directory_eab_required());
+	/* A request still running from before the last reconfiguration holds
+	 * the one after back, until it ends. */
+	slot = acme_enter(a);
+	cfg.eab_required = 0;
+	CHECK_EQ_INT(acme_reconfigure(a, &cfg), 0);
+	CHECK(!directory_eab_required());
+	CHECK_EQ_INT(acme_reconfigure(a, &cfg), ACME_ERR_BUSY);
+	acme_leave(a, slot);
+	CHECK_EQ_INT(acme_reconfigure(a, &cfg), 0);
+	CHECK(!directory_eab_required());
 }
 
 int

@@ -122,6 +122,7 @@ static void
 test_policy(void)
 {
 	struct acme a;
+	struct acme_settings set;
 	struct acme_response r;
 	struct crypto_policy *p = crypto_policy_new();
 	struct acme_ident ids[4] = {
@@ -135,11 +136,13 @@ test_policy(void)
 	CHECK_EQ_INT(crypto_policy_add(p, CRYPTO_POLICY_DENY_DNS, "x.corp.internal"), 0);
 	CHECK_EQ_INT(crypto_policy_add_defaults(p), 0);
 	memset(&a, 0, sizeof(a));
+	memset(&set, 0, sizeof(set));
+	a.settings = &set;
 	memset(&r, 0, sizeof(r));
 	/* no policy: everything well-formed passes (tests that predate it) */
 	CHECK_EQ_INT(acme_ident_policy(&a, ids, 4, &r), 0);
 	CHECK(r.body == NULL);
-	a.cfg.policy = p;
+	set.policy = p;
 	CHECK_EQ_INT(acme_ident_policy(&a, ids, 1, &r), 0);
 	CHECK(r.body == NULL);
 
