@@ -5,6 +5,7 @@
 #define HEARTH_ACME_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "acme.h"
 #include "crypto.h"
@@ -159,8 +160,18 @@ struct acme_queue_owner {
 
 #define ACME_QUEUE_OWNERS (2 * ACME_QUEUE_MAX)
 
+/* What acme_stats() copies; relaxed atomic additions only. */
+struct acme_counters {
+	_Atomic uint64_t orders_created, orders_valid, orders_finalize_failed;
+	_Atomic uint64_t authzs_valid, authzs_invalid;
+	_Atomic uint64_t certs_issued;
+};
+#define ACME_COUNT(a, field) \
+	atomic_fetch_add_explicit(&(a)->counters.field, 1, memory_order_relaxed)
+
 struct acme {
 	struct acme_config cfg;
+	struct acme_counters counters;
 	struct crypto_profile profiles[CRYPTO_MAX_PROFILES]; /* cfg.profiles */
 	struct store *store;
 	struct crypto_signer *signer;

@@ -605,7 +605,19 @@ failure_count(struct acme *a, const struct acme_validation *job, time_t now)
 	acme_limit_charge(&a->limits, ACME_LIMIT_FAILURES, key, now);
 }
 
-void
+const char *
+acme_validation_outcome_name(enum acme_validation_outcome o)
+{
+	switch (o) {
+	case ACME_VALIDATION_VALID:    return "valid";
+	case ACME_VALIDATION_INVALID:  return "invalid";
+	case ACME_VALIDATION_RETRY:    return "retry";
+	case ACME_VALIDATION_UNSTORED: return "unstored";
+	}
+	return "unknown";
+}
+
+enum acme_validation_outcome
 acme_validation_done(struct acme *a, const struct acme_validation *job,
     const struct acme_validation_result *r, time_t now)
 {
@@ -621,9 +633,18 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 		again.attempt++;
 		again.delay = 2 * again.attempt;
 		if (queue_retry(a, &again) == 0)
-			return;
+			return ACME_VALIDATION_RETRY;
 	}
 	queue_finished(a, job);
-	if (store_write(a->store, validation_store_txn, &j) == 0 && j.failed)
+	if (store_write(a->store, validation_store_txn, &j) != 0)
+		return ACME_VALIDATION_UNSTORED;
+	if (j.failed) {
 		failure_count(a, job, now);
+		ACME_COUNT(a, authzs_invalid);
+		return ACME_VALIDATION_INVALID;
+	}
+	if (!j.valid)
+		return ACME_VALIDATION_UNSTORED;
+	ACME_COUNT(a, authzs_valid);
+	return ACME_VALIDATION_VALID;
 }

@@ -54,6 +54,8 @@ struct config {
 	long retention;               /* seconds expired records are kept */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
 	char *pki_listen;             /* plain HTTP "ADDR:PORT", or "off" */
+	char *admin_listen;           /* metrics and health "ADDR:PORT", or "off" */
+	char *log_format;             /* "text" or "json" */
 	long ocsp;                    /* 1: OCSP served and named in leaves */
 	long crl_lifetime;            /* seconds from thisUpdate to nextUpdate */
 	long crl_refresh;             /* seconds between scheduled CRLs, at most */
@@ -130,6 +132,30 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Copies s into out (outsz bytes) with control and non-ASCII bytes and quotes
  * escaped as \xNN, truncating with "..."; for client-supplied strings. */
 void log_escape(const char *s, char *out, size_t outsz);
+
+/* --log-format json (1) or text (0); call once at start-up. */
+void log_set_json(int json);
+/* Nonzero when lines are JSON (then fields carry what text puts in msg). */
+int server_log_json(void);
+/* One named value of a log line; value is logged escaped (JSON) or as is
+ * (text: the caller escapes client-supplied values with log_escape). */
+struct log_field {
+	const char *key;            /* a fixed name: letters, digits, '_' */
+	const char *value;
+};
+/* A line of level ("info", "warn", "error") about request rid (NULL or ""
+ * for none) with message msg and n fields. */
+void log_fields(const char *level, const char *rid, const char *msg,
+    const struct log_field *f, size_t n);
+/* A printf-style line about request rid. */
+void log_req(const char *level, const char *rid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes s as the inside of a JSON string into out (outsz bytes, always
+ * NUL-terminated): '"', '\\' and control bytes escaped, every byte outside
+ * printable ASCII as \u00XX, so the result is valid JSON and ASCII whatever
+ * s holds. Stops before a character that would not fit; returns the length
+ * written. */
+size_t log_json_escape(const char *s, char *out, size_t outsz);
 
 /* ---- commands ---- */
 

@@ -10,6 +10,7 @@
 
 struct event_base;
 struct acme;
+struct metrics;
 struct config;
 struct validator;
 
@@ -17,10 +18,11 @@ struct validator;
 
 /* A validator on base for a (both borrowed; they must outlive it), using
  * cfg's --resolver, --http01-port, --tlsalpn01-port and --validation-deny.
- * It looks at acme/'s queue once a second by itself as well. NULL on
+ * It looks at acme/'s queue once a second by itself as well. Finished
+ * validations are counted in metrics (borrowed; may be NULL). NULL on
  * failure, logged. */
 struct validator *validator_new(struct event_base *base, struct acme *a,
-    const struct config *cfg);
+    const struct config *cfg, struct metrics *metrics);
 /* Starts every queued validation, up to VALIDATE_MAX_ACTIVE at once (the
  * rest are taken as running ones finish; a retry waiting out its delay
  * counts as running). Call from base's thread. */
