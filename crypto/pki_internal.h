@@ -312,6 +312,9 @@ enum pki_op {
 #define PKI_OP_CRL_MAX  (32 + (size_t)CRYPTO_CRL_MAX_ENTRIES * 32)
 /* ocsp.c: one fixed-size record */
 #define PKI_OP_OCSP_MAX 512
+/* an empty request; the cap is 1 because 0 means "no such operation" to
+ * the transport, and the handler refuses any byte */
+#define PKI_OP_PING_MAX 1
 
 /*
  * The leaf operation's request (PKI_OP_LEAF): struct pki_leaf_wire, then

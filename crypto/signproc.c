@@ -68,7 +68,7 @@ static const struct op_entry op_table[] = {
 	{ PKI_OP_LEAF, PKI_OP_LEAF_MAX, pki_op_leaf },
 	{ PKI_OP_CRL, PKI_OP_CRL_MAX, pki_op_crl },
 	{ PKI_OP_OCSP, PKI_OP_OCSP_MAX, pki_op_ocsp },
-	{ PKI_OP_PING, 0, pki_op_ping },
+	{ PKI_OP_PING, PKI_OP_PING_MAX, pki_op_ping },
 };
 
 int

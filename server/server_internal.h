@@ -176,6 +176,20 @@ int cmd_certs(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 /* The usage lines of `hearth certs` and `hearth revoke`. */
 void certs_usage(FILE *f);
+/* `hearth status --data DIR` (status_cli.c): 0 when nothing needs
+ * attention, 1 when something does (or cannot be read), 2 on bad usage. */
+int cmd_status(int argc, char **argv);
+/* `hearth trust --data DIR [--pem FILE] [--der FILE]` (trust_cli.c). */
+int cmd_trust(int argc, char **argv);
+/* The arguments of status and trust (trust: pem and der too). */
+struct status_args {
+	const char *data, *pem, *der;
+};
+int status_parse(int argc, char **argv, int trust, struct status_args *a);
+/* The first certificate of the PEM file dir/name as DER (caller frees).
+ * 0 or -1. */
+int status_cert_load(const char *dir, const char *name, uint8_t **der,
+    size_t *len);
 
 /* ---- paths ---- */
 

@@ -43,17 +43,23 @@ free_port() {
 # start_server DATA_DIR PORT [extra args...]: starts hearth serve and waits
 # until the directory answers over TLS. Sets SERVER_PID and SERVER_LOG. The
 # plain-HTTP PKI listener gets a free port of its own (PKI_PORT, kept across
-# restarts of the same test) unless the arguments name --pki-listen.
+# restarts of the same test) unless the arguments name --pki-listen; so
+# does the admin listener (ADMIN_PORT) unless they name --admin-listen.
 PKI_PORT=
+ADMIN_PORT=
 start_server() {
-	local dir=$1 port=$2 pki=(); shift 2
+	local dir=$1 port=$2 pki=() admin=(); shift 2
 	SERVER_LOG="$dir.log"
 	if [[ " $* " != *" --pki-listen"* ]]; then
 		[ -n "$PKI_PORT" ] || PKI_PORT=$(free_port)
 		pki=(--pki-listen "127.0.0.1:$PKI_PORT")
 	fi
+	if [[ " $* " != *" --admin-listen"* ]]; then
+		[ -n "$ADMIN_PORT" ] || ADMIN_PORT=$(free_port)
+		admin=(--admin-listen "127.0.0.1:$ADMIN_PORT")
+	fi
 	(no_lock_fd; exec "$HEARTH_BIN" serve --data "$dir" --listen "127.0.0.1:$port" \
-		--threads 2 "${pki[@]}" "$@" >>"$SERVER_LOG" 2>&1) &
+		--threads 2 "${pki[@]}" "${admin[@]}" "$@" >>"$SERVER_LOG" 2>&1) &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	local i
