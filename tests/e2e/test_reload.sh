@@ -14,6 +14,9 @@
 
 D="$WORK/data"
 F="$WORK/hearth.conf"
+# started as root, the server re-reads F as its serving user after the
+# privilege drop (docs/operations.md): the file must be reachable by it
+chmod 755 "$WORK"
 PORT=$(free_port)
 URL="https://localhost:$PORT"
 require_fixed_ports
