@@ -174,6 +174,11 @@ int cmd_revoke(int argc, char **argv);
 /* The usage lines of `hearth certs` and `hearth revoke`. */
 void certs_usage(FILE *f);
 
+/* ---- `hearth ca` (ca_cli.c) ---- */
+
+int cmd_ca(int argc, char **argv);
+void ca_usage(FILE *f);
+
 /* ---- privilege separation (privsep.c) ---- */
 
 struct privsep {
