@@ -855,3 +855,22 @@ out:
 	free(oder);
 	return ret;
 }
+
+int
+crypto_cert_key_id_pem(const char *pem, size_t len, uint8_t id[32],
+    size_t *id_len)
+{
+	struct pki_cert_view v;
+	uint8_t *der = NULL;
+	size_t derlen = 0;
+	int ret;
+
+	if (pem == NULL || id == NULL || id_len == NULL)
+		return CRYPTO_ERR_INVALID;
+	if ((ret = pki_pem_decode(pem, len, "CERTIFICATE", &der, &derlen)) != 0)
+		return ret;
+	ret = pki_cert_view(der, derlen, &v) != 0 ||
+	    pki_cert_key_id(&v, id, id_len) != 0 ? CRYPTO_ERR_PARSE : CRYPTO_OK;
+	free(der);
+	return ret;
+}

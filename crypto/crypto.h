@@ -258,6 +258,13 @@ struct crypto_ca_rotate_params {
 int crypto_ca_rotate(const char *ca_dir, const struct crypto_ca_rotate_params *p,
     char old_id[65], char new_id[65]);
 
+/* The key identifier of the first certificate in pem (its subjectKeyId,
+ * else the SHA-1 of its key): for an intermediate, the bytes its issuer id
+ * (crypto_signer_issuer_id) spells in hex. *id_len <= 32. 0,
+ * CRYPTO_ERR_INVALID or CRYPTO_ERR_PARSE. */
+int crypto_cert_key_id_pem(const char *pem, size_t len, uint8_t id[32],
+    size_t *id_len);
+
 /* ---- the signer: holds the intermediate key ----------------------------- */
 
 #define CRYPTO_KU_DIGITAL_SIGNATURE 0x80

@@ -29,10 +29,14 @@ struct worker {
 	int started;
 };
 
+#define SERVER_RETIRED_MAX 8    /* retired intermediates served (retired.c) */
+
 struct server {
 	const struct config *cfg;
 	struct store *store;
 	struct crypto_signer *signer;
+	struct crypto_signer *retired[SERVER_RETIRED_MAX]; /* CRL and OCSP only */
+	size_t n_retired;
 	struct crypto_policy *policy;   /* read-only once built */
 	struct crypto_policy *constraints; /* the intermediate's, or NULL */
 	struct acme *acme;
@@ -55,6 +59,13 @@ struct server {
 	long crl_lifetime, crl_refresh; /* from cfg; a reload changes them */
 	struct event *sighup;           /* configuration reload (reload.c) */
 };
+
+/* Spawns a signer for each retired intermediate in DIR/ca/retired/ not yet
+ * expired (retired.c), with the settings and passphrase of the current
+ * one. 0, or -1 when the directory cannot be read. */
+int retired_open(struct server *s, const struct crypto_signer_config *sc,
+    const char *pw, size_t pwlen);
+void retired_close(struct server *s);
 
 /* SIGHUP on main_base: reads the configuration again and applies what may
  * change at run time (reload.c). 0 or -1. */

@@ -67,7 +67,7 @@ crl(int n, size_t want_entries)
 	struct acme_crl c;
 	uint64_t number = 0;
 
-	CHECK_EQ_INT(acme_crl_build(st, signer, now, 7 * 86400, &c), 0);
+	CHECK_EQ_INT(acme_crl_build(st, signer, 1, now, 7 * 86400, &c), 0);
 	if (c.der == NULL)
 		return 0;
 	CHECK_EQ_INT(c.entries, want_entries);
