@@ -261,6 +261,39 @@ route_exists(const char *path)
 	return 0;
 }
 
+static const char *const route_names[ACME_ROUTES] = {
+	"directory", "new-nonce", "new-account", "new-order", "new-authz",
+	"revoke-cert", "key-change", "renewal-info", "account", "orders",
+	"order", "authz", "challenge", "cert", "finalize", "other",
+};
+
+const char *
+acme_route_name(int route)
+{
+	if (route < 0 || route >= ACME_ROUTES)
+		route = ACME_ROUTES - 1;
+	return route_names[route];
+}
+
+int
+acme_route_of(const char *path)
+{
+	static const char *const fixed[] = { ACME_PATH_DIRECTORY,
+	    ACME_PATH_NEW_NONCE, ACME_PATH_NEW_ACCOUNT, ACME_PATH_NEW_ORDER,
+	    ACME_PATH_NEW_AUTHZ, ACME_PATH_REVOKE_CERT, ACME_PATH_KEY_CHANGE };
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(path, fixed[i]) == 0)
+			return (int)i;
+	if (is_renewal_info(path))
+		return 7;
+	for (i = 0; i < sizeof(id_routes) / sizeof(id_routes[0]); i++)
+		if (strncmp(path, id_routes[i].prefix, strlen(id_routes[i].prefix)) == 0)
+			return 8 + (int)i;
+	return ACME_ROUTES - 1;
+}
+
 /* The request router; acme_handle() brackets it with the settings' epoch. */
 static void
 handle(struct acme *a, const struct acme_request *req,
@@ -304,4 +337,24 @@ acme_handle(struct acme *a, const struct acme_request *req,
 
 	handle(a, req, resp);
 	acme_leave(a, slot);
+}
+
+void
+acme_stats(const struct acme *a, struct acme_stats *out)
+{
+	struct acme_counters *c = (struct acme_counters *)&a->counters;
+
+	memset(out, 0, sizeof(*out));
+	out->orders_created = atomic_load_explicit(&c->orders_created,
+	    memory_order_relaxed);
+	out->orders_valid = atomic_load_explicit(&c->orders_valid,
+	    memory_order_relaxed);
+	out->orders_finalize_failed = atomic_load_explicit(
+	    &c->orders_finalize_failed, memory_order_relaxed);
+	out->authzs_valid = atomic_load_explicit(&c->authzs_valid,
+	    memory_order_relaxed);
+	out->authzs_invalid = atomic_load_explicit(&c->authzs_invalid,
+	    memory_order_relaxed);
+	out->certs_issued = atomic_load_explicit(&c->certs_issued,
+	    memory_order_relaxed);
 }

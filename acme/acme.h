@@ -26,6 +26,7 @@ struct crypto_profile;
 #define ACME_MAX_BODY        (64 * 1024)
 #define ACME_MAX_URL         2048
 #define ACME_MAX_HEADERS     8      /* response headers acme/ may set */
+#define ACME_MAX_REQUEST_ID  32     /* bytes of acme_request.request_id kept */
 #define ACME_NONCE_LIFETIME  3600   /* seconds a nonce stays usable */
 #define ACME_NONCE_WINDOW    65536  /* nonces outstanding at once */
 
@@ -115,6 +116,8 @@ struct acme_request {
 	const uint8_t *body;
 	size_t body_len;
 	time_t now;
+	const char *request_id;     /* server/'s id for its logs, or NULL;
+	                               carried into validation jobs it starts */
 };
 
 struct acme_header {
@@ -149,6 +152,34 @@ void acme_handle(struct acme *a, const struct acme_request *req,
     struct acme_response *resp);
 void acme_response_clear(struct acme_response *resp);
 
+/* The resource a request path belongs to, as one of a fixed set of names
+ * (ACME_ROUTES of them, listed by acme_route_name(i) for i in
+ * 0..ACME_ROUTES-1): "directory", "new-nonce", "new-account", "new-order",
+ * "new-authz", "revoke-cert", "key-change", "renewal-info", "account",
+ * "orders", "order", "authz", "challenge", "cert", "finalize", "other".
+ * For metrics labels: a client-chosen path never becomes a label. */
+#define ACME_ROUTES 16
+int acme_route_of(const char *path);
+const char *acme_route_name(int route);
+
+/*
+ * Counts of protocol events since acme_new(), for metrics. acme/ adds to
+ * them with relaxed atomic additions (no lock, no clock); acme_stats()
+ * copies them, each read on its own, so a copy taken during traffic may be
+ * a few events apart between fields. Rate-limit refusals are not here: they
+ * are every 429 response, which server/ counts by route; revocations are
+ * acme_revocation_count(), which also sees other processes'.
+ */
+struct acme_stats {
+	uint64_t orders_created;        /* newOrder stored */
+	uint64_t orders_valid;          /* finalize stored a certificate */
+	uint64_t orders_finalize_failed; /* finalize claimed it, then failed */
+	uint64_t authzs_valid;          /* by a valid challenge */
+	uint64_t authzs_invalid;        /* by an invalid challenge */
+	uint64_t certs_issued;          /* leaves signed and stored */
+};
+void acme_stats(const struct acme *a, struct acme_stats *out);
+
 /* Removes a small batch of orders, authorizations (with their challenges)
  * and certificates that expired more than cfg.retention before now, in
  * short transactions. Returns how many records went (call again while it
@@ -178,6 +209,8 @@ struct acme_validation {
 	char account_uri[ACME_MAX_URL]; /* for CAA accounturi (RFC 8657) */
 	char account_id[32];        /* the account's id: its queue share and
 	                               failure count */
+	char request_id[ACME_MAX_REQUEST_ID + 1]; /* of the request that
+	                               started it; empty for resumed jobs */
 };
 
 /* Takes the next queued validation: 1 when *job was filled, 0 when none.
@@ -227,12 +260,25 @@ struct acme_caa_record {
 	char value[256];
 };
 
+/* What became of a reported validation. */
+enum acme_validation_outcome {
+	ACME_VALIDATION_VALID,      /* the challenge is valid */
+	ACME_VALIDATION_INVALID,    /* the challenge is invalid */
+	ACME_VALIDATION_RETRY,      /* a transient failure, queued again */
+	ACME_VALIDATION_UNSTORED,   /* decided, but not stored (already decided,
+	                               gone, or a store error) */
+};
+#define ACME_VALIDATION_OUTCOMES 4
+/* "valid", "invalid", "retry", "unstored". */
+const char *acme_validation_outcome_name(enum acme_validation_outcome o);
+
 /* Reports the I/O result of job; acme/ judges it (RFC 8555 §8) and stores
  * the challenge's and authorization's new state, or, after a transient
- * failure, queues the job again with attempt + 1 and a delay. Safe from
- * any thread. */
-void acme_validation_done(struct acme *a, const struct acme_validation *job,
-    const struct acme_validation_result *r, time_t now);
+ * failure, queues the job again with attempt + 1 and a delay. Returns what
+ * became of it. Safe from any thread. */
+enum acme_validation_outcome acme_validation_done(struct acme *a,
+    const struct acme_validation *job, const struct acme_validation_result *r,
+    time_t now);
 
 /* ---- external account binding keys (RFC 8555 §7.3.4) ----
  *

@@ -225,6 +225,15 @@ void acme_leave(struct acme *a, unsigned slot);
 /* The settings in force; valid until the caller's acme_leave(). */
 const struct acme_settings *acme_settings(const struct acme *a);
 
+/* What acme_stats() copies; relaxed atomic additions only. */
+struct acme_counters {
+	_Atomic uint64_t orders_created, orders_valid, orders_finalize_failed;
+	_Atomic uint64_t authzs_valid, authzs_invalid;
+	_Atomic uint64_t certs_issued;
+};
+#define ACME_COUNT(a, field) \
+	atomic_fetch_add_explicit(&(a)->counters.field, 1, memory_order_relaxed)
+
 struct acme {
 	struct acme_config cfg;     /* policy, profiles, limits, eab_required:
 	                               see settings instead */
@@ -234,6 +243,7 @@ struct acme {
 	pthread_mutex_t reload_lock;
 	struct acme_settings *retired; /* replaced, maybe still read */
 	unsigned retired_slot;
+	struct acme_counters counters;
 	struct store *store;
 	struct crypto_signer *signer;
 	struct acme_nonces nonces;

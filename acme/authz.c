@@ -726,8 +726,11 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 			queue_refused(a, r.place, resp);
 			goto out;
 		}
-		if (r.started)
+		if (r.started) {
+			snprintf(r.job.request_id, sizeof(r.job.request_id), "%s",
+			    req->request_id != NULL ? req->request_id : "");
 			acme_queue_push(a, &r.job);
+		}
 	}
 	/* one read for both: ownership and the answer */
 	if (challenge_owned(a, id, jws.account_id, &c, resp) == 0)

@@ -473,6 +473,7 @@ acme_new_order(struct acme *a, const struct acme_request *req,
 		new_order_failed(&n, ret, resp);
 		goto out;
 	}
+	ACME_COUNT(a, orders_created);
 	respond_order(a, req, n.id, 201, resp);
 out:
 	free(n.authz_ids);
@@ -842,6 +843,7 @@ finalize_issue(struct finalize *f, const struct crypto_csr *csr,
 	lp.profile = f->profile->name;   /* the signer takes KU and EKU from it */
 	if ((err = crypto_signer_issue(f->a->signer, csr, &lp, &leaf)) != 0) {
 		(void)store_write(f->a->store, release_txn, f);
+		ACME_COUNT(f->a, orders_finalize_failed);
 		if (err == CRYPTO_ERR_UNAVAILABLE) {   /* being restarted */
 			acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 503,
 			    "the signer is restarting; retry shortly");
@@ -856,11 +858,14 @@ finalize_issue(struct finalize *f, const struct crypto_csr *csr,
 	ret = store_write(f->a->store, commit_txn, f);
 	crypto_leaf_clear(&leaf);
 	if (ret != 0 || !f->claimed) {
+		ACME_COUNT(f->a, orders_finalize_failed);
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
 		    ret != 0 ? "could not store the certificate" :
 		    "the order was finalized concurrently");
 		return -1;
 	}
+	ACME_COUNT(f->a, certs_issued);
+	ACME_COUNT(f->a, orders_valid);
 	return 0;
 }
 

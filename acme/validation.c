@@ -686,10 +686,23 @@ failure_count(struct acme *a, const struct acme_validation *job, time_t now)
 	acme_limit_charge(&a->limits, ACME_LIMIT_FAILURES, key, now);
 }
 
-void
+const char *
+acme_validation_outcome_name(enum acme_validation_outcome o)
+{
+	switch (o) {
+	case ACME_VALIDATION_VALID:    return "valid";
+	case ACME_VALIDATION_INVALID:  return "invalid";
+	case ACME_VALIDATION_RETRY:    return "retry";
+	case ACME_VALIDATION_UNSTORED: return "unstored";
+	}
+	return "unknown";
+}
+
+enum acme_validation_outcome
 acme_validation_done(struct acme *a, const struct acme_validation *job,
     const struct acme_validation_result *r, time_t now)
 {
+	enum acme_validation_outcome out = ACME_VALIDATION_UNSTORED;
 	struct acme_validation again;
 	struct retry_due rd;
 	struct judged j;
@@ -709,12 +722,23 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 		rd.due = again.started + acme_validation_estimate(a);
 		/* the due time first: a poll never sees a passed one */
 		(void)store_write(a->store, retry_due_txn, &rd);
-		if (queue_retry(a, &again) == 0)
-			goto out;
+		if (queue_retry(a, &again) == 0) {
+			out = ACME_VALIDATION_RETRY;
+			goto done;
+		}
 	}
 	queue_finished(a, job);
-	if (store_write(a->store, validation_store_txn, &j) == 0 && j.failed)
+	if (store_write(a->store, validation_store_txn, &j) != 0)
+		goto done;
+	if (j.failed) {
 		failure_count(a, job, now);
-out:
+		ACME_COUNT(a, authzs_invalid);
+		out = ACME_VALIDATION_INVALID;
+	} else if (j.valid) {
+		ACME_COUNT(a, authzs_valid);
+		out = ACME_VALIDATION_VALID;
+	}
+done:
 	acme_leave(a, slot);
+	return out;
 }

@@ -372,6 +372,28 @@ int crypto_pki_url_check(const char *url);
  */
 int crypto_signer_set_user(uid_t uid, gid_t gid);
 
+/* Asks the signer to answer an empty operation, as any other call (within
+ * CRYPTO_SIGNER_TIMEOUT; a hung signer is replaced). CRYPTO_OK when it
+ * answered, else CRYPTO_ERR_UNAVAILABLE (or another CRYPTO_ERR_*). */
+int crypto_signer_ping(struct crypto_signer *s);
+
+/* Round trips of every signer operation (signatures, CRLs, OCSP, pings),
+ * timed in this process on the monotonic clock from the call to its
+ * answer, lock wait included. Bucket i counts calls that took at most
+ * CRYPTO_SIGNER_RTT_BOUNDS_US[i] microseconds and more than the bound
+ * before it; the last bucket counts the rest. */
+#define CRYPTO_SIGNER_RTT_BUCKETS 10
+#define CRYPTO_SIGNER_RTT_BOUNDS_US { 250, 1000, 2500, 10000, 25000, 100000, \
+	250000, 1000000, 5000000 }
+struct crypto_signer_stats {
+	uint64_t calls;             /* answered or not */
+	uint64_t failures;          /* calls that ended in an error */
+	uint64_t sum_us;            /* total microseconds of all calls */
+	uint64_t buckets[CRYPTO_SIGNER_RTT_BUCKETS];
+};
+void crypto_signer_stats(const struct crypto_signer *s,
+    struct crypto_signer_stats *out);
+
 /* The intermediate certificate as PEM (NUL-terminated), owned by the signer. */
 const char *crypto_signer_chain_pem(const struct crypto_signer *s);
 /* The intermediate's notAfter. */
@@ -637,6 +659,9 @@ struct crypto_tls_server *crypto_tls_server_new(struct crypto_signer *s,
     long valid_secs, int *err);
 void crypto_tls_server_free(struct crypto_tls_server *srv);
 time_t crypto_tls_server_not_after(const struct crypto_tls_server *srv);
+/* The server certificate's DER (not its key), owned by srv; *len its size. */
+const uint8_t *crypto_tls_server_cert(const struct crypto_tls_server *srv,
+    size_t *len);
 
 /*
  * A client context for validation connections (tls-alpn-01, https redirects

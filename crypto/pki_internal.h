@@ -11,6 +11,7 @@
 #define HEARTH_PKI_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -277,6 +278,9 @@ struct crypto_signer {
 	size_t key_id_len;
 	char *chain_pem;
 	struct crypto_policy *constraints;  /* the intermediate's, or NULL */
+	/* round trips of pki_signer_call, for crypto_signer_stats() */
+	_Atomic uint64_t rtt_calls, rtt_failures, rtt_sum_us;
+	_Atomic uint64_t rtt_buckets[CRYPTO_SIGNER_RTT_BUCKETS];
 };
 
 /* What a leaf certificate is made of; everything but the CA key. */
@@ -302,12 +306,16 @@ enum pki_op {
 	PKI_OP_LEAF = 1,          /* leaf.c: a certificate for a checked spec */
 	PKI_OP_CRL = 2,           /* a CRL of the given entries */
 	PKI_OP_OCSP = 3,          /* an OCSP response for one certificate */
+	PKI_OP_PING = 4,          /* nothing: an empty answer, for readiness */
 };
 #define PKI_OP_LEAF_MAX (8 * 1024 + CRYPTO_MAX_NAMES * (CRYPTO_MAX_NAME_LEN + 2))
 /* crl.c: a 32-byte header, then CRYPTO_CRL_MAX_ENTRIES of 32 bytes at most */
 #define PKI_OP_CRL_MAX  (32 + (size_t)CRYPTO_CRL_MAX_ENTRIES * 32)
 /* ocsp.c: one fixed-size record */
 #define PKI_OP_OCSP_MAX 512
+/* an empty request; the cap is 1 because 0 means "no such operation" to
+ * the transport, and the handler refuses any byte */
+#define PKI_OP_PING_MAX 1
 
 /*
  * The leaf operation's request (PKI_OP_LEAF): struct pki_leaf_wire, then
@@ -354,6 +362,8 @@ int pki_op_leaf(struct crypto_signer *s, const uint8_t *req, size_t len,
 int pki_op_crl(struct crypto_signer *s, const uint8_t *req, size_t len,
     struct pki_buf *out);
 int pki_op_ocsp(struct crypto_signer *s, const uint8_t *req, size_t len,
+    struct pki_buf *out);
+int pki_op_ping(struct crypto_signer *s, const uint8_t *req, size_t len,
     struct pki_buf *out);
 /* The signer's checks of a decoded leaf request (signcheck.c), against
  * s->cfg and the signer's clock now; fills l->key_usage and l->eku.

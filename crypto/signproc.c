@@ -92,7 +92,18 @@ static const struct op_entry op_table[] = {
 	{ PKI_OP_LEAF, PKI_OP_LEAF_MAX, pki_op_leaf },
 	{ PKI_OP_CRL, PKI_OP_CRL_MAX, pki_op_crl },
 	{ PKI_OP_OCSP, PKI_OP_OCSP_MAX, pki_op_ocsp },
+	{ PKI_OP_PING, PKI_OP_PING_MAX, pki_op_ping },
 };
+
+int
+pki_op_ping(struct crypto_signer *s, const uint8_t *req, size_t len,
+    struct pki_buf *out)
+{
+	(void)s;
+	(void)req;
+	(void)out;
+	return len == 0 ? CRYPTO_OK : CRYPTO_ERR_INVALID;
+}
 
 static const struct op_entry *
 op_find(unsigned op)
@@ -135,6 +146,15 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Waits until fd is ready for events or the deadline (mono_ms()) passes;
@@ -424,11 +444,45 @@ remote_call(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
 	return ret == 0 ? status : ret;
 }
 
+/* Adds one call of us microseconds to the round-trip counters. */
+static void
+rtt_record(struct crypto_signer *s, long long us, int failed)
+{
+	static const long long bounds[] = CRYPTO_SIGNER_RTT_BOUNDS_US;
+	size_t i;
+
+	if (us < 0)
+		us = 0;
+	for (i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
+		if (us <= bounds[i])
+			break;
+	atomic_fetch_add_explicit(&s->rtt_buckets[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->rtt_calls, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->rtt_sum_us, (uint64_t)us, memory_order_relaxed);
+	if (failed)
+		atomic_fetch_add_explicit(&s->rtt_failures, 1, memory_order_relaxed);
+}
+
+void
+crypto_signer_stats(const struct crypto_signer *s, struct crypto_signer_stats *out)
+{
+	struct crypto_signer *m = (struct crypto_signer *)s;
+	size_t i;
+
+	out->calls = atomic_load_explicit(&m->rtt_calls, memory_order_relaxed);
+	out->failures = atomic_load_explicit(&m->rtt_failures, memory_order_relaxed);
+	out->sum_us = atomic_load_explicit(&m->rtt_sum_us, memory_order_relaxed);
+	for (i = 0; i < CRYPTO_SIGNER_RTT_BUCKETS; i++)
+		out->buckets[i] = atomic_load_explicit(&m->rtt_buckets[i],
+		    memory_order_relaxed);
+}
+
 int
 pki_signer_call(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
     size_t reqlen, uint8_t **resp, size_t *resplen)
 {
 	struct pki_buf out = { 0 };
+	long long t0 = mono_us();
 	int ret;
 
 	*resp = NULL;
@@ -439,6 +493,7 @@ pki_signer_call(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
 		ret = remote_call(s, op, req, reqlen, &out);
 	if (ret == CRYPTO_OK && out.err != 0)
 		ret = out.err;
+	rtt_record(s, mono_us() - t0, ret != CRYPTO_OK);
 	if (ret != CRYPTO_OK) {
 		pki_buf_free(&out);
 		return ret;
@@ -446,6 +501,21 @@ pki_signer_call(struct crypto_signer *s, enum pki_op op, const uint8_t *req,
 	*resp = out.p;
 	*resplen = out.len;
 	return CRYPTO_OK;
+}
+
+int
+crypto_signer_ping(struct crypto_signer *s)
+{
+	uint8_t *resp;
+	size_t len;
+	int ret;
+
+	if (s == NULL)
+		return CRYPTO_ERR_INVALID;
+	if ((ret = pki_signer_call(s, PKI_OP_PING, NULL, 0, &resp, &len)) ==
+	    CRYPTO_OK)
+		free(resp);
+	return ret;
 }
 
 void

@@ -18,6 +18,8 @@
 struct crypto_tls_server {
 	WOLFSSL_CTX *ctx;
 	time_t not_after;
+	uint8_t *cert;              /* the certificate's DER, for operators */
+	size_t cert_len;
 	atomic_int refs;
 };
 
@@ -180,6 +182,9 @@ crypto_tls_server_new(struct crypto_signer *s, const struct crypto_name *names,
 	if ((srv->ctx = tls_ctx_new(wolfSSLv23_server_method())) == NULL)
 		goto out;
 	ret = tls_ctx_load(srv->ctx, s, cert, cert_len, key, key_len);
+	srv->cert = cert;           /* kept; the key is not */
+	srv->cert_len = cert_len;
+	cert = NULL;
 out:
 	if (key != NULL)
 		crypto_zeroize(key, key_len);
@@ -201,7 +206,15 @@ crypto_tls_server_free(struct crypto_tls_server *srv)
 		return;
 	if (srv->ctx != NULL)
 		wolfSSL_CTX_free(srv->ctx);
+	free(srv->cert);
 	free(srv);
+}
+
+const uint8_t *
+crypto_tls_server_cert(const struct crypto_tls_server *srv, size_t *len)
+{
+	*len = srv->cert_len;
+	return srv->cert;
 }
 
 time_t

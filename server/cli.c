@@ -1,6 +1,7 @@
 /*
  * cli.c: the command words (`init`, `serve`, `eab`, `certs`, `revoke`,
- * `backup`, `ca`, `version`, `help`) and their usage text. Parses the configuration and
+ * `backup`, `status`, `trust`, `ca`, `version`, `help`) and their usage
+ * text. Parses the configuration and
  * hands it to the command (`eab` parses its own words in eab_cli.c, `certs`
  * and `revoke` in certs_cli.c, `backup` in backup_cli.c,
  * `ca` in ca_cli.c).
@@ -20,6 +21,10 @@ usage(FILE *f)
 	    "                                          external account keys\n"
 	    "       hearth certs list|show --data DIR ...   issued certificates\n"
 	    "       hearth revoke --data DIR SERIAL [--reason R]\n"
+	    "       hearth status --data DIR          CA expiry, certificates; exit 1\n"
+	    "                                          when something needs attention\n"
+	    "       hearth trust --data DIR [--pem FILE] [--der FILE]\n"
+	    "                                          how to trust the root; export it\n"
 	    "       hearth backup --data DIR DEST | --verify DEST\n"
 	    "       hearth ca rotate-intermediate --data DIR   new intermediate\n"
 	    "       hearth version                     and the wolfSSL in use\n"
@@ -78,6 +83,14 @@ server_main(int argc, char **argv)
 		return cmd_backup(argc - 2, argv + 2);
 	if (strcmp(argv[1], "ca") == 0)
 		return cmd_ca(argc - 2, argv + 2);
+	if (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "trust") == 0) {
+		if (crypto_init() != CRYPTO_OK)
+			return 1;
+		ret = argv[1][0] == 's' ? cmd_status(argc - 2, argv + 2) :
+		    cmd_trust(argc - 2, argv + 2);
+		crypto_cleanup();
+		return ret;
+	}
 	if (strcmp(argv[1], "init") == 0) {
 		cmd = CMD_INIT;
 	} else if (strcmp(argv[1], "serve") == 0) {

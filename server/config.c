@@ -104,6 +104,11 @@ static const struct option options[] = {
 	{ "pki-listen", OPT_STRING, OFF(pki_listen), CMD_SERVE, 0, 0,
 	  "plain-HTTP listener for the CRL, OCSP and the CA certificates, "
 	  "ADDR:PORT, :PORT or \"off\" (default :8080)" },
+	{ "admin-listen", OPT_STRING, OFF(admin_listen), CMD_SERVE, 0, 0,
+	  "plain-HTTP listener for /metrics, /healthz and /readyz, ADDR:PORT "
+	  "or \"off\" (default 127.0.0.1:9180; keep it off public networks)" },
+	{ "log-format", OPT_STRING, OFF(log_format), CMD_SERVE, 0, 0,
+	  "log lines as \"text\" (default) or \"json\" (one object per line)" },
 	{ "ocsp", OPT_LONG, OFF(ocsp), CMD_SERVE, 0, 1,
 	  "answer OCSP on the PKI listener and name the responder in issued "
 	  "certificates: 1 (default) or 0" },
@@ -739,6 +744,21 @@ config_check_pki(struct config *c)
 	    check_addr_port(c->pki_listen, &why) != 0) {
 		fprintf(stderr, "hearth: pki-listen: \"%s\": %s, or \"off\"\n",
 		    c->pki_listen, why);
+		return -1;
+	}
+	if (c->admin_listen == NULL &&
+	    (c->admin_listen = strdup("127.0.0.1:9180")) == NULL)
+		return -1;
+	if (strcmp(c->admin_listen, "off") != 0 &&
+	    check_addr_port(c->admin_listen, &why) != 0) {
+		fprintf(stderr, "hearth: admin-listen: \"%s\": %s, or \"off\"\n",
+		    c->admin_listen, why);
+		return -1;
+	}
+	if (c->log_format != NULL && strcmp(c->log_format, "text") != 0 &&
+	    strcmp(c->log_format, "json") != 0) {
+		fprintf(stderr, "hearth: log-format: \"%s\" is not text or json\n",
+		    c->log_format);
 		return -1;
 	}
 	if (c->crl_refresh >= c->crl_lifetime) {

@@ -142,21 +142,71 @@ request_peer(struct evhttp_request *req)
 	return peer;
 }
 
+/* The access log line, with the request's id and fields. */
 static void
-log_request(struct evhttp_request *req, const char *method, const char *path,
-    int status, const struct timespec *t0)
+log_request(struct evhttp_request *req, const char *rid, const char *method,
+    const char *path, int route, int status, long long us)
 {
 	const char *peer = request_peer(req);
-	char esc[256];
+	char esc[256], st[16], ms[32], line[400];
+	struct log_field f[6];
+
+	log_escape(path, esc, sizeof(esc));
+	snprintf(st, sizeof(st), "%d", status);
+	snprintf(ms, sizeof(ms), "%.2f", (double)us / 1e3);
+	snprintf(line, sizeof(line), "%s %s \"%s\" %d %sms",
+	    peer != NULL ? peer : "-", method, esc, status, ms);
+	f[0] = (struct log_field){ "peer", peer != NULL ? peer : "-" };
+	f[1] = (struct log_field){ "method", method };
+	f[2] = (struct log_field){ "path", esc };
+	f[3] = (struct log_field){ "route", acme_route_name(route) };
+	f[4] = (struct log_field){ "status", st };
+	f[5] = (struct log_field){ "ms", ms };
+	log_fields("info", rid, line, f, server_log_json() ? 6 : 0);
+}
+
+static long long
+elapsed_us(const struct timespec *t0)
+{
 	struct timespec t1;
-	double ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-	log_escape(path, esc, sizeof(esc));
-	log_info("%s %s \"%s\" %d %.2fms", peer != NULL ? peer : "-", method, esc,
-	    status, ms);
+	return (long long)(t1.tv_sec - t0->tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/* "<process prefix>-<loop>-<count>": unique within a run and across runs
+ * (the prefix is random), cheap, and sortable per loop. */
+static void
+request_id(struct worker *w, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s-%d-%llu", w->srv->id_prefix, w->index,
+	    ++w->requests);
+}
+
+/* Fills ar from req; base is where the base URL is written. */
+static void
+request_fill(struct server *s, struct evhttp_request *req,
+    struct acme_request *ar, char *base, size_t basesz)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	size_t len;
+
+	memset(ar, 0, sizeof(*ar));
+	ar->method = http_method_name((int)evhttp_request_get_command(req));
+	ar->path = uri != NULL && evhttp_uri_get_path(uri) != NULL &&
+	    *evhttp_uri_get_path(uri) != '\0' ? evhttp_uri_get_path(uri) : "/";
+	ar->query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	request_base_url(s, req, base, basesz);
+	ar->base_url = base;
+	ar->peer = request_peer(req);
+	ar->content_type = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	len = evbuffer_get_length(in);
+	ar->body = len > 0 ? evbuffer_pullup(in, -1) : NULL;
+	ar->body_len = len;
+	ar->now = time(NULL);
 }
 
 void
@@ -164,32 +214,24 @@ http_handle(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
 	struct server *s = w->srv;
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	struct acme_request ar;
 	struct acme_response resp;
-	char base[ACME_MAX_URL];
+	char base[ACME_MAX_URL], rid[ACME_MAX_REQUEST_ID + 1];
 	struct timespec t0;
-	size_t len;
+	long long us;
+	int route;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(&ar, 0, sizeof(ar));
-	ar.method = http_method_name((int)evhttp_request_get_command(req));
-	ar.path = uri != NULL && evhttp_uri_get_path(uri) != NULL &&
-	    *evhttp_uri_get_path(uri) != '\0' ? evhttp_uri_get_path(uri) : "/";
-	ar.query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	request_base_url(s, req, base, sizeof(base));
-	ar.base_url = base;
-	ar.peer = request_peer(req);
-	ar.content_type = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Content-Type");
-	len = evbuffer_get_length(in);
-	ar.body = len > 0 ? evbuffer_pullup(in, -1) : NULL;
-	ar.body_len = len;
-	ar.now = time(NULL);
+	request_id(w, rid, sizeof(rid));
+	request_fill(s, req, &ar, base, sizeof(base));
+	ar.request_id = rid;
+	route = acme_route_of(ar.path);
 	acme_handle(s->acme, &ar, &resp);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", rid);
 	send_response(req, &resp);
-	log_request(req, ar.method, ar.path, resp.status, &t0);
+	us = elapsed_us(&t0);
+	metrics_request(&s->metrics, route, resp.status, us);
+	log_request(req, rid, ar.method, ar.path, route, resp.status, us);
 	acme_response_clear(&resp);
 	validator_kick(w->validator);   /* the request may have queued one */
 }

@@ -1,7 +1,11 @@
 /*
- * log.c: one place that writes log lines: timestamp, level, message, to
- * stderr (a service manager captures it). Client-supplied text is escaped
- * with log_escape() before it reaches a log line.
+ * log.c: one place that writes log lines, to stderr (a service manager
+ * captures it), as text (timestamp, level, [request id], message, fields)
+ * or, with --log-format json, as one JSON object per line: {"ts", "level",
+ * "msg", "request_id" when the line is about a request, then the fields}.
+ * Client-supplied text is escaped with log_escape() before it reaches a
+ * message; in JSON every string is escaped again by log_json_escape(), so
+ * any byte sequence gives valid JSON (bytes outside ASCII as \u00XX).
  */
 #include "server_internal.h"
 
@@ -10,6 +14,149 @@
 #include <string.h>
 #include <sys/time.h>
 
+#define LOG_MAX_LINE 8192
+
+static int log_json;   /* set once at start-up, before any thread */
+
+void
+log_set_json(int json)
+{
+	log_json = json;
+}
+
+int
+server_log_json(void)
+{
+	return log_json;
+}
+
+size_t
+log_json_escape(const char *s, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (outsz == 0)
+		return 0;
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		const char *e = ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" :
+		    ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\t' ? "\\t" : NULL;
+		size_t need = e != NULL ? 2 : (ch < 0x20 || ch >= 0x7f) ? 6 : 1;
+
+		if (o + need >= outsz)
+			break;
+		if (e != NULL) {
+			memcpy(out + o, e, 2);
+		} else if (need == 6) {
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[ch >> 4];
+			out[o + 5] = hex[ch & 15];
+		} else {
+			out[o] = (char)ch;
+		}
+		o += need;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* Appends text to line at *len (capacity LOG_MAX_LINE), truncating. */
+static void
+cat(char *line, size_t *len, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (*len + n >= LOG_MAX_LINE)
+		n = LOG_MAX_LINE - 1 - *len;
+	memcpy(line + *len, text, n);
+	*len += n;
+	line[*len] = '\0';
+}
+
+/* Appends "key":"value" (JSON) with value escaped. */
+static void
+cat_json(char *line, size_t *len, const char *key, const char *value)
+{
+	char esc[LOG_MAX_LINE];
+
+	cat(line, len, ",\"");
+	cat(line, len, key);
+	cat(line, len, "\":\"");
+	log_json_escape(value, esc, sizeof(esc));
+	cat(line, len, esc);
+	cat(line, len, "\"");
+}
+
+static void
+format_line(char *line, const char *ts, const char *level, const char *rid,
+    const char *msg, const struct log_field *f, size_t n)
+{
+	size_t len = 0, i;
+
+	line[0] = '\0';
+	if (log_json) {
+		cat(line, &len, "{\"ts\":\"");
+		cat(line, &len, ts);
+		cat(line, &len, "\",\"level\":\"");
+		cat(line, &len, level);
+		cat(line, &len, "\"");
+		cat_json(line, &len, "msg", msg);
+		if (rid != NULL && rid[0] != '\0')
+			cat_json(line, &len, "request_id", rid);
+		for (i = 0; i < n; i++)
+			cat_json(line, &len, f[i].key, f[i].value);
+		cat(line, &len, "}");
+		return;
+	}
+	cat(line, &len, ts);
+	cat(line, &len, " ");
+	cat(line, &len, level);
+	if (rid != NULL && rid[0] != '\0') {
+		cat(line, &len, " [");
+		cat(line, &len, rid);
+		cat(line, &len, "]");
+	}
+	cat(line, &len, " ");
+	cat(line, &len, msg);
+	for (i = 0; i < n; i++) {
+		cat(line, &len, " ");
+		cat(line, &len, f[i].key);
+		cat(line, &len, "=");
+		cat(line, &len, f[i].value);
+	}
+}
+
+void
+log_fields(const char *level, const char *rid, const char *msg,
+    const struct log_field *f, size_t n)
+{
+	static _Thread_local char line[LOG_MAX_LINE];
+	char ts[64], day[32];
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts, sizeof(ts), "%s.%03ldZ", day, (long)tv.tv_usec / 1000);
+	format_line(line, ts, level, rid, msg, f, n);
+	/* One write per line keeps lines whole when threads log at once. */
+	fprintf(stderr, "%s\n", line);
+}
+
+void
+log_req(const char *level, const char *rid, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_fields(level, rid, msg, NULL, 0);
+}
+
 static void
 log_line(const char *level, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
@@ -17,16 +164,10 @@ log_line(const char *level, const char *fmt, va_list ap)
 static void
 log_line(const char *level, const char *fmt, va_list ap)
 {
-	char msg[2048], ts[32];
-	struct timeval tv;
-	struct tm tm;
+	char msg[2048];
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* One write per line keeps lines whole when threads log at once. */
-	fprintf(stderr, "%s.%03ldZ %s %s\n", ts, (long)tv.tv_usec / 1000, level, msg);
+	log_fields(level, NULL, msg, NULL, 0);
 }
 
 void

@@ -289,11 +289,22 @@ pki_handle(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || *path == '\0')
 		path = "/";
+	atomic_fetch_add_explicit(&p->srv->metrics.pki_requests, 1,
+	    memory_order_relaxed);
 	status = pki_route(p, req, path, &outcome);
 	log_escape(path, esc, sizeof(esc));
 	log_info("pki %s \"%s\" %d%s%s", http_method_name(
 	    (int)evhttp_request_get_command(req)), esc, status,
 	    outcome != NULL ? " ocsp " : "", outcome != NULL ? outcome : "");
+}
+
+void
+pki_crl_info(const struct pki *p, time_t *this_update, uint64_t *number)
+{
+	const struct acme_crl *c = &p->is[0].crl;   /* the current issuer's */
+
+	*this_update = c->der != NULL ? c->this_update : 0;
+	*number = c->der != NULL ? c->number : 0;
 }
 
 int

@@ -158,7 +158,55 @@ tls_renew(struct server *s, time_t now)
 	tls_current_set(&s->tls, srv);
 	log_info("server TLS certificate issued, valid until %ld (unix time)",
 	    (long)crypto_tls_server_not_after(srv));
+	(void)serve_tls_cert_write(s);
 	return 0;
+}
+
+/* Under the lock: the DER of the current certificate, copied as PEM. */
+static char *
+tls_cert_pem(const struct server *s)
+{
+	struct tls_current *cur = (struct tls_current *)&s->tls;
+	const uint8_t *der;
+	size_t len;
+	char *pem;
+
+	pthread_mutex_lock(&cur->lock);
+	der = crypto_tls_server_cert(cur->srv, &len);
+	pem = der != NULL ? crypto_cert_der_to_pem(der, len) : NULL;
+	pthread_mutex_unlock(&cur->lock);
+	return pem;
+}
+
+int
+serve_tls_cert_write(const struct server *s)
+{
+	char path[4096], tmp[4200];
+	char *pem = tls_cert_pem(s);
+	FILE *f = NULL;
+	int ret = -1;
+
+	if (pem == NULL ||
+	    path_join(path, sizeof(path), s->cfg->data_dir, "db/tls.crt") != 0)
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		goto out;
+	if (fputs(pem, f) == EOF || fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	if (rename(tmp, path) == 0)
+		ret = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	if (ret != 0)
+		log_warn("cannot write %s/db/tls.crt (hearth status reads it)",
+		    s->cfg->data_dir);
+	free(pem);
+	return ret;
 }
 
 /* Renews once two thirds of the certificate's life have passed. */
@@ -289,6 +337,7 @@ guard_init(struct server *s)
 		}
 	}
 	s->guard.request_time = c->limit_request_time;
+	s->guard.metrics = &s->metrics;
 	if ((s->guard.conns = connlimit_new(total, c->limit_conns_per_source)) == NULL)
 		return -1;
 	log_info("connections: at most %ld in all, %ld per source (0: no cap); "
@@ -315,6 +364,7 @@ worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 	evutil_socket_t fd;
 
 	w->srv = s;
+	w->index = (int)(w - s->workers);
 	if ((w->base = event_base_new()) == NULL ||
 	    (w->http = evhttp_new(w->base)) == NULL)
 		return -1;
@@ -334,7 +384,8 @@ worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 		close(fd);
 		return -1;
 	}
-	if ((w->validator = validator_new(w->base, s->acme, c, s->deny)) == NULL)
+	if ((w->validator = validator_new(w->base, s->acme, c, s->deny,
+	    &s->metrics)) == NULL)
 		return -1;
 	/* Validations left processing by an earlier run start once the loop
 	 * does. */
@@ -538,6 +589,7 @@ server_close(struct server *s)
 			event_base_free(s->workers[i].base);
 	}
 	free(s->workers);
+	admin_free(s->admin);
 	pki_free(s->pki);
 	denylist_free(s->deny);
 	acme_free(s->acme);
@@ -611,6 +663,65 @@ pki_start(struct server *s)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+admin_start(struct server *s)
+{
+	int fd;
+
+	if (strcmp(s->cfg->admin_listen, "off") == 0)
+		return 0;
+	if ((fd = serve_listen_socket(s->cfg->admin_listen)) < 0)
+		return -1;
+	if (deny_listener(s, fd, s->cfg->admin_listen) != 0) {
+		close(fd);
+		return -1;
+	}
+	if ((s->admin = admin_new(s, fd)) == NULL) {
+		log_error("cannot serve metrics and health on %s",
+		    s->cfg->admin_listen);
+		return -1;
+	}
+	log_info("metrics and health on http://%s (/metrics, /healthz, /readyz)",
+	    s->cfg->admin_listen);
+	return 0;
+}
+
+/* The root's notAfter, for /readyz; 0 when it cannot be read. */
+static time_t
+root_not_after(const struct config *c)
+{
+	struct crypto_cert_info info;
+	char path[4096], *pem = NULL;
+	uint8_t *der = NULL;
+	size_t n = 0, len = 0;
+	time_t t = 0;
+	FILE *f;
+
+	if (path_join(path, sizeof(path), c->data_dir, "ca/root.crt") != 0 ||
+	    (f = fopen(path, "r")) == NULL)
+		return 0;
+	if ((pem = calloc(1, CRYPTO_MAX_PEM_BYTES + 1)) != NULL)
+		n = fread(pem, 1, CRYPTO_MAX_PEM_BYTES, f);
+	fclose(f);
+	if (pem != NULL && crypto_cert_pem_to_der(pem, n, &der, &len) == 0 &&
+	    crypto_cert_info(der, len, &info) == 0)
+		t = info.not_after;
+	free(der);
+	free(pem);
+	return t;
+}
+
+/* A random per-process prefix keeps request ids apart across restarts. */
+static void
+id_prefix_init(struct server *s)
+{
+	uint8_t r[4] = { 0 };
+
+	(void)crypto_random(r, sizeof(r));
+	snprintf(s->id_prefix, sizeof(s->id_prefix), "%02x%02x%02x%02x",
+	    r[0], r[1], r[2], r[3]);
 }
 
 static int
@@ -706,6 +817,8 @@ cmd_serve(const struct config *c)
 	s.cfg = c;
 	s.crl_lifetime = c->crl_lifetime;
 	s.crl_refresh = c->crl_refresh;
+	s.started = time(NULL);
+	log_set_json(c->log_format != NULL && strcmp(c->log_format, "json") == 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0 || tls_current_init(&s.tls) != 0)
 		return 1;
@@ -717,6 +830,8 @@ cmd_serve(const struct config *c)
 	    privsep_prepare(c, &ps) != 0 || server_open(&s) != 0)
 		goto out;
 	default_host_init(&s);
+	id_prefix_init(&s);
+	s.root_not_after = root_not_after(c);
 	if (tls_renew(&s, time(NULL)) != 0)
 		goto out;
 	if ((s.main_base = event_base_new()) == NULL)
@@ -732,7 +847,7 @@ cmd_serve(const struct config *c)
 			log_error("cannot listen on %s", c->listen);
 			goto out;
 		}
-	if (pki_start(&s) != 0)
+	if (pki_start(&s) != 0 || admin_start(&s) != 0)
 		goto out;
 	/* Listener bound, store open, signer forked, no thread yet. */
 	if (privsep_drop(c, &ps) != 0)

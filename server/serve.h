@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "server_internal.h"
+#include "metrics.h"
 #include "tls_bev.h"
 
 struct event_base;
@@ -19,12 +20,15 @@ struct store;
 struct validator;
 struct pki;
 struct denylist;
+struct admin;
 
 struct worker {
 	struct server *srv;
 	struct event_base *base;
 	struct evhttp *http;
 	struct validator *validator;    /* this loop's validation I/O */
+	int index;                      /* 0..n_workers-1 */
+	unsigned long long requests;    /* this loop's request count, for ids */
 	pthread_t thread;
 	int started;
 };
@@ -58,6 +62,11 @@ struct server {
 	char pki_url[300];              /* "http://host[:port]" in leaves */
 	long crl_lifetime, crl_refresh; /* from cfg; a reload changes them */
 	struct event *sighup;           /* configuration reload (reload.c) */
+	struct admin *admin;            /* metrics and health, or NULL */
+	struct metrics metrics;         /* every loop adds to it (atomics) */
+	time_t started;
+	time_t root_not_after;          /* of DIR/ca/root.crt; 0 unknown */
+	char id_prefix[9];              /* request ids: random per process */
 };
 
 /* Spawns a signer for each retired intermediate in DIR/ca/retired/ not yet
@@ -105,9 +114,23 @@ int split_listen(const char *listen, char *host, size_t hostsz, char *port,
  * builds the first CRL. NULL after logging why. */
 struct pki *pki_new(struct server *s, int fd);
 void pki_free(struct pki *p);
+/* The current intermediate's CRL: thisUpdate (0 before the first) and
+ * number. */
+void pki_crl_info(const struct pki *p, time_t *this_update, uint64_t *number);
 /* The base URL relying parties use when --pki-url is not given:
  * "http://HOST[:PORT]" with PORT of --pki-listen and HOST its address when
  * one is given, else the first --tls-name, else the host name. 0 or -1. */
 int pki_default_url(const struct server *s, char *out, size_t outsz);
+
+/* ---- the admin listener (admin.c): /metrics, /healthz, /readyz ---- */
+
+/* Serves on fd (a listening socket, taken over, closed on failure) from
+ * s->main_base. NULL on failure. */
+struct admin *admin_new(struct server *s, int fd);
+void admin_free(struct admin *a);
+
+/* Writes the listener's current certificate (PEM, no key) to DIR/tls.crt
+ * through a temporary file and a rename, for `hearth status`. 0 or -1. */
+int serve_tls_cert_write(const struct server *s);
 
 #endif

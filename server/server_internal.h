@@ -67,6 +67,8 @@ struct config {
 	long retention;               /* seconds expired records are kept */
 	long tls_cert_lifetime;       /* seconds the listener's certificate lives */
 	char *pki_listen;             /* plain HTTP "ADDR:PORT", or "off" */
+	char *admin_listen;           /* metrics and health "ADDR:PORT", or "off" */
+	char *log_format;             /* "text" or "json" */
 	long ocsp;                    /* 1: OCSP served and named in leaves */
 	long crl_lifetime;            /* seconds from thisUpdate to nextUpdate */
 	long crl_refresh;             /* seconds between scheduled CRLs, at most */
@@ -154,6 +156,30 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * escaped as \xNN, truncating with "..."; for client-supplied strings. */
 void log_escape(const char *s, char *out, size_t outsz);
 
+/* --log-format json (1) or text (0); call once at start-up. */
+void log_set_json(int json);
+/* Nonzero when lines are JSON (then fields carry what text puts in msg). */
+int server_log_json(void);
+/* One named value of a log line; value is logged escaped (JSON) or as is
+ * (text: the caller escapes client-supplied values with log_escape). */
+struct log_field {
+	const char *key;            /* a fixed name: letters, digits, '_' */
+	const char *value;
+};
+/* A line of level ("info", "warn", "error") about request rid (NULL or ""
+ * for none) with message msg and n fields. */
+void log_fields(const char *level, const char *rid, const char *msg,
+    const struct log_field *f, size_t n);
+/* A printf-style line about request rid. */
+void log_req(const char *level, const char *rid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes s as the inside of a JSON string into out (outsz bytes, always
+ * NUL-terminated): '"', '\\' and control bytes escaped, every byte outside
+ * printable ASCII as \u00XX, so the result is valid JSON and ASCII whatever
+ * s holds. Stops before a character that would not fit; returns the length
+ * written. */
+size_t log_json_escape(const char *s, char *out, size_t outsz);
+
 /* ---- commands ---- */
 
 /* `hearth init`: creates (or imports) the CA under DIR/ca. 0 or -1. */
@@ -173,6 +199,20 @@ int cmd_certs(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 /* The usage lines of `hearth certs` and `hearth revoke`. */
 void certs_usage(FILE *f);
+/* `hearth status --data DIR` (status_cli.c): 0 when nothing needs
+ * attention, 1 when something does (or cannot be read), 2 on bad usage. */
+int cmd_status(int argc, char **argv);
+/* `hearth trust --data DIR [--pem FILE] [--der FILE]` (trust_cli.c). */
+int cmd_trust(int argc, char **argv);
+/* The arguments of status and trust (trust: pem and der too). */
+struct status_args {
+	const char *data, *pem, *der;
+};
+int status_parse(int argc, char **argv, int trust, struct status_args *a);
+/* The first certificate of the PEM file dir/name as DER (caller frees).
+ * 0 or -1. */
+int status_cert_load(const char *dir, const char *name, uint8_t **der,
+    size_t *len);
 
 /* ---- `hearth ca` (ca_cli.c) ---- */
 

@@ -32,6 +32,7 @@
 #include "server_internal.h"
 #include "connlimit.h"
 #include "tls_bev.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -54,6 +55,7 @@ struct tls_conn {
 	struct evbuffer_cb_entry *out_cb;
 	size_t pending;                 /* plaintext encrypted, not yet drained */
 	int failed;
+	int handshake_counted;          /* in guard->metrics, ok or failed */
 	int client;                     /* an outgoing connection */
 	char *errbuf;                   /* client: where failures are described */
 	size_t errsz;
@@ -116,12 +118,31 @@ conn_flush(struct tls_conn *c)
 	return ret;
 }
 
+/* Counts an accepted connection's handshake once: done, or failed before
+ * it was (a peer that just closes is not counted). */
+static void
+handshake_count(struct tls_conn *c, int rc)
+{
+	int done;
+
+	if (c->client || c->guard == NULL || c->guard->metrics == NULL ||
+	    c->handshake_counted)
+		return;
+	done = crypto_tls_version(c->tls) != NULL;
+	if (!done && (rc == 0 || rc == CRYPTO_TLS_CLOSED))
+		return;
+	c->handshake_counted = 1;
+	metrics_handshake(c->guard->metrics, done);
+}
+
 static void
 conn_fail(struct tls_conn *c, const char *what, int rc)
 {
 	if (c->failed)
 		return;
 	c->failed = 1;
+	if (rc != CRYPTO_TLS_WANT_READ)
+		handshake_count(c, rc);
 	if (rc != CRYPTO_TLS_CLOSED && rc != CRYPTO_TLS_WANT_READ) {
 		if (c->client && c->errbuf != NULL)
 			snprintf(c->errbuf, c->errsz, "%s", rc == CRYPTO_ERR_PARSE ?
@@ -259,6 +280,8 @@ tls_filter_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	}
 	c->in = NULL;
 	crypto_zeroize(buf, sizeof(buf));
+	if (!c->failed)
+		handshake_count(c, 0);
 	if (produced)
 		deadline_arm(c);        /* the first byte of a request */
 	if (conn_flush(c) != 0)

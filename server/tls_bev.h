@@ -12,6 +12,7 @@ struct bufferevent;
 struct crypto_tls_server;
 struct crypto_tls_client;
 struct connlimit;
+struct metrics;
 
 /*
  * What guards accepted connections (docs/limits.md): the connection caps,
@@ -24,6 +25,7 @@ struct connlimit;
 struct tls_guard {
 	struct connlimit *conns;        /* NULL: no caps */
 	long request_time;              /* seconds; 0: no deadline */
+	struct metrics *metrics;        /* handshakes counted; NULL: none */
 };
 
 /* The TLS context new connections take; swapped atomically on renewal. */

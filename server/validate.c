@@ -20,6 +20,7 @@
 #include "resolver.h"
 #include "server_internal.h"
 #include "tlsalpn01.h"
+#include "metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct validator_job {
 	uint8_t *cert;
 	char alpn[256];
 	struct acme_caa_record *caa_recs;
+	struct timespec started;       /* when the fetch began (monotonic) */
 	struct validator_job *prev, *next;
 };
 
@@ -61,6 +63,7 @@ struct validator {
 	struct event *kick;            /* looks at it once the caller is done */
 	struct validator_job *jobs;    /* waiting or running */
 	size_t n_active;
+	struct metrics *metrics;       /* may be NULL */
 };
 
 static const char *
@@ -160,13 +163,21 @@ job_report(struct validator_job *j, const struct acme_validation_result *r)
 {
 	struct validator *v = j->v;
 	char ident[128], summary[512];
+	enum acme_validation_outcome o;
+	struct timespec t1;
 
 	log_escape(j->job.identifier, ident, sizeof(ident));
 	result_summary(&j->job, r, summary, sizeof(summary));
-	log_info("validation %s: %s %s%s (try %u): %s", j->job.challenge_id,
-	    type_name(j->job.type), j->job.wildcard ? "*." : "", ident,
-	    j->job.attempt + 1, summary);
-	acme_validation_done(v->acme, &j->job, r, time(NULL));
+	o = acme_validation_done(v->acme, &j->job, r, time(NULL));
+	log_req("info", j->job.request_id, "validation %s: %s %s%s (try %u): %s: "
+	    "%s", j->job.challenge_id, type_name(j->job.type),
+	    j->job.wildcard ? "*." : "", ident, j->job.attempt + 1, summary,
+	    acme_validation_outcome_name(o));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (v->metrics != NULL)
+		metrics_validation(v->metrics, j->job.type, o,
+		    (long long)(t1.tv_sec - j->started.tv_sec) * 1000000 +
+		    (t1.tv_nsec - j->started.tv_nsec) / 1000);
 	job_free(j);
 	/* A retry acme/ queued, or jobs held back by the cap; from the loop,
 	 * so jobs failing at once never recurse. */
@@ -301,6 +312,7 @@ job_run(struct validator_job *j)
 	const struct acme_validation *job = &j->job;
 	int started = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &j->started);
 	switch (job->type) {
 	case ACME_CHALL_HTTP01:
 		j->http01 = http01_fetch_start(v->http01, job->identifier,
@@ -344,7 +356,8 @@ job_start(struct validator *v, const struct acme_validation *job)
 		memset(&r, 0, sizeof(r));
 		r.status = ACME_FETCH_CONNECTION;
 		snprintf(r.detail, sizeof(r.detail), "internal error: out of memory");
-		log_error("validation %s: out of memory", job->challenge_id);
+		log_req("error", job->request_id, "validation %s: out of memory",
+		    job->challenge_id);
 		acme_validation_done(v->acme, job, &r, time(NULL));
 		return;
 	}
@@ -409,7 +422,7 @@ fetchers_new(struct validator *v, const struct config *cfg)
 
 struct validator *
 validator_new(struct event_base *base, struct acme *a, const struct config *cfg,
-    const struct denylist *deny)
+    const struct denylist *deny, struct metrics *metrics)
 {
 	struct validator *v;
 	struct resolver_options ro;
@@ -421,6 +434,7 @@ validator_new(struct event_base *base, struct acme *a, const struct config *cfg,
 	v->base = base;
 	v->acme = a;
 	v->deny = deny;
+	v->metrics = metrics;
 	memset(&ro, 0, sizeof(ro));
 	ro.servers = cfg->resolver;
 	if ((v->res = resolver_new(base, &ro, err, sizeof(err))) == NULL) {

@@ -10,6 +10,7 @@
 
 struct event_base;
 struct acme;
+struct metrics;
 struct config;
 struct denylist;
 struct validator;
@@ -20,9 +21,11 @@ struct validator;
  * cfg's --resolver, --http01-port and --tlsalpn01-port, and never
  * connecting where deny says not to (borrowed too: --validation-deny, the
  * unspecified addresses and the server's own listeners). It looks at
- * acme/'s queue once a second by itself as well. NULL on failure, logged. */
+ * acme/'s queue once a second by itself as well. Finished validations are
+ * counted in metrics (borrowed; may be NULL). NULL on failure, logged. */
 struct validator *validator_new(struct event_base *base, struct acme *a,
-    const struct config *cfg, const struct denylist *deny);
+    const struct config *cfg, const struct denylist *deny,
+    struct metrics *metrics);
 /* Starts every queued validation, up to VALIDATE_MAX_ACTIVE at once (the
  * rest are taken as running ones finish; a retry waiting out its delay
  * counts as running). Call from base's thread. */

@@ -87,6 +87,18 @@ void store_close(struct store *st);
 /* Schema version of the open store. */
 int store_schema_version(const struct store *st);
 
+/* How much of its file the store uses. */
+struct store_usage {
+	uint64_t file_bytes;        /* size of the data file on disk */
+	uint64_t map_bytes;         /* the map size (the file may grow to it) */
+	uint64_t page_bytes;        /* one page */
+	uint64_t pages_used;        /* pages in use: last page number + 1 */
+	uint64_t readers_used;      /* reader slots taken, all processes */
+};
+/* Fills *out from the environment's metadata; no transaction, cheap. 0 or
+ * STORE_ERR_INVALID / STORE_ERR_IO. */
+int store_usage(struct store *st, struct store_usage *out);
+
 /* A read transaction: a consistent snapshot until store_read_end(). */
 int store_read_begin(struct store *st, struct store_txn **txn);
 void store_read_end(struct store_txn *txn);

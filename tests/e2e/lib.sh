@@ -61,17 +61,25 @@ free_port() {
 # gets a free port of its own unless the arguments name --pki-listen: one
 # per data directory (DIR.pki-port), kept across restarts since leaves carry
 # URLs under it; PKI_PORT is the last one.
+# The admin listener gets a free port (DIR.admin-port, ADMIN_PORT the last
+# one) the same way unless they name --admin-listen.
 PKI_PORT=
+ADMIN_PORT=
 start_server() {
-	local dir=$1 port=$2 pki=(); shift 2
+	local dir=$1 port=$2 pki=() admin=(); shift 2
 	SERVER_LOG="$dir.log"
 	if [[ " $* " != *" --pki-listen"* ]]; then
 		[ -s "$dir.pki-port" ] || free_port >"$dir.pki-port"
 		PKI_PORT=$(cat "$dir.pki-port")
 		pki=(--pki-listen "127.0.0.1:$PKI_PORT")
 	fi
+	if [[ " $* " != *" --admin-listen"* ]]; then
+		[ -s "$dir.admin-port" ] || free_port >"$dir.admin-port"
+		ADMIN_PORT=$(cat "$dir.admin-port")
+		admin=(--admin-listen "127.0.0.1:$ADMIN_PORT")
+	fi
 	(no_lock_fd; exec "$HEARTH_BIN" serve --data "$dir" --listen "127.0.0.1:$port" \
-		--threads 2 "${pki[@]}" "$@" >>"$SERVER_LOG" 2>&1) &
+		--threads 2 "${pki[@]}" "${admin[@]}" "$@" >>"$SERVER_LOG" 2>&1) &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	local i

@@ -61,6 +61,9 @@ stop_server
 mkdir -m 700 "$R" "$R/db"
 cp -a "$B/ca" "$R/ca"
 cp "$B/db/data.mdb" "$R/db/"
+# the restored server takes the old one's place, under the same PKI URL
+# that the certificates carry
+cp "$D.pki-port" "$R.pki-port"
 start_acme_server "$R" "$PORT"
 for c in cb1 lg1; do
 	S=$(cert_serial "$WORK/$c.pem")

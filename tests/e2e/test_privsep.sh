@@ -29,8 +29,11 @@ ids() { awk -v f="$2:" '$1 == f { print $2, $3, $4, $5 }' "/proc/$1/status"; }
 status_line() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 owner() { stat -c %U "$1"; }
 mode() { stat -c %a "$1"; }
-# signer_of PID: the signer process, the server's only child.
-signer_of() { pgrep -P "$1" || true; }
+# launcher_of PID: the server's only child, the launcher that starts and
+# restarts signers (it stays root: docs/security.md); signer_of PID: the
+# signer process, the launcher's only child.
+launcher_of() { pgrep -P "$1" || true; }
+signer_of() { local l; l=$(launcher_of "$1"); [ -n "$l" ] && pgrep -P "$l" || true; }
 # can_read USER FILE: USER can read FILE.
 can_read() { as_user "$1" cat "$2" >/dev/null 2>&1; }
 # can_signal USER PID: USER may send signals to PID.
