@@ -441,9 +441,12 @@ struct acme_crl {
  * write (numbers only grow, also across restarts). thisUpdate is now, or the
  * latest revocation time when that is later (another process's clock). 0,
  * ACME_ERR_INVALID, ACME_ERR_NOMEM or ACME_ERR_INTERNAL (store or signer).
+ * Only certificates the signer's intermediate issued are listed; current
+ * nonzero (the intermediate in use) also takes revocations recorded before
+ * the revoked table kept issuers.
  */
-int acme_crl_build(struct store *st, struct crypto_signer *s, time_t now,
-    long lifetime, struct acme_crl *out);
+int acme_crl_build(struct store *st, struct crypto_signer *s, int current,
+    time_t now, long lifetime, struct acme_crl *out);
 void acme_crl_clear(struct acme_crl *c);
 
 #define ACME_OCSP_VALIDITY 3600     /* an answer's nextUpdate - thisUpdate */

@@ -311,7 +311,8 @@ int acme_url(char *out, size_t outsz, const char *base, const char *kind,
 
 /* ---- revocation records (revoked.c) ---- */
 
-#define ACME_REVOKED_REC_LEN  18
+#define ACME_REVOKED_REC_LEN_V1 18   /* records written before issuer ids */
+#define ACME_REVOKED_REC_LEN  51
 #define ACME_META_REVOCATIONS "revocations"  /* uint64, big-endian */
 #define ACME_META_CRL_NUMBER  "crl_number"   /* uint64, big-endian; only grows */
 
@@ -320,11 +321,17 @@ struct acme_revoked {
 	time_t revoked_at;
 	time_t not_after;            /* the certificate's; it leaves the CRL after */
 	int reason;
+	uint8_t issuer[32];          /* the issuing intermediate's key id */
+	size_t issuer_len;           /* 0: unknown (a version 1 record) */
 };
 void acme_revoked_encode(const struct acme_revoked *r,
     uint8_t out[ACME_REVOKED_REC_LEN]);
-/* 0 or ACME_ERR_INVALID (wrong length, version or reason). */
+/* 0 or ACME_ERR_INVALID (wrong length, version or reason). Reads version 1
+ * records (no issuer: issuer_len 0) and version 2. */
 int acme_revoked_decode(const void *val, size_t len, struct acme_revoked *out);
+/* The issuer key id of certificate record c, from the intermediate it
+ * was issued with (its "chain"), into r; issuer_len 0 when unreadable. */
+void acme_revoked_issuer(const cJSON *c, struct acme_revoked *r);
 /* A counter of the meta table; absent reads as 0. 0, ACME_ERR_INTERNAL. */
 int acme_meta_u64_get(struct store_txn *txn, const char *key, uint64_t *v);
 /* 0 or a STORE_* code. */

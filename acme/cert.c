@@ -142,6 +142,7 @@ revoke_txn(struct store_txn *txn, void *arg)
 	rec.revoked_at = r->now;
 	rec.not_after = acme_json_time(c, "notAfter");
 	rec.reason = r->reason;
+	acme_revoked_issuer(c, &rec);
 	acme_revoked_encode(&rec, val);
 	cJSON_AddNumberToObject(c, "revoked", (double)r->now);
 	cJSON_AddNumberToObject(c, "reason", r->reason);

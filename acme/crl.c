@@ -1,7 +1,7 @@
 /*
  * crl.c: the full CRL (RFC 5280 §5) of the intermediate. Reads the revoked
  * table only (fixed-size entries; no certificate record is parsed), leaves
- * out certificates past their notAfter, takes the next CRL number in its own
+ * out certificates past their notAfter and those of another intermediate, takes the next CRL number in its own
  * write transaction (so numbers only grow, across restarts, and a number is
  * never reused even when signing then fails), and has the signer sign.
  * Pure: the time comes from the caller.
@@ -16,11 +16,31 @@
 /* What the scan of the revoked table collects. */
 struct crl_scan {
 	time_t now;
+	char issuer[65];             /* the signer's issuer id */
+	int current;                 /* also takes entries of no known issuer */
 	struct crypto_revoked *v;
 	size_t n, cap;
 	time_t latest;               /* the latest revocation time seen */
 	int err;
 };
+
+/* Whether r belongs on the CRL of c's issuer. */
+static int
+crl_issuer_is(const struct crl_scan *c, const struct acme_revoked *r)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[65];
+	size_t i;
+
+	if (r->issuer_len == 0)
+		return c->current;
+	for (i = 0; i < r->issuer_len; i++) {
+		hex[2 * i] = digits[r->issuer[i] >> 4];
+		hex[2 * i + 1] = digits[r->issuer[i] & 0x0f];
+	}
+	hex[2 * r->issuer_len] = '\0';
+	return strcmp(hex, c->issuer) == 0;
+}
 
 static int
 crl_scan_one(const void *key, size_t keylen, const void *val, size_t vallen,
@@ -38,6 +58,8 @@ crl_scan_one(const void *key, size_t keylen, const void *val, size_t vallen,
 	}
 	if (r.not_after < c->now)
 		return 0;	/* expired: off the CRL (RFC 5280 §3.3) */
+	if (!crl_issuer_is(c, &r))
+		return 0;	/* another intermediate's */
 	if (c->n == c->cap) {
 		ncap = c->cap == 0 ? 256 : c->cap * 2;
 		if (c->n >= CRYPTO_CRL_MAX_ENTRIES ||
@@ -89,8 +111,8 @@ crl_number_txn(struct store_txn *txn, void *arg)
 }
 
 int
-acme_crl_build(struct store *st, struct crypto_signer *s, time_t now,
-    long lifetime, struct acme_crl *out)
+acme_crl_build(struct store *st, struct crypto_signer *s, int current,
+    time_t now, long lifetime, struct acme_crl *out)
 {
 	struct crypto_crl_params p;
 	struct crl_scan c;
@@ -99,7 +121,8 @@ acme_crl_build(struct store *st, struct crypto_signer *s, time_t now,
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
 	c.now = now;
-	if (lifetime <= 0)
+	c.current = current;
+	if (lifetime <= 0 || crypto_signer_issuer_id(s, c.issuer) != CRYPTO_OK)
 		return ACME_ERR_INVALID;
 	if ((ret = crl_collect(st, &c, &out->revocations)) != 0)
 		goto out;

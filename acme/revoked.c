@@ -20,19 +20,27 @@
 #include "store.h"
 
 /*
- * The revoked table's value: version (1), revocation time and notAfter as
- * big-endian signed 64-bit seconds, the reason code.
+ * The revoked table's value: version, revocation time and notAfter as
+ * big-endian signed 64-bit seconds, the reason code (18 bytes: version 1);
+ * version 2 adds the issuer's key id as a length byte and 32 bytes, zero
+ * padded, so a CRL per intermediate takes only its own certificates.
  */
-#define REVOKED_VERSION 1
+#define REVOKED_VERSION_1 1
+#define REVOKED_VERSION   2
 
 void
 acme_revoked_encode(const struct acme_revoked *r,
     uint8_t out[ACME_REVOKED_REC_LEN])
 {
+	size_t n = r->issuer_len <= 32 ? r->issuer_len : 0;
+
+	memset(out, 0, ACME_REVOKED_REC_LEN);
 	out[0] = REVOKED_VERSION;
 	acme_be64_put(out + 1, (uint64_t)(int64_t)r->revoked_at);
 	acme_be64_put(out + 9, (uint64_t)(int64_t)r->not_after);
 	out[17] = (uint8_t)r->reason;
+	out[18] = (uint8_t)n;
+	memcpy(out + 19, r->issuer, n);
 }
 
 int
@@ -40,12 +48,32 @@ acme_revoked_decode(const void *val, size_t len, struct acme_revoked *out)
 {
 	const uint8_t *p = val;
 
-	if (len != ACME_REVOKED_REC_LEN || p[0] != REVOKED_VERSION || p[17] > 10)
+	if (len < ACME_REVOKED_REC_LEN_V1 || p[17] > 10)
 		return ACME_ERR_INVALID;
+	if (!(p[0] == REVOKED_VERSION_1 && len == ACME_REVOKED_REC_LEN_V1) &&
+	    !(p[0] == REVOKED_VERSION && len == ACME_REVOKED_REC_LEN &&
+	    p[18] <= 32))
+		return ACME_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
 	out->revoked_at = (time_t)(int64_t)acme_be64_get(p + 1);
 	out->not_after = (time_t)(int64_t)acme_be64_get(p + 9);
 	out->reason = p[17];
+	if (p[0] == REVOKED_VERSION) {
+		out->issuer_len = p[18];
+		memcpy(out->issuer, p + 19, out->issuer_len);
+	}
 	return ACME_OK;
+}
+
+void
+acme_revoked_issuer(const cJSON *c, struct acme_revoked *r)
+{
+	const char *chain = acme_json_str(c, "chain");
+
+	if (chain == NULL ||
+	    crypto_cert_key_id_pem(chain, strlen(chain), r->issuer,
+	    &r->issuer_len) != CRYPTO_OK)
+		r->issuer_len = 0;
 }
 
 int
@@ -204,6 +232,7 @@ backfill_one(const void *key, size_t keylen, const void *val, size_t vallen,
 		r.reason = (int)acme_json_time(c, "reason");
 		if (r.reason < 0 || r.reason > 10)
 			r.reason = ACME_REASON_UNSPECIFIED;
+		acme_revoked_issuer(c, &r);
 		acme_revoked_encode(&r, rec);
 		ret = store_put(txn, STORE_T_REVOKED, k, klen, rec, sizeof(rec), 0);
 	}

@@ -3,7 +3,9 @@
  * operator's root and issues an intermediate under it, and writes the files
  * crypto.h lists: keys are created 0600 with O_EXCL, everything is written to
  * a temporary name first and linked into place only when all of it is ready,
- * and a failure removes whatever was written. The signer (signer.c) reads
+ * and a failure removes whatever was written. Rotation issues a new
+ * intermediate under the existing root and retires the old one into
+ * retired/<issuer id>/. The signer (signer.c) reads
  * the result; this file never issues leaves.
  */
 #include "pki_internal.h"
@@ -53,6 +55,7 @@ struct ca_conf {
 	time_t now;
 	unsigned root_days, inter_days;
 	const struct crypto_policy *permit;   /* NULL: no name constraints */
+	const struct pki_tlv *subject;        /* NULL: rendered from name */
 };
 
 int
@@ -287,6 +290,7 @@ conf_init(const struct crypto_ca_params *p, struct ca_conf *c)
 	    DEFAULT_INTER_DAYS;
 	c->now = p->now;
 	c->permit = p->permit;
+	c->subject = NULL;
 	if (permit_check(c->permit) != 0)
 		return CRYPTO_ERR_INVALID;
 	if (c->root_days > MAX_DAYS || c->inter_days > MAX_DAYS || c->now <= 0)
@@ -372,8 +376,10 @@ make_intermediate(const struct ca_conf *c, struct pki_key *key,
 	    (ret = pki_spki_key_id(spki, spki_len, id)) != 0 ||
 	    (ret = pki_cert_key_id(&r->view, rid, &rid_len)) != 0)
 		goto out;
-	snprintf(cn, sizeof(cn), "%s Intermediate CA", c->name);
-	pki_name(&subject, c->name, cn);
+	if (c->subject == NULL) {
+		snprintf(cn, sizeof(cn), "%s Intermediate CA", c->name);
+		pki_name(&subject, c->name, cn);
+	}
 	pki_ext_basic(&exts, 1, 0);
 	pki_ext_key_usage(&exts, PKI_KU_KEY_CERT_SIGN | PKI_KU_CRL_SIGN |
 	    PKI_KU_DIGITAL_SIGNATURE);
@@ -385,8 +391,8 @@ make_intermediate(const struct ca_conf *c, struct pki_key *key,
 		goto out;
 	spec.issuer = r->view.subject.der;
 	spec.issuer_len = r->view.subject.der_len;
-	spec.subject = subject.p;
-	spec.subject_len = subject.len;
+	spec.subject = c->subject != NULL ? c->subject->der : subject.p;
+	spec.subject_len = c->subject != NULL ? c->subject->der_len : subject.len;
 	spec.spki = spki;
 	spec.spki_len = spki_len;
 	spec.not_before = c->now - BACKDATE_SECS;
@@ -629,5 +635,242 @@ crypto_ca_import(const char *ca_dir, const char *cert_path,
 	    &r)) == 0)
 		ret = finish(ca_dir, p, &c, &r, generated_pass);
 	ca_root_clear(&r);
+	return ret;
+}
+
+/* ---- rotation -------------------------------------------------------------- */
+
+/* The certificate of dir/name, as DER and a view into it. */
+static int
+read_cert(const char *dir, const char *name, uint8_t **der, size_t *len,
+    struct pki_cert_view *v)
+{
+	char path[PATH_MAX], *pem = NULL;
+	size_t pemlen = 0;
+	int ret;
+
+	if ((ret = ca_path(path, sizeof(path), dir, name, "")) != 0 ||
+	    (ret = crypto_read_file(path, CRYPTO_MAX_PEM_BYTES, &pem,
+	    &pemlen)) != 0)
+		return ret;
+	ret = pki_pem_decode(pem, pemlen, "CERTIFICATE", der, len);
+	if (ret == 0 && pki_cert_view(*der, *len, v) != 0)
+		ret = CRYPTO_ERR_PARSE;
+	free(pem);
+	return ret;
+}
+
+static int
+key_id_hex(const struct pki_cert_view *v, char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t id[32];
+	size_t i, len;
+
+	if (pki_cert_key_id(v, id, &len) != 0 || len == 0)
+		return CRYPTO_ERR_PARSE;
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+	return CRYPTO_OK;
+}
+
+static int
+spki_key_type(const struct pki_cert_view *v, enum crypto_key_type *t)
+{
+	enum pki_spki_kind kind;
+	int ret;
+
+	if ((ret = pki_spki_check(v->spki.der, v->spki.der_len, &kind)) != 0)
+		return ret;
+	if (kind == PKI_SPKI_P256)
+		*t = CRYPTO_KEY_EC_P256;
+	else if (kind == PKI_SPKI_P384)
+		*t = CRYPTO_KEY_EC_P384;
+	else if (kind == PKI_SPKI_RSA)
+		*t = CRYPTO_KEY_RSA_4096;
+	else
+		return CRYPTO_ERR_UNSUPPORTED;
+	return CRYPTO_OK;
+}
+
+/* dir/sub as a new 0700 directory owned like dir; EEXIST is fine only
+ * when may_exist. */
+static int
+make_subdir(const char *dir, const char *sub, int may_exist, char *out,
+    size_t outsz)
+{
+	struct stat st;
+
+	if (ca_path(out, outsz, dir, sub, "") != 0 || stat(dir, &st) != 0)
+		return CRYPTO_ERR_IO;
+	if (mkdir(out, 0700) != 0)
+		return errno == EEXIST && may_exist ? CRYPTO_OK :
+		    errno == EEXIST ? CRYPTO_ERR_EXISTS : CRYPTO_ERR_IO;
+	if (chown(out, st.st_uid, st.st_gid) != 0 && geteuid() == 0)
+		return CRYPTO_ERR_IO;
+	return CRYPTO_OK;
+}
+
+/* Hard-links the current intermediate and the root certificate into
+ * ca_dir/retired/<old_id>/: the same files, modes and owners. */
+static int
+retire(const char *ca_dir, const char *old_id)
+{
+	static const char *const names[] = {
+		"intermediate.crt", "intermediate.key", "root.crt",
+	};
+	char retired[PATH_MAX], dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+	size_t i;
+
+	if (make_subdir(ca_dir, "retired", 1, retired, sizeof(retired)) != 0 ||
+	    make_subdir(retired, old_id, 0, dir, sizeof(dir)) != 0)
+		return errno == EEXIST ? CRYPTO_ERR_EXISTS : CRYPTO_ERR_IO;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (ca_path(from, sizeof(from), ca_dir, names[i], "") != 0 ||
+		    ca_path(to, sizeof(to), dir, names[i], "") != 0 ||
+		    link(from, to) != 0)
+			return CRYPTO_ERR_IO;
+	}
+	sync_dir(dir);
+	sync_dir(retired);
+	return CRYPTO_OK;
+}
+
+/* Writes f over dir/f->name: a temporary file owned like the one it
+ * replaces, then rename(2), so a reader sees the old file or the new. */
+static int
+replace_file(const char *dir, const struct ca_file *f)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if (ca_path(tmp, sizeof(tmp), dir, f->name, ".tmp") != 0 ||
+	    ca_path(path, sizeof(path), dir, f->name, "") != 0 ||
+	    lstat(path, &st) != 0)
+		return CRYPTO_ERR_IO;
+	unlink(tmp);
+	if ((ret = write_tmp(dir, f)) != 0)
+		return ret;
+	if ((lchown(tmp, st.st_uid, st.st_gid) != 0 && geteuid() == 0) ||
+	    rename(tmp, path) != 0) {
+		unlink(tmp);
+		return CRYPTO_ERR_IO;
+	}
+	return CRYPTO_OK;
+}
+
+/* The new intermediate's key and certificate, rendered as files. */
+static int
+rotate_render(const struct ca_conf *c, enum crypto_key_type type,
+    struct ca_root *r, const char *pass, size_t passlen, struct ca_file *f,
+    char new_id[65])
+{
+	struct pki_cert_view nv;
+	struct pki_key *ikey = NULL;
+	uint8_t *ider = NULL;
+	size_t ilen = 0;
+	int ret;
+
+	file_set(&f[0], "intermediate.key", 0600);
+	file_set(&f[1], "intermediate.crt", 0644);
+	if ((ret = pki_key_generate(type, &ikey)) != 0 ||
+	    (ret = make_intermediate(c, ikey, r, &ider, &ilen)) != 0 ||
+	    (ret = pki_cert_view(ider, ilen, &nv)) != 0 ||
+	    (ret = key_id_hex(&nv, new_id)) != 0 ||
+	    (ret = pki_key_pem(ikey, pass, passlen, &f[0].data,
+	    &f[0].len)) != 0)
+		goto out;
+	ret = pki_pem_encode(ider, ilen, "CERTIFICATE", &f[1].data, &f[1].len);
+out:
+	pki_key_free(ikey);
+	free(ider);
+	return ret;
+}
+
+/* Loads the root (certificate and key) and the current intermediate. */
+static int
+rotate_load(const char *ca_dir, const char *root_pass, size_t root_len,
+    struct ca_root *r, uint8_t **oder, size_t *olen,
+    struct pki_cert_view *ov)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if ((ret = ca_path(path, sizeof(path), ca_dir, "root.crt", "")) != 0 ||
+	    (ret = import_cert(path, r)) != 0 ||
+	    (ret = ca_path(path, sizeof(path), ca_dir, "root.key", "")) != 0 ||
+	    (ret = import_key(path, root_pass, root_len, r)) != 0)
+		return ret;
+	return read_cert(ca_dir, "intermediate.crt", oder, olen, ov);
+}
+
+int
+crypto_ca_rotate(const char *ca_dir, const struct crypto_ca_rotate_params *p,
+    char old_id[65], char new_id[65])
+{
+	struct ca_file files[2];
+	struct ca_conf c;
+	struct ca_root r;
+	struct pki_cert_view ov;
+	struct crypto_policy *permit = NULL;
+	enum crypto_key_type type;
+	uint8_t *oder = NULL;
+	size_t olen = 0;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	memset(&c, 0, sizeof(c));
+	memset(files, 0, sizeof(files));
+	if (ca_dir == NULL || p == NULL || p->now <= 0 ||
+	    p->intermediate_days > MAX_DAYS)
+		return CRYPTO_ERR_INVALID;
+	if ((ret = rotate_load(ca_dir, p->root_passphrase,
+	    p->root_passphrase_len, &r, &oder, &olen, &ov)) != 0 ||
+	    (ret = key_id_hex(&ov, old_id)) != 0 ||
+	    (ret = spki_key_type(&ov, &type)) != 0 ||
+	    (ret = pki_constraints_read(&ov, &permit)) != 0)
+		goto out;
+	c.now = p->now;
+	c.inter_days = p->intermediate_days != 0 ? p->intermediate_days :
+	    DEFAULT_INTER_DAYS;
+	c.permit = permit;
+	c.subject = &ov.subject;
+	if ((ret = rotate_render(&c, type, &r, p->intermediate_passphrase,
+	    p->intermediate_passphrase_len, files, new_id)) != 0 ||
+	    (ret = retire(ca_dir, old_id)) != 0)
+		goto out;
+	/* The key first: a signer started between the two renames finds a
+	 * key that does not match the certificate and refuses to start. */
+	if ((ret = replace_file(ca_dir, &files[0])) == 0 &&
+	    (ret = replace_file(ca_dir, &files[1])) == 0)
+		sync_dir(ca_dir);
+out:
+	files_free(files, 2);
+	crypto_policy_free(permit);
+	ca_root_clear(&r);
+	free(oder);
+	return ret;
+}
+
+int
+crypto_cert_key_id_pem(const char *pem, size_t len, uint8_t id[32],
+    size_t *id_len)
+{
+	struct pki_cert_view v;
+	uint8_t *der = NULL;
+	size_t derlen = 0;
+	int ret;
+
+	if (pem == NULL || id == NULL || id_len == NULL)
+		return CRYPTO_ERR_INVALID;
+	if ((ret = pki_pem_decode(pem, len, "CERTIFICATE", &der, &derlen)) != 0)
+		return ret;
+	ret = pki_cert_view(der, derlen, &v) != 0 ||
+	    pki_cert_key_id(&v, id, id_len) != 0 ? CRYPTO_ERR_PARSE : CRYPTO_OK;
+	free(der);
 	return ret;
 }

@@ -233,6 +233,38 @@ int crypto_ca_import(const char *ca_dir, const char *cert_path,
     const char *key_path, const char *key_passphrase, size_t key_passphrase_len,
     const struct crypto_ca_params *p, int *generated_pass);
 
+/*
+ * Issues a new intermediate under the root of ca_dir and makes it current:
+ * the root key (root.key, decrypted with root_passphrase) is loaded for this
+ * call only and zeroized; the new key has the type of the current one and
+ * the new certificate its subject and name constraints. The current
+ * intermediate.crt/.key and root.crt are hard-linked first into
+ * ca_dir/retired/<old_id>/ (laid out like ca_dir, so crypto_signer_spawn
+ * can open it); then intermediate.key and intermediate.crt are each
+ * replaced by rename(2), owned and moded like the files they replace.
+ * old_id/new_id receive the issuer ids (crypto_signer_issuer_id) of the
+ * retired and the new intermediate. CRYPTO_ERR_EXISTS when the retired
+ * directory is already there; CRYPTO_ERR_PASSPHRASE/MISMATCH for a wrong root
+ * key or passphrase; CRYPTO_ERR_IO with errno.
+ */
+struct crypto_ca_rotate_params {
+	const char *root_passphrase;
+	size_t root_passphrase_len;
+	const char *intermediate_passphrase;  /* NULL: the new key is stored clear */
+	size_t intermediate_passphrase_len;
+	unsigned intermediate_days;           /* 0: 1825; never past the root */
+	time_t now;
+};
+int crypto_ca_rotate(const char *ca_dir, const struct crypto_ca_rotate_params *p,
+    char old_id[65], char new_id[65]);
+
+/* The key identifier of the first certificate in pem (its subjectKeyId,
+ * else the SHA-1 of its key): for an intermediate, the bytes its issuer id
+ * (crypto_signer_issuer_id) spells in hex. *id_len <= 32. 0,
+ * CRYPTO_ERR_INVALID or CRYPTO_ERR_PARSE. */
+int crypto_cert_key_id_pem(const char *pem, size_t len, uint8_t id[32],
+    size_t *id_len);
+
 /* ---- the signer: holds the intermediate key ----------------------------- */
 
 #define CRYPTO_KU_DIGITAL_SIGNATURE 0x80

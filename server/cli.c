@@ -1,8 +1,10 @@
 /*
  * cli.c: the command words (`init`, `serve`, `eab`, `certs`, `revoke`,
- * `backup`, `status`, `trust`, `version`, `help`) and their usage text. Parses the configuration and
+ * `backup`, `status`, `trust`, `ca`, `version`, `help`) and their usage
+ * text. Parses the configuration and
  * hands it to the command (`eab` parses its own words in eab_cli.c, `certs`
- * and `revoke` in certs_cli.c, `backup` in backup_cli.c).
+ * and `revoke` in certs_cli.c, `backup` in backup_cli.c,
+ * `ca` in ca_cli.c).
  */
 #include "server.h"
 #include "server_internal.h"
@@ -24,8 +26,9 @@ usage(FILE *f)
 	    "       hearth trust --data DIR [--pem FILE] [--der FILE]\n"
 	    "                                          how to trust the root; export it\n"
 	    "       hearth backup --data DIR DEST | --verify DEST\n"
+	    "       hearth ca rotate-intermediate --data DIR   new intermediate\n"
 	    "       hearth version                     and the wolfSSL in use\n"
-	    "       hearth help [init|serve|eab|certs|revoke|backup]\n");
+	    "       hearth help [init|serve|eab|certs|revoke|backup|ca]\n");
 }
 
 static int
@@ -45,6 +48,8 @@ help(int argc, char **argv)
 		certs_usage(stdout);
 	} else if (argc > 0 && strcmp(argv[0], "backup") == 0) {
 		backup_usage(stdout);
+	} else if (argc > 0 && strcmp(argv[0], "ca") == 0) {
+		ca_usage(stdout);
 	} else {
 		usage(stdout);
 	}
@@ -76,6 +81,8 @@ server_main(int argc, char **argv)
 		    cmd_revoke(argc - 2, argv + 2);
 	if (strcmp(argv[1], "backup") == 0)
 		return cmd_backup(argc - 2, argv + 2);
+	if (strcmp(argv[1], "ca") == 0)
+		return cmd_ca(argc - 2, argv + 2);
 	if (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "trust") == 0) {
 		if (crypto_init() != CRYPTO_OK)
 			return 1;

@@ -6,7 +6,11 @@
  * RFC 6960 appendix A.1). Runs on the main thread's event loop: the
  * traffic is light and every answer is small.
  *
- * The CRL is built by acme/ and kept here as bytes: at start, within a
+ * Each intermediate in use has its CRL and certificate paths: the current
+ * one and every retired one not yet expired (retired.c); an OCSP request
+ * is answered by the signer of the intermediate its CertID names.
+ *
+ * A CRL is built by acme/ and kept here as bytes: at start, within a
  * second of a revocation (a one-second timer polls the store's revocation
  * counter, which also catches `hearth revoke` run by another process), and
  * at least every --crl-refresh. OCSP answers are signed per request from
@@ -31,17 +35,28 @@
  * possibly percent-encoded. */
 #define PKI_MAX_OCSP_PATH (3 * (4 * (CRYPTO_OCSP_MAX_REQUEST / 3 + 1)) + 16)
 
+/* One intermediate: the current one, or a retired one (retired.c). */
+struct pki_issuer {
+	struct crypto_signer *signer;
+	int current;
+	char id[65];
+	char crl_path[96];              /* "/crl/<issuer id>.crl" */
+	char inter_path[96];            /* "/ca/<issuer id>.crt" */
+	uint8_t *inter_der;
+	size_t inter_len;
+	struct acme_crl crl;            /* der NULL until the first build */
+	time_t fail_logged;
+};
+
 struct pki {
 	struct server *srv;
 	struct evhttp *http;
 	struct event *tick;
-	char crl_path[96];              /* "/crl/<issuer id>.crl" */
-	char inter_path[96];            /* "/ca/<issuer id>.crt" */
-	uint8_t *inter_der, *root_der;
-	size_t inter_len, root_len;
+	struct pki_issuer is[1 + SERVER_RETIRED_MAX];  /* [0]: current */
+	size_t n_is;
+	uint8_t *root_der;
+	size_t root_len;
 	char *root_pem;
-	struct acme_crl crl;            /* der NULL until the first build */
-	time_t fail_logged;
 };
 
 static void
@@ -77,29 +92,31 @@ pki_method_not_allowed(struct evhttp_request *req, const char *allow)
 	return pki_error(req, 405, "Method Not Allowed", "method not allowed\n");
 }
 
-/* Builds a new CRL; the old one stays served when this fails. */
+/* Builds a new CRL of one issuer; the old one stays served when this
+ * fails. */
 static void
-pki_crl_rebuild(struct pki *p, time_t now)
+pki_crl_rebuild(struct pki *p, struct pki_issuer *is, time_t now)
 {
 	struct acme_crl crl;
 	int ret;
 
-	ret = acme_crl_build(p->srv->store, p->srv->signer, now,
+	ret = acme_crl_build(p->srv->store, is->signer, is->current, now,
 	    p->srv->crl_lifetime, &crl);
 	if (ret != 0) {
-		if (now - p->fail_logged >= PKI_FAIL_LOG_EVERY) {
-			log_error("building the CRL failed; retrying every second "
-			    "(the last CRL, if any, is still served)");
-			p->fail_logged = now;
+		if (now - is->fail_logged >= PKI_FAIL_LOG_EVERY) {
+			log_error("building the CRL of %s failed; retrying every "
+			    "second (the last CRL, if any, is still served)",
+			    is->id);
+			is->fail_logged = now;
 		}
 		return;
 	}
-	log_info("CRL %llu built: %zu revoked certificates, next update %ld "
-	    "(unix time)", (unsigned long long)crl.number, crl.entries,
-	    (long)crl.next_update);
-	acme_crl_clear(&p->crl);
-	p->crl = crl;
-	p->fail_logged = 0;
+	log_info("CRL %llu of %s built: %zu revoked certificates, next update "
+	    "%ld (unix time)", (unsigned long long)crl.number, is->id,
+	    crl.entries, (long)crl.next_update);
+	acme_crl_clear(&is->crl);
+	is->crl = crl;
+	is->fail_logged = 0;
 }
 
 /* Every second: a revocation since the last CRL, or the refresh is due. */
@@ -107,17 +124,38 @@ static void
 pki_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct pki *p = arg;
+	struct pki_issuer *is;
 	time_t now = time(NULL);
 	uint64_t count;
+	size_t i;
+	int known;
 
 	(void)fd;
 	(void)what;
-	if (acme_revocation_count(p->srv->store, &count) != 0)
-		count = p->crl.revocations + 1;	/* unknown: rebuild */
-	if (p->crl.der == NULL || count != p->crl.revocations ||
-	    now >= p->crl.this_update + p->srv->crl_refresh ||
-	    now < p->crl.this_update)
-		pki_crl_rebuild(p, now);
+	known = acme_revocation_count(p->srv->store, &count) == 0;
+	for (i = 0; i < p->n_is; i++) {
+		is = &p->is[i];
+		if (!known || is->crl.der == NULL ||
+		    count != is->crl.revocations ||
+		    now >= is->crl.this_update + p->srv->crl_refresh ||
+		    now < is->crl.this_update)
+			pki_crl_rebuild(p, is, now);
+	}
+}
+
+/* The signer whose intermediate the OCSP request names as issuer; the
+ * current one when none does (it answers "unauthorized"). */
+static struct crypto_signer *
+pki_ocsp_signer(struct pki *p, const uint8_t *der, size_t len)
+{
+	struct crypto_ocsp_request r;
+	size_t i;
+
+	if (der != NULL && crypto_ocsp_request_parse(der, len, &r) == CRYPTO_OK)
+		for (i = 0; i < p->n_is; i++)
+			if (crypto_signer_ocsp_issuer_matches(p->is[i].signer, &r))
+				return p->is[i].signer;
+	return p->is[0].signer;
 }
 
 /* OCSP request bytes to a signed answer (an OCSP error status included). */
@@ -127,8 +165,8 @@ pki_ocsp(struct pki *p, struct evhttp_request *req, const uint8_t *der,
 {
 	struct acme_ocsp o;
 
-	if (acme_ocsp_answer(p->srv->store, p->srv->signer, der, len, time(NULL),
-	    &o) != 0) {
+	if (acme_ocsp_answer(p->srv->store, pki_ocsp_signer(p, der, len), der,
+	    len, time(NULL), &o) != 0) {
 		*outcome = "no memory";
 		return pki_error(req, 500, "Internal Server Error", "out of memory\n");
 	}
@@ -178,13 +216,28 @@ pki_ocsp_post(struct pki *p, struct evhttp_request *req, const char **outcome)
 }
 
 static int
-pki_crl(struct pki *p, struct evhttp_request *req)
+pki_crl(struct pki_issuer *is, struct evhttp_request *req)
 {
-	if (p->crl.der == NULL)
+	if (is->crl.der == NULL)
 		return pki_error(req, 503, "Service Unavailable",
 		    "the CRL is not built yet\n");
-	pki_reply(req, 200, "OK", "application/pkix-crl", p->crl.der, p->crl.len);
+	pki_reply(req, 200, "OK", "application/pkix-crl", is->crl.der,
+	    is->crl.len);
 	return 200;
+}
+
+/* The issuer whose CRL (*crl 1) or certificate (*crl 0) path is path. */
+static struct pki_issuer *
+pki_issuer_path(struct pki *p, const char *path, int *crl)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_is; i++) {
+		*crl = strcmp(path, p->is[i].crl_path) == 0;
+		if (*crl || strcmp(path, p->is[i].inter_path) == 0)
+			return &p->is[i];
+	}
+	return NULL;
 }
 
 /* Routes one request; returns the status sent. */
@@ -193,7 +246,8 @@ pki_route(struct pki *p, struct evhttp_request *req, const char *path,
     const char **outcome)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
-	int get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+	int get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD, crl = 0;
+	struct pki_issuer *is;
 
 	if (!p->srv->cfg->ocsp && strncmp(path, "/ocsp", 5) == 0)
 		return pki_error(req, 404, "Not Found", "OCSP is off (--ocsp 0)\n");
@@ -203,13 +257,14 @@ pki_route(struct pki *p, struct evhttp_request *req, const char *path,
 	if (strncmp(path, "/ocsp/", 6) == 0)
 		return get ? pki_ocsp_get(p, req, path + 6, outcome) :
 		    pki_method_not_allowed(req, "GET, HEAD");
-	if (strcmp(path, p->crl_path) != 0 && strcmp(path, p->inter_path) != 0 &&
-	    strcmp(path, "/ca/root.crt") != 0 && strcmp(path, "/ca/root.pem") != 0)
+	is = pki_issuer_path(p, path, &crl);
+	if (is == NULL && strcmp(path, "/ca/root.crt") != 0 &&
+	    strcmp(path, "/ca/root.pem") != 0)
 		return pki_error(req, 404, "Not Found", "not found\n");
 	if (!get)
 		return pki_method_not_allowed(req, "GET, HEAD");
-	if (strcmp(path, p->crl_path) == 0)
-		return pki_crl(p, req);
+	if (is != NULL && crl)
+		return pki_crl(is, req);
 	if (strcmp(path, "/ca/root.pem") == 0)
 		pki_reply(req, 200, "OK", "application/x-pem-file", p->root_pem,
 		    strlen(p->root_pem));
@@ -217,8 +272,8 @@ pki_route(struct pki *p, struct evhttp_request *req, const char *path,
 		pki_reply(req, 200, "OK", "application/pkix-cert", p->root_der,
 		    p->root_len);
 	else
-		pki_reply(req, 200, "OK", "application/pkix-cert", p->inter_der,
-		    p->inter_len);
+		pki_reply(req, 200, "OK", "application/pkix-cert", is->inter_der,
+		    is->inter_len);
 	return 200;
 }
 
@@ -246,8 +301,10 @@ pki_handle(struct evhttp_request *req, void *arg)
 void
 pki_crl_info(const struct pki *p, time_t *this_update, uint64_t *number)
 {
-	*this_update = p->crl.der != NULL ? p->crl.this_update : 0;
-	*number = p->crl.der != NULL ? p->crl.number : 0;
+	const struct acme_crl *c = &p->is[0].crl;   /* the current issuer's */
+
+	*this_update = c->der != NULL ? c->this_update : 0;
+	*number = c->der != NULL ? c->number : 0;
 }
 
 int
@@ -299,19 +356,33 @@ pki_load_root(struct pki *p)
 }
 
 static int
-pki_load(struct pki *p)
+pki_issuer_load(struct pki_issuer *is, struct crypto_signer *s, int current)
 {
-	const char *pem = crypto_signer_chain_pem(p->srv->signer);
-	char id[65];
+	const char *pem = crypto_signer_chain_pem(s);
 
-	if (crypto_signer_issuer_id(p->srv->signer, id) != 0 ||
-	    crypto_cert_pem_to_der(pem, strlen(pem), &p->inter_der,
-	    &p->inter_len) != 0) {
+	is->signer = s;
+	is->current = current;
+	if (crypto_signer_issuer_id(s, is->id) != 0 ||
+	    crypto_cert_pem_to_der(pem, strlen(pem), &is->inter_der,
+	    &is->inter_len) != 0) {
 		log_error("pki: cannot read the intermediate certificate");
 		return -1;
 	}
-	snprintf(p->crl_path, sizeof(p->crl_path), "/crl/%s.crl", id);
-	snprintf(p->inter_path, sizeof(p->inter_path), "/ca/%s.crt", id);
+	snprintf(is->crl_path, sizeof(is->crl_path), "/crl/%s.crl", is->id);
+	snprintf(is->inter_path, sizeof(is->inter_path), "/ca/%s.crt", is->id);
+	return 0;
+}
+
+static int
+pki_load(struct pki *p)
+{
+	size_t i;
+
+	if (pki_issuer_load(&p->is[0], p->srv->signer, 1) != 0)
+		return -1;
+	for (p->n_is = 1, i = 0; i < p->srv->n_retired; i++, p->n_is++)
+		if (pki_issuer_load(&p->is[p->n_is], p->srv->retired[i], 0) != 0)
+			return -1;
 	return pki_load_root(p);
 }
 
@@ -338,7 +409,7 @@ pki_new(struct server *s, int fd)
 	if (evhttp_accept_socket(p->http, fd) != 0)
 		goto fail;
 	fd = -1;	/* evhttp owns it */
-	pki_crl_rebuild(p, time(NULL));
+	pki_tick(-1, 0, p);
 	if (event_add(p->tick, &second) != 0)
 		goto fail;
 	return p;
@@ -352,14 +423,18 @@ fail:
 void
 pki_free(struct pki *p)
 {
+	size_t i;
+
 	if (p == NULL)
 		return;
 	if (p->tick != NULL)
 		event_free(p->tick);
 	if (p->http != NULL)
 		evhttp_free(p->http);
-	acme_crl_clear(&p->crl);
-	free(p->inter_der);
+	for (i = 0; i < sizeof(p->is) / sizeof(p->is[0]); i++) {
+		acme_crl_clear(&p->is[i].crl);
+		free(p->is[i].inter_der);
+	}
 	free(p->root_der);
 	free(p->root_pem);
 	free(p);

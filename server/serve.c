@@ -542,6 +542,10 @@ server_open(struct server *s)
 		return -1;
 	signer_config(s, &sc);
 	s->signer = crypto_signer_spawn(path, pw, pwlen, &sc, &err);
+	if (s->signer != NULL && retired_open(s, &sc, pw, pwlen) != 0)
+		log_error("%s/retired: cannot read it: %s; the retired "
+		    "intermediates get no CRL or OCSP answers", path,
+		    strerror(errno));
 	if (pw != NULL) {
 		crypto_zeroize(pw, pwlen);
 		free(pw);
@@ -591,6 +595,7 @@ server_close(struct server *s)
 	acme_free(s->acme);
 	store_close(s->store);
 	crypto_signer_free(s->signer);
+	retired_close(s);
 	crypto_policy_free(s->policy);
 	crypto_policy_free(s->constraints);
 	tls_current_fini(&s->tls);

@@ -33,10 +33,14 @@ struct worker {
 	int started;
 };
 
+#define SERVER_RETIRED_MAX 8    /* retired intermediates served (retired.c) */
+
 struct server {
 	const struct config *cfg;
 	struct store *store;
 	struct crypto_signer *signer;
+	struct crypto_signer *retired[SERVER_RETIRED_MAX]; /* CRL and OCSP only */
+	size_t n_retired;
 	struct crypto_policy *policy;   /* read-only once built */
 	struct crypto_policy *constraints; /* the intermediate's, or NULL */
 	struct acme *acme;
@@ -64,6 +68,13 @@ struct server {
 	time_t root_not_after;          /* of DIR/ca/root.crt; 0 unknown */
 	char id_prefix[9];              /* request ids: random per process */
 };
+
+/* Spawns a signer for each retired intermediate in DIR/ca/retired/ not yet
+ * expired (retired.c), with the settings and passphrase of the current
+ * one. 0, or -1 when the directory cannot be read. */
+int retired_open(struct server *s, const struct crypto_signer_config *sc,
+    const char *pw, size_t pwlen);
+void retired_close(struct server *s);
 
 /* SIGHUP on main_base: reads the configuration again and applies what may
  * change at run time (reload.c). 0 or -1. */
@@ -103,7 +114,8 @@ int split_listen(const char *listen, char *host, size_t hostsz, char *port,
  * builds the first CRL. NULL after logging why. */
 struct pki *pki_new(struct server *s, int fd);
 void pki_free(struct pki *p);
-/* The served CRL's thisUpdate (0 before the first) and number. */
+/* The current intermediate's CRL: thisUpdate (0 before the first) and
+ * number. */
 void pki_crl_info(const struct pki *p, time_t *this_update, uint64_t *number);
 /* The base URL relying parties use when --pki-url is not given:
  * "http://HOST[:PORT]" with PORT of --pki-listen and HOST its address when

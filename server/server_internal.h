@@ -214,6 +214,11 @@ int status_parse(int argc, char **argv, int trust, struct status_args *a);
 int status_cert_load(const char *dir, const char *name, uint8_t **der,
     size_t *len);
 
+/* ---- `hearth ca` (ca_cli.c) ---- */
+
+int cmd_ca(int argc, char **argv);
+void ca_usage(FILE *f);
+
 /* ---- privilege separation (privsep.c) ---- */
 
 struct privsep {

@@ -5,7 +5,8 @@
  * its entries, makes the OCSP requests and reads the answers. Expired
  * certificates leave the CRL; the CRL number grows, also across a store
  * reopen; OCSP says good, revoked (time and reason), unknown, and refuses
- * malformed requests and other issuers.
+ * malformed requests and other issuers. After crypto_ca_rotate, the
+ * retired and the new intermediate each list only their own revocations.
  */
 #include "check.h"
 #include "crypto/pki_test.h"
@@ -67,7 +68,7 @@ crl(int n, size_t want_entries)
 	struct acme_crl c;
 	uint64_t number = 0;
 
-	CHECK_EQ_INT(acme_crl_build(st, signer, now, 7 * 86400, &c), 0);
+	CHECK_EQ_INT(acme_crl_build(st, signer, 1, now, 7 * 86400, &c), 0);
 	if (c.der == NULL)
 		return 0;
 	CHECK_EQ_INT(c.entries, want_entries);
@@ -76,6 +77,86 @@ crl(int n, size_t want_entries)
 	number = c.number;
 	acme_crl_clear(&c);
 	return number;
+}
+
+/* A certificate record issued with chain (an intermediate's PEM). */
+static int
+seed_chain_txn(struct store_txn *txn, void *arg)
+{
+	const char *const *sc = arg;
+	cJSON *c = cJSON_CreateObject();
+	int ret;
+
+	cJSON_AddStringToObject(c, "account", "00000000dddddddddddddddd");
+	cJSON_AddNumberToObject(c, "notAfter", (double)(now + 86400));
+	cJSON_AddStringToObject(c, "chain", sc[1]);
+	ret = acme_record_put(txn, STORE_T_CERTS, sc[0], c);
+	cJSON_Delete(c);
+	return ret;
+}
+
+/* How many entries the CRL of s lists (current: also those of no issuer). */
+static size_t
+crl_entries(struct crypto_signer *s, int current)
+{
+	struct acme_crl c;
+	size_t n;
+
+	if (acme_crl_build(st, s, current, now, 86400, &c) != 0)
+		return (size_t)-1;
+	n = c.entries;
+	acme_crl_clear(&c);
+	return n;
+}
+
+/* crypto_ca_rotate, then one CRL per intermediate, each with its own. */
+static void
+test_rotation(void)
+{
+	struct crypto_ca_rotate_params rp;
+	struct crypto_signer *cur = NULL, *old = NULL;
+	char old_id[65], new_id[65], id[65], dir[1024];
+	const char *sc[2];
+	int e;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.root_passphrase = "wrong pass";
+	rp.root_passphrase_len = 10;
+	rp.now = now;
+	CHECK(crypto_ca_rotate(pt_path("ca"), &rp, old_id, new_id) != 0);
+	CHECK(access(pt_path("ca/retired"), F_OK) != 0);
+	rp.root_passphrase = "root pass";
+	rp.root_passphrase_len = 9;
+	CHECK_EQ_INT(crypto_ca_rotate(pt_path("ca"), &rp, old_id, new_id), 0);
+	CHECK_EQ_INT(crypto_signer_issuer_id(signer, id), 0);
+	CHECK(strcmp(old_id, id) == 0);
+	CHECK(strcmp(old_id, new_id) != 0);
+	snprintf(dir, sizeof(dir), "%s/%s", pt_path("ca/retired"), old_id);
+	cur = crypto_signer_open(pt_path("ca"), NULL, 0, NULL, &e);
+	old = crypto_signer_open(dir, NULL, 0, NULL, &e);
+	CHECK(cur != NULL && old != NULL);
+	if (cur == NULL || old == NULL)
+		goto out;
+	CHECK_EQ_INT(crypto_signer_issuer_id(cur, id), 0);
+	CHECK(strcmp(new_id, id) == 0);
+	CHECK_EQ_INT(crypto_signer_issuer_id(old, id), 0);
+	CHECK(strcmp(old_id, id) == 0);
+	/* one certificate under each, both revoked */
+	sc[0] = "a1a1";
+	sc[1] = crypto_signer_chain_pem(old);
+	CHECK_EQ_INT(store_write(st, seed_chain_txn, sc), 0);
+	sc[0] = "b2b2";
+	sc[1] = crypto_signer_chain_pem(cur);
+	CHECK_EQ_INT(store_write(st, seed_chain_txn, sc), 0);
+	CHECK_EQ_INT(acme_cert_revoke(st, "a1a1", 1, now - 5), 0);
+	CHECK_EQ_INT(acme_cert_revoke(st, "b2b2", 1, now - 5), 0);
+	CHECK_EQ_INT(crl_entries(old, 0), 1);
+	CHECK_EQ_INT(crl_entries(cur, 0), 1);
+	/* the current one also takes the revocations of no known issuer */
+	CHECK(crl_entries(cur, 1) > 1);
+out:
+	crypto_signer_free(cur);
+	crypto_signer_free(old);
 }
 
 static void
@@ -199,6 +280,8 @@ main(void)
 		test_crl();
 		if (st != NULL)
 			test_ocsp();
+		if (st != NULL)
+			test_rotation();
 	}
 	store_close(st);
 	crypto_signer_free(signer);

@@ -108,20 +108,43 @@ test_revoke(void)
 static void
 test_record_format(void)
 {
-	struct acme_revoked r = { -5, (time_t)1 << 40, 10 }, back;
-	uint8_t buf[ACME_REVOKED_REC_LEN];
+	struct acme_revoked r, back;
+	uint8_t buf[ACME_REVOKED_REC_LEN], v1[ACME_REVOKED_REC_LEN_V1];
 
+	memset(&r, 0, sizeof(r));
+	r.revoked_at = -5;
+	r.not_after = (time_t)1 << 40;
+	r.reason = 10;
+	memset(r.issuer, 0xab, 20);
+	r.issuer_len = 20;
 	acme_revoked_encode(&r, buf);
-	CHECK_EQ_INT(buf[0], 1);
+	CHECK_EQ_INT(buf[0], 2);
 	CHECK_EQ_INT(acme_revoked_decode(buf, sizeof(buf), &back), 0);
 	CHECK_EQ_INT(back.revoked_at, -5);
 	CHECK_EQ_INT(back.not_after, (time_t)1 << 40);
 	CHECK_EQ_INT(back.reason, 10);
+	CHECK_EQ_INT(back.issuer_len, 20);
+	CHECK(memcmp(back.issuer, r.issuer, 20) == 0);
 	CHECK_EQ_INT(acme_revoked_decode(buf, sizeof(buf) - 1, &back), ACME_ERR_INVALID);
+
+	/* a version 1 record (before issuers) still reads, with no issuer */
+	memcpy(v1, buf, sizeof(v1));
+	v1[0] = 1;
+	CHECK_EQ_INT(acme_revoked_decode(v1, sizeof(v1), &back), 0);
+	CHECK_EQ_INT(back.reason, 10);
+	CHECK_EQ_INT(back.issuer_len, 0);
+	/* but a version byte must match its length */
+	CHECK_EQ_INT(acme_revoked_decode(buf, ACME_REVOKED_REC_LEN_V1, &back),
+	    ACME_ERR_INVALID);
+	v1[0] = 2;
+	CHECK_EQ_INT(acme_revoked_decode(v1, sizeof(v1), &back), ACME_ERR_INVALID);
+	buf[18] = 33;
+	CHECK_EQ_INT(acme_revoked_decode(buf, sizeof(buf), &back), ACME_ERR_INVALID);
+	buf[18] = 20;
 	buf[17] = 11;
 	CHECK_EQ_INT(acme_revoked_decode(buf, sizeof(buf), &back), ACME_ERR_INVALID);
 	buf[17] = 1;
-	buf[0] = 2;
+	buf[0] = 3;
 	CHECK_EQ_INT(acme_revoked_decode(buf, sizeof(buf), &back), ACME_ERR_INVALID);
 }
 
