@@ -327,22 +327,21 @@ store_usage(struct store *st, struct store_usage *out)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
-	const char *dir = NULL;
-	char path[4096];
+	mdb_filehandle_t fd;
 	struct stat sb;
 
 	memset(out, 0, sizeof(*out));
 	if (st == NULL || st->env == NULL)
 		return STORE_ERR_INVALID;
-	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0 ||
-	    mdb_env_get_path(st->env, &dir) != 0 || dir == NULL)
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0)
 		return STORE_ERR_IO;
 	out->map_bytes = (uint64_t)info.me_mapsize;
 	out->page_bytes = (uint64_t)ms.ms_psize;
 	out->pages_used = (uint64_t)info.me_last_pgno + 1;
 	out->readers_used = (uint64_t)info.me_numreaders;
-	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >= sizeof(path) ||
-	    stat(path, &sb) != 0)
+	/* the open file, not its path: a server that dropped its privileges
+	 * may no longer reach the path */
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0)
 		return STORE_ERR_IO;
 	out->file_bytes = (uint64_t)sb.st_size;
 	return 0;
