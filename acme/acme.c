@@ -17,6 +17,7 @@ acme_new(const struct acme_config *cfg, struct store *st,
     struct crypto_signer *signer, int *err)
 {
 	struct acme *a;
+	struct acme_settings *settings;
 	int ret = ACME_ERR_NOMEM;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -28,8 +29,9 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	a->cfg.policy = NULL;
 	a->cfg.profiles = NULL;
 	a->cfg.n_profiles = 0;
-	if ((a->settings = acme_settings_new(cfg, &ret)) == NULL)
+	if ((settings = acme_settings_new(cfg, &ret)) == NULL)
 		goto fail;
+	atomic_store(&a->settings, settings);
 	if (a->cfg.max_body == 0)
 		a->cfg.max_body = ACME_MAX_BODY;
 	if (a->cfg.retention == 0)
