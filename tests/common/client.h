@@ -181,11 +181,13 @@ tc_post_mode(struct tc *c, const char *path, const void *payload, size_t plen,
     enum tc_key mode)
 {
 	char url[ACME_MAX_URL], *body;
-	int status;
+	int status, n;
 
 	if (c->nonce[0] == '\0')
 		(void)tc_send(c, "HEAD", "/acme/new-nonce", NULL);
-	snprintf(url, sizeof(url), "%s%s", TC_BASE, path);
+	n = snprintf(url, sizeof(url), "%s%s", TC_BASE, path);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return -1;
 	if ((body = tc_jws(c, url, payload, plen, mode)) == NULL)
 		return -1;
 	status = tc_send(c, "POST", path, body);
