@@ -29,7 +29,7 @@
 #include "store.h"
 
 #define BACKUP_FORMAT      1
-#define BACKUP_MAX_FILES   32        /* files in DEST/ca, at most */
+#define BACKUP_MAX_FILES   256       /* files under DEST/ca, at most */
 #define BACKUP_MAX_CA_FILE (1 << 20) /* bytes of one CA file, at most */
 #define BACKUP_PATH        4096
 #define BACKUP_MANIFEST    "MANIFEST"
@@ -159,42 +159,84 @@ list_add(struct backup_list *l, const char *dest, const char *rel,
 	return 0;
 }
 
-/* Copies every regular file of DIR/ca into DEST/ca with its mode. */
+/* Whether name, a directory under rel ("ca" or "ca/retired"), belongs in a
+ * backup: ca/retired, and ca/retired/ISSUER_ID (hex) for each intermediate
+ * `hearth ca rotate-intermediate` retired. */
 static int
-copy_ca(const char *data, const char *dest, struct backup_list *l)
+copy_subdir_wanted(const char *rel, const char *name)
 {
-	char from_dir[BACKUP_PATH], from[BACKUP_PATH], to[BACKUP_PATH], rel[300];
-	struct dirent *e;
-	struct stat sb;
-	DIR *d = NULL;
-	int ret = -1;
+	size_t n = strlen(name);
 
-	if (path_join(from_dir, sizeof(from_dir), data, "ca") != 0 ||
-	    (d = opendir(from_dir)) == NULL) {
-		fprintf(stderr, "hearth: %s/ca: %s\n", data, strerror(errno));
+	if (strcmp(rel, "ca") == 0)
+		return strcmp(name, "retired") == 0;
+	if (strcmp(rel, "ca/retired") != 0 || n == 0 || n > 64)
+		return 0;
+	return strspn(name, "0123456789abcdefABCDEF") == n;
+}
+
+static int copy_tree(const char *data, const char *dest, const char *rel,
+    struct backup_list *l);
+
+/* Copies DIR/rel/name, a regular file or a wanted directory, into DEST. */
+static int
+copy_entry(const char *data, const char *dest, const char *rel,
+    const char *name, struct backup_list *l)
+{
+	char from[BACKUP_PATH], to[BACKUP_PATH], sub[300];
+	struct stat sb;
+
+	if (snprintf(sub, sizeof(sub), "%s/%s", rel, name) >= (int)sizeof(sub) ||
+	    path_join(from, sizeof(from), data, sub) != 0 ||
+	    path_join(to, sizeof(to), dest, sub) != 0)
+		return -1;
+	if (lstat(from, &sb) != 0)
+		return 0;                   /* gone since readdir */
+	if (S_ISDIR(sb.st_mode)) {
+		if (!copy_subdir_wanted(rel, name))
+			return 0;
+		if (mkdir(to, 0700) != 0) {
+			fprintf(stderr, "hearth: backup: cannot create %s: %s\n",
+			    to, strerror(errno));
+			return -1;
+		}
+		return copy_tree(data, dest, sub, l);
+	}
+	if (!S_ISREG(sb.st_mode))
+		return 0;                   /* sockets, links: not CA files */
+	if (file_copy(from, to, sb.st_mode & 07777) != 0 ||
+	    list_add(l, dest, sub, sb.st_mode & 07777) != 0) {
+		fprintf(stderr, "hearth: %s: cannot copy to %s: %s\n", from, to,
+		    l->n > BACKUP_MAX_FILES ? "too many CA files" : strerror(errno));
 		return -1;
 	}
-	while ((e = readdir(d)) != NULL) {
-		if (path_join(from, sizeof(from), from_dir, e->d_name) != 0 ||
-		    lstat(from, &sb) != 0 || !S_ISREG(sb.st_mode))
-			continue;           /* ".", "..", and anything not a file */
-		snprintf(rel, sizeof(rel), "ca/%s", e->d_name);
-		if (path_join(to, sizeof(to), dest, rel) != 0 ||
-		    file_copy(from, to, sb.st_mode & 07777) != 0 ||
-		    list_add(l, dest, rel, sb.st_mode & 07777) != 0) {
-			fprintf(stderr, "hearth: %s: cannot copy to %s: %s\n", from,
-			    to, strerror(errno));
-			goto out;
-		}
-		if (strcmp(e->d_name, "root.pass") == 0)
-			fprintf(stderr, "hearth: WARNING: %s/ca/root.pass, the root "
-			    "key's passphrase, is in this backup next to the root "
-			    "key: whoever holds the backup can sign as the root. "
-			    "Keep DEST offline, or move root.pass out of %s/ca.\n",
-			    data, data);
+	if (strcmp(sub, "ca/root.pass") == 0)
+		fprintf(stderr, "hearth: WARNING: %s/ca/root.pass, the root "
+		    "key's passphrase, is in this backup next to the root "
+		    "key: whoever holds the backup can sign as the root. "
+		    "Keep DEST offline, or move root.pass out of %s/ca.\n",
+		    data, data);
+	return 0;
+}
+
+/* Copies every regular file of DIR/rel into DEST/rel with its mode, and the
+ * wanted subdirectories (ca/retired/ISSUER_ID) likewise. */
+static int
+copy_tree(const char *data, const char *dest, const char *rel,
+    struct backup_list *l)
+{
+	char dir[BACKUP_PATH];
+	struct dirent *e;
+	DIR *d;
+	int ret = 0;
+
+	if (path_join(dir, sizeof(dir), data, rel) != 0 ||
+	    (d = opendir(dir)) == NULL) {
+		fprintf(stderr, "hearth: %s/%s: %s\n", data, rel, strerror(errno));
+		return -1;
 	}
-	ret = 0;
-out:
+	while (ret == 0 && (e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			ret = copy_entry(data, dest, rel, e->d_name, l);
 	closedir(d);
 	return ret;
 }
@@ -298,7 +340,7 @@ backup_take(const char *data, const char *dest)
 	/* LMDB creates the copy under the umask; the store is 0600. */
 	if (path_join(db, sizeof(db), dest, "db/data.mdb") != 0 ||
 	    chmod(db, 0600) != 0 || list_add(l, dest, "db/data.mdb", 0600) != 0 ||
-	    copy_ca(data, dest, l) != 0)
+	    copy_tree(data, dest, "ca", l) != 0)
 		goto out;
 	if (manifest_write(dest, l, store_schema_version(st)) != 0) {
 		fprintf(stderr, "hearth: backup: cannot write %s/%s: %s\n", dest,

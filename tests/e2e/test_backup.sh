@@ -5,7 +5,7 @@
 # new server: the same certificates are in its store, byte for byte, the
 # restored account revokes one through ACME, and the CRL and OCSP of the
 # restored server say so. A DEST that is not empty is refused; a damaged
-# backup fails --verify.
+# backup fails --verify. A rotated (retired) intermediate is backed up too.
 # fixed-ports: http-01 on 5002, DNS on 8053 (see loopback.sh)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/loopback.sh"
@@ -99,6 +99,20 @@ ocsp_says() {
 check "the restored server's CRL lists the revoked certificate" eventually crl_has "$(cert_serial "$WORK/lg1.pem")"
 check "OCSP: revoked, superseded" ocsp_says "$WORK/lg1.pem" "Reason: superseded"
 check "OCSP: certbot's certificate is good" ocsp_says "$WORK/cb1.pem" ": good"
+
+# A rotated intermediate is in the backup too (ca/retired/ISSUER_ID), so
+# certificates under it stay revocable after a restore.
+check "rotate the restored CA's intermediate" logged rotate "$HEARTH_BIN" ca rotate-intermediate --data "$R"
+RETIRED=$(ls "$R/ca/retired")
+check "a second backup" logged backup2 "$HEARTH_BIN" backup --data "$R" "$WORK/backup2"
+check "... holds the retired intermediate's key, mode kept" test \
+	"$(stat -c %a "$WORK/backup2/ca/retired/$RETIRED/intermediate.key" 2>/dev/null)" = 600
+check "... and its certificate, as in the data directory" cmp -s \
+	"$WORK/backup2/ca/retired/$RETIRED/intermediate.crt" "$R/ca/retired/$RETIRED/intermediate.crt"
+check "... listed in the manifest" grep -q " ca/retired/$RETIRED/intermediate.key$" "$WORK/backup2/MANIFEST"
+check "hearth backup --verify accepts it" logged verify2 "$HEARTH_BIN" backup --verify "$WORK/backup2"
+printf 'x' >>"$WORK/backup2/ca/retired/$RETIRED/intermediate.crt"
+check_not "a damaged retired intermediate fails --verify" "$HEARTH_BIN" backup --verify "$WORK/backup2"
 
 server_healthy
 done_checks
