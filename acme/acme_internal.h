@@ -332,6 +332,10 @@ int acme_revoked_decode(const void *val, size_t len, struct acme_revoked *out);
 /* The issuer key id of certificate record c, from the intermediate it
  * was issued with (its "chain"), into r; issuer_len 0 when unreadable. */
 void acme_revoked_issuer(const cJSON *c, struct acme_revoked *r);
+/* Whether r's issuer is the one whose id (crypto_signer_issuer_id, hex) is
+ * issuer_hex: 1 yes, 0 no, -1 not known (issuer_len 0). */
+int acme_revoked_issuer_is(const struct acme_revoked *r,
+    const char *issuer_hex);
 /* A counter of the meta table; absent reads as 0. 0, ACME_ERR_INTERNAL. */
 int acme_meta_u64_get(struct store_txn *txn, const char *key, uint64_t *v);
 /* 0 or a STORE_* code. */

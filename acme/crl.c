@@ -28,18 +28,9 @@ struct crl_scan {
 static int
 crl_issuer_is(const struct crl_scan *c, const struct acme_revoked *r)
 {
-	static const char digits[] = "0123456789abcdef";
-	char hex[65];
-	size_t i;
+	int is = acme_revoked_issuer_is(r, c->issuer);
 
-	if (r->issuer_len == 0)
-		return c->current;
-	for (i = 0; i < r->issuer_len; i++) {
-		hex[2 * i] = digits[r->issuer[i] >> 4];
-		hex[2 * i + 1] = digits[r->issuer[i] & 0x0f];
-	}
-	hex[2 * r->issuer_len] = '\0';
-	return strcmp(hex, c->issuer) == 0;
+	return is < 0 ? c->current : is;
 }
 
 static int

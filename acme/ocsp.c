@@ -1,7 +1,8 @@
 /*
  * ocsp.c: OCSP answers (RFC 6960) for the intermediate's certificates. A
  * serial in the revoked table is revoked (time and reason); one hearth
- * issued and did not revoke is good; any other is unknown. Requests for
+ * issued under this intermediate and did not revoke is good; any other,
+ * including one issued under another intermediate, is unknown. Requests for
  * another issuer are refused with unauthorized (§2.3), unparsable ones with
  * malformedRequest, and a signer that cannot sign gives tryLater. Every
  * answer is signed afresh from the store, so a revocation shows in the next
@@ -11,6 +12,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "store.h"
 
@@ -29,17 +32,45 @@ ocsp_error(struct acme_ocsp *out, int status, const char *outcome)
 	return ACME_OK;
 }
 
-/* Status of serial (DER INTEGER contents) from one snapshot. */
+/* Whether the certificate record of serial hex was issued by issuer_hex:
+ * 1 yes, 0 no (another intermediate's), -1 no record, or no readable chain
+ * (taken as the current intermediate's, as the CRL does). */
+static int
+ocsp_cert_issuer_is(struct store_txn *txn, const char *hex,
+    const char *issuer_hex)
+{
+	struct acme_revoked r;
+	const void *val;
+	size_t vlen;
+	cJSON *c;
+
+	if (store_get(txn, STORE_T_CERTS, hex, strlen(hex), &val, &vlen) !=
+	    STORE_OK)
+		return -1;
+	if ((c = cJSON_ParseWithLength(val, vlen)) == NULL)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	acme_revoked_issuer(c, &r);
+	cJSON_Delete(c);
+	return acme_revoked_issuer_is(&r, issuer_hex) == 0 ? 0 : 1;
+}
+
+/*
+ * Status of serial (DER INTEGER contents) from one snapshot, as the
+ * intermediate issuer_hex sees it: a serial hearth issued under another
+ * intermediate (a retired one, or the one that replaced it) is unknown to
+ * this one (RFC 6960 §2.2), whether or not it was revoked.
+ */
 static int
 ocsp_lookup(struct store *st, const uint8_t *serial, size_t len,
-    struct crypto_ocsp_answer *a)
+    const char *issuer_hex, struct crypto_ocsp_answer *a)
 {
 	char hex[ACME_SERIAL_HEX_LEN + 1];
 	struct acme_revoked r;
 	struct store_txn *txn;
 	const void *val;
 	size_t vlen;
-	int rc;
+	int rc, mine;
 
 	while (len > 1 && serial[0] == 0) {
 		serial++;
@@ -48,17 +79,21 @@ ocsp_lookup(struct store *st, const uint8_t *serial, size_t len,
 	crypto_serial_hex(serial, len, hex);
 	if (store_read_begin(st, &txn) != STORE_OK)
 		return ACME_ERR_INTERNAL;
+	a->status = CRYPTO_OCSP_UNKNOWN;
 	rc = store_get(txn, STORE_T_REVOKED, serial, len, &val, &vlen);
-	if (rc == STORE_OK) {
-		rc = acme_revoked_decode(val, vlen, &r);
-		a->status = CRYPTO_OCSP_REVOKED;
-		a->revoked_at = r.revoked_at;
-		a->reason = r.reason;
+	if (rc == STORE_OK && (rc = acme_revoked_decode(val, vlen, &r)) == 0) {
+		mine = acme_revoked_issuer_is(&r, issuer_hex);
+		if (mine < 0)           /* a version 1 record: ask the certificate */
+			mine = ocsp_cert_issuer_is(txn, hex, issuer_hex) != 0;
+		if (mine) {
+			a->status = CRYPTO_OCSP_REVOKED;
+			a->revoked_at = r.revoked_at;
+			a->reason = r.reason;
+		}
 	} else if (rc == STORE_NOTFOUND) {
-		rc = store_get(txn, STORE_T_CERTS, hex, strlen(hex), &val, &vlen);
-		a->status = rc == STORE_OK ? CRYPTO_OCSP_GOOD : CRYPTO_OCSP_UNKNOWN;
-		if (rc == STORE_NOTFOUND)
-			rc = STORE_OK;
+		rc = STORE_OK;
+		if (ocsp_cert_issuer_is(txn, hex, issuer_hex) == 1)
+			a->status = CRYPTO_OCSP_GOOD;
 	}
 	store_read_end(txn);
 	return rc == 0 ? ACME_OK : ACME_ERR_INTERNAL;
@@ -81,6 +116,7 @@ acme_ocsp_answer(struct store *st, struct crypto_signer *s,
 {
 	struct crypto_ocsp_request r;
 	struct crypto_ocsp_answer a;
+	char issuer[65];
 
 	memset(out, 0, sizeof(*out));
 	if (req == NULL || len == 0 ||
@@ -89,7 +125,8 @@ acme_ocsp_answer(struct store *st, struct crypto_signer *s,
 	if (!crypto_signer_ocsp_issuer_matches(s, &r))
 		return ocsp_error(out, OCSP_UNAUTHORIZED, "unauthorized");
 	memset(&a, 0, sizeof(a));
-	if (ocsp_lookup(st, r.serial, r.serial_len, &a) != ACME_OK)
+	if (crypto_signer_issuer_id(s, issuer) != CRYPTO_OK ||
+	    ocsp_lookup(st, r.serial, r.serial_len, issuer, &a) != ACME_OK)
 		return ocsp_error(out, OCSP_INTERNAL, "internalError");
 	/* a revocation stamped by another process's clock a little ahead */
 	a.this_update = a.revoked_at > now ? a.revoked_at : now;

@@ -77,6 +77,23 @@ acme_revoked_issuer(const cJSON *c, struct acme_revoked *r)
 }
 
 int
+acme_revoked_issuer_is(const struct acme_revoked *r, const char *issuer_hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[65];
+	size_t i;
+
+	if (r->issuer_len == 0 || r->issuer_len > sizeof(r->issuer))
+		return -1;
+	for (i = 0; i < r->issuer_len; i++) {
+		hex[2 * i] = digits[r->issuer[i] >> 4];
+		hex[2 * i + 1] = digits[r->issuer[i] & 0x0f];
+	}
+	hex[2 * r->issuer_len] = '\0';
+	return strcmp(hex, issuer_hex) == 0;
+}
+
+int
 acme_meta_u64_get(struct store_txn *txn, const char *key, uint64_t *v)
 {
 	const void *val;

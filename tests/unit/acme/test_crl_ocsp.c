@@ -6,7 +6,8 @@
  * certificates leave the CRL; the CRL number grows, also across a store
  * reopen; OCSP says good, revoked (time and reason), unknown, and refuses
  * malformed requests and other issuers. After crypto_ca_rotate, the
- * retired and the new intermediate each list only their own revocations.
+ * retired and the new intermediate each list only their own revocations,
+ * and each answers OCSP for its own certificates only.
  */
 #include "check.h"
 #include "crypto/pki_test.h"
@@ -109,6 +110,42 @@ crl_entries(struct crypto_signer *s, int current)
 	return n;
 }
 
+static char *ocsp_of(struct crypto_signer *s, const char *serial,
+    const char *issuer, const char *va, const char *extra);
+static int has(const char *out, const char *needle);
+
+/* Each intermediate answers for its own certificates only: another's, good
+ * or revoked, is unknown to it. */
+static void
+rotation_ocsp(struct crypto_signer *old, const char *old_dir,
+    struct crypto_signer *cur)
+{
+	static const struct { const char *serial; int old; const char *want; }
+	    q[] = {
+		{ "c3c3", 1, "Cert Status: good" },
+		{ "c3c3", 0, "Cert Status: unknown" },
+		{ "a1a1", 1, "Cert Status: revoked" },
+		{ "a1a1", 0, "Cert Status: unknown" },
+		{ "b2b2", 0, "Cert Status: revoked" },
+		{ "b2b2", 1, "Cert Status: unknown" },
+	};
+	char crt[1100], now_crt[2048];
+	size_t i;
+	char *out;
+
+	snprintf(crt, sizeof(crt), "%s/intermediate.crt", old_dir);
+	snprintf(now_crt, sizeof(now_crt), "%s", pt_path("ca/intermediate.crt"));
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		const char *issuer = q[i].old ? crt : now_crt;
+
+		out = ocsp_of(q[i].old ? old : cur, q[i].serial, issuer, issuer,
+		    "");
+		CHECK(has(out, "Response verify OK"));
+		CHECK(has(out, q[i].want));
+		free(out);
+	}
+}
+
 /* crypto_ca_rotate, then one CRL per intermediate, each with its own. */
 static void
 test_rotation(void)
@@ -154,6 +191,10 @@ test_rotation(void)
 	CHECK_EQ_INT(crl_entries(cur, 0), 1);
 	/* the current one also takes the revocations of no known issuer */
 	CHECK(crl_entries(cur, 1) > 1);
+	sc[0] = "c3c3";         /* under the old one, not revoked */
+	sc[1] = crypto_signer_chain_pem(old);
+	CHECK_EQ_INT(store_write(st, seed_chain_txn, sc), 0);
+	rotation_ocsp(old, dir, cur);
 out:
 	crypto_signer_free(cur);
 	crypto_signer_free(old);
@@ -184,9 +225,11 @@ test_crl(void)
 		CHECK_EQ_INT(crl(3, 1), 3);
 }
 
-/* Asks with openssl's request for serial; returns the answer's text. */
+/* Asks s with openssl's request for serial under issuer (a certificate
+ * file); checks the answer as signed by va. Returns the answer's text. */
 static char *
-ocsp(const char *serial, const char *issuer, const char *extra)
+ocsp_of(struct crypto_signer *s, const char *serial, const char *issuer,
+    const char *va, const char *extra)
 {
 	struct acme_ocsp o;
 	uint8_t *req;
@@ -197,16 +240,22 @@ ocsp(const char *serial, const char *issuer, const char *extra)
 	    serial, extra, pt_path("req.der")) != 0 ||
 	    (req = (uint8_t *)pt_slurp(pt_path("req.der"), &len)) == NULL)
 		return NULL;
-	CHECK_EQ_INT(acme_ocsp_answer(st, signer, req, len, now, &o), 0);
+	CHECK_EQ_INT(acme_ocsp_answer(st, s, req, len, now, &o), 0);
 	free(req);
 	if (o.der == NULL || pt_spit(pt_path("resp.der"), o.der, o.len) != 0)
 		return NULL;
 	acme_ocsp_clear(&o);
 	out = pt_output("openssl ocsp -reqin %s -respin %s -VAfile %s -CAfile %s "
 	    "-resp_text 2>&1", pt_path("req.der"),
-	    pt_path("resp.der"), pt_path("ca/intermediate.crt"),
-	    pt_path("ca/root.crt"));
+	    pt_path("resp.der"), va, pt_path("ca/root.crt"));
 	return out;
+}
+
+static char *
+ocsp(const char *serial, const char *issuer, const char *extra)
+{
+	return ocsp_of(signer, serial, issuer, pt_path("ca/intermediate.crt"),
+	    extra);
 }
 
 static int
@@ -221,10 +270,10 @@ has(const char *out, const char *needle)
 static void
 test_ocsp(void)
 {
-	const char *inter = pt_path("ca/intermediate.crt");
 	struct acme_ocsp o;
-	char *out;
+	char inter[2048], *out;
 
+	snprintf(inter, sizeof(inter), "%s", pt_path("ca/intermediate.crt"));
 	out = ocsp(LIVE, inter, "");
 	CHECK(has(out, "Response verify OK"));
 	CHECK(has(out, "Cert Status: good"));
