@@ -547,6 +547,23 @@ fill_open(struct fill *f, const struct crypto_signer_config *scfg)
 		die("calloc", 0);
 }
 
+static void
+fill_close(struct fill *f)
+{
+	unsigned i;
+
+	for (i = 0; f->accts != NULL && i < f->n_accts; i++)
+		free(f->accts[i].key);
+	free(f->accts);
+	free(f->serials);
+	free(f->items);
+	wc_ecc_free(&f->csr_key);
+	wc_FreeRng(&f->rng);
+	acme_free(f->a);
+	crypto_signer_free(f->signer);
+	store_close(f->st);
+}
+
 static long
 arg_num(const char *s, long min, long max, const char *what)
 {
@@ -592,9 +609,7 @@ main(int argc, char **argv)
 		fill_revoke(&f);
 		fill_crl(&f, &scfg);
 	}
-	acme_free(f.a);
-	crypto_signer_free(f.signer);
-	store_close(f.st);
+	fill_close(&f);
 	crypto_cleanup();
 	return 0;
 }

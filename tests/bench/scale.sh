@@ -12,8 +12,8 @@
 #     /proc/PID/status) after start and after the latency probe;
 #   - newOrder and finalize latency, p50/p99 over PROBE real issuances by
 #     one client (bench_acme, Retry-After honoured);
-#   - store bytes per certificate (the data file, and the pages in use as
-#     /metrics reports them), orders and authorizations included;
+#   - store bytes per certificate (the data file as /metrics reports it,
+#     free pages included), orders and authorizations included;
 #   - the CRL of REVOKE revoked certificates: bench_fill builds it from the
 #     store through a signer process as server/pki.c does (timed), and the
 #     restarted server's CRL is fetched.
@@ -64,19 +64,17 @@ drive() {  # drive TAG COUNT: PROBE issuances by one client, bench_acme's output
 step() {  # step FILE NAME: "p50 / p99" of one step of bench_acme's table
 	awk -v s="$2" 'index($0, s) == 3 { n = split($0, f, " +"); print f[n-3] " / " f[n-1] }' "$1"
 }
+# RssAnon / RssFile of the serving process (the signer is a process apart).
 mem() { awk '/^RssAnon|^RssFile/ { printf "%s%.1f", sep, $2 / 1024; sep = " / " }' "/proc/$HEARTH_PID/status"; }
 metric() { curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk -v m="$1" '$1 == m { printf "%.0f", $2 }'; }
 
-# measure LABEL OUT: one row of the table, on the server just started.
+# measure LABEL TAG OUT: one row of the table, on the server just started.
 measure() {
-	local label=$1 out=$2 m0 used file
+	local label=$1 tag=$2 out=$3 m0
 	m0=$(mem)
-	drive "$label" "$PROBE" >"$out" || { tail -n 30 "$out" >&2; exit 1; }
-	used=$(metric hearth_store_used_bytes)
-	file=$(metric hearth_store_file_bytes)
-	ROWS+=("| $label | $READY s | $CRL_READY s | $m0 MiB | $(mem) MiB | $(step "$out" newOrder) | $(step "$out" finalize) | $((file / 1048576)) / $((used / 1048576)) MiB |")
-	USED=$used
-	FILE=$file
+	drive "$tag" "$PROBE" >"$out" || { tail -n 30 "$out" >&2; exit 1; }
+	FILE=$(metric hearth_store_file_bytes)
+	ROWS+=("| $label | $READY s | $CRL_READY s | $m0 MiB | $(mem) MiB | $(step "$out" newOrder) | $(step "$out" finalize) | $(awk -v f="$FILE" 'BEGIN { printf "%.1f", f / 1048576 }') MiB |")
 }
 
 ROWS=()
@@ -84,21 +82,21 @@ machine_line
 load_line before
 "$B/server/hearth" init --data "$D" >"$W/init.log" 2>&1
 start "$W/log.empty"
-measure "empty store" "$W/empty.out"
+measure "empty store" e "$W/empty.out"
 stop "$HEARTH_PID"
 echo "== bench_fill: $N certificates, $ACCOUNTS accounts, $REVOKE revoked"
 "$B/tests/bench_fill" "$D" "$N" "$PKI_URL" "$REVOKE" "$ACCOUNTS" | tee "$W/fill.out" | sed 's/^/  /'
 start "$W/log.full"
-measure "$N certificates" "$W/full.out"
+measure "$N certificates" f "$W/full.out"
 curl -s -o "$W/crl.der" "$PKI_URL$CRL_PATH"
 crl_n=$(openssl crl -inform DER -in "$W/crl.der" -noout -text 2>/dev/null | grep -c 'Serial Number:' || true)
 stop "$HEARTH_PID"
 load_line after
 echo "== hearth on an empty store and with $N certificates ($PROBE issuances by one client each)"
-echo "| store | start-up to /readyz | to first CRL | RssAnon / RssFile after start | after the probe | newOrder p50 / p99 ms | finalize p50 / p99 ms | store file / in use |"
+echo "| store | start-up to /readyz | to first CRL | RssAnon / RssFile after start | after the probe | newOrder p50 / p99 ms | finalize p50 / p99 ms | store file |"
 echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 certs=$((N + 2 * PROBE))
-awk -v f="$FILE" -v u="$USED" -v n="$certs" 'BEGIN {
-	printf "store bytes per certificate: %.0f (file), %.0f (pages in use); %d certificates, orders and authorizations included\n", f / n, u / n, n }'
+awk -v f="$FILE" -v n="$certs" 'BEGIN {
+	printf "store bytes per certificate: %.0f (the data file over %d certificates, with their orders, authorizations and accounts)\n", f / n, n }'
 echo "CRL served by the restarted server: $(stat -c %s "$W/crl.der") bytes, $crl_n entries; build timed by bench_fill: $(grep -o 'in [0-9.]*s$' "$W/fill.out" | tail -n 1 | cut -c4-)"
