@@ -45,6 +45,7 @@ export LEVELS N STALL REVOKE PROBE
 HEARTH_WOLFSSL=${HEARTH_WOLFSSL:-fast}
 BUILD=${BUILD:-build/bench-$HEARTH_WOLFSSL}
 export HEARTH_WOLFSSL BUILD
+# shellcheck source=tests/bench/common.sh
 . "$(dirname "$0")/common.sh"
 [ -f "$B/CMakeCache.txt" ] ||
 	cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DHEARTH_WOLFSSL="$HEARTH_WOLFSSL" >/dev/null

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # common.sh: what compare.sh and scale.sh share, sourced by both: the build
 # of the programs they run, a work directory and the processes they start
 # (ended and removed on exit), free loopback ports, the DNS peer
@@ -7,8 +8,10 @@
 #   . "$(dirname "$0")/common.sh"
 #   bench_setup TARGET...       builds TARGETs into $B, makes $W
 
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 B=${BUILD:-build/bench}
+# set by start_peer, read by hearth_start
+DNS_PORT=${DNS_PORT:-}
 W=
 PIDS=()
 

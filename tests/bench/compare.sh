@@ -17,6 +17,7 @@
 #   LEVELS="16 64" N=1000 ACCOUNTS=1000 STALL=15 tests/bench/compare.sh
 #   EXTRA=--ignore-retry-after tests/bench/compare.sh
 set -euo pipefail
+# shellcheck source=tests/bench/common.sh
 . "$(dirname "$0")/common.sh"
 LEVELS=${LEVELS:-"1 16 64 256"}
 N=${N:-500}
@@ -106,7 +107,7 @@ field() {
 # ratio needs both sides to have finished without a stall.
 row() {
 	local c=$1 h="$W/hearth-$1.out" p="$W/pebble-$1.out" k args=()
-	for k in iss_per_s p99_ms server_cpu_ms errors stall done; do
+	for k in iss_per_s p99_ms server_cpu_ms errors stall "done"; do
 		args+=(-v "h_$k=$(field "$h" "$k")" -v "p_$k=$(field "$p" "$k")")
 	done
 	awk -v c="$c" -v n="$N" "${args[@]}" '

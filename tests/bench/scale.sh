@@ -21,6 +21,7 @@
 #   N=1000000 tests/bench/scale.sh          # the issue's figure
 #   N=100000 REVOKE=100000 PROBE=100 tests/bench/scale.sh
 set -euo pipefail
+# shellcheck source=tests/bench/common.sh
 . "$(dirname "$0")/common.sh"
 N=${N:-1000000}
 REVOKE=${REVOKE:-100000}
