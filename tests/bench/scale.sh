@@ -1,90 +1,103 @@
 #!/usr/bin/env bash
-# scale.sh: hearth with many certificates stored. Fills a fresh store with
-# N certificates through the real server (bench_acme, 16 clients, 1,000
-# accounts, Retry-After ignored so the fill is quick), then restarts
-# hearth on it and reports: the time from exec to the first /directory
-# answer, private and file-backed memory (RssAnon, RssFile from
-# /proc/PID/status) after a latency run, the store's bytes per certificate,
-# and newOrder and finalize latency (one client, p50/p99) next to the same
-# measurement on the empty store. The CRL of 100,000 revoked certificates
-# is bench_crypto's (bench.sh). Not part of the test suite.
-#   N=20000 tests/bench/scale.sh
+# scale.sh: hearth with many certificates stored. Creates a CA (hearth
+# init), measures hearth on the empty store, then fills the store with N
+# certificates through bench_fill (acme/'s record functions, large
+# batches, as a server would have filled it over 80 days, expired
+# authorizations and abandoned orders cleaned by acme_cleanup) and REVOKE
+# of them revoked through acme_cert_revoke, and measures again. Reported,
+# empty next to full:
+#   - start-up: from exec to the first 200 from /readyz (admin listener:
+#     store and signer answer), and to the first CRL served;
+#   - private and file-backed memory (RssAnon, RssFile from
+#     /proc/PID/status) after start and after the latency probe;
+#   - newOrder and finalize latency, p50/p99 over PROBE real issuances by
+#     one client (bench_acme, Retry-After honoured);
+#   - store bytes per certificate (the data file as /metrics reports it,
+#     free pages included), orders and authorizations included;
+#   - the CRL of REVOKE revoked certificates: bench_fill builds it from the
+#     store through a signer process as server/pki.c does (timed), and the
+#     restarted server's CRL is fetched.
+# Not part of the test suite.
+#   N=1000000 tests/bench/scale.sh          # the issue's figure
+#   N=100000 REVOKE=100000 PROBE=100 tests/bench/scale.sh
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-N=${N:-20000}
+# shellcheck source=tests/bench/common.sh
+. "$(dirname "$0")/common.sh"
+N=${N:-1000000}
+REVOKE=${REVOKE:-100000}
 PROBE=${PROBE:-200}
-B=${BUILD:-build/bench}
-cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$B" -j"$(nproc)" --target hearth bench_acme >/dev/null
-W=$(mktemp -d)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$W"
-}
-trap cleanup EXIT
-# All load comes from 127.0.0.1, where a fleet would come from many
-# addresses: the per-source and per-account rate limits are turned off.
-NO_LIMITS=(--limit-accounts 0 --limit-nonces 0 --limit-orders 0 --limit-conns-per-source 0)
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-DNS_PORT=$(free_port)
+ACCOUNTS=${ACCOUNTS:-1000}
+[ "$REVOKE" -le "$N" ] || REVOKE=$N
+bench_setup hearth bench_acme bench_fill
+start_peer
 HTTP01_PORT=$(free_port)
 PORT=$(free_port)
 PKI_PORT=$(free_port)
+ADMIN_PORT=$(free_port)
+PKI_URL="http://127.0.0.1:$PKI_PORT"
 D="$W/data"
-pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$DNS_PORT" \
-	-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$(free_port)" >"$W/peer.log" 2>&1 &
-PIDS+=($!)
 
-# start: hearth on D; sets PID and STARTUP (seconds from exec to the first
-# /directory answer).
+# start LOG: hearth on D, logging to LOG; sets HEARTH_PID, READY (seconds
+# from exec to the first 200 from /readyz), CRL_READY (to the first CRL
+# served) and CRL_PATH.
 start() {
-	local t0 t1
+	local log=$1 t0 t1 t2 id=
 	t0=$(date +%s.%N)
-	"$B/server/hearth" serve --data "$D" --listen "127.0.0.1:$PORT" --pki-listen "127.0.0.1:$PKI_PORT" \
-		--http01-port "$HTTP01_PORT" --resolver "127.0.0.1:$DNS_PORT" --caa-check 0 \
-		"${NO_LIMITS[@]}" >>"$W/log" 2>&1 &
-	PID=$!
-	PIDS+=("$PID")
-	until [ -f "$D/ca/root.crt" ] && curl -sf --cacert "$D/ca/root.crt" "https://localhost:$PORT/directory" -o /dev/null; do
-		kill -0 "$PID" || { cat "$W/log" >&2; exit 1; }
+	hearth_start "$D" "$PORT" "$PKI_PORT" "$ADMIN_PORT" "$HTTP01_PORT" "$log" --pki-url "$PKI_URL"
+	wait_url "http://127.0.0.1:$ADMIN_PORT/readyz" || { tail -n 20 "$log" >&2; exit 1; }
+	t1=$(date +%s.%N)
+	# The CRL's path names the intermediate; the log names it once built.
+	for _ in $(seq 6000); do
+		id=$(grep -o 'CRL [0-9]* of [0-9a-f]*' "$log" | head -n 1 | awk '{print $4}')
+		[ -z "$id" ] || break
 		sleep 0.005
 	done
-	t1=$(date +%s.%N)
-	STARTUP=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	CRL_PATH="/crl/$id.crl"
+	wait_url "$PKI_URL$CRL_PATH" || { echo "no CRL at $PKI_URL$CRL_PATH" >&2; exit 1; }
+	t2=$(date +%s.%N)
+	READY=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	CRL_READY=$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.3f", b - a }')
 }
-stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
-drive() {  # drive TAG CLIENTS COUNT ACCOUNTS [extra]: bench_acme's output
-	local tag=$1 c=$2 n=$3 a=$4
-	shift 4
-	"$B/tests/bench_acme" -c "$c" -n "$n" -a "$a" -p "$HTTP01_PORT" -t "$tag" -i "$@" \
+drive() {  # drive TAG COUNT: PROBE issuances by one client, bench_acme's output
+	"$B/tests/bench_acme" -c 1 -n "$2" -a 10 -p "$HTTP01_PORT" -t "$1" -i \
 		"https://localhost:$PORT/directory" "$D/ca/root.crt"
 }
 step() {  # step FILE NAME: "p50 / p99" of one step of bench_acme's table
 	awk -v s="$2" 'index($0, s) == 3 { n = split($0, f, " +"); print f[n-3] " / " f[n-1] }' "$1"
 }
-mem() { grep -E '^(RssAnon|RssFile)' "/proc/$PID/status" | awk '{printf "%s %.1f MiB  ", $1, $2 / 1024}'; }
+# RssAnon / RssFile of the serving process (the signer is a process apart).
+mem() { awk '/^RssAnon|^RssFile/ { printf "%s%.1f", sep, $2 / 1024; sep = " / " }' "/proc/$HEARTH_PID/status"; }
+metric() { curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk -v m="$1" '$1 == m { printf "%.0f", $2 }'; }
 
-echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-start
-echo "empty store: start-up (CA creation included) ${STARTUP}s; $(mem)"
-drive e 1 "$PROBE" 10 >"$W/empty.out"
-echo "empty store, one client, $PROBE issuances: newOrder p50/p99 $(step "$W/empty.out" newOrder) ms; finalize $(step "$W/empty.out" finalize) ms"
-t0=$(date +%s)
-drive f 16 "$N" 1000 >"$W/fill.out" || { tail -n 30 "$W/fill.out" >&2; exit 1; }
-echo "filled $N certificates in $(( $(date +%s) - t0 ))s: $(grep -m1 '^clients' "$W/fill.out")"
-stop
-bytes=$(du -sb "$D/db" | cut -f1)
-certs=$((N + PROBE))
-start
-echo "$certs certificates: start-up ${STARTUP}s"
-drive l 1 "$PROBE" 10 >"$W/full.out"
-echo "$certs certificates, one client, $PROBE issuances: newOrder p50/p99 $(step "$W/full.out" newOrder) ms; finalize $(step "$W/full.out" finalize) ms"
-echo "$certs certificates: $(mem)"
-awk -v b="$bytes" -v n="$certs" 'BEGIN { printf "store: %d bytes on disk = %.0f bytes per certificate (orders and authorizations included); extrapolated to 1,000,000: %.2f GB\n", b, b / n, b / n * 1e6 / 1e9 }'
-stop
-echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# measure LABEL TAG OUT: one row of the table, on the server just started.
+measure() {
+	local label=$1 tag=$2 out=$3 m0
+	m0=$(mem)
+	drive "$tag" "$PROBE" >"$out" || { tail -n 30 "$out" >&2; exit 1; }
+	FILE=$(metric hearth_store_file_bytes)
+	ROWS+=("| $label | $READY s | $CRL_READY s | $m0 MiB | $(mem) MiB | $(step "$out" newOrder) | $(step "$out" finalize) | $(awk -v f="$FILE" 'BEGIN { printf "%.1f", f / 1048576 }') MiB |")
+}
+
+ROWS=()
+machine_line
+load_line before
+"$B/server/hearth" init --data "$D" >"$W/init.log" 2>&1
+start "$W/log.empty"
+measure "empty store" e "$W/empty.out"
+stop "$HEARTH_PID"
+echo "== bench_fill: $N certificates, $ACCOUNTS accounts, $REVOKE revoked"
+"$B/tests/bench_fill" "$D" "$N" "$PKI_URL" "$REVOKE" "$ACCOUNTS" | tee "$W/fill.out" | sed 's/^/  /'
+start "$W/log.full"
+measure "$N certificates" f "$W/full.out"
+curl -s -o "$W/crl.der" "$PKI_URL$CRL_PATH"
+crl_n=$(openssl crl -inform DER -in "$W/crl.der" -noout -text 2>/dev/null | grep -c 'Serial Number:' || true)
+stop "$HEARTH_PID"
+load_line after
+echo "== hearth on an empty store and with $N certificates ($PROBE issuances by one client each)"
+echo "| store | start-up to /readyz | to first CRL | RssAnon / RssFile after start | after the probe | newOrder p50 / p99 ms | finalize p50 / p99 ms | store file |"
+echo "|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"
+certs=$((N + 2 * PROBE))
+awk -v f="$FILE" -v n="$certs" 'BEGIN {
+	printf "store bytes per certificate: %.0f (the data file over %d certificates, with their orders, authorizations and accounts)\n", f / n, n }'
+echo "CRL served by the restarted server: $(stat -c %s "$W/crl.der") bytes, $crl_n entries; build timed by bench_fill: $(grep -o 'in [0-9.]*s$' "$W/fill.out" | tail -n 1 | cut -c4-)"
