@@ -4,26 +4,30 @@
 # corp.internal from a generated configuration under $WORK/named: SOA, NS,
 # a CAA record naming $NAMED_CAA_IDENTITY, recursion off, queries from
 # loopback only, and RFC 2136 updates of TXT records allowed to the holder
-# of one TSIG key (hmac-sha256, made by tsig-keygen). It listens on a free
-# port, so tests that use it need no fixed ports.
+# of one TSIG key (hmac-sha256, made by tsig-keygen). A second zone,
+# lab.internal, is the same without CAA. It listens on a free port, so
+# tests that use it need no fixed ports.
 
 NAMED_ZONE=corp.internal
 NAMED_KEY=hearth-acme
 NAMED_CAA_IDENTITY=ca.corp.internal
+NAMED_BARE_ZONE=lab.internal
 NAMED_DIR="$WORK/named"
 NAMED_LOG="$NAMED_DIR/named.log"
 NAMED_PORT=
 NAMED_PID=
 NAMED_SECRET=
 
-# named_write_zone: the zone file; the SOA's negative TTL is 1 second, so
-# no client keeps an absent record in mind while the test waits for it.
+# named_write_zone ZONE [APEX-LINE]: the zone file, with APEX-LINE as one
+# more record at the apex when given; the SOA's negative
+# TTL is 1 second, so no client keeps an absent record in mind while the
+# test waits for it.
 named_write_zone() {
-	cat >"$NAMED_DIR/$NAMED_ZONE.zone" <<EOF
+	cat >"$NAMED_DIR/$1.zone" <<EOF
 \$TTL 60
-@	IN SOA ns.$NAMED_ZONE. hostmaster.$NAMED_ZONE. ( 1 3600 600 86400 1 )
-	IN NS ns.$NAMED_ZONE.
-	IN CAA 0 issue "$NAMED_CAA_IDENTITY; validationmethods=dns-01"
+@	IN SOA ns.$1. hostmaster.$1. ( 1 3600 600 86400 1 )
+	IN NS ns.$1.
+${2:-}
 ns	IN A 127.0.0.1
 EOF
 }
@@ -50,6 +54,11 @@ controls { };
 zone "$NAMED_ZONE" {
 	type primary;
 	file "$NAMED_DIR/$NAMED_ZONE.zone";
+	update-policy { grant $NAMED_KEY. zonesub TXT; };
+};
+zone "$NAMED_BARE_ZONE" {
+	type primary;
+	file "$NAMED_DIR/$NAMED_BARE_ZONE.zone";
 	update-policy { grant $NAMED_KEY. zonesub TXT; };
 };
 EOF
@@ -94,7 +103,9 @@ start_named() {
 	tsig-keygen -a hmac-sha256 "$NAMED_KEY" >"$NAMED_DIR/key.conf"
 	NAMED_SECRET=$(sed -n 's/^[[:space:]]*secret "\(.*\)";$/\1/p' "$NAMED_DIR/key.conf")
 	[ -n "$NAMED_SECRET" ] || { echo "tsig-keygen wrote no secret" >&2; return 1; }
-	named_write_zone
+	named_write_zone "$NAMED_ZONE" \
+		"	IN CAA 0 issue \"$NAMED_CAA_IDENTITY; validationmethods=dns-01\""
+	named_write_zone "$NAMED_BARE_ZONE"
 	for try in 1 2 3; do
 		NAMED_PORT=$(free_port)
 		rc=0
@@ -110,11 +121,12 @@ named_txt() {
 	dig +short +time=2 +tries=1 @127.0.0.1 -p "$NAMED_PORT" TXT "$1"
 }
 
-# named_updated ACTION NAME: named's log shows an update, authenticated by
-# the TSIG key, that added ("adding") or deleted ("deleting") a TXT record
-# at NAME (named quotes the name when it adds, not when it deletes).
+# named_updated ACTION NAME [ZONE]: named's log shows an update of ZONE
+# (corp.internal unless given), authenticated by the TSIG key, that added
+# ("adding") or deleted ("deleting") a TXT record at NAME (named quotes the
+# name when it adds, not when it deletes).
 named_updated() {
 	local name=${2//./\\.}
-	grep -E "/key $NAMED_KEY: updating zone '$NAMED_ZONE/IN': $1 an RR at '?$name'? TXT" \
+	grep -E "/key $NAMED_KEY: updating zone '${3:-$NAMED_ZONE}/IN': $1 an RR at '?$name'? TXT" \
 		"$NAMED_LOG" >/dev/null
 }

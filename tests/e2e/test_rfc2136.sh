@@ -6,8 +6,10 @@
 # anyone asks: hearth (--resolver), and the clients' own checks. certbot's
 # dns-rfc2136 plugin and lego's rfc2136 provider each obtain a certificate
 # for one name and one for a wildcard plus its apex; every TXT record is
-# seen added and deleted in named's log and is gone afterwards. A client
-# holding a wrong TSIG secret is refused by named and gets nothing.
+# seen added and deleted in named's log and is gone afterwards. A name in
+# a zone without CAA fails: named refuses hearth's CAA query for the
+# top-level domain. A client holding a wrong TSIG secret is refused by
+# named and gets nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/loopback.sh"
 . "$(dirname "$0")/named.sh"
@@ -32,10 +34,12 @@ adds() {
 	grep -cE "/key $NAMED_KEY: updating zone '$NAMED_ZONE/IN': adding an RR at '_acme-challenge\.$name' TXT" \
 		"$NAMED_LOG" || true
 }
-# challenge_round NAME: named's log shows the TXT record at
-# _acme-challenge.NAME added and deleted, and named holds none there now.
+# challenge_round NAME [ZONE]: named's log shows the TXT record at
+# _acme-challenge.NAME added to and deleted from ZONE (corp.internal unless
+# given), and named holds none there now.
 challenge_round() {
-	named_updated adding "_acme-challenge.$1" && named_updated deleting "_acme-challenge.$1" &&
+	named_updated adding "_acme-challenge.$1" "${2:-}" &&
+		named_updated deleting "_acme-challenge.$1" "${2:-}" &&
 		[ -z "$(named_txt "_acme-challenge.$1")" ]
 }
 # issued_for DATA_DIR LEAF NAMES...: the leaf verifies against the root
@@ -133,6 +137,22 @@ check "lego added two TXT records at _acme-challenge.svc.corp.internal" \
 check "... and named holds none there now" challenge_round svc.corp.internal
 check "hearth validated *.svc.corp.internal by dns-01" validated "$D" dns-01 '*.svc.corp.internal'
 check "hearth validated svc.corp.internal by dns-01" validated "$D" dns-01 svc.corp.internal
+
+# ---- a zone without CAA -------------------------------------------------------------
+# hearth looks for CAA from the name up to the top-level domain until it
+# finds some (RFC 8659 §3). lab.internal has none, and named, authoritative
+# only, answers REFUSED for internal.: hearth cannot tell whether it may
+# issue, so after the two retries of a DNS failure the authorization is
+# invalid with a dns problem (docs/challenges.md warns of this).
+check "lego for host.lab.internal gets hearth's dns problem for the CAA lookup" \
+	fails_with "$WORK/lego-nocaa.out" \
+	"urn:ietf:params:acme:error:dns :: CAA lookup for host\.lab\.internal failed: CAA query for internal: REFUSED" \
+	"${LEGO[@]}" --domains host.lab.internal run
+check "named took and dropped the TXT record at _acme-challenge.host.lab.internal" \
+	challenge_round host.lab.internal "$NAMED_BARE_ZONE"
+check "hearth found the TXT record, and the authorization failed on CAA at the third try" \
+	grep -qE "validation [^ ]+: dns-01 host\.lab\.internal \(try 3\): 1 TXT record; CAA lookup failed: CAA query for internal: REFUSED: invalid" \
+	"$SERVER_LOG"
 
 # ---- a wrong TSIG secret -------------------------------------------------------------
 # Same key name, another secret: named refuses the update (the signature
