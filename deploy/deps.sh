@@ -9,11 +9,14 @@ PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev 
 if [ "${1:-}" = "--test" ]; then
 	# the end-to-end tests drive real ACME clients (certbot, lego,
 	# python3-acme, Caddy) and use pebble's pebble-challtestsrv as their DNS
-	# server; ss (iproute2) shows what Caddy listens on; clang-14 and
+	# server; BIND 9 (bind9: named, tsig-keygen; bind9-dnsutils: dig) is the
+	# DNS server that certbot's python3-certbot-dns-rfc2136 and lego update
+	# with RFC 2136; ss (iproute2) shows what Caddy listens on; clang-14 and
 	# libclang-rt-14-dev (libclang_rt.fuzzer) build the libFuzzer drivers
 	PKGS="$PKGS openssl curl python3 ca-certificates certbot lego pebble python3-acme \
 		python3-josepy python3-cryptography python3-requests python3-openssl util-linux \
-		caddy iproute2 clang-14 libclang-rt-14-dev"
+		caddy iproute2 clang-14 libclang-rt-14-dev bind9 bind9-dnsutils \
+		python3-certbot-dns-rfc2136"
 fi
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086
