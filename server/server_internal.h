@@ -69,6 +69,7 @@ struct config {
 	char *pki_listen;             /* plain HTTP "ADDR:PORT", or "off" */
 	char *admin_listen;           /* metrics and health "ADDR:PORT", or "off" */
 	char *log_format;             /* "text" or "json" */
+	char *log_level;              /* "debug", "info", "warn" or "error" */
 	long ocsp;                    /* 1: OCSP served and named in leaves */
 	long crl_lifetime;            /* seconds from thisUpdate to nextUpdate */
 	long crl_refresh;             /* seconds between scheduled CRLs, at most */
@@ -149,6 +150,21 @@ char *config_read_passphrase(const char *path, size_t *len);
 
 /* ---- logging (log.c) ---- */
 
+/* Levels, lowest first; lines below the level in force are dropped. */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* "debug", "info", "warn" or "error" into *out: 0, or -1 for another word. */
+int log_level_parse(const char *name, enum log_level *out);
+/* The name of level (static). */
+const char *log_level_name(enum log_level level);
+/* The level in force (default LOG_INFO); may be called while other
+ * threads log (a reload). */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Nonzero when a line of level would be written. */
+int log_enabled(enum log_level level);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -166,7 +182,7 @@ struct log_field {
 	const char *key;            /* a fixed name: letters, digits, '_' */
 	const char *value;
 };
-/* A line of level ("info", "warn", "error") about request rid (NULL or ""
+/* A line of level ("debug", "info", "warn", "error") about request rid (NULL or ""
  * for none) with message msg and n fields. */
 void log_fields(const char *level, const char *rid, const char *msg,
     const struct log_field *f, size_t n);
