@@ -960,6 +960,50 @@ config_usage(FILE *f, enum config_command cmd)
 	}
 }
 
+/* The kind of an option in words, for the reference. */
+static const char *
+option_kind_name(const struct option *o)
+{
+	static const char *const names[] = {
+		[OPT_STRING] = "string", [OPT_LIST] = "list (repeatable)",
+		[OPT_LONG] = "number", [OPT_PORT] = "port",
+		[OPT_ADDR_PORT] = "address:port", [OPT_DURATION] = "duration",
+		[OPT_FLAG] = "switch", [OPT_POLICY] = "list (repeatable)",
+		[OPT_PROFILE] = "profile (repeatable)", [OPT_RATE] = "rate",
+		[OPT_ENUM] = "one of",
+	};
+
+	return names[o->kind];
+}
+
+int
+config_option_info(size_t i, struct config_option_info *out)
+{
+	const struct option *o;
+
+	if (i >= N_OPTIONS)
+		return -1;
+	o = &options[i];
+	memset(out, 0, sizeof(*out));
+	out->name = o->name;
+	out->metavar = option_metavar(o);
+	out->kind = option_kind_name(o);
+	out->def = o->def;
+	out->help = o->help;
+	out->commands = o->commands;
+	if (o->kind == OPT_LONG || o->kind == OPT_PORT || o->kind == OPT_DURATION) {
+		out->bounded = 1;
+		out->min = o->min;
+		out->max = o->max;
+		out->seconds = o->kind == OPT_DURATION;
+	} else if (o->kind == OPT_RATE) {
+		out->bounded = 1;
+		out->min = 0;
+		out->max = o->max;
+	}
+	return 0;
+}
+
 char *
 config_read_passphrase(const char *path, size_t *len)
 {

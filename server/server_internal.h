@@ -118,6 +118,28 @@ void config_free(struct config *c);
 /* Prints the options of cmd to f. */
 void config_usage(FILE *f, enum config_command cmd);
 
+/* One option of the table, for the generated reference (reference.c). */
+struct config_option_info {
+	const char *name;             /* flag without "--", and file key */
+	const char *metavar;          /* "ADDR:PORT", "N", "text|json"; "" for
+	                                 a switch */
+	const char *kind;             /* "number", "duration", "one of", ... */
+	const char *def;              /* the default as a value, or NULL */
+	const char *help;
+	unsigned commands;            /* CMD_* mask */
+	int bounded;                  /* min and max apply (rate: the count) */
+	int seconds;                  /* min and max are seconds */
+	long min, max;
+};
+/* The i-th option of the table into *out (static strings): 0, or -1 past
+ * the last. */
+int config_option_info(size_t i, struct config_option_info *out);
+
+/* `hearth config reference [--format markdown|man] [--command C]`
+ * (reference.c): the option table as docs/configuration.md or as the
+ * OPTIONS of a man page. Returns the process exit status. */
+int cmd_config(int argc, char **argv);
+
 /* Parses a profile setting NAME:LIFETIME[:USAGES] (LIFETIME as "90d",
  * "160h"; USAGES comma-separated serverAuth, clientAuth, digitalSignature,
  * keyEncipherment). 0, or -1 with the reason in *why (static). */
