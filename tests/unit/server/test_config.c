@@ -400,6 +400,7 @@ test_profiles(const char *dir)
 	CHECK_EQ_STR(p[1].name, "shortlived");
 	CHECK(p[1].lifetime >= 5 * 86400 && p[1].lifetime <= 7 * 86400);
 	CHECK_EQ_INT(p[1].eku, CRYPTO_EKU_SERVER_AUTH | CRYPTO_EKU_CLIENT_AUTH);
+	config_free(&c);                     /* the defaults own strings */
 
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 6, flags, err, sizeof(err)), 0);
 	n = config_profiles(&c, p);
