@@ -1,10 +1,11 @@
 /*
  * cli.c: the command words (`init`, `serve`, `eab`, `certs`, `revoke`,
- * `backup`, `status`, `trust`, `ca`, `version`, `help`) and their usage
+ * `backup`, `status`, `trust`, `ca`, `config`, `version`, `help`) and
+ * their usage
  * text. Parses the configuration and
  * hands it to the command (`eab` parses its own words in eab_cli.c, `certs`
  * and `revoke` in certs_cli.c, `backup` in backup_cli.c,
- * `ca` in ca_cli.c).
+ * `ca` in ca_cli.c, `config reference` in reference.c).
  */
 #include "server.h"
 #include "server_internal.h"
@@ -27,6 +28,8 @@ usage(FILE *f)
 	    "                                          how to trust the root; export it\n"
 	    "       hearth backup --data DIR DEST | --verify DEST\n"
 	    "       hearth ca rotate-intermediate --data DIR   new intermediate\n"
+	    "       hearth config reference [--format markdown|man] [--command C]\n"
+	    "                                          the settings as documentation\n"
 	    "       hearth version                     and the wolfSSL in use\n"
 	    "       hearth help [init|serve|eab|certs|revoke|backup|ca]\n");
 }
@@ -83,6 +86,8 @@ server_main(int argc, char **argv)
 		return cmd_backup(argc - 2, argv + 2);
 	if (strcmp(argv[1], "ca") == 0)
 		return cmd_ca(argc - 2, argv + 2);
+	if (strcmp(argv[1], "config") == 0)
+		return cmd_config(argc - 2, argv + 2);
 	if (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "trust") == 0) {
 		if (crypto_init() != CRYPTO_OK)
 			return 1;

@@ -26,6 +26,7 @@ enum opt_kind {
 	                              * enum crypto_policy_rule */
 	OPT_PROFILE,                 /* repeatable NAME:LIFETIME[:USAGES] */
 	OPT_RATE,                    /* "N/DURATION", or 0 for off */
+	OPT_ENUM,                    /* one word of enum_words */
 };
 
 struct option {
@@ -33,7 +34,11 @@ struct option {
 	enum opt_kind kind;
 	size_t offset;
 	unsigned commands;           /* CMD_* mask */
-	long min, max;               /* OPT_LONG bounds */
+	long min, max;               /* OPT_LONG, OPT_PORT, OPT_DURATION bounds
+	                              * (seconds); OPT_RATE: max count */
+	const char *def;             /* the default as a value of this option,
+	                              * applied by config_defaults; NULL: none,
+	                              * or one the help describes */
 	const char *help;
 };
 
@@ -41,187 +46,180 @@ struct option {
 #define BOTH (CMD_INIT | CMD_SERVE)
 #define ALL (CMD_INIT | CMD_SERVE | CMD_EAB)
 
+/* The words an OPT_ENUM option takes, '|'-separated. */
+static const struct {
+	size_t offset;
+	const char *words;
+} enum_words[] = {
+	{ offsetof(struct config, log_format), "text|json" },
+	{ offsetof(struct config, log_level), "debug|info|warn|error" },
+	{ offsetof(struct config, key_type), "ec-p256|ec-p384|rsa-4096" },
+};
+
 static const struct option options[] = {
-	{ "data", OPT_STRING, OFF(data_dir), ALL, 0, 0,
-	  "data directory (CA under DIR/ca, database under DIR/db)" },
-	{ "listen", OPT_ADDR_PORT, OFF(listen), CMD_SERVE, 0, 0,
-	  "HTTPS listen address, ADDR:PORT or :PORT (default :8443)" },
-	{ "tls-name", OPT_LIST, OFF(tls_names), CMD_SERVE, 0, 0,
+	{ "data", OPT_STRING, OFF(data_dir), ALL, 0, 0, NULL,
+	  "data directory (CA under DIR/ca, database under DIR/db); required" },
+	{ "listen", OPT_ADDR_PORT, OFF(listen), CMD_SERVE, 0, 0, ":8443",
+	  "HTTPS listen address, ADDR:PORT or :PORT" },
+	{ "tls-name", OPT_LIST, OFF(tls_names), CMD_SERVE, 0, 0, NULL,
 	  "a name the server is reached under, repeatable (default: localhost, "
 	  "127.0.0.1, ::1 and the host name)" },
-	{ "base-url", OPT_STRING, OFF(base_url), CMD_SERVE, 0, 0,
+	{ "base-url", OPT_STRING, OFF(base_url), CMD_SERVE, 0, 0, NULL,
 	  "fixed https://HOST[:PORT] for ACME URLs (default: from the Host header)" },
-	{ "pki-url", OPT_STRING, OFF(pki_url), CMD_SERVE, 0, 0,
+	{ "pki-url", OPT_STRING, OFF(pki_url), CMD_SERVE, 0, 0, NULL,
 	  "http://HOST[:PORT] relying parties fetch the CRL, issuer certificate "
 	  "and OCSP from; issued certificates carry it (default: from "
 	  "--pki-listen and the first --tls-name or the host name; none when "
 	  "the listener is off)" },
-	{ "http01-port", OPT_PORT, OFF(http01_port), CMD_SERVE, 1, 65535,
-	  "port http-01 validation connects to (default 80)" },
+	{ "http01-port", OPT_PORT, OFF(http01_port), CMD_SERVE, 1, 65535, "80",
+	  "port http-01 validation connects to" },
 	{ "tlsalpn01-port", OPT_PORT, OFF(tlsalpn01_port), CMD_SERVE, 1, 65535,
-	  "port tls-alpn-01 validation connects to (default 443)" },
-	{ "resolver", OPT_ADDR_PORT, OFF(resolver), CMD_SERVE, 0, 0,
+	  "443", "port tls-alpn-01 validation connects to" },
+	{ "resolver", OPT_ADDR_PORT, OFF(resolver), CMD_SERVE, 0, 0, NULL,
 	  "DNS server IP:PORT for validation (default: the system's)" },
-	{ "threads", OPT_LONG, OFF(threads), CMD_SERVE, 0, 64,
-	  "event loops (default 0: one per core)" },
-	{ "caa-check", OPT_LONG, OFF(caa_check), CMD_SERVE, 0, 1,
-	  "check CAA records (RFC 8659) before issuing: 1 (default) or 0" },
-	{ "caa-identity", OPT_LIST, OFF(caa_identities), CMD_SERVE, 0, 0,
+	{ "threads", OPT_LONG, OFF(threads), CMD_SERVE, 0, 64, "0",
+	  "event loops (0: one per core)" },
+	{ "caa-check", OPT_LONG, OFF(caa_check), CMD_SERVE, 0, 1, "1",
+	  "check CAA records (RFC 8659) before issuing: 1 or 0" },
+	{ "caa-identity", OPT_LIST, OFF(caa_identities), CMD_SERVE, 0, 0, NULL,
 	  "issuer domain name CAA records must name, repeatable (default: the "
 	  "DNS names among --tls-name)" },
 	{ "validation-deny", OPT_LIST, OFF(validation_deny), CMD_SERVE, 0, 0,
-	  "address range (CIDR) validation never connects to, repeatable "
+	  NULL, "address range (CIDR) validation never connects to, repeatable "
 	  "(default: 169.254.0.0/16, fe80::/10, fd00:ec2::254/128; \"none\" "
 	  "clears it)" },
 	{ "allow-dns", OPT_POLICY, OFF(allow_dns), CMD_SERVE,
-	  CRYPTO_POLICY_ALLOW_DNS, 0, "DNS suffix certificates may be issued "
-	  "under, repeatable (default: internal names only: internal, home.arpa, "
-	  "local, test, lan, corp, home, ...; giving one replaces the default list)" },
+	  CRYPTO_POLICY_ALLOW_DNS, 0, NULL, "DNS suffix certificates may be "
+	  "issued under, repeatable (default: internal names only: internal, "
+	  "home.arpa, local, test, lan, corp, home, ...; giving one replaces the "
+	  "default list)" },
 	{ "deny-dns", OPT_POLICY, OFF(deny_dns), CMD_SERVE,
-	  CRYPTO_POLICY_DENY_DNS, 0, "DNS suffix never issued for, even under an "
-	  "allowed one, repeatable" },
+	  CRYPTO_POLICY_DENY_DNS, 0, NULL, "DNS suffix never issued for, even "
+	  "under an allowed one, repeatable" },
 	{ "allow-ip", OPT_POLICY, OFF(allow_ip), CMD_SERVE,
-	  CRYPTO_POLICY_ALLOW_IP, 0, "IP range (CIDR) certificates may be issued "
-	  "for, repeatable (default: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "
-	  "127.0.0.0/8, fc00::/7, ::1; giving one replaces the default list)" },
+	  CRYPTO_POLICY_ALLOW_IP, 0, NULL, "IP range (CIDR) certificates may be "
+	  "issued for, repeatable (default: 10.0.0.0/8, 172.16.0.0/12, "
+	  "192.168.0.0/16, 127.0.0.0/8, fc00::/7, ::1; giving one replaces the "
+	  "default list)" },
 	{ "deny-ip", OPT_POLICY, OFF(deny_ip), CMD_SERVE,
-	  CRYPTO_POLICY_DENY_IP, 0, "IP range (CIDR) never issued for, repeatable" },
-	{ "profile", OPT_PROFILE, OFF(profiles), CMD_SERVE, 0, 0,
+	  CRYPTO_POLICY_DENY_IP, 0, NULL, "IP range (CIDR) never issued for, "
+	  "repeatable" },
+	{ "profile", OPT_PROFILE, OFF(profiles), CMD_SERVE, 0, 0, NULL,
 	  "certificate profile NAME:LIFETIME[:USAGES], repeatable, the first "
 	  "the default; USAGES from serverAuth, clientAuth, digitalSignature, "
 	  "keyEncipherment, comma-separated (default: classic:90d and "
 	  "shortlived:150h, both serverAuth,clientAuth)" },
-	{ "cert-days", OPT_LONG, OFF(cert_days), CMD_SERVE, 1, 825,
+	{ "cert-days", OPT_LONG, OFF(cert_days), CMD_SERVE, 1, 825, NULL,
 	  "deprecated: lifetime in days of the default profile's certificates; "
 	  "use --profile" },
 	{ "retention", OPT_DURATION, OFF(retention), CMD_SERVE, 3600,
-	  3650L * 86400, "how long expired orders, authorizations and "
-	  "certificates are kept before the background cleanup removes them "
-	  "(default 7d; s, m, h, d suffixes)" },
+	  3650L * 86400, "7d", "how long expired orders, authorizations and "
+	  "certificates are kept before the background cleanup removes them" },
 	{ "tls-cert-lifetime", OPT_DURATION, OFF(tls_cert_lifetime), CMD_SERVE,
-	  30, 366L * 86400, "validity of the server's own TLS certificate, "
-	  "renewed when a third is left (default 168h; s, m, h, d suffixes)" },
-	{ "pki-listen", OPT_STRING, OFF(pki_listen), CMD_SERVE, 0, 0,
+	  30, 366L * 86400, "168h", "validity of the server's own TLS "
+	  "certificate, renewed when a third is left" },
+	{ "pki-listen", OPT_STRING, OFF(pki_listen), CMD_SERVE, 0, 0, ":8080",
 	  "plain-HTTP listener for the CRL, OCSP and the CA certificates, "
-	  "ADDR:PORT, :PORT or \"off\" (default :8080)" },
+	  "ADDR:PORT, :PORT or \"off\"" },
 	{ "admin-listen", OPT_STRING, OFF(admin_listen), CMD_SERVE, 0, 0,
-	  "plain-HTTP listener for /metrics, /healthz and /readyz, ADDR:PORT "
-	  "or \"off\" (default 127.0.0.1:9180; keep it off public networks)" },
-	{ "log-format", OPT_STRING, OFF(log_format), CMD_SERVE, 0, 0,
-	  "log lines as \"text\" (default) or \"json\" (one object per line)" },
-	{ "ocsp", OPT_LONG, OFF(ocsp), CMD_SERVE, 0, 1,
+	  "127.0.0.1:9180", "plain-HTTP listener for /metrics, /healthz and "
+	  "/readyz, ADDR:PORT or \"off\" (keep it off public networks)" },
+	{ "log-format", OPT_ENUM, OFF(log_format), CMD_SERVE, 0, 0, "text",
+	  "log lines as text, or as json (one object per line)" },
+	{ "log-level", OPT_ENUM, OFF(log_level), CMD_SERVE, 0, 0, "info",
+	  "lowest level logged: debug (also failed TLS handshakes), info "
+	  "(also start-up, reloads, one line per request and per validation), "
+	  "warn or error; changed by a reload" },
+	{ "ocsp", OPT_LONG, OFF(ocsp), CMD_SERVE, 0, 1, "1",
 	  "answer OCSP on the PKI listener and name the responder in issued "
-	  "certificates: 1 (default) or 0" },
+	  "certificates: 1 or 0" },
 	{ "crl-lifetime", OPT_DURATION, OFF(crl_lifetime), CMD_SERVE, 3600,
-	  366L * 86400, "a CRL's nextUpdate minus thisUpdate (default 7d)" },
+	  366L * 86400, "7d", "a CRL's nextUpdate minus thisUpdate" },
 	{ "crl-refresh", OPT_DURATION, OFF(crl_refresh), CMD_SERVE, 60,
-	  366L * 86400, "a new CRL at least this often, besides one within a "
-	  "second of every revocation; less than crl-lifetime (default 6h)" },
+	  366L * 86400, "6h", "a new CRL at least this often, besides one "
+	  "within a second of every revocation; less than crl-lifetime" },
 	{ "max-header-bytes", OPT_LONG, OFF(max_header_bytes), CMD_SERVE, 1024,
-	  1048576, "cap on request header bytes (default 16384)" },
+	  1048576, "16384", "cap on request header bytes" },
 	{ "max-body-bytes", OPT_LONG, OFF(max_body_bytes), CMD_SERVE, 1024,
-	  1048576, "cap on request body bytes, answered with a problem document "
-	  "(default 65536)" },
-	{ "idle-timeout", OPT_LONG, OFF(idle_timeout), CMD_SERVE, 1, 3600,
-	  "seconds an idle connection is kept (default 30)" },
-	{ "eab-required", OPT_FLAG, OFF(eab_required), CMD_SERVE, 0, 1,
+	  1048576, "65536", "cap on request body bytes, answered with a "
+	  "problem document" },
+	{ "idle-timeout", OPT_LONG, OFF(idle_timeout), CMD_SERVE, 1, 3600, "30",
+	  "seconds an idle connection is kept" },
+	{ "eab-required", OPT_FLAG, OFF(eab_required), CMD_SERVE, 0, 1, "0",
 	  "newAccount must carry an external account binding made with a key "
 	  "from `hearth eab add` (RFC 8555 §7.3.4); in a file: eab-required = 1" },
 	{ "limit-accounts", OPT_RATE, OFF(limit_accounts), CMD_SERVE, 0, 1000000,
-	  "new accounts per source address, N/DURATION or 0 for no limit "
-	  "(default 100/1h)" },
+	  "100/1h", "new accounts per source address, N/DURATION or 0 for no "
+	  "limit" },
 	{ "limit-orders", OPT_RATE, OFF(limit_orders), CMD_SERVE, 0, 1000000,
-	  "new orders per account (default 1000/1h)" },
+	  "1000/1h", "new orders per account" },
 	{ "limit-failures", OPT_RATE, OFF(limit_failures), CMD_SERVE, 0, 1000000,
-	  "failed validations per account and name; more refuse new orders "
-	  "for the name (default 10/1h)" },
+	  "10/1h", "failed validations per account and name; more refuse new "
+	  "orders for the name" },
 	{ "limit-nonces", OPT_RATE, OFF(limit_nonces), CMD_SERVE, 0, 1000000,
-	  "nonces per source address (default 3000/1m)" },
+	  "3000/1m", "nonces per source address" },
 	{ "limit-pending-authzs", OPT_LONG, OFF(limit_pending_authzs), CMD_SERVE,
-	  0, 1000000, "pending authorizations per account, 0 for no limit "
-	  "(default 1000)" },
+	  0, 1000000, "1000", "pending authorizations per account, 0 for no "
+	  "limit" },
 	{ "limit-queue-share", OPT_LONG, OFF(limit_queue_share), CMD_SERVE, 0,
-	  4096, "validations one account may have queued or running, 0 for "
-	  "no limit (default 256; the queue holds 4096)" },
+	  4096, "256", "validations one account may have queued or running, 0 "
+	  "for no limit (the queue holds 4096)" },
 	{ "limit-conns", OPT_LONG, OFF(limit_conns), CMD_SERVE, 0, 1000000,
-	  "open client connections in all, 0 for no limit (default 4096, "
-	  "lowered to fit the open-file limit)" },
+	  "4096", "open client connections in all, 0 for no limit (lowered to "
+	  "fit the open-file limit)" },
 	{ "limit-conns-per-source", OPT_LONG, OFF(limit_conns_per_source),
-	  CMD_SERVE, 0, 1000000, "open client connections per source address, "
-	  "0 for no limit (default 128)" },
+	  CMD_SERVE, 0, 1000000, "128", "open client connections per source "
+	  "address, 0 for no limit" },
 	{ "limit-request-time", OPT_DURATION, OFF(limit_request_time), CMD_SERVE,
-	  1, 3600, "time a client has for the TLS handshake and a whole "
-	  "request, from accept or from a request's first byte (default 10s)" },
-	{ "user", OPT_STRING, OFF(user), CMD_SERVE, 0, 0,
+	  1, 3600, "10s", "time a client has for the TLS handshake and a whole "
+	  "request, from accept or from a request's first byte" },
+	{ "user", OPT_STRING, OFF(user), CMD_SERVE, 0, 0, NULL,
 	  "when started as root: the user the serving process becomes after "
 	  "binding its listener (default \"" PRIVSEP_DEFAULT_USER "\")" },
-	{ "signer-user", OPT_STRING, OFF(signer_user), CMD_SERVE, 0, 0,
+	{ "signer-user", OPT_STRING, OFF(signer_user), CMD_SERVE, 0, 0, NULL,
 	  "when started as root: the user the signer process becomes after "
 	  "loading the intermediate key (default \"" PRIVSEP_DEFAULT_SIGNER_USER
 	  "\")" },
-	{ "label", OPT_STRING, OFF(eab_label), CMD_EAB, 0, 0,
+	{ "label", OPT_STRING, OFF(eab_label), CMD_EAB, 0, 0, NULL,
 	  "eab add: a note on whom the key is for (shown by eab list)" },
 	{ "expires", OPT_DURATION, OFF(eab_expires), CMD_EAB, 1, 3650L * 86400,
-	  "eab add: the key can bind an account only this long (e.g. 30d, 12h; "
-	  "default: no limit)" },
-	{ "allow-dns", OPT_LIST, OFF(eab_allow_dns), CMD_EAB, 0, 0,
+	  NULL, "eab add: the key can bind an account only this long (e.g. 30d, "
+	  "12h; default: no limit)" },
+	{ "allow-dns", OPT_LIST, OFF(eab_allow_dns), CMD_EAB, 0, 0, NULL,
 	  "eab add: DNS suffix the account's names must fall under, repeatable "
 	  "(default: any name; a restricted key allows no IP identifiers)" },
-	{ "key-type", OPT_STRING, OFF(key_type), BOTH, 0, 0,
-	  "CA key type: ec-p256 (default), ec-p384 or rsa-4096" },
-	{ "ca-name", OPT_STRING, OFF(ca_name), BOTH, 0, 0,
-	  "name in the CA certificates' subjects (default \"hearth\")" },
-	{ "root-days", OPT_LONG, OFF(root_days), BOTH, 1, 36500,
-	  "root validity in days (default 3650)" },
+	{ "key-type", OPT_ENUM, OFF(key_type), BOTH, 0, 0, "ec-p256",
+	  "CA key type, when the CA is created" },
+	{ "ca-name", OPT_STRING, OFF(ca_name), BOTH, 0, 0, "hearth",
+	  "name in the CA certificates' subjects" },
+	{ "root-days", OPT_LONG, OFF(root_days), BOTH, 1, 36500, "3650",
+	  "root validity in days" },
 	{ "intermediate-days", OPT_LONG, OFF(intermediate_days), BOTH, 1, 36500,
-	  "intermediate validity in days (default 1825)" },
-	{ "passphrase-file", OPT_STRING, OFF(passphrase_file), BOTH, 0, 0,
-	  "file holding the root key passphrase (default: generate DIR/ca/root.pass)" },
+	  "1825", "intermediate validity in days" },
+	{ "passphrase-file", OPT_STRING, OFF(passphrase_file), BOTH, 0, 0, NULL,
+	  "file holding the root key passphrase (default: generate "
+	  "DIR/ca/root.pass)" },
 	{ "intermediate-passphrase-file", OPT_STRING,
-	  OFF(intermediate_passphrase_file), BOTH, 0, 0,
-	  "file holding a passphrase to encrypt the intermediate key with" },
+	  OFF(intermediate_passphrase_file), BOTH, 0, 0, NULL,
+	  "file holding a passphrase to encrypt the intermediate key with "
+	  "(default: none)" },
 	{ "permit-dns", OPT_POLICY, OFF(permit_dns), BOTH,
-	  CRYPTO_POLICY_ALLOW_DNS, 0, "when the CA is created: a DNS suffix the "
-	  "intermediate is constrained to (critical RFC 5280 name constraints; "
-	  "the suffix itself and every name under it), repeatable; the name "
-	  "policy then defaults to the constraints (default: no constraint)" },
+	  CRYPTO_POLICY_ALLOW_DNS, 0, NULL, "when the CA is created: a DNS "
+	  "suffix the intermediate is constrained to (critical RFC 5280 name "
+	  "constraints; the suffix itself and every name under it), repeatable; "
+	  "the name policy then defaults to the constraints (default: no "
+	  "constraint)" },
 	{ "permit-ip", OPT_POLICY, OFF(permit_ip), BOTH,
-	  CRYPTO_POLICY_ALLOW_IP, 0, "when the CA is created: an IP range (CIDR) "
-	  "the intermediate is constrained to, repeatable (default: no constraint)" },
+	  CRYPTO_POLICY_ALLOW_IP, 0, NULL, "when the CA is created: an IP range "
+	  "(CIDR) the intermediate is constrained to, repeatable (default: no "
+	  "constraint)" },
 	{ "import-root-passphrase-file", OPT_STRING,
-	  OFF(import_root_passphrase_file), CMD_INIT, 0, 0,
-	  "passphrase of the imported root key, when it differs from --passphrase-file" },
+	  OFF(import_root_passphrase_file), CMD_INIT, 0, 0, NULL,
+	  "passphrase of the imported root key, when it differs from "
+	  "--passphrase-file" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
-
-void
-config_defaults(struct config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->http01_port = 80;
-	c->tlsalpn01_port = 443;
-	c->retention = 7L * 86400;
-	c->tls_cert_lifetime = 168 * 3600;
-	c->ocsp = 1;
-	c->crl_lifetime = 7 * 86400;
-	c->crl_refresh = 6 * 3600;
-	c->max_header_bytes = 16384;
-	c->max_body_bytes = 65536;
-	c->idle_timeout = 30;
-	c->caa_check = 1;
-	c->limit_accounts = (struct config_rate){ ACME_LIMIT_DEFAULT_ACCOUNTS };
-	c->limit_orders = (struct config_rate){ ACME_LIMIT_DEFAULT_ORDERS };
-	c->limit_failures = (struct config_rate){ ACME_LIMIT_DEFAULT_FAILURES };
-	c->limit_nonces = (struct config_rate){ ACME_LIMIT_DEFAULT_NONCES };
-	c->limit_pending_authzs = ACME_LIMIT_DEFAULT_PENDING;
-	c->limit_queue_share = ACME_LIMIT_DEFAULT_QUEUE_SHARE;
-	c->limit_conns = 4096;
-	c->limit_conns_per_source = 128;
-	c->limit_request_time = 10;
-	c->root_days = 3650;
-	c->intermediate_days = 1825;
-}
 
 /* The option of that name for command cmd (two commands may use one name,
  * as serve's and eab add's --allow-dns), else one of that name for another
@@ -533,6 +531,43 @@ config_profiles(const struct config *c, struct crypto_profile out[CRYPTO_MAX_PRO
 	return n;
 }
 
+/* The '|'-separated words an OPT_ENUM option takes. */
+static const char *
+option_words(const struct option *o)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(enum_words) / sizeof(enum_words[0]); i++)
+		if (enum_words[i].offset == o->offset)
+			return enum_words[i].words;
+	return "";
+}
+
+/* value is one of the option's words; else *why lists them. */
+static int
+check_enum(const struct option *o, const char *value, const char **why)
+{
+	static char msg[128];        /* start-up and reload: main thread only */
+	const char *w = option_words(o), *bar;
+	size_t len, n = strlen(value), m;
+
+	m = (size_t)snprintf(msg, sizeof(msg), "expected one of");
+	for (;;) {
+		bar = strchr(w, '|');
+		len = bar != NULL ? (size_t)(bar - w) : strlen(w);
+		if (len == n && strncmp(w, value, n) == 0)
+			return 0;
+		if (m < sizeof(msg))
+			m += (size_t)snprintf(msg + m, sizeof(msg) - m, "%s %.*s",
+			    m > 15 ? "," : "", (int)len, w);
+		if (bar == NULL)
+			break;
+		w = bar + 1;
+	}
+	*why = msg;
+	return -1;
+}
+
 static int
 option_set(struct config *c, const struct option *o, const char *value,
     const char **why)
@@ -574,9 +609,34 @@ option_set(struct config *c, const struct option *o, const char *value,
 		return profile_add(list, value, why);
 	case OPT_RATE:
 		return parse_rate(value, o->max, (struct config_rate *)(void *)lp, why);
+	case OPT_ENUM:
+		if (check_enum(o, value, why) != 0)
+			return -1;
+		free(*sp);
+		if ((*sp = strdup(value)) == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		return 0;
 	}
 	*why = "unknown option kind";
 	return -1;
+}
+
+/* Every option's default from the table, parsed as a value of the option,
+ * so the table is the one place a default is written. */
+void
+config_defaults(struct config *c)
+{
+	const char *why;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < N_OPTIONS; i++)
+		if (options[i].def != NULL &&
+		    option_set(c, &options[i], options[i].def, &why) != 0)
+			fprintf(stderr, "hearth: the default of --%s: %s\n",
+			    options[i].name, why);
 }
 
 static char *
@@ -738,27 +798,21 @@ config_check_pki(struct config *c)
 {
 	const char *why;
 
-	if (c->pki_listen == NULL && (c->pki_listen = strdup(":8080")) == NULL)
+	if (c->listen == NULL || c->pki_listen == NULL ||
+	    c->admin_listen == NULL || c->log_level == NULL) {
+		fprintf(stderr, "hearth: out of memory\n");
 		return -1;
+	}
 	if (strcmp(c->pki_listen, "off") != 0 &&
 	    check_addr_port(c->pki_listen, &why) != 0) {
 		fprintf(stderr, "hearth: pki-listen: \"%s\": %s, or \"off\"\n",
 		    c->pki_listen, why);
 		return -1;
 	}
-	if (c->admin_listen == NULL &&
-	    (c->admin_listen = strdup("127.0.0.1:9180")) == NULL)
-		return -1;
 	if (strcmp(c->admin_listen, "off") != 0 &&
 	    check_addr_port(c->admin_listen, &why) != 0) {
 		fprintf(stderr, "hearth: admin-listen: \"%s\": %s, or \"off\"\n",
 		    c->admin_listen, why);
-		return -1;
-	}
-	if (c->log_format != NULL && strcmp(c->log_format, "text") != 0 &&
-	    strcmp(c->log_format, "json") != 0) {
-		fprintf(stderr, "hearth: log-format: \"%s\" is not text or json\n",
-		    c->log_format);
 		return -1;
 	}
 	if (c->crl_refresh >= c->crl_lifetime) {
@@ -801,8 +855,6 @@ config_check(struct config *c)
 		    c->intermediate_days, c->root_days);
 		return -1;
 	}
-	if (c->listen == NULL && (c->listen = strdup(":8443")) == NULL)
-		return -1;
 	if (config_check_pki(c) != 0)
 		return -1;
 	if ((deny = denylist_new((const char *const *)c->validation_deny.v,
@@ -841,7 +893,8 @@ config_free(struct config *c)
 	size_t i, j;
 
 	for (i = 0; i < N_OPTIONS; i++) {
-		if (options[i].kind == OPT_STRING || options[i].kind == OPT_ADDR_PORT)
+		if (options[i].kind == OPT_STRING || options[i].kind == OPT_ADDR_PORT ||
+		    options[i].kind == OPT_ENUM)
 			free(*(char **)((char *)c + options[i].offset));
 		if (options[i].kind == OPT_LIST || options[i].kind == OPT_PROFILE ||
 		    options[i].kind == OPT_POLICY) {
@@ -856,6 +909,36 @@ config_free(struct config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The placeholder of an option's value in usage and the reference. */
+static const char *
+option_metavar(const struct option *o)
+{
+	switch (o->kind) {
+	case OPT_STRING:
+	case OPT_LIST:
+		return "VALUE";
+	case OPT_PROFILE:
+		return "NAME:LIFETIME[:USAGES]";
+	case OPT_POLICY:
+		return o->min == CRYPTO_POLICY_ALLOW_DNS ||
+		    o->min == CRYPTO_POLICY_DENY_DNS ? "SUFFIX" : "CIDR";
+	case OPT_ADDR_PORT:
+		return "ADDR:PORT";
+	case OPT_DURATION:
+		return "DURATION";
+	case OPT_RATE:
+		return "N/DURATION";
+	case OPT_ENUM:
+		return option_words(o);
+	case OPT_FLAG:
+		return "";
+	case OPT_LONG:
+	case OPT_PORT:
+		break;
+	}
+	return "N";
+}
+
 void
 config_usage(FILE *f, enum config_command cmd)
 {
@@ -868,19 +951,57 @@ config_usage(FILE *f, enum config_command cmd)
 	for (i = 0; i < N_OPTIONS; i++) {
 		if (!(options[i].commands & cmd))
 			continue;
-		fprintf(f, "  --%s%s%s\n        %s\n", options[i].name,
+		fprintf(f, "  --%s%s%s\n        %s", options[i].name,
 		    options[i].kind == OPT_FLAG ? "" : " ",
-		    options[i].kind == OPT_STRING || options[i].kind == OPT_LIST ? "VALUE" :
-		    options[i].kind == OPT_PROFILE ? "NAME:LIFETIME[:USAGES]" :
-		    options[i].kind == OPT_POLICY ? (options[i].min ==
-		    CRYPTO_POLICY_ALLOW_DNS || options[i].min == CRYPTO_POLICY_DENY_DNS ?
-		    "SUFFIX" : "CIDR") :
-		    options[i].kind == OPT_ADDR_PORT ? "ADDR:PORT" :
-		    options[i].kind == OPT_DURATION ? "DURATION" :
-		    options[i].kind == OPT_RATE ? "N/DURATION" :
-		    options[i].kind == OPT_FLAG ? "" : "N",
-		    options[i].help);
+		    option_metavar(&options[i]), options[i].help);
+		if (options[i].def != NULL)
+			fprintf(f, " (default %s)", options[i].def);
+		fprintf(f, "\n");
 	}
+}
+
+/* The kind of an option in words, for the reference. */
+static const char *
+option_kind_name(const struct option *o)
+{
+	static const char *const names[] = {
+		[OPT_STRING] = "string", [OPT_LIST] = "list (repeatable)",
+		[OPT_LONG] = "number", [OPT_PORT] = "port",
+		[OPT_ADDR_PORT] = "address:port", [OPT_DURATION] = "duration",
+		[OPT_FLAG] = "switch", [OPT_POLICY] = "list (repeatable)",
+		[OPT_PROFILE] = "profile (repeatable)", [OPT_RATE] = "rate",
+		[OPT_ENUM] = "one of",
+	};
+
+	return names[o->kind];
+}
+
+int
+config_option_info(size_t i, struct config_option_info *out)
+{
+	const struct option *o;
+
+	if (i >= N_OPTIONS)
+		return -1;
+	o = &options[i];
+	memset(out, 0, sizeof(*out));
+	out->name = o->name;
+	out->metavar = option_metavar(o);
+	out->kind = option_kind_name(o);
+	out->def = o->def;
+	out->help = o->help;
+	out->commands = o->commands;
+	if (o->kind == OPT_LONG || o->kind == OPT_PORT || o->kind == OPT_DURATION) {
+		out->bounded = 1;
+		out->min = o->min;
+		out->max = o->max;
+		out->seconds = o->kind == OPT_DURATION;
+	} else if (o->kind == OPT_RATE) {
+		out->bounded = 1;
+		out->min = 0;
+		out->max = o->max;
+	}
+	return 0;
 }
 
 char *

@@ -6,10 +6,20 @@
  * Client-supplied text is escaped with log_escape() before it reaches a
  * message; in JSON every string is escaped again by log_json_escape(), so
  * any byte sequence gives valid JSON (bytes outside ASCII as \u00XX).
+ *
+ * Lines below the level set with --log-level (debug, info, warn, error;
+ * default info) are dropped. The levels mean: error, something failed and
+ * an operator should look; warn, something was refused or kept back that
+ * the operator asked for (a setting that needs a restart); info, start-up,
+ * reloads, one line per HTTP request (the access log, ACME and PKI), one
+ * per validation, CRLs built; debug, per-connection detail (TLS handshakes
+ * that fail). The level may change while loops log (SIGHUP), so it is an
+ * atomic read by every line.
  */
 #include "server_internal.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -17,6 +27,51 @@
 #define LOG_MAX_LINE 8192
 
 static int log_json;   /* set once at start-up, before any thread */
+static atomic_int log_min = LOG_INFO;
+
+static const char *const level_names[] = {
+	[LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn",
+	[LOG_ERROR] = "error",
+};
+
+int
+log_level_parse(const char *name, enum log_level *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(name, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+	return (unsigned)level < sizeof(level_names) / sizeof(level_names[0]) ?
+	    level_names[level] : "info";
+}
+
+void
+log_set_level(enum log_level level)
+{
+	atomic_store(&log_min, (int)level);
+}
+
+enum log_level
+log_get_level(void)
+{
+	return (enum log_level)atomic_load(&log_min);
+}
+
+int
+log_enabled(enum log_level level)
+{
+	return (int)level >= atomic_load(&log_min);
+}
 
 void
 log_set_json(int json)
@@ -135,7 +190,12 @@ log_fields(const char *level, const char *rid, const char *msg,
 	char ts[64], day[32];
 	struct timeval tv;
 	struct tm tm;
+	enum log_level lv;
 
+	if (log_level_parse(level, &lv) != 0)
+		lv = LOG_ERROR;         /* an unknown name is never dropped */
+	if (!log_enabled(lv))
+		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -150,7 +210,10 @@ log_req(const char *level, const char *rid, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
+	enum log_level lv;
 
+	if (log_level_parse(level, &lv) == 0 && !log_enabled(lv))
+		return;                 /* not formatted when dropped */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -158,16 +221,28 @@ log_req(const char *level, const char *rid, const char *fmt, ...)
 }
 
 static void
-log_line(const char *level, const char *fmt, va_list ap)
+log_line(enum log_level level, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
 static void
-log_line(const char *level, const char *fmt, va_list ap)
+log_line(enum log_level level, const char *fmt, va_list ap)
 {
 	char msg[2048];
 
+	if (!log_enabled(level))
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_fields(level, NULL, msg, NULL, 0);
+	log_fields(level_names[level], NULL, msg, NULL, 0);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line(LOG_DEBUG, fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -176,7 +251,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line("info", fmt, ap);
+	log_line(LOG_INFO, fmt, ap);
 	va_end(ap);
 }
 
@@ -186,7 +261,7 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line("warn", fmt, ap);
+	log_line(LOG_WARN, fmt, ap);
 	va_end(ap);
 }
 
@@ -196,7 +271,7 @@ log_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line("error", fmt, ap);
+	log_line(LOG_ERROR, fmt, ap);
 	va_end(ap);
 }
 

@@ -2,8 +2,10 @@
  * reload.c: SIGHUP reads the configuration again (the --config file, then
  * the command line, which keeps precedence) and applies what may change
  * while the server runs: the name policy, the certificate profiles, the
- * rate limits and caps of acme/, the EAB requirement, and the CRL's
- * lifetime and refresh interval. Everything is parsed and checked before
+ * rate limits and caps of acme/, the EAB requirement, the CRL's
+ * lifetime and refresh interval, and the log level (set last, after the
+ * line saying the reload was applied, so that line is written at the
+ * level in force when the signal came). Everything is parsed and checked before
  * anything changes; a refused file leaves the configuration in force, and
  * config_parse has named the file, line, key and reason. Settings that
  * need a restart (listeners, data directory, threads, ...) are named in
@@ -165,6 +167,7 @@ server_reload(struct server *s)
 	struct crypto_profile prof[CRYPTO_MAX_PROFILES];
 	struct crypto_policy *policy = NULL;
 	struct config *nc;
+	enum log_level level;
 	size_t n_prof;
 	int ret = -1;
 
@@ -191,10 +194,13 @@ server_reload(struct server *s)
 	s->crl_lifetime = nc->crl_lifetime;
 	s->crl_refresh = nc->crl_refresh;
 	server_policy_announce(s->policy);
+	if (log_level_parse(nc->log_level, &level) != 0)
+		level = log_get_level();  /* checked by config_parse */
 	log_info("reload: applied: name policy, %zu profile%s, rate limits, "
-	    "eab-required %s, crl-lifetime %lds, crl-refresh %lds", n_prof,
-	    n_prof == 1 ? "" : "s", nc->eab_required ? "on" : "off",
-	    nc->crl_lifetime, nc->crl_refresh);
+	    "eab-required %s, crl-lifetime %lds, crl-refresh %lds, log-level %s",
+	    n_prof, n_prof == 1 ? "" : "s", nc->eab_required ? "on" : "off",
+	    nc->crl_lifetime, nc->crl_refresh, log_level_name(level));
+	log_set_level(level);
 	ret = 0;
 out:
 	crypto_policy_free(policy);

@@ -810,6 +810,7 @@ cmd_serve(const struct config *c)
 {
 	struct server s;
 	struct privsep ps;
+	enum log_level level;
 	evutil_socket_t lfd = -1;
 	int i, ret = 1;
 
@@ -819,6 +820,8 @@ cmd_serve(const struct config *c)
 	s.crl_refresh = c->crl_refresh;
 	s.started = time(NULL);
 	log_set_json(c->log_format != NULL && strcmp(c->log_format, "json") == 0);
+	if (c->log_level != NULL && log_level_parse(c->log_level, &level) == 0)
+		log_set_level(level);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0 || tls_current_init(&s.tls) != 0)
 		return 1;

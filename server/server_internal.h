@@ -69,6 +69,7 @@ struct config {
 	char *pki_listen;             /* plain HTTP "ADDR:PORT", or "off" */
 	char *admin_listen;           /* metrics and health "ADDR:PORT", or "off" */
 	char *log_format;             /* "text" or "json" */
+	char *log_level;              /* "debug", "info", "warn" or "error" */
 	long ocsp;                    /* 1: OCSP served and named in leaves */
 	long crl_lifetime;            /* seconds from thisUpdate to nextUpdate */
 	long crl_refresh;             /* seconds between scheduled CRLs, at most */
@@ -117,6 +118,28 @@ void config_free(struct config *c);
 /* Prints the options of cmd to f. */
 void config_usage(FILE *f, enum config_command cmd);
 
+/* One option of the table, for the generated reference (reference.c). */
+struct config_option_info {
+	const char *name;             /* flag without "--", and file key */
+	const char *metavar;          /* "ADDR:PORT", "N", "text|json"; "" for
+	                                 a switch */
+	const char *kind;             /* "number", "duration", "one of", ... */
+	const char *def;              /* the default as a value, or NULL */
+	const char *help;
+	unsigned commands;            /* CMD_* mask */
+	int bounded;                  /* min and max apply (rate: the count) */
+	int seconds;                  /* min and max are seconds */
+	long min, max;
+};
+/* The i-th option of the table into *out (static strings): 0, or -1 past
+ * the last. */
+int config_option_info(size_t i, struct config_option_info *out);
+
+/* `hearth config reference [--format markdown|man] [--command C]`
+ * (reference.c): the option table as docs/configuration.md or as the
+ * OPTIONS of a man page. Returns the process exit status. */
+int cmd_config(int argc, char **argv);
+
 /* Parses a profile setting NAME:LIFETIME[:USAGES] (LIFETIME as "90d",
  * "160h"; USAGES comma-separated serverAuth, clientAuth, digitalSignature,
  * keyEncipherment). 0, or -1 with the reason in *why (static). */
@@ -149,6 +172,21 @@ char *config_read_passphrase(const char *path, size_t *len);
 
 /* ---- logging (log.c) ---- */
 
+/* Levels, lowest first; lines below the level in force are dropped. */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* "debug", "info", "warn" or "error" into *out: 0, or -1 for another word. */
+int log_level_parse(const char *name, enum log_level *out);
+/* The name of level (static). */
+const char *log_level_name(enum log_level level);
+/* The level in force (default LOG_INFO); may be called while other
+ * threads log (a reload). */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Nonzero when a line of level would be written. */
+int log_enabled(enum log_level level);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -166,7 +204,7 @@ struct log_field {
 	const char *key;            /* a fixed name: letters, digits, '_' */
 	const char *value;
 };
-/* A line of level ("info", "warn", "error") about request rid (NULL or ""
+/* A line of level ("debug", "info", "warn", "error") about request rid (NULL or ""
  * for none) with message msg and n fields. */
 void log_fields(const char *level, const char *rid, const char *msg,
     const struct log_field *f, size_t n);

@@ -148,7 +148,7 @@ conn_fail(struct tls_conn *c, const char *what, int rc)
 			snprintf(c->errbuf, c->errsz, "%s", rc == CRYPTO_ERR_PARSE ?
 			    crypto_tls_error(c->tls) : crypto_strerror(rc));
 		else if (!c->client)
-			log_info("tls: %s: %s", what, rc == CRYPTO_ERR_PARSE ?
+			log_debug("tls: %s: %s", what, rc == CRYPTO_ERR_PARSE ?
 			    crypto_tls_error(c->tls) : crypto_strerror(rc));
 	}
 	/* Filters' results are not reported as events; raise one, deferred,

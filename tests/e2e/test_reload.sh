@@ -7,7 +7,9 @@
 # naming file, line and key, and the configuration in force stays (the name
 # still passes, the profile is still offered). A rate limit changed by a
 # reload takes effect (newNonce answers 429), and a start-only setting is
-# reported as needing a restart.
+# reported as needing a restart. A reload from log-level info to warn stops
+# info lines (the access log among them) while warnings still come; a bad
+# level is refused naming file, line and key, and warn stays in force.
 # fixed-ports: http-01 on 5002, DNS on 8053 (see loopback.sh)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/loopback.sh"
@@ -132,6 +134,40 @@ check_not "policy and profiles unchanged: the signer is not restarted again" tes
 S=""
 for _ in 1 2 3; do S="$S $(nonce_status)"; done
 check "newNonce is rate limited after the reload (statuses:$S)" grep -q 429 <<<"$S"
+
+# Log level: info -> warn by a reload; a bad level keeps warn.
+# lines_after N: the server log's lines after the first N.
+lines_after() { tail -n +"$(($1 + 1))" "$SERVER_LOG"; }
+# logged_after N PATTERN: a line after the first N matches PATTERN.
+logged_after() { lines_after "$1" | grep -q -- "$2"; }
+check "info lines are logged at the default level" grep -q " info " "$SERVER_LOG"
+cat >"$F" <<'CONF'
+allow-dns = corp.internal
+allow-dns = lab.example
+profile = classic:90d
+profile = tiny:1d
+log-level = warn
+CONF
+kill -HUP "$SERVER_PID"
+check "the fourth reload is applied" eventually reloaded 4
+check "... naming the new level" grep -q "reload: applied: .*, log-level warn" "$SERVER_LOG"
+N=$(wc -l <"$SERVER_LOG")
+check "the directory answers at level warn" test "$(profiles)" = "classic,tiny"
+check "newNonce is still limited" test "$(nonce_status)" = 429
+printf 'profile = classic:90d\nprofile = tiny:1d\nidle-timeout = 78\nlog-level = warn\n' >"$F"
+kill -HUP "$SERVER_PID"
+check "a warning is still logged at level warn" eventually \
+	logged_after "$N" "reload: idle-timeout changed"
+check_not "no info line after the switch to warn (no access log lines)" \
+	logged_after "$N" " info "
+printf 'profile = classic:90d\n\nlog-level = loud\n' >"$F"
+kill -HUP "$SERVER_PID"
+check "a bad level's reload is refused" eventually logged_after "$N" "reload: refused"
+check "... naming file, line and key" grep -qF \
+	"$F:3: key \"log-level\": bad value \"loud\": expected one of debug, info, warn, error" \
+	"$SERVER_LOG"
+check "requests still answer" test "$(profiles)" = "classic,tiny"
+check_not "warn stays in force: still no info line" logged_after "$N" " info "
 
 server_healthy
 done_checks

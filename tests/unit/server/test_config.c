@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acme.h"
 #include "server_internal.h"
 
 static char errpath[1024];
@@ -399,6 +400,7 @@ test_profiles(const char *dir)
 	CHECK_EQ_STR(p[1].name, "shortlived");
 	CHECK(p[1].lifetime >= 5 * 86400 && p[1].lifetime <= 7 * 86400);
 	CHECK_EQ_INT(p[1].eku, CRYPTO_EKU_SERVER_AUTH | CRYPTO_EKU_CLIENT_AUTH);
+	config_free(&c);                     /* the defaults own strings */
 
 	CHECK_EQ_INT(parse(CMD_SERVE, &c, 6, flags, err, sizeof(err)), 0);
 	n = config_profiles(&c, p);
@@ -612,6 +614,55 @@ test_permit(void)
 	config_free(&c);
 }
 
+/* The table's defaults (config_defaults parses them) equal the values
+ * acme/ documents as its defaults, and a log level is one of four words,
+ * refused in a file naming file, line and key. */
+static void
+test_defaults_and_levels(const char *dir)
+{
+	static const struct config_rate acc = { ACME_LIMIT_DEFAULT_ACCOUNTS },
+	    ord = { ACME_LIMIT_DEFAULT_ORDERS },
+	    fail = { ACME_LIMIT_DEFAULT_FAILURES },
+	    non = { ACME_LIMIT_DEFAULT_NONCES };
+	struct config c;
+	char err[1024], path[1024];
+	char *file[] = { "--data", "d", "--config", path };
+	char *flag[] = { "--data", "d", "--log-level", "verbose" };
+	char *flag_ok[] = { "--data", "d", "--log-level", "warn" };
+
+	config_defaults(&c);
+	CHECK(c.limit_accounts.count == acc.count && c.limit_accounts.period == acc.period);
+	CHECK(c.limit_orders.count == ord.count && c.limit_orders.period == ord.period);
+	CHECK(c.limit_failures.count == fail.count && c.limit_failures.period == fail.period);
+	CHECK(c.limit_nonces.count == non.count && c.limit_nonces.period == non.period);
+	CHECK_EQ_INT(c.limit_pending_authzs, ACME_LIMIT_DEFAULT_PENDING);
+	CHECK_EQ_INT(c.limit_queue_share, ACME_LIMIT_DEFAULT_QUEUE_SHARE);
+	CHECK_EQ_STR(c.listen, ":8443");
+	CHECK_EQ_STR(c.log_level, "info");
+	CHECK_EQ_STR(c.log_format, "text");
+	CHECK_EQ_INT(c.crl_refresh, 6 * 3600);
+	CHECK_EQ_INT(c.eab_required, 0);
+	config_free(&c);
+
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, flag_ok, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.log_level, "warn");
+	config_free(&c);
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, flag, err, sizeof(err)), -1);
+	CHECK(strstr(err, "--log-level: bad value \"verbose\": expected one of "
+	    "debug, info, warn, error") != NULL);
+	config_free(&c);
+	snprintf(path, sizeof(path), "%s/level.conf", dir);
+	write_file(path, "# levels\nlog-level = loud\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, file, err, sizeof(err)), -1);
+	CHECK(strstr(err, "level.conf:2: key \"log-level\": bad value \"loud\"") != NULL);
+	config_free(&c);
+	write_file(path, "log-format = yaml\n");
+	CHECK_EQ_INT(parse(CMD_SERVE, &c, 4, file, err, sizeof(err)), -1);
+	CHECK(strstr(err, "level.conf:1: key \"log-format\"") != NULL &&
+	    strstr(err, "text, json") != NULL);
+	config_free(&c);
+}
+
 int
 main(void)
 {
@@ -633,5 +684,6 @@ main(void)
 	test_limits(dir);
 	test_users_and_passphrases(dir);
 	test_escape();
+	test_defaults_and_levels(dir);
 	return CHECK_DONE();
 }

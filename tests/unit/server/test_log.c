@@ -3,7 +3,8 @@
  * backslashes, control bytes, invalid UTF-8) into the inside of a valid
  * JSON string and never cuts an escape in two when it truncates; JSON log
  * lines parse (cJSON) with their ts, level, msg, request_id and fields;
- * text lines carry the request id in brackets.
+ * text lines carry the request id in brackets; lines below the level in
+ * force are dropped, whichever function writes them.
  */
 #include "check.h"
 
@@ -112,11 +113,66 @@ test_text_lines(void)
 	free(out);
 }
 
+static void
+emit_levels(void)
+{
+	log_debug("d-line");
+	log_info("i-line");
+	log_req("info", "r1", "r-line %d", 1);
+	log_fields("info", NULL, "f-line", NULL, 0);
+	log_warn("w-line");
+	log_error("e-line");
+}
+
+static void
+test_levels(void)
+{
+	enum log_level lv;
+	char *out;
+
+	CHECK_EQ_INT(log_get_level(), LOG_INFO);
+	CHECK(log_level_parse("debug", &lv) == 0 && lv == LOG_DEBUG);
+	CHECK(log_level_parse("error", &lv) == 0 && lv == LOG_ERROR);
+	CHECK_EQ_INT(log_level_parse("INFO", &lv), -1);
+	CHECK_EQ_STR(log_level_name(LOG_WARN), "warn");
+
+	out = capture(emit_levels);     /* info: all but debug */
+	CHECK(strstr(out, "d-line") == NULL);
+	CHECK(strstr(out, " info i-line\n") != NULL);
+	CHECK(strstr(out, " info [r1] r-line 1\n") != NULL);
+	CHECK(strstr(out, "f-line") != NULL);
+	CHECK(strstr(out, " warn w-line\n") != NULL);
+	free(out);
+
+	log_set_level(LOG_WARN);
+	out = capture(emit_levels);
+	CHECK(strstr(out, "i-line") == NULL && strstr(out, "r-line") == NULL &&
+	    strstr(out, "f-line") == NULL && strstr(out, "d-line") == NULL);
+	CHECK(strstr(out, " warn w-line\n") != NULL);
+	CHECK(strstr(out, " error e-line\n") != NULL);
+	free(out);
+
+	log_set_level(LOG_DEBUG);
+	out = capture(emit_levels);
+	CHECK(strstr(out, " debug d-line\n") != NULL);
+	free(out);
+
+	log_set_level(LOG_ERROR);
+	log_set_json(1);
+	out = capture(emit_levels);
+	log_set_json(0);
+	CHECK(strstr(out, "w-line") == NULL);
+	CHECK(strstr(out, "{\"ts\":") == out && strstr(out, "\"level\":\"error\"") != NULL);
+	free(out);
+	log_set_level(LOG_INFO);
+}
+
 int
 main(void)
 {
 	test_escape();
 	test_json_lines();
 	test_text_lines();
+	test_levels();
 	return CHECK_DONE();
 }
