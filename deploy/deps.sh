@@ -12,11 +12,12 @@ if [ "${1:-}" = "--test" ]; then
 	# server; BIND 9 (bind9: named, tsig-keygen; bind9-dnsutils: dig) is the
 	# DNS server that certbot's python3-certbot-dns-rfc2136 and lego update
 	# with RFC 2136; ss (iproute2) shows what Caddy listens on; clang-14 and
-	# libclang-rt-14-dev (libclang_rt.fuzzer) build the libFuzzer drivers
+	# libclang-rt-14-dev (libclang_rt.fuzzer) build the libFuzzer drivers;
+	# groff-base renders the man pages the docs/man test checks
 	PKGS="$PKGS openssl curl python3 ca-certificates certbot lego pebble python3-acme \
 		python3-josepy python3-cryptography python3-requests python3-openssl util-linux \
 		caddy iproute2 clang-14 libclang-rt-14-dev bind9 bind9-dnsutils \
-		python3-certbot-dns-rfc2136"
+		python3-certbot-dns-rfc2136 groff-base"
 fi
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086
