@@ -309,6 +309,34 @@ int acme_time_parse(const char *s, time_t *out);
 int acme_url(char *out, size_t outsz, const char *base, const char *kind,
     const char *id);
 
+/* ---- certificate records (certrec.c) ---- */
+
+/* What a certificate record is written from, at issuance. */
+struct acme_cert_rec {
+	const char *account, *order, *profile;
+	const cJSON *identifiers;            /* the order's, copied */
+	const struct crypto_leaf *leaf;
+	struct crypto_signer *signer;        /* issued it: its id and chain */
+	time_t issued;
+};
+/* Writes the record of r->leaf (refusing a serial already stored) and keeps
+ * the signer's chain once per issuer. 0, an ACME_ERR_* or a STORE_* code. */
+int acme_cert_rec_put(struct store_txn *txn, const struct acme_cert_rec *r);
+/* The leaf as PEM, malloc'd; NULL when the record holds none readable. */
+char *acme_cert_rec_pem(const cJSON *c);
+/* The chain it was issued with (the intermediate, PEM), malloc'd; NULL when
+ * unknown. */
+char *acme_cert_rec_chain(struct store_txn *txn, const cJSON *c);
+/* 1 when der is the record's certificate, else 0. */
+int acme_cert_rec_is(const cJSON *c, const uint8_t *der, size_t len);
+/* The identifiers the certificate was ordered for: the record's own, or for
+ * records older than that field its order's (*order then holds the order
+ * record, freed by the caller; NULL otherwise). NULL when unknown. */
+const cJSON *acme_cert_rec_identifiers(struct store_txn *txn, const cJSON *c,
+    cJSON **order);
+/* 1 when the record needs no order record (it carries its identifiers). */
+int acme_cert_rec_standalone(const cJSON *c);
+
 /* ---- revocation records (revoked.c) ---- */
 
 #define ACME_REVOKED_REC_LEN_V1 18   /* records written before issuer ids */

@@ -1,8 +1,9 @@
 /*
  * cert.c: issued certificates: download (RFC 8555 §7.4.2) and revocation
- * (§7.6). A certificate record holds its account and order, the leaf PEM,
- * the chain PEM as issued, validity, and once revoked the reason and time;
- * the revoked table keeps what a CRL or OCSP responder reads (revoked.c).
+ * (§7.6). The certificate record (certrec.c) holds its account, order and
+ * identifiers, the leaf, its issuer, validity, and once revoked the reason
+ * and time; the revoked table keeps what a CRL or OCSP responder reads
+ * (revoked.c).
  * Also the operator's view: listing and showing certificates.
  */
 #include "acme_internal.h"
@@ -28,16 +29,52 @@ cert_get(struct acme *a, const char *serial)
 	return c;
 }
 
+/* The leaf then its chain, as issued, malloc'd; NULL when unreadable. */
+static char *
+cert_pem_chain(struct acme *a, const char *serial, const char *account,
+    int *status)
+{
+	struct store_txn *txn;
+	char *pem = NULL, *chain = NULL, *body = NULL;
+	cJSON *c = NULL;
+	size_t n1, n2;
+
+	*status = 404;
+	if (strlen(serial) > ACME_SERIAL_HEX_LEN ||
+	    store_read_begin(a->store, &txn) != 0)
+		return NULL;
+	if ((c = acme_record_get(txn, STORE_T_CERTS, serial)) == NULL)
+		goto out;
+	*status = 403;
+	if (strcmp(acme_json_str(c, "account"), account) != 0)
+		goto out;
+	*status = 500;
+	if ((pem = acme_cert_rec_pem(c)) == NULL ||
+	    (chain = acme_cert_rec_chain(txn, c)) == NULL)
+		goto out;
+	n1 = strlen(pem);
+	n2 = strlen(chain);
+	if ((body = malloc(n1 + n2 + 1)) != NULL) {
+		memcpy(body, pem, n1);
+		memcpy(body + n1, chain, n2 + 1);
+		*status = 200;
+	}
+out:
+	store_read_end(txn);
+	cJSON_Delete(c);
+	free(pem);
+	free(chain);
+	return body;
+}
+
 /* Download: POST-as-GET by the account that ordered it. */
 void
 acme_certificate(struct acme *a, const struct acme_request *req,
     const char *serial, struct acme_response *resp)
 {
 	struct acme_jws jws;
-	cJSON *c = NULL;
-	const char *pem, *chain;
 	char *body;
-	size_t n1, n2;
+	int status;
 
 	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
 		return;
@@ -46,29 +83,20 @@ acme_certificate(struct acme *a, const struct acme_request *req,
 		    "a certificate is fetched with POST-as-GET (empty payload)");
 		goto out;
 	}
-	if ((c = cert_get(a, serial)) == NULL) {
+	body = cert_pem_chain(a, serial, jws.account_id, &status);
+	if (status == 404)
 		acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such certificate");
-		goto out;
-	}
-	if (strcmp(acme_json_str(c, "account"), jws.account_id) != 0) {
+	else if (status == 403)
 		acme_respond_problem(resp, ACME_P_UNAUTHORIZED, 0,
 		    "certificate belongs to another account");
-		goto out;
+	else if (body == NULL)
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "the certificate record cannot be read");
+	else {
+		acme_respond_json(resp, 200, body);
+		resp->content_type = "application/pem-certificate-chain";
 	}
-	pem = acme_json_str(c, "pem");
-	chain = acme_json_str(c, "chain");
-	n1 = strlen(pem);
-	n2 = strlen(chain);
-	if ((body = malloc(n1 + n2 + 1)) == NULL) {
-		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "out of memory");
-		goto out;
-	}
-	memcpy(body, pem, n1);
-	memcpy(body + n1, chain, n2 + 1);
-	acme_respond_json(resp, 200, body);
-	resp->content_type = "application/pem-certificate-chain";
 out:
-	cJSON_Delete(c);
 	acme_jws_clear(&jws);
 }
 
@@ -80,7 +108,7 @@ account_may_revoke(struct acme *a, const char *account, const cJSON *c,
 {
 	struct store_txn *txn;
 	cJSON *ord;
-	const cJSON *e;
+	const cJSON *e, *ids;
 	char key[STORE_MAX_KEY + 1];
 	int ok = 1;
 
@@ -88,10 +116,9 @@ account_may_revoke(struct acme *a, const char *account, const cJSON *c,
 		return 1;
 	if (store_read_begin(a->store, &txn) != 0)
 		return 0;
-	ord = acme_record_get(txn, STORE_T_ORDERS, acme_json_str(c, "order"));
-	if (ord == NULL)
+	if ((ids = acme_cert_rec_identifiers(txn, c, &ord)) == NULL)
 		ok = 0;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ord, "identifiers")) {
+	cJSON_ArrayForEach(e, ids) {
 		const char *v = acme_json_str(e, "value");
 		int n = snprintf(key, sizeof(key), "%s/%s:%s/", account,
 		    acme_json_str(e, "type"), strncmp(v, "*.", 2) == 0 ? v + 2 : v);
@@ -185,10 +212,8 @@ revoke_target(struct acme *a, const cJSON *payload, struct crypto_cert_info *inf
 {
 	const char *b64 = acme_json_str(payload, "certificate");
 	uint8_t *der = NULL;
-	char *pem = NULL;
 	cJSON *c = NULL;
 	size_t len = b64 != NULL ? strlen(b64) : 0, derlen;
-	const char *stored;
 
 	if (b64 == NULL || len > CRYPTO_MAX_PEM_BYTES ||
 	    (der = malloc(len)) == NULL ||
@@ -199,9 +224,7 @@ revoke_target(struct acme *a, const cJSON *payload, struct crypto_cert_info *inf
 		goto out;
 	}
 	c = cert_get(a, info->serial);
-	pem = crypto_cert_der_to_pem(der, derlen);
-	stored = c != NULL ? acme_json_str(c, "pem") : NULL;
-	if (c == NULL || pem == NULL || stored == NULL || strcmp(pem, stored) != 0) {
+	if (c == NULL || !acme_cert_rec_is(c, der, derlen)) {
 		cJSON_Delete(c);
 		c = NULL;
 		acme_respond_problem(resp, ACME_P_MALFORMED, 404,
@@ -209,7 +232,6 @@ revoke_target(struct acme *a, const cJSON *payload, struct crypto_cert_info *inf
 	}
 out:
 	free(der);
-	free(pem);
 	return c;
 }
 
@@ -287,6 +309,7 @@ cert_visit(struct store_txn *txn, const char *serial, const void *val,
 	struct acme_cert_info info;
 	const cJSON *e;
 	cJSON *c, *ord = NULL;
+	char *pem;
 	int ret;
 
 	if ((c = cJSON_ParseWithLength(val, len)) == NULL || !cJSON_IsObject(c)) {
@@ -301,18 +324,17 @@ cert_visit(struct store_txn *txn, const char *serial, const void *val,
 	info.revoked_at = acme_json_time(c, "revoked");
 	info.reason = (int)acme_json_time(c, "reason");
 	info.account = acme_json_str(c, "account");
-	info.pem = acme_json_str(c, "pem");
+	info.pem = pem = acme_cert_rec_pem(c);
 	info.status = cJSON_GetObjectItemCaseSensitive(c, "revoked") != NULL ?
 	    ACME_CERT_REVOKED : info.not_after < now ? ACME_CERT_EXPIRED :
 	    ACME_CERT_VALID;
-	if (acme_json_str(c, "order") != NULL)
-		ord = acme_record_get(txn, STORE_T_ORDERS, acme_json_str(c, "order"));
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ord, "identifiers"))
+	cJSON_ArrayForEach(e, acme_cert_rec_identifiers(txn, c, &ord))
 		if (info.n_names < ACME_MAX_IDENTIFIERS &&
 		    acme_json_str(e, "value") != NULL)
 			names[info.n_names++] = acme_json_str(e, "value");
 	info.names = names;
 	ret = fn(&info, arg);
+	free(pem);
 	cJSON_Delete(ord);
 	cJSON_Delete(c);
 	return ret;

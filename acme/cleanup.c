@@ -2,9 +2,11 @@
  * cleanup.c: removes what no client can use any more, in the background and
  * in small transactions: orders and authorizations (with their challenges
  * and index entries) once they have been expired for the retention window,
- * and certificates once that long past their notAfter. A valid order stays
- * while its certificate does, so `certs show`, the CRL and the order's
- * certificate URL keep working until the certificate has expired.
+ * and certificates once that long past their notAfter. A valid order goes
+ * like any other once its certificate record carries its own identifiers
+ * (every record written since they do); for older records it stays while
+ * the certificate does, since `certs show` and revocation by another
+ * account read the names from it.
  *
  * Each call looks at a bounded number of records per table from where the
  * previous call stopped (a cursor per table, wrapping at the end) in a read
@@ -66,13 +68,32 @@ horizon(int which)
 	return -1;
 }
 
+/* A valid order past its retention goes once its certificate's record
+ * stands alone (it carries the identifiers, certrec.c) or is gone; older
+ * records still need the order for their names, and keep it. */
+static int
+valid_order_removable(struct store_txn *txn, const char *serial)
+{
+	const void *v;
+	size_t vl;
+	cJSON *c;
+	int ok;
+
+	if (store_get(txn, STORE_T_CERTS, serial, strlen(serial), &v, &vl) ==
+	    STORE_NOTFOUND)
+		return 1;
+	if ((c = cJSON_ParseWithLength(v, vl)) == NULL)
+		return 0;
+	ok = acme_cert_rec_standalone(c);
+	cJSON_Delete(c);
+	return ok;
+}
+
 /* Nonzero when the record (key id) of the sweep's table can go. */
 static int
 removable(const struct sweep *w, struct store_txn *txn, const cJSON *o)
 {
 	const char *st = acme_json_str(o, "status"), *serial;
-	const void *v;
-	size_t vl;
 
 	if (w->which == C_CERTS)
 		return acme_json_time(o, "notAfter") + w->retention < w->now;
@@ -80,8 +101,7 @@ removable(const struct sweep *w, struct store_txn *txn, const cJSON *o)
 		return 0;
 	if (w->which == C_ORDERS && st != NULL && strcmp(st, "valid") == 0 &&
 	    (serial = acme_json_str(o, "cert")) != NULL)
-		return store_get(txn, STORE_T_CERTS, serial, strlen(serial), &v,
-		    &vl) == STORE_NOTFOUND;
+		return valid_order_removable(txn, serial);
 	return 1;
 }
 

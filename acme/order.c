@@ -671,37 +671,17 @@ static int
 cert_record(struct store_txn *txn, const struct finalize *f,
     const cJSON *ord, const struct crypto_leaf *leaf)
 {
-	char *pem = crypto_cert_der_to_pem(leaf->der, leaf->der_len);
-	char ari[CRYPTO_ARI_ID_MAX];
-	cJSON *c = cJSON_CreateObject();
-	int ret = ACME_ERR_NOMEM;
+	struct acme_cert_rec r;
 
-	/* What renewal information (RFC 9773) reads, so it never parses DER. */
-	if (crypto_cert_ari_id(leaf->der, leaf->der_len, ari, sizeof(ari)) != 0)
-		ret = ACME_ERR_INTERNAL;
-	else if (pem != NULL && c != NULL) {
-		cJSON_AddStringToObject(c, "ari", ari);
-		cJSON_AddStringToObject(c, "profile", f->profile->name);
-		cJSON_AddItemToObject(c, "identifiers", cJSON_Duplicate(
-		    cJSON_GetObjectItemCaseSensitive(ord, "identifiers"), 1));
-		cJSON_AddStringToObject(c, "account", f->account);
-		cJSON_AddStringToObject(c, "order", f->id);
-		cJSON_AddStringToObject(c, "pem", pem);
-		cJSON_AddStringToObject(c, "chain", crypto_signer_chain_pem(f->a->signer));
-		cJSON_AddNumberToObject(c, "notBefore", (double)leaf->not_before);
-		cJSON_AddNumberToObject(c, "notAfter", (double)leaf->not_after);
-		cJSON_AddNumberToObject(c, "issued", (double)f->now);
-		char *text = cJSON_PrintUnformatted(c);
-
-		/* A serial is never reused: refuse rather than overwrite. */
-		ret = text == NULL ? STORE_ERR_NOMEM : store_put(txn, STORE_T_CERTS,
-		    leaf->serial, strlen(leaf->serial), text, strlen(text),
-		    STORE_PUT_NEW);
-		free(text);
-	}
-	free(pem);
-	cJSON_Delete(c);
-	return ret;
+	memset(&r, 0, sizeof(r));
+	r.account = f->account;
+	r.order = f->id;
+	r.profile = f->profile->name;
+	r.identifiers = cJSON_GetObjectItemCaseSensitive(ord, "identifiers");
+	r.leaf = leaf;
+	r.signer = f->a->signer;
+	r.issued = f->now;
+	return acme_cert_rec_put(txn, &r);
 }
 
 /* What the certificate may carry and when it is valid, from the order. */

@@ -11,6 +11,7 @@
 #include "acme_internal.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -65,11 +66,33 @@ acme_revoked_decode(const void *val, size_t len, struct acme_revoked *out)
 	return ACME_OK;
 }
 
+/* "issuer" (hex) into r; 0, or -1 when absent or not hex. */
+static int
+issuer_from_hex(const char *hex, struct acme_revoked *r)
+{
+	size_t n = hex != NULL ? strlen(hex) : 0, i;
+	unsigned v;
+
+	if (n == 0 || n % 2 != 0 || n / 2 > sizeof(r->issuer))
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 ||
+		    !isxdigit((unsigned char)hex[2 * i]) ||
+		    !isxdigit((unsigned char)hex[2 * i + 1]))
+			return -1;
+		r->issuer[i] = (uint8_t)v;
+	}
+	r->issuer_len = n / 2;
+	return 0;
+}
+
 void
 acme_revoked_issuer(const cJSON *c, struct acme_revoked *r)
 {
 	const char *chain = acme_json_str(c, "chain");
 
+	if (issuer_from_hex(acme_json_str(c, "issuer"), r) == 0)
+		return;
 	if (chain == NULL ||
 	    crypto_cert_key_id_pem(chain, strlen(chain), r->issuer,
 	    &r->issuer_len) != CRYPTO_OK)

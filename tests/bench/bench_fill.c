@@ -70,8 +70,6 @@ struct fill_item {
 	char order[ACME_ID_LEN + 1];
 	struct acme_authz_ids az;
 	struct crypto_leaf leaf;
-	char ari[CRYPTO_ARI_ID_MAX];
-	char *pem;
 	int abandoned;              /* also an abandoned order */
 	char order2[ACME_ID_LEN + 1];
 	char name2[64];
@@ -258,10 +256,6 @@ item_prepare(struct fill *f, long i, struct fill_item *it)
 	if ((ret = crypto_signer_issue(f->signer, csr, &lp, &it->leaf)) != 0)
 		die("issuing a leaf", ret);
 	crypto_csr_free(csr);
-	if (crypto_cert_ari_id(it->leaf.der, it->leaf.der_len, it->ari,
-	    sizeof(it->ari)) != 0 ||
-	    (it->pem = crypto_cert_der_to_pem(it->leaf.der, it->leaf.der_len)) == NULL)
-		die("encoding a leaf", 0);
 	memcpy(f->serials[i], it->leaf.serial, sizeof(f->serials[i]));
 	if ((it->abandoned = i % FILL_ABANDON == FILL_ABANDON - 1)) {
 		snprintf(it->name2, sizeof(it->name2), "x%07ld.a%u.fill.internal", i,
@@ -276,8 +270,6 @@ static void
 item_clear(struct fill_item *it)
 {
 	crypto_leaf_clear(&it->leaf);
-	free(it->pem);
-	it->pem = NULL;
 }
 
 /* ---- the batch write ---- */
@@ -342,32 +334,28 @@ order_put(struct store_txn *txn, struct fill *f, const char *id,
 }
 
 /* The certificate record of acme/order.c (cert_record). */
+/* The certificate record, written as acme/order.c writes it at finalize. */
 static int
 cert_put(struct store_txn *txn, struct fill *f, const struct fill_item *it,
     const char *account)
 {
-	cJSON *c = cJSON_CreateObject(), *e = cJSON_CreateObject();
-	char *text;
+	struct acme_cert_rec r;
+	cJSON *ids = cJSON_CreateArray(), *e = cJSON_CreateObject();
 	int ret;
 
-	cJSON_AddStringToObject(c, "ari", it->ari);
-	cJSON_AddStringToObject(c, "profile", f->profile);
 	cJSON_AddStringToObject(e, "type", "dns");
 	cJSON_AddStringToObject(e, "value", it->name);
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "identifiers"), e);
-	cJSON_AddStringToObject(c, "account", account);
-	cJSON_AddStringToObject(c, "order", it->order);
-	cJSON_AddStringToObject(c, "pem", it->pem);
-	cJSON_AddStringToObject(c, "chain", crypto_signer_chain_pem(f->signer));
-	cJSON_AddNumberToObject(c, "notBefore", (double)it->leaf.not_before);
-	cJSON_AddNumberToObject(c, "notAfter", (double)it->leaf.not_after);
-	cJSON_AddNumberToObject(c, "issued", (double)it->t);
-	text = cJSON_PrintUnformatted(c);
-	ret = text == NULL ? STORE_ERR_NOMEM : store_put(txn, STORE_T_CERTS,
-	    it->leaf.serial, strlen(it->leaf.serial), text, strlen(text),
-	    STORE_PUT_NEW);
-	free(text);
-	cJSON_Delete(c);
+	cJSON_AddItemToArray(ids, e);
+	memset(&r, 0, sizeof(r));
+	r.account = account;
+	r.order = it->order;
+	r.profile = f->profile;
+	r.identifiers = ids;
+	r.leaf = &it->leaf;
+	r.signer = f->signer;
+	r.issued = it->t;
+	ret = acme_cert_rec_put(txn, &r);
+	cJSON_Delete(ids);
 	return ret;
 }
 
