@@ -344,6 +344,7 @@ hold_start(struct hold_loop *l, struct http_pending *p)
 		metrics_hold(h->metrics, METRICS_HOLD_REFUSED);
 		return -1;      /* p still holds the answer */
 	}
+	metrics_hold_started(h->metrics);
 	if (hold_arm(x, p->seq) != 0)
 		hold_check(x);
 	return 0;

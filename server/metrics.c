@@ -92,6 +92,13 @@ metrics_hold(struct metrics *m, enum metrics_hold_outcome outcome)
 }
 
 void
+metrics_hold_started(struct metrics *m)
+{
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->holds_started, 1, RELAXED);
+}
+
+void
 metrics_handshake(struct metrics *m, int ok)
 {
 	if (m == NULL)
@@ -236,6 +243,10 @@ render_holds(const struct metrics *m, struct metrics_buf *b)
 	};
 	int o;
 
+	head(b, "hearth_holds_started_total", "counter", "Answers held to wait "
+	    "on a validation.");
+	metrics_printf(b, "hearth_holds_started_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(&m->holds_started, RELAXED));
 	head(b, "hearth_holds_total", "counter", "Answers waiting on a "
 	    "validation, by how the hold ended (refused: not held, a cap on "
 	    "holds was reached).");

@@ -47,6 +47,7 @@ struct metrics {
 	struct metrics_hist latency[ACME_ROUTES];
 	_Atomic uint64_t validations[METRICS_CHALL_TYPES][ACME_VALIDATION_OUTCOMES];
 	struct metrics_hist validation_time[METRICS_CHALL_TYPES];
+	_Atomic uint64_t holds_started;
 	_Atomic uint64_t holds[METRICS_HOLD_OUTCOMES];
 	_Atomic uint64_t tls_handshakes_ok, tls_handshakes_failed;
 	_Atomic uint64_t pki_requests;
@@ -77,6 +78,8 @@ void metrics_validation(struct metrics *m, enum acme_challenge_type type,
     enum acme_validation_outcome outcome, long long us);
 /* Counts one answer held, or refused a hold. */
 void metrics_hold(struct metrics *m, enum metrics_hold_outcome outcome);
+/* Counts one hold begun. */
+void metrics_hold_started(struct metrics *m);
 /* Counts one server-side TLS handshake. */
 void metrics_handshake(struct metrics *m, int ok);
 
