@@ -339,6 +339,9 @@ acme_handle(struct acme *a, const struct acme_request *req,
 
 	handle(a, req, resp);
 	acme_leave(a, slot);
+	/* only a read of one's own object (200) may wait */
+	if (resp->status != 200 || resp->wait.account[0] == '\0')
+		memset(&resp->wait, 0, sizeof(resp->wait));
 }
 
 void

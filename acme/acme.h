@@ -125,6 +125,28 @@ struct acme_header {
 	char *value;                /* owned by the response */
 };
 
+/*
+ * What an answer waits on. An answer about a challenge being validated, an
+ * authorization whose challenge is being validated, or a pending order
+ * whose open authorizations all are, names that validation here, so
+ * server/ may hold the answer until the validation ends (or a cap passes)
+ * and then render it again with acme_refresh(). ACME_WAIT_NONE: the answer
+ * waits on nothing (the client's move, or the object is decided).
+ */
+enum acme_wait_kind {
+	ACME_WAIT_NONE, ACME_WAIT_CHALLENGE, ACME_WAIT_AUTHZ, ACME_WAIT_ORDER,
+};
+
+#define ACME_WAIT_ID_LEN 64         /* ids in resource paths, at most */
+
+struct acme_wait {
+	enum acme_wait_kind kind;
+	char id[ACME_WAIT_ID_LEN + 1];        /* the object answered */
+	char account[ACME_WAIT_ID_LEN + 1];   /* the account that asked */
+	char challenge[ACME_WAIT_ID_LEN + 1]; /* the validation waited on: the
+	                                         challenge_id of its job */
+};
+
 struct acme_response {
 	int status;                 /* HTTP status */
 	const char *content_type;   /* static string, or NULL with no body */
@@ -132,6 +154,7 @@ struct acme_response {
 	size_t body_len;
 	struct acme_header headers[ACME_MAX_HEADERS];
 	size_t n_headers;
+	struct acme_wait wait;      /* kind ACME_WAIT_NONE unless it waits */
 };
 
 /*
@@ -151,6 +174,20 @@ int acme_reconfigure(struct acme *a, const struct acme_config *cfg);
 void acme_handle(struct acme *a, const struct acme_request *req,
     struct acme_response *resp);
 void acme_response_clear(struct acme_response *resp);
+
+/*
+ * Renders again, as of now, the object of an answer that waits (resp->wait,
+ * as acme_handle() or an earlier call left it) for base_url, the base URL
+ * of the request it answers: the body and Retry-After are replaced; the
+ * status and the other headers (its Replay-Nonce, still the one issued,
+ * Link, Location) are kept; resp->wait then says what the new body waits
+ * on. A read only: no JWS, no nonce, no write; the object must still
+ * belong to resp->wait.account. 0; ACME_ERR_INVALID (nothing to render),
+ * ACME_ERR_NOTFOUND (gone, or another account's) or ACME_ERR_INTERNAL
+ * (store, memory), with resp unchanged. Safe from any thread.
+ */
+int acme_refresh(struct acme *a, const char *base_url, time_t now,
+    struct acme_response *resp);
 
 /* The resource a request path belongs to, as one of a fixed set of names
  * (ACME_ROUTES of them, listed by acme_route_name(i) for i in

@@ -611,6 +611,28 @@ long acme_validation_estimate(struct acme *a);
  * seconds left, at least 1 (also once due has passed). */
 long acme_retry_after(time_t due, time_t now);
 
+/* ---- answers that wait (wait.c, with the renderers of authz.c, order.c) ---- */
+
+/* Marks resp as waiting on the validation of challenge, as an answer about
+ * object id of kind; the account is set by acme_wait_account(). */
+void acme_wait_set(struct acme_response *resp, enum acme_wait_kind kind,
+    const char *id, const char *challenge);
+/* Names account as the one that asked, when resp waits. */
+void acme_wait_account(struct acme_response *resp, const char *account);
+/* The id of the challenge of authorization az being validated, written to
+ * out (may be NULL); 1 when one is, else 0. */
+int acme_authz_processing(struct store_txn *txn, const cJSON *az,
+    char out[ACME_ID_LEN + 1]);
+/* The answers of a POST-as-GET by account on a challenge, authorization or
+ * order (ownership checked; resp->wait set when it waits), for
+ * acme_refresh(): only req->base_url and req->now are read. */
+void acme_challenge_render(struct acme *a, const struct acme_request *req,
+    const char *id, const char *account, struct acme_response *resp);
+void acme_authz_render(struct acme *a, const struct acme_request *req,
+    const char *id, const char *account, struct acme_response *resp);
+void acme_order_render(struct acme *a, const struct acme_request *req,
+    const char *id, const char *account, struct acme_response *resp);
+
 /* ---- orders (order.c) ---- */
 
 /* Status of an order record (RFC 8555 §7.1.6), derived from its

@@ -324,14 +324,18 @@ respond_authz(struct acme *a, const struct acme_request *req, const char *id,
 {
 	struct store_txn *txn;
 	cJSON *az = NULL, *o = NULL;
-	char url[ACME_MAX_URL];
+	char url[ACME_MAX_URL], chall[ACME_ID_LEN + 1];
+	int validating = 0;
 
 	if (store_read_begin(a->store, &txn) != 0) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage unavailable");
 		return;
 	}
-	if ((az = acme_record_get(txn, STORE_T_AUTHZS, id)) != NULL)
+	if ((az = acme_record_get(txn, STORE_T_AUTHZS, id)) != NULL) {
 		o = authz_json(txn, req, az);
+		validating = strcmp(acme_authz_status(az, req->now), "pending") == 0 &&
+		    acme_authz_processing(txn, az, chall);
+	}
 	store_read_end(txn);
 	if (o == NULL) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
@@ -346,6 +350,8 @@ respond_authz(struct acme *a, const struct acme_request *req, const char *id,
 		    acme_json_time(az, "due") != 0)
 			acme_respond_header(resp, "Retry-After", "%ld",
 			    acme_retry_after(acme_json_time(az, "due"), req->now));
+		if (validating)
+			acme_wait_set(resp, ACME_WAIT_AUTHZ, id, chall);
 	}
 	cJSON_Delete(o);
 	cJSON_Delete(az);
@@ -422,6 +428,7 @@ acme_authz(struct acme *a, const struct acme_request *req, const char *id,
 		goto out;
 	if (jws.payload_len == 0) {
 		respond_authz(a, req, id, 200, resp);
+		acme_wait_account(resp, jws.account_id);
 		goto out;
 	}
 	if ((payload = acme_jws_payload_object(&jws, resp)) == NULL)
@@ -540,23 +547,26 @@ struct chall_respond {
 	struct acme_validation job;
 };
 
-/* Nonzero when one of the authorization's challenges is being validated:
- * one at a time per authorization keeps one client from filling the queue
- * with every challenge type of every name. */
-static int
-authz_validating(struct store_txn *txn, const cJSON *az)
+/* One challenge of an authorization is validated at a time: one client
+ * cannot fill the queue with every challenge type of every name. */
+int
+acme_authz_processing(struct store_txn *txn, const cJSON *az,
+    char out[ACME_ID_LEN + 1])
 {
 	const cJSON *id;
 	cJSON *c;
 	int busy = 0;
 
 	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(az, "challenges")) {
-		if (!cJSON_IsString(id) ||
+		if (busy || !cJSON_IsString(id) ||
 		    (c = acme_record_get(txn, STORE_T_CHALLENGES, id->valuestring)) == NULL)
 			continue;
 		if (acme_json_str(c, "status") != NULL &&
-		    strcmp(acme_json_str(c, "status"), "processing") == 0)
+		    strcmp(acme_json_str(c, "status"), "processing") == 0) {
 			busy = 1;
+			if (out != NULL)
+				snprintf(out, ACME_ID_LEN + 1, "%s", id->valuestring);
+		}
 		cJSON_Delete(c);
 	}
 	return busy;
@@ -584,7 +594,7 @@ chall_respond_txn(struct store_txn *txn, void *arg)
 	if (strcmp(acme_json_str(c, "status"), "pending") != 0 ||
 	    strcmp(acme_authz_status(az, r->now), "pending") != 0 ||
 	    acme_chall_type_parse(acme_json_str(c, "type"), &type) != 0 ||
-	    authz_validating(txn, az))
+	    acme_authz_processing(txn, az, NULL))
 		goto out;  /* RFC 8555 §7.5.1: nothing to start; report as is */
 	if (r->place != 0) {
 		r->busy = 1;   /* stays pending: the client may try again */
@@ -620,9 +630,11 @@ respond_challenge(const struct acme_request *req, const char *id,
 	acme_respond_json(resp, 200, cJSON_PrintUnformatted(o));
 	if (acme_url(up, sizeof(up), req->base_url, "authz", acme_json_str(c, "authz")) == 0)
 		acme_respond_header(resp, "Link", "<%s>;rel=\"up\"", up);
-	if (strcmp(acme_json_str(c, "status"), "processing") == 0)
+	if (strcmp(acme_json_str(c, "status"), "processing") == 0) {
 		acme_respond_header(resp, "Retry-After", "%ld",
 		    acme_retry_after(acme_json_time(c, "due"), req->now));
+		acme_wait_set(resp, ACME_WAIT_CHALLENGE, id, id);
+	}
 out:
 	cJSON_Delete(o);
 }
@@ -733,11 +745,45 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 		}
 	}
 	/* one read for both: ownership and the answer */
-	if (challenge_owned(a, id, jws.account_id, &c, resp) == 0)
+	if (challenge_owned(a, id, jws.account_id, &c, resp) == 0) {
 		respond_challenge(req, id, c, resp);
+		acme_wait_account(resp, jws.account_id);
+	}
 out:
 	cJSON_Delete(c);
 	cJSON_Delete(payload);
 	acme_jws_clear(&jws);
 }
 
+
+/* ---- answers rendered again (acme_refresh) ---- */
+
+void
+acme_challenge_render(struct acme *a, const struct acme_request *req,
+    const char *id, const char *account, struct acme_response *resp)
+{
+	cJSON *c = NULL;
+
+	if (!acme_id_valid(id)) {
+		acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such challenge");
+		return;
+	}
+	if (challenge_owned(a, id, account, &c, resp) == 0) {
+		respond_challenge(req, id, c, resp);
+		acme_wait_account(resp, account);
+	}
+	cJSON_Delete(c);
+}
+
+void
+acme_authz_render(struct acme *a, const struct acme_request *req,
+    const char *id, const char *account, struct acme_response *resp)
+{
+	cJSON *az;
+
+	if ((az = authz_owned(a, id, account, resp)) == NULL)
+		return;
+	cJSON_Delete(az);
+	respond_authz(a, req, id, 200, resp);
+	acme_wait_account(resp, account);
+}

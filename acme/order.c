@@ -174,15 +174,37 @@ order_json(struct store_txn *txn, const struct acme_request *req,
 	return o;
 }
 
+/* The challenge of the order's first authorization being validated, into
+ * out: what a pending order whose result is due waits on. 1, or 0. */
+static int
+order_waits_on(struct store_txn *txn, const cJSON *ord, time_t now,
+    char out[ACME_ID_LEN + 1])
+{
+	const cJSON *id;
+	cJSON *az;
+	int found = 0;
+
+	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(ord, "authzs")) {
+		if (found || !cJSON_IsString(id) ||
+		    (az = acme_record_get(txn, STORE_T_AUTHZS, id->valuestring)) == NULL)
+			continue;
+		if (strcmp(acme_authz_status(az, now), "pending") == 0)
+			found = acme_authz_processing(txn, az, out);
+		cJSON_Delete(az);
+	}
+	return found;
+}
+
 static void
 respond_order(struct acme *a, const struct acme_request *req, const char *id,
     int status, struct acme_response *resp)
 {
 	struct store_txn *txn;
 	cJSON *ord = NULL, *o = NULL;
-	char url[ACME_MAX_URL];
+	char url[ACME_MAX_URL], chall[ACME_ID_LEN + 1];
 	const char *st = NULL;
 	time_t due = 0;
+	int validating = 0;
 
 	if (store_read_begin(a->store, &txn) != 0) {
 		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0, "storage unavailable");
@@ -192,6 +214,7 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 	if ((ord = acme_record_get(txn, STORE_T_ORDERS, id)) != NULL) {
 		st = acme_order_status(txn, ord, req->now, &due);
 		o = order_json(txn, req, id, ord, st);
+		validating = due != 0 && order_waits_on(txn, ord, req->now, chall);
 	}
 	store_read_end(txn);
 	if (o == NULL) {
@@ -209,6 +232,8 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 		else if (due != 0)
 			acme_respond_header(resp, "Retry-After", "%ld",
 			    acme_retry_after(due, req->now));
+		if (validating)
+			acme_wait_set(resp, ACME_WAIT_ORDER, id, chall);
 	}
 	cJSON_Delete(o);
 	cJSON_Delete(ord);
@@ -513,18 +538,29 @@ acme_order(struct acme *a, const struct acme_request *req, const char *id,
     struct acme_response *resp)
 {
 	struct acme_jws jws;
-	cJSON *ord;
 
 	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
 		return;
 	if (jws.payload_len != 0) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 0,
 		    "an order is read with POST-as-GET (empty payload)");
-	} else if ((ord = order_owned(a, id, jws.account_id, resp)) != NULL) {
-		cJSON_Delete(ord);
-		respond_order(a, req, id, 200, resp);
+	} else {
+		acme_order_render(a, req, id, jws.account_id, resp);
 	}
 	acme_jws_clear(&jws);
+}
+
+void
+acme_order_render(struct acme *a, const struct acme_request *req,
+    const char *id, const char *account, struct acme_response *resp)
+{
+	cJSON *ord;
+
+	if ((ord = order_owned(a, id, account, resp)) == NULL)
+		return;
+	cJSON_Delete(ord);
+	respond_order(a, req, id, 200, resp);
+	acme_wait_account(resp, account);
 }
 
 /* ---- the orders list (RFC 8555 §7.1.2.1) ---- */

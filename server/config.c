@@ -173,6 +173,11 @@ static const struct option options[] = {
 	{ "limit-request-time", OPT_DURATION, OFF(limit_request_time), CMD_SERVE,
 	  1, 3600, "10s", "time a client has for the TLS handshake and a whole "
 	  "request, from accept or from a request's first byte" },
+	{ "hold-max", OPT_LONG, OFF(hold_max), CMD_SERVE, 0, 30000, "1000",
+	  "milliseconds an answer about a challenge, authorization or order "
+	  "being validated may wait for the validation to end before it is "
+	  "sent as it stands, with Retry-After; 0 answers at once (less than "
+	  "limit-request-time)" },
 	{ "user", OPT_STRING, OFF(user), CMD_SERVE, 0, 0, NULL,
 	  "when started as root: the user the serving process becomes after "
 	  "binding its listener (default \"" PRIVSEP_DEFAULT_USER "\")" },
@@ -819,6 +824,12 @@ config_check_pki(struct config *c)
 		fprintf(stderr, "hearth: crl-refresh (%lds) must be less than "
 		    "crl-lifetime (%lds), or relying parties hold expired CRLs\n",
 		    c->crl_refresh, c->crl_lifetime);
+		return -1;
+	}
+	if (c->hold_max >= c->limit_request_time * 1000) {
+		fprintf(stderr, "hearth: hold-max (%ldms) must be less than "
+		    "limit-request-time (%lds): a held answer counts against the "
+		    "time a request has\n", c->hold_max, c->limit_request_time);
 		return -1;
 	}
 	return 0;

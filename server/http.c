@@ -16,6 +16,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "acme.h"
+#include "hold.h"
 #include "validate.h"
 
 const char *
@@ -210,28 +211,49 @@ request_fill(struct server *s, struct evhttp_request *req,
 }
 
 void
+http_pending_send(struct http_pending *p)
+{
+	struct evhttp_request *req = p->req;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL && evhttp_uri_get_path(uri) != NULL &&
+	    *evhttp_uri_get_path(uri) != '\0' ? evhttp_uri_get_path(uri) : "/";
+	const char *method = http_method_name((int)evhttp_request_get_command(req));
+	struct server *s = p->w->srv;
+	long long us;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id",
+	    p->rid);
+	us = elapsed_us(&p->t0);
+	metrics_request(&s->metrics, p->route, p->resp.status, us);
+	log_request(req, p->rid, method, path, p->route, p->resp.status, us);
+	send_response(req, &p->resp);   /* may free req: used no more */
+	acme_response_clear(&p->resp);
+}
+
+void
 http_handle(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
 	struct server *s = w->srv;
 	struct acme_request ar;
-	struct acme_response resp;
-	char base[ACME_MAX_URL], rid[ACME_MAX_REQUEST_ID + 1];
-	struct timespec t0;
-	long long us;
-	int route;
+	struct http_pending p;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	request_id(w, rid, sizeof(rid));
-	request_fill(s, req, &ar, base, sizeof(base));
-	ar.request_id = rid;
-	route = acme_route_of(ar.path);
-	acme_handle(s->acme, &ar, &resp);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", rid);
-	send_response(req, &resp);
-	us = elapsed_us(&t0);
-	metrics_request(&s->metrics, route, resp.status, us);
-	log_request(req, rid, ar.method, ar.path, route, resp.status, us);
-	acme_response_clear(&resp);
-	validator_kick(w->validator);   /* the request may have queued one */
+	memset(&p, 0, sizeof(p));
+	clock_gettime(CLOCK_MONOTONIC, &p.t0);
+	p.w = w;
+	p.req = req;
+	request_id(w, p.rid, sizeof(p.rid));
+	request_fill(s, req, &ar, p.base, sizeof(p.base));
+	ar.request_id = p.rid;
+	p.route = acme_route_of(ar.path);
+	p.seq = holds_seq(s->holds);
+	acme_handle(s->acme, &ar, &p.resp);
+	/* An answer that waits on a validation may be held until it ends;
+	 * else, or when a cap on holds is reached, it goes now. */
+	if (p.resp.wait.kind == ACME_WAIT_NONE || hold_start(w->hold, &p) != 0)
+		http_pending_send(&p);
+	/* The request may have queued a validation: start it at once, and
+	 * when this loop's validator is full, let the others take it. */
+	if (validator_kick(w->validator) != 0)
+		server_wake_validators(s, w);
 }

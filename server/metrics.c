@@ -84,6 +84,21 @@ metrics_validation(struct metrics *m, enum acme_challenge_type type,
 }
 
 void
+metrics_hold(struct metrics *m, enum metrics_hold_outcome outcome)
+{
+	if (m == NULL || (unsigned)outcome >= METRICS_HOLD_OUTCOMES)
+		return;
+	atomic_fetch_add_explicit(&m->holds[outcome], 1, RELAXED);
+}
+
+void
+metrics_hold_started(struct metrics *m)
+{
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->holds_started, 1, RELAXED);
+}
+
+void
 metrics_handshake(struct metrics *m, int ok)
 {
 	if (m == NULL)
@@ -221,6 +236,27 @@ render_validations(const struct metrics *m, struct metrics_buf *b)
 }
 
 static void
+render_holds(const struct metrics *m, struct metrics_buf *b)
+{
+	static const char *const names[METRICS_HOLD_OUTCOMES] = {
+		"answered", "cap", "closed", "refused",
+	};
+	int o;
+
+	head(b, "hearth_holds_started_total", "counter", "Answers held to wait "
+	    "on a validation.");
+	metrics_printf(b, "hearth_holds_started_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(&m->holds_started, RELAXED));
+	head(b, "hearth_holds_total", "counter", "Answers waiting on a "
+	    "validation, by how the hold ended (refused: not held, a cap on "
+	    "holds was reached).");
+	for (o = 0; o < METRICS_HOLD_OUTCOMES; o++)
+		metrics_printf(b, "hearth_holds_total{outcome=\"%s\"} %llu\n",
+		    names[o], (unsigned long long)atomic_load_explicit(
+		    &m->holds[o], RELAXED));
+}
+
+static void
 render_acme(const struct metrics_sources *src, struct metrics_buf *b)
 {
 	const struct acme_stats *a = &src->acme;
@@ -322,6 +358,7 @@ metrics_render(const struct metrics *m, const struct metrics_sources *src,
 {
 	render_requests(m, b);
 	render_validations(m, b);
+	render_holds(m, b);
 	render_acme(src, b);
 	render_signer(src, b);
 	render_process(m, src, b);

@@ -22,6 +22,15 @@
 #define METRICS_CHALL_TYPES 3       /* enum acme_challenge_type */
 #define METRICS_MAX_OUTPUT (1024 * 1024)  /* a rendered page, at most */
 
+/* How a held answer (hold.c) ended: the validation it waited on ended,
+ * --hold-max passed, the client closed its connection, or it was not held
+ * at all because a cap on holds was reached. */
+enum metrics_hold_outcome {
+	METRICS_HOLD_ANSWERED, METRICS_HOLD_CAP, METRICS_HOLD_CLOSED,
+	METRICS_HOLD_REFUSED,
+};
+#define METRICS_HOLD_OUTCOMES 4
+
 struct metrics_hist {
 	_Atomic uint64_t buckets[METRICS_BUCKETS];   /* not cumulative */
 	_Atomic uint64_t count, sum_us;
@@ -38,6 +47,8 @@ struct metrics {
 	struct metrics_hist latency[ACME_ROUTES];
 	_Atomic uint64_t validations[METRICS_CHALL_TYPES][ACME_VALIDATION_OUTCOMES];
 	struct metrics_hist validation_time[METRICS_CHALL_TYPES];
+	_Atomic uint64_t holds_started;
+	_Atomic uint64_t holds[METRICS_HOLD_OUTCOMES];
 	_Atomic uint64_t tls_handshakes_ok, tls_handshakes_failed;
 	_Atomic uint64_t pki_requests;
 	_Atomic uint64_t admin_requests;
@@ -65,6 +76,10 @@ void metrics_request(struct metrics *m, int route, int status, long long us);
 /* Counts one finished validation of type that took us microseconds. */
 void metrics_validation(struct metrics *m, enum acme_challenge_type type,
     enum acme_validation_outcome outcome, long long us);
+/* Counts one answer held, or refused a hold. */
+void metrics_hold(struct metrics *m, enum metrics_hold_outcome outcome);
+/* Counts one hold begun. */
+void metrics_hold_started(struct metrics *m);
 /* Counts one server-side TLS handshake. */
 void metrics_handshake(struct metrics *m, int ok);
 

@@ -57,6 +57,7 @@ static const struct {
 	F("limit-conns", limit_conns, FIXED_LONG),
 	F("limit-conns-per-source", limit_conns_per_source, FIXED_LONG),
 	F("limit-request-time", limit_request_time, FIXED_LONG),
+	F("hold-max", hold_max, FIXED_LONG),
 	F("retention", retention, FIXED_LONG),
 	F("tls-cert-lifetime", tls_cert_lifetime, FIXED_LONG),
 	F("intermediate-passphrase-file", intermediate_passphrase_file,

@@ -28,6 +28,7 @@
 #include "acme.h"
 #include "connlimit.h"
 #include "denylist.h"
+#include "hold.h"
 #include "store.h"
 #include "validate.h"
 
@@ -354,6 +355,26 @@ bev_cb(struct event_base *base, void *arg)
 	return tls_bev_new(base, &s->tls, &s->guard);
 }
 
+void
+server_wake_validators(struct server *s, const struct worker *except)
+{
+	int i;
+
+	for (i = 0; i < s->n_workers; i++)
+		if (&s->workers[i] != except)
+			hold_loop_wake(s->workers[i].hold);
+}
+
+/* A loop's validator is full after a job finished: the others take what
+ * is queued. */
+static void
+validator_full(void *arg)
+{
+	struct worker *w = arg;
+
+	server_wake_validators(w->srv, w);
+}
+
 /* Each worker accepts from its own descriptor of the one listening socket
  * (evhttp closes what it is given). One socket, not SO_REUSEPORT, so a
  * second server on the same address fails to start instead of sharing it. */
@@ -385,8 +406,10 @@ worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 		return -1;
 	}
 	if ((w->validator = validator_new(w->base, s->acme, c, s->deny,
-	    &s->metrics)) == NULL)
+	    &s->metrics)) == NULL ||
+	    (w->hold = hold_loop_new(s->holds, w->base, w->validator)) == NULL)
 		return -1;
+	validator_link(w->validator, s->holds, validator_full, w);
 	/* Validations left processing by an earlier run start once the loop
 	 * does. */
 	validator_kick(w->validator);
@@ -573,6 +596,10 @@ server_open(struct server *s)
 		log_error("cannot start the ACME service");
 		return -1;
 	}
+	if ((s->holds = holds_new(s->acme, &s->metrics, c->hold_max)) == NULL) {
+		log_error("cannot set up held answers");
+		return -1;
+	}
 	return 0;
 }
 
@@ -582,6 +609,8 @@ server_close(struct server *s)
 	int i;
 
 	for (i = 0; s->workers != NULL && i < s->n_workers; i++) {
+		/* held answers go before the connections they belong to */
+		hold_loop_free(s->workers[i].hold);
 		validator_free(s->workers[i].validator);
 		if (s->workers[i].http != NULL)
 			evhttp_free(s->workers[i].http);
@@ -589,6 +618,7 @@ server_close(struct server *s)
 			event_base_free(s->workers[i].base);
 	}
 	free(s->workers);
+	holds_free(s->holds);
 	admin_free(s->admin);
 	pki_free(s->pki);
 	denylist_free(s->deny);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "server_internal.h"
+#include "acme.h"
 #include "metrics.h"
 #include "tls_bev.h"
 
@@ -18,6 +19,8 @@ struct evhttp_request;
 struct acme;
 struct store;
 struct validator;
+struct holds;
+struct hold_loop;
 struct pki;
 struct denylist;
 struct admin;
@@ -27,6 +30,8 @@ struct worker {
 	struct event_base *base;
 	struct evhttp *http;
 	struct validator *validator;    /* this loop's validation I/O */
+	struct hold_loop *hold;         /* this loop's held answers, and its
+	                                   wake-up from other threads */
 	int index;                      /* 0..n_workers-1 */
 	unsigned long long requests;    /* this loop's request count, for ids */
 	pthread_t thread;
@@ -64,6 +69,7 @@ struct server {
 	struct event *sighup;           /* configuration reload (reload.c) */
 	struct admin *admin;            /* metrics and health, or NULL */
 	struct metrics metrics;         /* every loop adds to it (atomics) */
+	struct holds *holds;            /* answers waiting on validations */
 	time_t started;
 	time_t root_not_after;          /* of DIR/ca/root.crt; 0 unknown */
 	char id_prefix[9];              /* request ids: random per process */
@@ -98,6 +104,25 @@ void server_cleanup_stop(struct server *s);
 
 /* evhttp's general callback: every request. arg is the struct worker. */
 void http_handle(struct evhttp_request *req, void *arg);
+
+/* A request whose answer is ready but not yet sent (http.c, hold.c). */
+struct http_pending {
+	struct worker *w;
+	struct evhttp_request *req;
+	struct acme_response resp;      /* owned */
+	char rid[ACME_MAX_REQUEST_ID + 1];
+	char base[ACME_MAX_URL];        /* the request's base URL */
+	int route;
+	struct timespec t0;             /* when the request came in */
+	unsigned long long seq;         /* holds_seq() before acme_handle() */
+};
+/* Rings every loop's wake-up but except's (NULL: none spared), so their
+ * validators take queued jobs. Any thread. */
+void server_wake_validators(struct server *s, const struct worker *except);
+
+/* Sends p's answer, counts and logs it, and releases p->resp. When the
+ * connection is gone evhttp frees the request instead. */
+void http_pending_send(struct http_pending *p);
 /* "GET", "POST", ... for an evhttp command (an enum evhttp_cmd_type). */
 const char *http_method_name(int cmd);
 

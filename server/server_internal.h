@@ -87,6 +87,7 @@ struct config {
 	long limit_conns;             /* open connections in all; 0: off */
 	long limit_conns_per_source;  /* open connections per address; 0: off */
 	long limit_request_time;      /* seconds for handshake + request */
+	long hold_max;                /* ms an answer may wait on a validation */
 	char *user;                   /* serving process's user (as root) */
 	char *signer_user;            /* signer process's user (as root) */
 	/* eab add */

@@ -8,12 +8,17 @@
  * finished. Nothing here judges content: a body, TXT value or certificate
  * that does not match is acme/'s finding (RFC 8555 §8).
  *
- * acme/ queues retries from inside acme_validation_done(), and other loops'
- * requests queue jobs too, so besides kicking after every finished job each
- * validator looks at the shared queue once a second.
+ * A job starts the moment it is queued: the request that queued it kicks
+ * its loop's validator, and when that one is full it wakes the other
+ * loops' (server_wake_validators); a finished job frees its place and
+ * kicks again at once, for a retry acme/ queued or a job held back by the
+ * cap. Once a result is stored, the answers held on it are woken
+ * (holds_notify). A one-second tick on every loop remains as a safety net
+ * only: nothing waits on it.
  */
 #include "validate.h"
 #include "caa.h"
+#include "hold.h"
 #include "denylist.h"
 #include "dns01.h"
 #include "http01.h"
@@ -64,6 +69,9 @@ struct validator {
 	struct validator_job *jobs;    /* waiting or running */
 	size_t n_active;
 	struct metrics *metrics;       /* may be NULL */
+	struct holds *holds;           /* answers waiting on results, or NULL */
+	void (*full)(void *arg);       /* full after a job finished, or NULL */
+	void *full_arg;
 };
 
 static const char *
@@ -169,6 +177,8 @@ job_report(struct validator_job *j, const struct acme_validation_result *r)
 	log_escape(j->job.identifier, ident, sizeof(ident));
 	result_summary(&j->job, r, summary, sizeof(summary));
 	o = acme_validation_done(v->acme, &j->job, r, time(NULL));
+	if (o != ACME_VALIDATION_RETRY)
+		holds_notify(v->holds, j->job.challenge_id);
 	log_req("info", j->job.request_id, "validation %s: %s %s%s (try %u): %s: "
 	    "%s", j->job.challenge_id, type_name(j->job.type),
 	    j->job.wildcard ? "*." : "", ident, j->job.attempt + 1, summary,
@@ -181,7 +191,7 @@ job_report(struct validator_job *j, const struct acme_validation_result *r)
 	job_free(j);
 	/* A retry acme/ queued, or jobs held back by the cap; from the loop,
 	 * so jobs failing at once never recurse. */
-	event_active(v->kick, 0, 0);
+	event_active(v->kick, EV_WRITE, 0);
 }
 
 /* Reports a job that could not start as a failed fetch of status st. */
@@ -378,22 +388,38 @@ job_start(struct validator *v, const struct acme_validation *job)
 
 /* ---- public ---- */
 
-void
+int
 validator_kick(struct validator *v)
 {
 	struct acme_validation job;
 
 	if (v == NULL)
-		return;
-	while (v->n_active < VALIDATE_MAX_ACTIVE &&
-	    acme_validation_next(v->acme, &job) == 1)
+		return 0;
+	while (v->n_active < VALIDATE_MAX_ACTIVE) {
+		if (acme_validation_next(v->acme, &job) != 1)
+			return 0;
 		job_start(v, &job);
+	}
+	return 1;
 }
 
+void
+validator_link(struct validator *v, struct holds *holds,
+    void (*full)(void *arg), void *arg)
+{
+	v->holds = holds;
+	v->full = full;
+	v->full_arg = arg;
+}
+
+/* The tick, and (EV_WRITE) the kick after a job finished. */
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	validator_kick(arg);
+	struct validator *v = arg;
+
+	if (validator_kick(v) != 0 && (what & EV_WRITE) && v->full != NULL)
+		v->full(v->full_arg);
 }
 
 /* Each challenge fetcher, on v's resolver and deny list. 0, or -1 logged. */

@@ -27,9 +27,18 @@ struct validator *validator_new(struct event_base *base, struct acme *a,
     const struct config *cfg, const struct denylist *deny,
     struct metrics *metrics);
 /* Starts every queued validation, up to VALIDATE_MAX_ACTIVE at once (the
- * rest are taken as running ones finish; a retry waiting out its delay
- * counts as running). Call from base's thread. */
-void validator_kick(struct validator *v);
+ * rest are taken as running ones finish, here or by another loop's
+ * validator; a retry waiting out its delay counts as running). Returns 1
+ * when it stopped at that cap (jobs may be left queued), else 0. Call
+ * from base's thread. NULL ok. */
+int validator_kick(struct validator *v);
+/* Ties v to the server's held answers: when a validation's result is
+ * stored, holds_notify(holds, its challenge id); when v is full after a
+ * job finished, full(arg), so other loops take what is queued. From
+ * base's thread, before the loop runs. */
+struct holds;
+void validator_link(struct validator *v, struct holds *holds,
+    void (*full)(void *arg), void *arg);
 /* Stops running validations without reporting them (acme/ keeps them as
  * processing) and frees v. From base's thread, loop not running. NULL ok. */
 void validator_free(struct validator *v);
