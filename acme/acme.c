@@ -37,7 +37,7 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	if (a->cfg.retention == 0)
 		a->cfg.retention = ACME_RETENTION;
 	a->store = st;
-	a->signer = signer;
+	atomic_store(&a->signer, signer);
 	if ((ret = acme_nonces_init(&a->nonces, a->cfg.random)) != ACME_OK)
 		goto fail;
 	if ((ret = acme_limiter_init(&a->limits, &cfg->limits,

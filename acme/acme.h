@@ -105,6 +105,16 @@ struct acme *acme_new(const struct acme_config *cfg, struct store *st,
     struct crypto_signer *signer, int *err);
 void acme_free(struct acme *a);
 
+/*
+ * The signer new certificates are issued with from now on (a rotated
+ * intermediate). Each finalization takes the signer once, when it begins,
+ * and signs and stores the chain with that one: a request already under
+ * way finishes with the signer it took. Both stay borrowed: the caller
+ * keeps the one replaced open too until acme_free() (hearth serves it as a
+ * retired intermediate). Safe while other threads run requests.
+ */
+void acme_signer_set(struct acme *a, struct crypto_signer *signer);
+
 struct acme_request {
 	const char *method;         /* "GET", "HEAD", "POST", ... */
 	const char *path;           /* request path, without query */

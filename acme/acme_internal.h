@@ -245,7 +245,7 @@ struct acme {
 	unsigned retired_slot;
 	struct acme_counters counters;
 	struct store *store;
-	struct crypto_signer *signer;
+	_Atomic(struct crypto_signer *) signer; /* acme_signer_set() replaces it */
 	struct acme_nonces nonces;
 	struct acme_limiter limits;
 	struct acme_keycache keys;

@@ -655,6 +655,7 @@ out:
  */
 struct finalize {
 	struct acme *a;
+	struct crypto_signer *signer;   /* taken once: signs, dates and chains */
 	const char *id;
 	const char *account;
 	const struct crypto_profile *profile;
@@ -715,7 +716,7 @@ cert_record(struct store_txn *txn, const struct finalize *f,
 	r.profile = f->profile->name;
 	r.identifiers = cJSON_GetObjectItemCaseSensitive(ord, "identifiers");
 	r.leaf = leaf;
-	r.signer = f->a->signer;
+	r.signer = f->signer;
 	r.issued = f->now;
 	return acme_cert_rec_put(txn, &r);
 }
@@ -743,8 +744,8 @@ claim_leaf_params(struct finalize *f, const cJSON *ord)
 	    acme_json_time(ord, "notAfter") :
 	    f->not_before + (time_t)f->profile->lifetime;
 	/* Never past the intermediate: near its end, leaves get shorter. */
-	if (f->not_after > crypto_signer_not_after(f->a->signer))
-		f->not_after = crypto_signer_not_after(f->a->signer);
+	if (f->not_after > crypto_signer_not_after(f->signer))
+		f->not_after = crypto_signer_not_after(f->signer);
 }
 
 /* Write 1: a ready order becomes processing under our claim. Returns 1
@@ -857,7 +858,7 @@ finalize_issue(struct finalize *f, const struct crypto_csr *csr,
 	lp.not_before = f->not_before;
 	lp.not_after = f->not_after;
 	lp.profile = f->profile->name;   /* the signer takes KU and EKU from it */
-	if ((err = crypto_signer_issue(f->a->signer, csr, &lp, &leaf)) != 0) {
+	if ((err = crypto_signer_issue(f->signer, csr, &lp, &leaf)) != 0) {
 		(void)store_write(f->a->store, release_txn, f);
 		ACME_COUNT(f->a, orders_finalize_failed);
 		if (err == CRYPTO_ERR_UNAVAILABLE) {   /* being restarted */
@@ -963,6 +964,7 @@ acme_finalize(struct acme *a, const struct acme_request *req, const char *id,
 	    (csr = finalize_csr(payload, ord, jws.thumbprint, resp)) == NULL)
 		goto out;
 	f.a = a;
+	f.signer = atomic_load_explicit(&a->signer, memory_order_acquire);
 	f.id = id;
 	f.account = jws.account_id;
 	f.now = req->now;

@@ -16,6 +16,11 @@
  * The retired settings are freed by the next reconfiguration (refused with
  * ACME_ERR_BUSY while requests of the epoch before are still running) or
  * by acme_free().
+ *
+ * The signer is swapped the same way for a rotated intermediate
+ * (acme_signer_set), with no grace to wait for: a finalization reads the
+ * pointer once, and the caller keeps every signer it handed over open
+ * until acme_free().
  */
 #include "acme_internal.h"
 
@@ -119,4 +124,11 @@ acme_reconfigure(struct acme *a, const struct acme_config *cfg)
 out:
 	pthread_mutex_unlock(&a->reload_lock);
 	return ret;
+}
+
+void
+acme_signer_set(struct acme *a, struct crypto_signer *signer)
+{
+	if (a != NULL && signer != NULL)
+		atomic_store_explicit(&a->signer, signer, memory_order_release);
 }

@@ -349,6 +349,28 @@ int crypto_signer_reconfigure(struct crypto_signer *s,
     const struct crypto_policy *policy, const struct crypto_profile *profiles,
     size_t n_profiles);
 
+/*
+ * After `hearth ca rotate-intermediate`: whether the CA directory cur was
+ * spawned from now holds another intermediate, and if so a handle for it.
+ * cur's launcher (which keeps the privileges it started with, so it may
+ * read the CA directory after the caller dropped its own) reads
+ * intermediate.crt; when its key id is cur's, the answer is 0 with *next
+ * NULL. Otherwise the launcher forks a launcher for the new intermediate,
+ * whose signer process loads the key (with the passphrase and settings
+ * cur's launcher holds); *next is returned only once that process has
+ * answered with the certificate found (issued by cur's issuer) and a ping.
+ * cur is unchanged either way, and keeps serving its own intermediate
+ * (a signer restarted later loads it from DIR/ca/retired/<issuer id>/).
+ * new_id receives the issuer id of the certificate found ("" when none
+ * could be read). 0; the key status (CRYPTO_ERR_PASSPHRASE, _PARSE,
+ * _MISMATCH, _FILE_MODE, _IO, ...); CRYPTO_ERR_UNAVAILABLE (no answer
+ * within CRYPTO_SIGNER_TIMEOUT); CRYPTO_ERR_UNSUPPORTED for a signer
+ * opened in this process. *next belongs to the caller, who keeps cur open
+ * as long as *next may be used (*next's launcher is a child of cur's).
+ */
+int crypto_signer_successor(struct crypto_signer *cur,
+    struct crypto_signer **next, char new_id[65]);
+
 /* The issuer id used in URLs: lower-case hex of the intermediate's subject
  * key identifier. 0 or CRYPTO_ERR_INVALID. */
 int crypto_signer_issuer_id(const struct crypto_signer *s, char out[65]);

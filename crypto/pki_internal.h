@@ -307,6 +307,8 @@ enum pki_op {
 	PKI_OP_CRL = 2,           /* a CRL of the given entries */
 	PKI_OP_OCSP = 3,          /* an OCSP response for one certificate */
 	PKI_OP_PING = 4,          /* nothing: an empty answer, for readiness */
+	PKI_OP_CERT = 5,          /* the intermediate certificate (DER) the
+	                             process loaded, for its parent */
 };
 #define PKI_OP_LEAF_MAX (8 * 1024 + CRYPTO_MAX_NAMES * (CRYPTO_MAX_NAME_LEN + 2))
 /* crl.c: a 32-byte header, then CRYPTO_CRL_MAX_ENTRIES of 32 bytes at most */
@@ -316,6 +318,7 @@ enum pki_op {
 /* an empty request; the cap is 1 because 0 means "no such operation" to
  * the transport, and the handler refuses any byte */
 #define PKI_OP_PING_MAX 1
+#define PKI_OP_CERT_MAX 1         /* an empty request, as for PKI_OP_PING */
 
 /*
  * The leaf operation's request (PKI_OP_LEAF): struct pki_leaf_wire, then
@@ -365,6 +368,8 @@ int pki_op_ocsp(struct crypto_signer *s, const uint8_t *req, size_t len,
     struct pki_buf *out);
 int pki_op_ping(struct crypto_signer *s, const uint8_t *req, size_t len,
     struct pki_buf *out);
+int pki_op_cert(struct crypto_signer *s, const uint8_t *req, size_t len,
+    struct pki_buf *out);
 /* The signer's checks of a decoded leaf request (signcheck.c), against
  * s->cfg and the signer's clock now; fills l->key_usage and l->eku.
  * 0 or the failed check's CRYPTO_ERR_* code. */
@@ -372,6 +377,10 @@ int pki_leaf_check(const struct crypto_signer *s, enum pki_leaf_kind kind,
     const char *profile, struct pki_leaf_spec *l, time_t now);
 /* Ends the signer process of s, if it has one (signproc.c). */
 void pki_signer_stop(struct crypto_signer *s);
+/* Takes der (malloc'd; s owns it from now on, whatever the result) as the
+ * intermediate certificate of s: its view, key id, name constraints and
+ * PEM. 0, CRYPTO_ERR_PARSE, CRYPTO_ERR_NOT_CA or CRYPTO_ERR_NOMEM. */
+int pki_signer_cert_set(struct crypto_signer *s, uint8_t *der, size_t len);
 /* Loads intermediate.crt and checks root.crt issued it (signer.c). */
 int pki_signer_load_cert(struct crypto_signer *s, const char *ca_dir);
 

@@ -32,17 +32,15 @@ load_pem_file(const char *dir, const char *name, int secret, char **pem,
 	return crypto_read_file(path, CRYPTO_MAX_PEM_BYTES, pem, len);
 }
 
-static int
-load_cert(struct crypto_signer *s, const char *dir)
+int
+pki_signer_cert_set(struct crypto_signer *s, uint8_t *der, size_t len)
 {
-	char *pem = NULL;
-	size_t len = 0;
-	int ret;
+	size_t pemlen;
+	int ret = CRYPTO_OK;
 
-	if ((ret = load_pem_file(dir, "intermediate.crt", 0, &pem, &len)) != 0)
-		return ret;
-	ret = pki_pem_decode(pem, len, "CERTIFICATE", &s->cert_der, &s->cert_len);
-	if (ret == 0 && pki_cert_view(s->cert_der, s->cert_len, &s->view) != 0)
+	s->cert_der = der;
+	s->cert_len = len;
+	if (pki_cert_view(s->cert_der, s->cert_len, &s->view) != 0)
 		ret = CRYPTO_ERR_PARSE;
 	if (ret == 0 && !pki_cert_is_ca(&s->view))
 		ret = CRYPTO_ERR_NOT_CA;
@@ -52,9 +50,25 @@ load_cert(struct crypto_signer *s, const char *dir)
 		ret = pki_constraints_read(&s->view, &s->constraints);
 	if (ret == 0)
 		ret = pki_pem_encode(s->cert_der, s->cert_len, "CERTIFICATE",
-		    &s->chain_pem, &len);
-	free(pem);
+		    &s->chain_pem, &pemlen);
 	return ret;
+}
+
+static int
+load_cert(struct crypto_signer *s, const char *dir)
+{
+	uint8_t *der = NULL;
+	char *pem = NULL;
+	size_t len = 0, derlen = 0;
+	int ret;
+
+	if ((ret = load_pem_file(dir, "intermediate.crt", 0, &pem, &len)) != 0)
+		return ret;
+	ret = pki_pem_decode(pem, len, "CERTIFICATE", &der, &derlen);
+	free(pem);
+	if (ret != 0)
+		return ret;
+	return pki_signer_cert_set(s, der, derlen);
 }
 
 static int

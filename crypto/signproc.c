@@ -25,6 +25,18 @@
  * profiles (CONFIG_CMD), checked there as the launcher's own input, and
  * has it replace the signer process: the next one starts with them.
  *
+ * Each launcher is pinned to one intermediate, the one its parent loaded
+ * the certificate of (its key id): a signer process it starts loads
+ * ca_dir while ca_dir/intermediate.crt is that one, and
+ * ca_dir/retired/<issuer id>/ once `hearth ca rotate-intermediate` moved
+ * it there, so a restarted signer never signs with a key its parent does
+ * not hold the certificate of. crypto_signer_successor() asks the launcher
+ * (NEXT_CMD) whether ca_dir holds another intermediate; when it does, the
+ * launcher, which keeps the privileges it started with, forks a launcher
+ * pinned to the new one and passes its socket back, and the new handle is
+ * checked (its signer's key loaded, its certificate the one found, a
+ * ping) before the caller uses it.
+ *
  * A call waits at most CRYPTO_SIGNER_TIMEOUT seconds for the lock and as
  * long again for the answer (poll). A signer process that does not answer
  * in time, or is gone, is replaced: the call asks the launcher for a new
@@ -58,6 +70,9 @@
 #define SPAWN_CMD    'S'           /* parent to launcher: a new signer, please */
 #define CONFIG_CMD   'C'           /* parent to launcher: policy and profiles
                                       for the signers it starts from now on */
+#define NEXT_CMD     'N'           /* parent to launcher: a launcher for the
+                                      intermediate ca_dir holds now, if another */
+#define LAUNCHED_MAX 16            /* launchers a launcher forked, still running */
 /* A CONFIG_CMD message: the command byte, the profile count (1 byte), the
  * profiles, the rule count (2 bytes), and per rule its kind (1 byte), text
  * length (1 byte) and text. */
@@ -93,6 +108,16 @@ static const struct op_entry op_table[] = {
 	{ PKI_OP_CRL, PKI_OP_CRL_MAX, pki_op_crl },
 	{ PKI_OP_OCSP, PKI_OP_OCSP_MAX, pki_op_ocsp },
 	{ PKI_OP_PING, PKI_OP_PING_MAX, pki_op_ping },
+	{ PKI_OP_CERT, PKI_OP_CERT_MAX, pki_op_cert },
+};
+
+/* The launcher's answer to NEXT_CMD, with the new launcher's socket
+ * (SCM_RIGHTS) when pid is positive. */
+struct next_answer {
+	int32_t status;            /* CRYPTO_OK, or why ca_dir could not be read */
+	int32_t pid;               /* the new launcher; 0: the same intermediate */
+	uint32_t id_len;           /* key id of ca_dir/intermediate.crt, <= 32 */
+	uint8_t id[32];
 };
 
 int
@@ -103,6 +128,17 @@ pki_op_ping(struct crypto_signer *s, const uint8_t *req, size_t len,
 	(void)req;
 	(void)out;
 	return len == 0 ? CRYPTO_OK : CRYPTO_ERR_INVALID;
+}
+
+int
+pki_op_cert(struct crypto_signer *s, const uint8_t *req, size_t len,
+    struct pki_buf *out)
+{
+	(void)req;
+	if (len != 0)
+		return CRYPTO_ERR_INVALID;
+	pki_buf_raw(out, s->cert_der, s->cert_len);
+	return CRYPTO_OK;
 }
 
 static const struct op_entry *
@@ -289,17 +325,16 @@ msg_recv(int fd, uint8_t *frag, size_t max, unsigned *op, int32_t *status,
 
 /* ---- the parent's side ---- */
 
-/* The launcher's answer to SPAWN_CMD: the new signer's pid and, when it is
- * positive, its socket. 0; 1 at the deadline; -1 when the launcher is gone
- * or answered without a process. */
+/* One answer of the launcher: exactly len bytes into msg, and a socket
+ * (*fd, else -1). 0; 1 at the deadline; -1 when the launcher is gone or the
+ * answer is malformed. */
 static int
-fd_take(int sock, pid_t *pid, int *fd, long long deadline)
+msg_take(int sock, void *msg, size_t len, int *fd, long long deadline)
 {
 	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } c;
 	struct msghdr m;
 	struct cmsghdr *cm;
 	struct iovec iov;
-	int32_t p = -1;
 	ssize_t n;
 
 	*fd = -1;
@@ -307,8 +342,8 @@ fd_take(int sock, pid_t *pid, int *fd, long long deadline)
 		return 1;
 	memset(&m, 0, sizeof(m));
 	memset(&c, 0, sizeof(c));
-	iov.iov_base = &p;
-	iov.iov_len = sizeof(p);
+	iov.iov_base = msg;
+	iov.iov_len = len;
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
 	m.msg_control = c.buf;
@@ -319,8 +354,27 @@ fd_take(int sock, pid_t *pid, int *fd, long long deadline)
 	if (cm != NULL && cm->cmsg_level == SOL_SOCKET &&
 	    cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(fd, CMSG_DATA(cm), sizeof(int));
-	if (n != (ssize_t)sizeof(p) || p <= 0 || *fd < 0 ||
-	    (m.msg_flags & MSG_CTRUNC) != 0) {
+	if (n != (ssize_t)len || (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* The launcher's answer to SPAWN_CMD: the new signer's pid and, when it is
+ * positive, its socket. 0; 1 at the deadline; -1 when the launcher is gone
+ * or answered without a process. */
+static int
+fd_take(int sock, pid_t *pid, int *fd, long long deadline)
+{
+	int32_t p = -1;
+	int r;
+
+	if ((r = msg_take(sock, &p, sizeof(p), fd, deadline)) != 0)
+		return r;
+	if (p <= 0 || *fd < 0) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
@@ -642,17 +696,97 @@ narrow(int fd, int keep, pid_t parent)
 	close_from(keep + 1);
 }
 
-/* In the signer process: load the key under cfg, report, serve. */
+/* The passphrase and what else a signer process needs, kept by the
+ * launcher (a copy of the parent's memory at crypto_signer_spawn(), until
+ * a CONFIG_CMD gives it its own). */
+struct launch {
+	const char *ca_dir;
+	const char *pass;
+	size_t passlen;
+	struct crypto_signer_config cfg;
+	pid_t child;
+	struct pki_signer_cfg own;      /* after a CONFIG_CMD */
+	struct crypto_policy *policy;   /* own.policy, owned */
+	uint8_t pin[32];                /* key id of the intermediate it serves */
+	size_t pin_len;
+	pid_t launched[LAUNCHED_MAX];   /* launchers forked for NEXT_CMD */
+	size_t n_launched;
+};
+
+/* The key id of dir/intermediate.crt. 0 or CRYPTO_ERR_*. */
+static int
+dir_key_id(const char *dir, uint8_t id[32], size_t *len)
+{
+	char path[PATH_MAX], *pem = NULL;
+	size_t pemlen = 0;
+	int n = snprintf(path, sizeof(path), "%s/intermediate.crt", dir), ret;
+
+	*len = 0;
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return CRYPTO_ERR_INVALID;
+	if ((ret = crypto_read_file(path, CRYPTO_MAX_PEM_BYTES, &pem,
+	    &pemlen)) != 0)
+		return ret;
+	ret = crypto_cert_key_id_pem(pem, pemlen, id, len);
+	free(pem);
+	return ret;
+}
+
+/* Where the intermediate l is pinned to lives: ca_dir while its
+ * intermediate.crt is that one, else ca_dir/retired/<issuer id>/, where a
+ * rotation moved it. 0 or CRYPTO_ERR_INVALID (path too long). */
+static int
+launch_dir(const struct launch *l, char *out, size_t outsz)
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t id[32];
+	char hex[65];
+	size_t i, len = 0;
+	int n;
+
+	if (l->pin_len == 0 || (dir_key_id(l->ca_dir, id, &len) == 0 &&
+	    len == l->pin_len && memcmp(id, l->pin, len) == 0))
+		n = snprintf(out, outsz, "%s", l->ca_dir);
+	else {
+		for (i = 0; i < l->pin_len; i++) {
+			hex[2 * i] = digits[l->pin[i] >> 4];
+			hex[2 * i + 1] = digits[l->pin[i] & 0x0f];
+		}
+		hex[2 * l->pin_len] = '\0';
+		n = snprintf(out, outsz, "%s/retired/%s", l->ca_dir, hex);
+	}
+	return n < 0 || (size_t)n >= outsz ? CRYPTO_ERR_INVALID : CRYPTO_OK;
+}
+
+/* Opens the signer of the intermediate l is pinned to. */
+static struct crypto_signer *
+launch_open(const struct launch *l, int *status)
+{
+	struct crypto_signer *s;
+	char dir[PATH_MAX];
+
+	if ((*status = launch_dir(l, dir, sizeof(dir))) != CRYPTO_OK)
+		return NULL;
+	s = crypto_signer_open(dir, l->pass, l->passlen, &l->cfg, status);
+	if (s != NULL && l->pin_len != 0 && (s->key_id_len != l->pin_len ||
+	    memcmp(s->key_id, l->pin, l->pin_len) != 0)) {
+		crypto_signer_free(s);       /* replaced again meanwhile */
+		*status = CRYPTO_ERR_MISMATCH;
+		s = NULL;
+	}
+	return s;
+}
+
+/* In the signer process: load the key under l's settings, report, serve. */
 static void __attribute__((noreturn))
-child_main(int fd, pid_t parent, const char *ca_dir, const char *pass,
-    size_t passlen, const struct crypto_signer_config *cfg)
+child_main(int fd, pid_t parent, const struct launch *l)
 {
 	struct crypto_signer *s;
 	int status;
 
 	narrow(fd, SIGNER_FD, parent);
 	crypto_rng_after_fork();
-	s = crypto_signer_open(ca_dir, pass, passlen, cfg, &status);
+	s = launch_open(l, &status);
 	if (s != NULL && (status = child_drop(parent)) != CRYPTO_OK) {
 		crypto_signer_free(s);
 		s = NULL;
@@ -664,20 +798,19 @@ child_main(int fd, pid_t parent, const char *ca_dir, const char *pass,
 	_exit(0);
 }
 
-/* Passes the new signer's pid and socket (fd < 0: none) to the parent. */
+/* Sends msg (len bytes) and the socket fd (fd < 0: none) to the parent. */
 static void
-fd_pass(int sock, pid_t pid, int fd)
+msg_pass(int sock, const void *msg, size_t len, int fd)
 {
 	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } c;
 	struct msghdr m;
 	struct cmsghdr *cm;
 	struct iovec iov;
-	int32_t p = (int32_t)pid;
 
 	memset(&m, 0, sizeof(m));
 	memset(&c, 0, sizeof(c));
-	iov.iov_base = &p;
-	iov.iov_len = sizeof(p);
+	iov.iov_base = (void *)msg;
+	iov.iov_len = len;
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
 	if (fd >= 0) {
@@ -692,18 +825,14 @@ fd_pass(int sock, pid_t pid, int fd)
 	(void)sendmsg(sock, &m, MSG_NOSIGNAL);
 }
 
-/* The passphrase and what else a signer process needs, kept by the
- * launcher (a copy of the parent's memory at crypto_signer_spawn(), until
- * a CONFIG_CMD gives it its own). */
-struct launch {
-	const char *ca_dir;
-	const char *pass;
-	size_t passlen;
-	struct crypto_signer_config cfg;
-	pid_t child;
-	struct pki_signer_cfg own;      /* after a CONFIG_CMD */
-	struct crypto_policy *policy;   /* own.policy, owned */
-};
+/* Passes the new signer's pid and socket (fd < 0: none) to the parent. */
+static void
+fd_pass(int sock, pid_t pid, int fd)
+{
+	int32_t p = (int32_t)pid;
+
+	msg_pass(sock, &p, sizeof(p), fd);
+}
 
 /* In the launcher: ends the current signer process, starts the next. */
 static void
@@ -722,8 +851,7 @@ launcher_spawn(struct launch *l)
 		(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 		(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 		if ((pid = fork()) == 0)
-			child_main(sv[1], self, l->ca_dir, l->pass, l->passlen,
-			    &l->cfg);
+			child_main(sv[1], self, l);
 		close(sv[1]);
 		l->child = pid;
 	}
@@ -798,8 +926,86 @@ launcher_config(struct launch *l, const uint8_t *p, size_t len)
 	pki_signer_cfg_view(&l->own, &l->cfg);
 }
 
+static void __attribute__((noreturn)) launcher_main(int fd, pid_t parent,
+    struct launch *l);
+
+/* In a launcher: reaps the launchers it forked that have ended. */
+static void
+launched_reap(struct launch *l)
+{
+	size_t i = 0;
+	pid_t r;
+
+	while (i < l->n_launched) {
+		while ((r = waitpid(l->launched[i], NULL, WNOHANG)) < 0 &&
+		    errno == EINTR)
+			;
+		if (r == 0) {
+			i++;
+			continue;
+		}
+		l->launched[i] = l->launched[--l->n_launched];
+	}
+}
+
+/* In a launcher, for NEXT_CMD: forks a launcher pinned to id (its own copy
+ * of l: the CA directory, passphrase and settings), or fails with a->status
+ * set. Returns the parent's end of the new launcher's socket, or -1. */
+static int
+launcher_fork(struct launch *l, struct next_answer *a)
+{
+	int sv[2];
+	pid_t pid, self = getpid();
+
+	a->status = CRYPTO_ERR_INTERNAL;
+	if (l->n_launched == LAUNCHED_MAX)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	if ((pid = fork()) == 0) {
+		l->child = -1;           /* this launcher's signer stays its own */
+		l->n_launched = 0;
+		memcpy(l->pin, a->id, a->id_len);
+		l->pin_len = a->id_len;
+		close(sv[0]);
+		launcher_main(sv[1], self, l);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -1;
+	}
+	l->launched[l->n_launched++] = pid;
+	a->status = CRYPTO_OK;
+	a->pid = (int32_t)pid;
+	return sv[0];
+}
+
+/* In a launcher, for NEXT_CMD: reads the key id of ca_dir/intermediate.crt
+ * and, when it is not the one this launcher is pinned to, forks a
+ * launcher for it; answers with struct next_answer. */
+static void
+launcher_next(struct launch *l)
+{
+	struct next_answer a;
+	size_t len = 0;
+	int fd = -1;
+
+	memset(&a, 0, sizeof(a));
+	launched_reap(l);
+	a.status = dir_key_id(l->ca_dir, a.id, &len);
+	a.id_len = (uint32_t)len;
+	if (a.status == CRYPTO_OK && (len != l->pin_len ||
+	    memcmp(a.id, l->pin, len) != 0))
+		fd = launcher_fork(l, &a);
+	msg_pass(LAUNCHER_FD, &a, sizeof(a), fd);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* The launcher: a new signer process for every SPAWN_CMD, new settings for
- * every CONFIG_CMD, until the parent closes its end. */
+ * every CONFIG_CMD, a new launcher for a rotated intermediate on NEXT_CMD,
+ * until the parent closes its end. */
 static void __attribute__((noreturn))
 launcher_main(int fd, pid_t parent, struct launch *l)
 {
@@ -815,10 +1021,12 @@ launcher_main(int fd, pid_t parent, struct launch *l)
 			break;
 		if ((size_t)n > sizeof(msg))
 			continue;                  /* over the cap: ignored */
-		if (msg[0] == SPAWN_CMD)
+		if (msg[0] == SPAWN_CMD && n == 1)
 			launcher_spawn(l);
 		else if (msg[0] == CONFIG_CMD)
 			launcher_config(l, msg + 1, (size_t)n - 1);
+		else if (msg[0] == NEXT_CMD && n == 1)
+			launcher_next(l);
 	}
 	if (l->child > 0) {
 		(void)kill(l->child, SIGKILL);
@@ -851,6 +1059,8 @@ launcher_start(struct crypto_signer *s, const char *ca_dir,
 		l.pass = passphrase;
 		l.passlen = passphrase_len;
 		l.child = -1;
+		memcpy(l.pin, s->key_id, s->key_id_len);
+		l.pin_len = s->key_id_len;
 		pki_signer_cfg_view(&s->cfg, &l.cfg);
 		close(sv[0]);
 		launcher_main(sv[1], parent, &l);
@@ -862,22 +1072,35 @@ launcher_start(struct crypto_signer *s, const char *ca_dir,
 	return CRYPTO_OK;
 }
 
+/* An empty forwarding handle: no launcher, no signer process yet. */
+static struct crypto_signer *
+signer_new(int *err)
+{
+	struct crypto_signer *s;
+
+	*err = CRYPTO_ERR_NOMEM;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->remote_fd = s->launcher_fd = -1;
+	s->remote_state = PKI_REMOTE_DOWN;
+	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+		free(s);
+		*err = CRYPTO_ERR_INTERNAL;
+		return NULL;
+	}
+	*err = CRYPTO_OK;
+	return s;
+}
+
 struct crypto_signer *
 crypto_signer_spawn(const char *ca_dir, const char *passphrase,
     size_t passphrase_len, const struct crypto_signer_config *cfg, int *err)
 {
 	struct crypto_signer *s;
-	int ret = CRYPTO_ERR_NOMEM;
+	int ret;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = signer_new(&ret)) == NULL)
 		goto out;
-	s->remote_fd = s->launcher_fd = -1;
-	if (pthread_mutex_init(&s->lock, NULL) != 0) {
-		free(s);
-		s = NULL;
-		ret = CRYPTO_ERR_INTERNAL;
-		goto out;
-	}
 	if (ca_dir == NULL)
 		ret = CRYPTO_ERR_INVALID;
 	else if ((ret = pki_signer_cfg_set(&s->cfg, cfg)) == CRYPTO_OK &&
@@ -988,4 +1211,148 @@ crypto_signer_reconfigure(struct crypto_signer *s,
 	pki_signer_cfg_clear(&next);
 	free(msg);
 	return ret;
+}
+
+/* ---- a rotated intermediate: the successor handle ---- */
+
+/* Takes the answer to a SPAWN_CMD still on its way, so that the next
+ * answer the launcher sends is the one to the next command. Under the
+ * lock. 0, or CRYPTO_ERR_UNAVAILABLE at the deadline. */
+static int
+launcher_settle(struct crypto_signer *s, long long deadline)
+{
+	pid_t pid = -1;
+	int fd, r;
+
+	if (s->remote_state != PKI_REMOTE_ASKED)
+		return CRYPTO_OK;
+	if ((r = fd_take(s->launcher_fd, &pid, &fd, deadline)) > 0)
+		return CRYPTO_ERR_UNAVAILABLE;
+	if (r == 0) {
+		s->remote_fd = fd;
+		s->remote_pid = pid;
+		s->remote_state = PKI_REMOTE_LOADING;
+	} else
+		s->remote_state = PKI_REMOTE_DOWN;
+	return CRYPTO_OK;
+}
+
+/* Asks cur's launcher for a launcher of the intermediate ca_dir holds now
+ * (NEXT_CMD) and checks the answer: *fd is the new launcher's socket, or
+ * -1 when a->pid is 0 (the same intermediate). */
+static int
+next_ask(struct crypto_signer *cur, struct next_answer *a, int *fd)
+{
+	char c = NEXT_CMD;
+	long long deadline = mono_ms() + CALL_TIMEOUT_MS;
+	int ret = CRYPTO_ERR_UNAVAILABLE;
+
+	*fd = -1;
+	memset(a, 0, sizeof(*a));
+	if (lock_within_timeout(&cur->lock) != 0)
+		return CRYPTO_ERR_UNAVAILABLE;
+	if (launcher_settle(cur, deadline) == CRYPTO_OK &&
+	    dgram_send(cur->launcher_fd, &c, 1, deadline) == 1 &&
+	    msg_take(cur->launcher_fd, a, sizeof(*a), fd, deadline) == 0)
+		ret = CRYPTO_OK;
+	pthread_mutex_unlock(&cur->lock);
+	if (ret != CRYPTO_OK)
+		return ret;
+	if (a->id_len > sizeof(a->id) || a->status > 0 || a->pid < 0 ||
+	    (a->pid > 0) != (*fd >= 0) ||
+	    (a->pid > 0 && (a->status != CRYPTO_OK || a->id_len == 0)))
+		ret = CRYPTO_ERR_PARSE;        /* not an answer the launcher sends */
+	else
+		ret = a->status;
+	if (ret != CRYPTO_OK && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return ret;
+}
+
+/* Brings up n's signer process (its key status is the answer when it
+ * cannot load the key), takes the certificate it loaded and checks it is
+ * the one a names and that the root which issued cur's issued it; then a
+ * ping. */
+static int
+successor_check(struct crypto_signer *cur, struct crypto_signer *n,
+    const struct next_answer *a)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int ret;
+
+	pthread_mutex_lock(&n->lock);
+	ret = remote_ready(n, mono_ms() + CALL_TIMEOUT_MS);
+	pthread_mutex_unlock(&n->lock);
+	if (ret != CRYPTO_OK)
+		return ret;
+	if ((ret = pki_signer_call(n, PKI_OP_CERT, NULL, 0, &der, &len)) !=
+	    CRYPTO_OK)
+		return ret;
+	if ((ret = pki_signer_cert_set(n, der, len)) != CRYPTO_OK)
+		return ret;
+	if (n->key_id_len != a->id_len ||
+	    memcmp(n->key_id, a->id, a->id_len) != 0 ||
+	    n->view.issuer.der_len != cur->view.issuer.der_len ||
+	    memcmp(n->view.issuer.der, cur->view.issuer.der,
+	    n->view.issuer.der_len) != 0)
+		return CRYPTO_ERR_MISMATCH;
+	return crypto_signer_ping(n);
+}
+
+static void
+key_id_hex(const uint8_t *id, size_t len, char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len && i < 32; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 0x0f];
+	}
+	out[2 * i] = '\0';
+}
+
+int
+crypto_signer_successor(struct crypto_signer *cur, struct crypto_signer **next,
+    char new_id[65])
+{
+	struct crypto_signer_config view;
+	struct crypto_signer *n = NULL;
+	struct next_answer a;
+	int fd = -1, ret;
+
+	if (next != NULL)
+		*next = NULL;
+	if (new_id != NULL)
+		new_id[0] = '\0';
+	if (cur == NULL || next == NULL || new_id == NULL)
+		return CRYPTO_ERR_INVALID;
+	if (cur->key != NULL || cur->launcher_fd < 0)
+		return CRYPTO_ERR_UNSUPPORTED;     /* no launcher to ask */
+	ret = next_ask(cur, &a, &fd);
+	if (a.id_len <= sizeof(a.id))
+		key_id_hex(a.id, a.id_len, new_id);
+	if (ret != CRYPTO_OK || a.pid == 0)
+		return ret;
+	if ((n = signer_new(&ret)) == NULL) {
+		close(fd);
+		return ret;
+	}
+	n->launcher_fd = fd;
+	n->launcher_pid = a.pid;
+	pthread_mutex_lock(&cur->lock);    /* cfg changes under it */
+	pki_signer_cfg_view(&cur->cfg, &view);
+	ret = pki_signer_cfg_set(&n->cfg, &view);
+	pthread_mutex_unlock(&cur->lock);
+	if (ret == CRYPTO_OK)
+		ret = successor_check(cur, n, &a);
+	if (ret != CRYPTO_OK) {
+		crypto_signer_free(n);
+		return ret;
+	}
+	*next = n;
+	return CRYPTO_OK;
 }

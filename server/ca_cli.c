@@ -26,7 +26,8 @@ ca_usage(FILE *f)
 	    "           [--intermediate-passphrase-file F] [--intermediate-days N]\n"
 	    "  issues a new intermediate under the root (root passphrase from F,\n"
 	    "  else DIR/ca/root.pass) and keeps the old one in DIR/ca/retired/ID/;\n"
-	    "  hearth serve uses the new one from its next start\n");
+	    "  a running hearth serve takes the new one up at SIGHUP (systemctl\n"
+	    "  reload hearth) or its next start\n");
 }
 
 /* One "--name value" or "--name=value" at argv[*k]; 0 or -1 after saying why. */
@@ -127,8 +128,8 @@ ca_rotate(const struct ca_args *a, const char *ca_dir, const char *pass_path)
 	printf("retired intermediate %s (kept in %s/retired/%s)\n", old_id,
 	    ca_dir, old_id);
 	printf("new intermediate %s\n", new_id);
-	printf("restart hearth serve: it issues under the new intermediate from "
-	    "its next start\n");
+	printf("reload hearth serve (SIGHUP, systemctl reload hearth): it issues "
+	    "under the new intermediate from then on\n");
 	ret = 0;
 out:
 	secret_free(rootpw, rootlen);

@@ -7,8 +7,9 @@
  * traffic is light and every answer is small.
  *
  * Each intermediate in use has its CRL and certificate paths: the current
- * one and every retired one not yet expired (retired.c); an OCSP request
- * is answered by the signer of the intermediate its CertID names.
+ * one and every retired one not yet expired (retired.c), including one a
+ * reload retired (rotate.c); an OCSP request is answered by the signer of
+ * the intermediate its CertID names.
  *
  * A CRL is built by acme/ and kept here as bytes: at start, within a
  * second of a revocation (a one-second timer polls the store's revocation
@@ -387,6 +388,28 @@ pki_load(struct pki *p)
 		if (pki_issuer_load(&p->is[p->n_is], p->srv->retired[i], 0) != 0)
 			return -1;
 	return pki_load_root(p);
+}
+
+int
+pki_issuer_rotate(struct pki *p)
+{
+	struct pki_issuer next;
+	time_t now = time(NULL);
+
+	if (p->n_is == sizeof(p->is) / sizeof(p->is[0]))
+		return -1;
+	memset(&next, 0, sizeof(next));
+	if (pki_issuer_load(&next, p->srv->signer, 1) != 0) {
+		free(next.inter_der);
+		return -1;
+	}
+	p->is[p->n_is] = p->is[0];          /* its CRL stays served meanwhile */
+	p->is[p->n_is].current = 0;
+	p->is[0] = next;
+	pki_crl_rebuild(p, &p->is[0], now);
+	pki_crl_rebuild(p, &p->is[p->n_is], now);
+	p->n_is++;
+	return 0;
 }
 
 struct pki *

@@ -15,7 +15,9 @@
  * the signer process gets the new policy and profiles through its launcher
  * and is replaced (crypto_signer_reconfigure), so a signature asked for
  * meanwhile answers 503 with Retry-After, as during any signer restart.
- * Runs on the main thread only; connections stay open throughout.
+ * Runs on the main thread only; connections stay open throughout. After
+ * the configuration, SIGHUP takes up an intermediate `hearth ca
+ * rotate-intermediate` put in place (rotate.c).
  */
 #include "serve.h"
 
@@ -210,12 +212,15 @@ out:
 	return ret;
 }
 
+/* A reload, then a rotated intermediate, if any (rotate.c): the new
+ * signer inherits the policy and profiles the reload gave the launcher. */
 static void
 sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
 	(void)server_reload(arg);
+	(void)rotate_check(arg);
 }
 
 int

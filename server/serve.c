@@ -144,8 +144,8 @@ names_init(struct server *s)
 	return s->n_names > 0 ? 0 : -1;
 }
 
-static int
-tls_renew(struct server *s, time_t now)
+int
+serve_tls_renew(struct server *s, time_t now)
 {
 	struct crypto_tls_server *srv;
 	long valid = s->cfg->tls_cert_lifetime;
@@ -222,7 +222,7 @@ renew_cb(evutil_socket_t fd, short what, void *arg)
 	not_after = crypto_tls_server_not_after(s->tls.srv);
 	pthread_mutex_unlock(&s->tls.lock);
 	if (now >= not_after - valid / 3)
-		(void)tls_renew(s, now);
+		(void)serve_tls_renew(s, now);
 }
 
 static void
@@ -865,7 +865,7 @@ cmd_serve(const struct config *c)
 	default_host_init(&s);
 	id_prefix_init(&s);
 	s.root_not_after = root_not_after(c);
-	if (tls_renew(&s, time(NULL)) != 0)
+	if (serve_tls_renew(&s, time(NULL)) != 0)
 		goto out;
 	if ((s.main_base = event_base_new()) == NULL)
 		goto out;

@@ -81,6 +81,15 @@ struct server {
 int retired_open(struct server *s, const struct crypto_signer_config *sc,
     const char *pw, size_t pwlen);
 void retired_close(struct server *s);
+/* At SIGHUP (rotate.c): when DIR/ca holds an intermediate other than the
+ * one in use (after `hearth ca rotate-intermediate`), takes it up without
+ * stopping: its signer is started through the running launcher and
+ * checked first; then acme/ issues with it, the PKI listener serves it,
+ * the listener's certificate is renewed under it, and the one it replaces
+ * becomes a retired intermediate (CRL and OCSP). On any failure the
+ * intermediate in use stays and the log says why. 0 when nothing changed
+ * or the new one is in use, -1 after logging. Main thread. */
+int rotate_check(struct server *s);
 
 /* SIGHUP on main_base: reads the configuration again and applies what may
  * change at run time (reload.c). 0 or -1. */
@@ -142,6 +151,12 @@ void pki_free(struct pki *p);
 /* The current intermediate's CRL: thisUpdate (0 before the first) and
  * number. */
 void pki_crl_info(const struct pki *p, time_t *this_update, uint64_t *number);
+/* s->signer replaced the intermediate that was current (rotate.c): the
+ * new one gets its paths and CRL, the old one stays served as a retired
+ * issuer with its CRL and OCSP. Both CRLs are built again (the current
+ * one carries the entries that name no issuer). 0, or -1 when no issuer
+ * slot is left or the new certificate cannot be read (nothing changed). */
+int pki_issuer_rotate(struct pki *p);
 /* The base URL relying parties use when --pki-url is not given:
  * "http://HOST[:PORT]" with PORT of --pki-listen and HOST its address when
  * one is given, else the first --tls-name, else the host name. 0 or -1. */
@@ -157,5 +172,9 @@ void admin_free(struct admin *a);
 /* Writes the listener's current certificate (PEM, no key) to DIR/tls.crt
  * through a temporary file and a rename, for `hearth status`. 0 or -1. */
 int serve_tls_cert_write(const struct server *s);
+/* Issues the listener a new TLS certificate with s->signer, valid for
+ * --tls-cert-lifetime from now, and writes DIR/db/tls.crt. Main thread.
+ * 0 or -1 logged. */
+int serve_tls_renew(struct server *s, time_t now);
 
 #endif
