@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@
 #include <libpq-fe.h>
 
 #define PG_IDLE_MAX 8		/* idle connections kept per store */
-#define PG_RETRIES 20		/* runs of one write callback */
+#define PG_RETRIES 100		/* runs of one write callback */
 #define PG_SCAN_BATCH 256	/* rows one scan query fetches */
 #define PG_SQL_MAX 256		/* one statement's text */
 #define PG_NAME_MAX 256		/* a location, password left out */
@@ -561,12 +562,18 @@ pg_write_once(struct store_txn *t, store_write_fn fn, void *arg, int *result)
 	return PG_DONE;
 }
 
-/* Waits a little longer after each conflict: 1, 2, 4 ... 64 ms. */
+/* Waits before the next run after a conflict: a random time up to 1, 2,
+ * 4 ... 64 ms, so that writers that collided do not collide again. */
 static void
 pg_backoff(int tries)
 {
-	struct timespec ts = { 0, 1000000L << (tries < 6 ? tries : 6) };
+	static _Thread_local unsigned seed;
+	struct timespec ts;
+	long cap = 1000000L << (tries < 6 ? tries : 6);
 
+	if (seed == 0)
+		seed = (unsigned)(uintptr_t)&ts ^ (unsigned)time(NULL);
+	ts = (struct timespec){ 0, (long)(rand_r(&seed) % cap) };
 	nanosleep(&ts, NULL);
 }
 

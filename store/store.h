@@ -99,6 +99,10 @@ struct store *store_open(const char *location, int *err, char *errbuf,
     size_t errlen);
 void store_close(struct store *st);
 
+/* Whether location names a PostgreSQL database (it begins postgresql:// or
+ * postgres://) rather than an LMDB directory. */
+int store_is_pg(const char *location);
+
 /* Schema version of the open store. */
 int store_schema_version(const struct store *st);
 
@@ -127,7 +131,7 @@ void store_read_end(struct store_txn *txn);
  * carrying fn's changes could not be committed (nothing of fn's kept).
  * PostgreSQL: a statement that failed inside fn fails the write with its
  * code even when fn returned 0; writes that keep conflicting with other
- * writers (after 20 runs) give STORE_ERR_IO.
+ * writers (after 100 runs) give STORE_ERR_IO.
  *
  * LMDB's group commit: calls made while another group commits wait, then go to
  * disk together (at most STORE_GROUP_MAX per group, with no waiting for

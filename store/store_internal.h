@@ -100,10 +100,6 @@ struct store_txn {
 	struct store_pgtxn *pg;
 };
 
-/* Whether location names a PostgreSQL database (postgresql:// or
- * postgres://) rather than an LMDB directory. */
-int store_is_pg(const char *location);
-
 /* Opens the LMDB store in dir (lmdb.c) or the PostgreSQL one at uri (pg.c);
  * the contract of store_open(). */
 struct store *store_lmdb_open(const char *dir, int *err, char *errbuf,
