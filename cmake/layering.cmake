@@ -1,11 +1,12 @@
 # Fails when a source file includes a header its folder may not depend on.
 # server -> acme -> {crypto, store}; wolfSSL only in crypto/, LMDB only in
-# store/, libevent only in server/, cJSON nowhere in store/.
+# store/, libpq (PostgreSQL) only in store/, libevent only in server/, cJSON
+# nowhere in store/.
 set(rules
-  "acme|<wolfssl/|<event2/|<event\\.h>|<evhttp\\.h>|<lmdb\\.h>|\"\\.\\./server/"
-  "crypto|<event2/|<event\\.h>|<lmdb\\.h>|\"\\.\\./(server|acme|store)/"
+  "acme|<wolfssl/|<event2/|<event\\.h>|<evhttp\\.h>|<lmdb\\.h>|<libpq-fe\\.h>|<libpq/|<postgres|\"\\.\\./server/"
+  "crypto|<event2/|<event\\.h>|<lmdb\\.h>|<libpq-fe\\.h>|<libpq/|<postgres|\"\\.\\./(server|acme|store)/"
   "store|<wolfssl/|<event2/|<event\\.h>|<cjson/|\"\\.\\./(server|acme|crypto)/"
-  "server|<wolfssl/|<lmdb\\.h>|\"\\.\\./(crypto|store)/[a-z_]*_internal\\.h")
+  "server|<wolfssl/|<lmdb\\.h>|<libpq-fe\\.h>|<libpq/|<postgres|\"\\.\\./(crypto|store)/[a-z_]*_internal\\.h")
 set(failed FALSE)
 foreach(rule IN LISTS rules)
   string(FIND "${rule}" "|" bar)

@@ -4,7 +4,7 @@
 #                           deploy/wolfssl.sh needs to rebuild Debian's wolfSSL)
 #   deploy/deps.sh --test   also the tools the test suite drives
 set -eu
-PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev libc-ares-dev \
+PKGS="build-essential cmake pkg-config libwolfssl-dev libevent-dev libcjson-dev liblmdb-dev libpq-dev libc-ares-dev \
 	libidn2-dev dpkg-dev autoconf automake libtool"
 if [ "${1:-}" = "--test" ]; then
 	# the end-to-end tests drive real ACME clients (certbot, lego,
@@ -13,11 +13,13 @@ if [ "${1:-}" = "--test" ]; then
 	# DNS server that certbot's python3-certbot-dns-rfc2136 and lego update
 	# with RFC 2136; ss (iproute2) shows what Caddy listens on; clang-14 and
 	# libclang-rt-14-dev (libclang_rt.fuzzer) build the libFuzzer drivers;
-	# groff-base renders the man pages the docs/man test checks
+	# groff-base renders the man pages the docs/man test checks;
+	# postgresql-15 is the server the PostgreSQL store tests start for
+	# themselves (tests/e2e/pg.sh)
 	PKGS="$PKGS openssl curl python3 ca-certificates certbot lego pebble python3-acme \
 		python3-josepy python3-cryptography python3-requests python3-openssl util-linux \
 		caddy iproute2 clang-14 libclang-rt-14-dev bind9 bind9-dnsutils \
-		python3-certbot-dns-rfc2136 groff-base"
+		python3-certbot-dns-rfc2136 groff-base postgresql-15"
 fi
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086

@@ -57,7 +57,8 @@ backup_usage(FILE *f)
 	    "                                       open its store\n"
 	    "  Safe while `hearth serve` runs on DIR. Restoring: stop the server,\n"
 	    "  copy DEST/ca to DIR/ca and DEST/db/data.mdb to DIR/db/, start it\n"
-	    "  (docs/operations.md).\n");
+	    "  (docs/operations.md). A PostgreSQL store (--store postgresql://...)\n"
+	    "  is backed up with pg_dump, not by hearth backup.\n");
 }
 
 /* SHA-256 of path's bytes as lower-case hex, and its size. 0 or -1. */
@@ -516,7 +517,7 @@ out:
 int
 cmd_backup(int argc, char **argv)
 {
-	const char *data = NULL, *verify = NULL, *dest = NULL;
+	const char *data = NULL, *verify = NULL, *dest = NULL, *store = NULL;
 	int k;
 
 	for (k = 0; k < argc; k++) {
@@ -524,6 +525,10 @@ cmd_backup(int argc, char **argv)
 			data = argv[++k];
 		else if (strncmp(argv[k], "--data=", 7) == 0)
 			data = argv[k] + 7;
+		else if (strcmp(argv[k], "--store") == 0 && k + 1 < argc)
+			store = argv[++k];
+		else if (strncmp(argv[k], "--store=", 8) == 0)
+			store = argv[k] + 8;
 		else if (strcmp(argv[k], "--verify") == 0 && k + 1 < argc)
 			verify = argv[++k];
 		else if (strncmp(argv[k], "--verify=", 9) == 0)
@@ -544,6 +549,17 @@ cmd_backup(int argc, char **argv)
 		fprintf(stderr, "hearth: backup: give --data DIR DEST, or --verify "
 		    "DEST\n");
 		backup_usage(stderr);
+		return 2;
+	}
+	if (store != NULL && store_is_pg(store)) {
+		fprintf(stderr, "hearth: backup: --store is a PostgreSQL database: "
+		    "back it up with pg_dump (and copy DIR/ca as for any backup); "
+		    "hearth backup copies LMDB stores only\n");
+		return 1;
+	}
+	if (store != NULL) {
+		fprintf(stderr, "hearth: backup: --store: hearth backup takes the "
+		    "store under DIR/db only\n");
 		return 2;
 	}
 	return backup_take(data, dest);

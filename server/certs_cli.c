@@ -23,6 +23,7 @@
 /* The words of one certs/revoke command line. */
 struct certs_args {
 	const char *data;
+	const char *store;           /* --store; NULL: DIR/db */
 	const char *status;          /* list: valid, revoked, expired */
 	const char *name;            /* list: one of the certificate's names */
 	const char *reason;          /* revoke: code or name */
@@ -34,9 +35,11 @@ certs_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: hearth certs list --data DIR [--status valid|revoked|expired]\n"
-	    "                         [--name NAME]\n"
-	    "       hearth certs show --data DIR SERIAL\n"
-	    "       hearth revoke --data DIR SERIAL [--reason R]\n"
+	    "                         [--name NAME] [--store LOCATION]\n"
+	    "       hearth certs show --data DIR [--store LOCATION] SERIAL\n"
+	    "       hearth revoke --data DIR [--store LOCATION] SERIAL [--reason R]\n"
+	    "  LOCATION is the store hearth serve was given with --store (a\n"
+	    "  directory or a postgresql:// URI; default DIR/db).\n"
 	    "  SERIAL is hex as `openssl x509 -noout -serial` prints it (any case,\n"
 	    "  colons allowed). R is an RFC 5280 code or name: 0 unspecified\n"
 	    "  (default), 1 keyCompromise, 2 cACompromise, 3 affiliationChanged,\n"
@@ -51,6 +54,7 @@ certs_parse(int argc, char **argv, const char *allow, struct certs_args *a)
 {
 	static const struct { const char *name; size_t off; } flags[] = {
 		{ "data", offsetof(struct certs_args, data) },
+		{ "store", offsetof(struct certs_args, store) },
 		{ "status", offsetof(struct certs_args, status) },
 		{ "name", offsetof(struct certs_args, name) },
 		{ "reason", offsetof(struct certs_args, reason) },
@@ -104,16 +108,14 @@ certs_parse(int argc, char **argv, const char *allow, struct certs_args *a)
 }
 
 static struct store *
-certs_store(const char *data)
+certs_store(const struct certs_args *a)
 {
 	char path[4096], errbuf[512];
 	struct store *st;
 	int err;
 
-	if (path_join(path, sizeof(path), data, "db") != 0) {
-		fprintf(stderr, "hearth: --data: path too long\n");
+	if (server_store_location(a->data, a->store, path, sizeof(path)) != 0)
 		return NULL;
-	}
 	if ((st = store_open(path, &err, errbuf, sizeof(errbuf))) == NULL)
 		fprintf(stderr, "hearth: %s\n", errbuf);
 	return st;
@@ -281,7 +283,7 @@ certs_run(const char *cmd, const struct certs_args *a)
 		    "%d bytes)\n", a->serial, ACME_SERIAL_MAX_BYTES);
 		return 2;
 	}
-	if ((st = certs_store(a->data)) == NULL)
+	if ((st = certs_store(a)) == NULL)
 		return 1;
 	if (strcmp(cmd, "list") == 0)
 		ret = certs_list(st, a);
@@ -303,7 +305,7 @@ cmd_certs(int argc, char **argv)
 		return 2;
 	}
 	if (certs_parse(argc - 1, argv + 1, strcmp(argv[0], "list") == 0 ?
-	    "data|status|name" : "data|SERIAL", &a) != 0)
+	    "data|store|status|name" : "data|store|SERIAL", &a) != 0)
 		return 2;
 	return certs_run(argv[0], &a);
 }
@@ -313,7 +315,7 @@ cmd_revoke(int argc, char **argv)
 {
 	struct certs_args a;
 
-	if (certs_parse(argc, argv, "data|reason|SERIAL", &a) != 0) {
+	if (certs_parse(argc, argv, "data|store|reason|SERIAL", &a) != 0) {
 		certs_usage(stderr);
 		return 2;
 	}

@@ -1,11 +1,11 @@
 /*
  * cli.c: the command words (`init`, `serve`, `eab`, `certs`, `revoke`,
- * `backup`, `status`, `trust`, `ca`, `config`, `version`, `help`) and
- * their usage
- * text. Parses the configuration and
+ * `backup`, `status`, `trust`, `ca`, `store`, `config`, `version`, `help`)
+ * and their usage text. Parses the configuration and
  * hands it to the command (`eab` parses its own words in eab_cli.c, `certs`
  * and `revoke` in certs_cli.c, `backup` in backup_cli.c,
- * `ca` in ca_cli.c, `config reference` in reference.c).
+ * `ca` in ca_cli.c, `store` in store_cli.c, `config reference` in
+ * reference.c).
  */
 #include "server.h"
 #include "server_internal.h"
@@ -28,10 +28,13 @@ usage(FILE *f)
 	    "                                          how to trust the root; export it\n"
 	    "       hearth backup --data DIR DEST | --verify DEST\n"
 	    "       hearth ca rotate-intermediate --data DIR   new intermediate\n"
+	    "       hearth store migrate --from DIR --to URI   LMDB into PostgreSQL\n"
 	    "       hearth config reference [--format markdown|man] [--command C]\n"
 	    "                                          the settings as documentation\n"
 	    "       hearth version                     and the wolfSSL in use\n"
-	    "       hearth help [init|serve|eab|certs|revoke|backup|ca]\n");
+	    "       hearth help [init|serve|eab|certs|revoke|backup|ca|store]\n"
+	    "  serve, eab, certs, revoke and status take --store LOCATION: a\n"
+	    "  directory or a postgresql:// URI (default DIR/db).\n");
 }
 
 static int
@@ -53,6 +56,8 @@ help(int argc, char **argv)
 		backup_usage(stdout);
 	} else if (argc > 0 && strcmp(argv[0], "ca") == 0) {
 		ca_usage(stdout);
+	} else if (argc > 0 && strcmp(argv[0], "store") == 0) {
+		store_usage_text(stdout);
 	} else {
 		usage(stdout);
 	}
@@ -88,6 +93,8 @@ server_main(int argc, char **argv)
 		return cmd_ca(argc - 2, argv + 2);
 	if (strcmp(argv[1], "config") == 0)
 		return cmd_config(argc - 2, argv + 2);
+	if (strcmp(argv[1], "store") == 0)
+		return cmd_store(argc - 2, argv + 2);
 	if (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "trust") == 0) {
 		if (crypto_init() != CRYPTO_OK)
 			return 1;

@@ -59,6 +59,11 @@ static const struct {
 static const struct option options[] = {
 	{ "data", OPT_STRING, OFF(data_dir), ALL, 0, 0, NULL,
 	  "data directory (CA under DIR/ca, database under DIR/db); required" },
+	{ "store", OPT_STRING, OFF(store), CMD_SERVE | CMD_EAB, 0, 0, NULL,
+	  "where the records are: a directory (LMDB) or a postgresql:// URI "
+	  "(libpq; the database must exist, hearth creates its tables) "
+	  "(default DIR/db); the CA and the server's TLS certificate stay "
+	  "under DIR" },
 	{ "listen", OPT_ADDR_PORT, OFF(listen), CMD_SERVE, 0, 0, ":8443",
 	  "HTTPS listen address, ADDR:PORT or :PORT" },
 	{ "tls-name", OPT_LIST, OFF(tls_names), CMD_SERVE, 0, 0, NULL,

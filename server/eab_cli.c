@@ -35,10 +35,8 @@ eab_store(const struct config *c)
 	struct store *st;
 	int err;
 
-	if (path_join(path, sizeof(path), c->data_dir, "db") != 0) {
-		fprintf(stderr, "hearth: --data: path too long\n");
+	if (server_store_location(c->data_dir, c->store, path, sizeof(path)) != 0)
 		return NULL;
-	}
 	if ((st = store_open(path, &err, errbuf, sizeof(errbuf))) == NULL)
 		fprintf(stderr, "hearth: %s\n", errbuf);
 	return st;

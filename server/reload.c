@@ -41,6 +41,7 @@ static const struct {
 #define F(name, field, kind) { name, offsetof(struct config, field), kind }
 	F("listen", listen, FIXED_STR),
 	F("data", data_dir, FIXED_STR),
+	F("store", store, FIXED_STR),
 	F("threads", threads, FIXED_LONG),
 	F("tls-name", tls_names, FIXED_LIST),
 	F("base-url", base_url, FIXED_STR),

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -580,7 +581,13 @@ server_open(struct server *s)
 		return -1;
 	}
 	log_info("intermediate key loaded by a separate signer process");
-	if (path_join(path, sizeof(path), c->data_dir, "db") != 0)
+	/* DIR/db holds the server's TLS certificate whichever the store. */
+	if (path_join(path, sizeof(path), c->data_dir, "db") != 0 ||
+	    (mkdir(path, 0700) != 0 && errno != EEXIST)) {
+		log_error("%s/db: %s", c->data_dir, strerror(errno));
+		return -1;
+	}
+	if (server_store_location(c->data_dir, c->store, path, sizeof(path)) != 0)
 		return -1;
 	if ((s->store = store_open(path, &err, errbuf, sizeof(errbuf))) == NULL) {
 		log_error("%s", errbuf);

@@ -42,6 +42,8 @@ struct config {
 	int argc;                     /* the command line config_parse read, */
 	char **argv;                  /* kept to read it again on reload */
 	char *data_dir;
+	char *store;                  /* --store: a directory or a
+	                                 postgresql:// URI; NULL: DIR/db */
 	char *config_file;
 	/* serve */
 	char *listen;                 /* "ADDR:PORT", ":PORT" for every address */
@@ -245,7 +247,7 @@ int cmd_status(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 /* The arguments of status and trust (trust: pem and der too). */
 struct status_args {
-	const char *data, *pem, *der;
+	const char *data, *store, *pem, *der;
 };
 int status_parse(int argc, char **argv, int trust, struct status_args *a);
 /* The first certificate of the PEM file dir/name as DER (caller frees).
@@ -297,5 +299,16 @@ void backup_usage(FILE *f);
 
 /* Writes "DIR/sub" into out; -1 when it does not fit. */
 int path_join(char *out, size_t outsz, const char *dir, const char *sub);
+
+/* ---- the store's location (store_cli.c) ---- */
+
+/* Writes the location store_open() takes into out: store (--store) when
+ * given, else DIR/db. -1 after saying so when it does not fit. */
+int server_store_location(const char *data_dir, const char *store, char *out,
+    size_t outsz);
+/* `hearth store migrate --from DIR --to URI`; argv after "store". Returns
+ * the process exit status. */
+int cmd_store(int argc, char **argv);
+void store_usage_text(FILE *f);
 
 #endif

@@ -27,12 +27,14 @@
 #define STATUS_ROOT_WARN_DAYS 365
 #define STATUS_INTER_WARN_DAYS 30
 
-/* --data, and for trust --pem and --der, as "--flag V" or "--flag=V". */
+/* --data and --store, or for trust --data, --pem and --der, as "--flag V"
+ * or "--flag=V". */
 int
 status_parse(int argc, char **argv, int trust, struct status_args *a)
 {
-	const char *names[] = { "data", "pem", "der" };
-	const char **slots[] = { &a->data, &a->pem, &a->der };
+	/* status takes the first two, trust all but the second */
+	const char *names[] = { "data", "store", "pem", "der" };
+	const char **slots[] = { &a->data, &a->store, &a->pem, &a->der };
 	size_t i, n;
 	int k;
 
@@ -41,11 +43,11 @@ status_parse(int argc, char **argv, int trust, struct status_args *a)
 		const char *arg = argv[k], *eq = strchr(arg, '=');
 
 		n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-		for (i = 0; i < (trust ? 3u : 1u); i++)
+		for (i = 0; i < (trust ? 4u : 2u); i++)
 			if (n == strlen(names[i]) + 2 && strncmp(arg, "--", 2) == 0 &&
 			    strncmp(arg + 2, names[i], n - 2) == 0)
 				break;
-		if (i == (trust ? 3u : 1u)) {
+		if (i == (trust ? 4u : 2u) || (trust && i == 1)) {
 			fprintf(stderr, "hearth: unknown argument \"%s\"\n", arg);
 			return -1;
 		}
@@ -156,7 +158,7 @@ cmd_status(int argc, char **argv)
 	if (status_parse(argc, argv, 0, &a) != 0)
 		return 2;
 	if (path_join(ca, sizeof(ca), a.data, "ca") != 0 ||
-	    path_join(path, sizeof(path), a.data, "db") != 0)
+	    server_store_location(a.data, a.store, path, sizeof(path)) != 0)
 		return 2;
 	printf("data          %s\n", a.data);
 	r = status_cert(ca, "root.crt", "root", 1, STATUS_ROOT_WARN_DAYS, now);

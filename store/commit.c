@@ -159,12 +159,10 @@ group_lead(struct store *st)
 }
 
 int
-store_write(struct store *st, store_write_fn fn, void *arg)
+store_lmdb_write(struct store *st, store_write_fn fn, void *arg)
 {
 	struct store_waiter w = { .fn = fn, .arg = arg };
 
-	if (st == NULL || fn == NULL)
-		return STORE_ERR_INVALID;
 	if (pthread_mutex_lock(&st->qmu) != 0)
 		return STORE_ERR_INVALID;
 	/* Called from inside a write callback: the committer would wait

@@ -22,7 +22,6 @@
 #include "store_internal.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,21 +41,6 @@ struct store_init {
 	int schema;
 };
 
-static void store_msg(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-store_msg(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static struct store *
 store_alloc(void)
 {
@@ -66,7 +50,8 @@ store_alloc(void)
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	*st = (struct store){ .rmu = PTHREAD_MUTEX_INITIALIZER,
+	*st = (struct store){ .ops = &store_lmdb_ops,
+	    .rmu = PTHREAD_MUTEX_INITIALIZER,
 	    .rcond = PTHREAD_COND_INITIALIZER, .mapmax = STORE_MAP_MAX,
 	    .qmu = PTHREAD_MUTEX_INITIALIZER, .qcond = PTHREAD_COND_INITIALIZER };
 	st->qtail = &st->qhead;
@@ -88,11 +73,9 @@ fail:
 	return NULL;
 }
 
-void
-store_close(struct store *st)
+static void
+lmdb_close(struct store *st)
 {
-	if (st == NULL)
-		return;
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	if (st->wmu_ready)
@@ -275,7 +258,7 @@ out:
 }
 
 struct store *
-store_open(const char *dir, int *err, char *errbuf, size_t errlen)
+store_lmdb_open(const char *dir, int *err, char *errbuf, size_t errlen)
 {
 	struct store *st = NULL;
 	struct store_init in = { dir, errbuf, errlen, 0 };
@@ -308,30 +291,22 @@ store_open(const char *dir, int *err, char *errbuf, size_t errlen)
 		*err = STORE_OK;
 	return st;
 fail:
-	store_close(st);
+	if (st != NULL)
+		lmdb_close(st);
 	if (err != NULL)
 		*err = rc;
 	return NULL;
 }
 
-int
-store_schema_version(const struct store *st)
-{
-	if (st == NULL)
-		return STORE_ERR_INVALID;
-	return st->schema;
-}
-
-int
-store_usage(struct store *st, struct store_usage *out)
+static int
+lmdb_usage(struct store *st, struct store_usage *out)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
 	mdb_filehandle_t fd;
 	struct stat sb;
 
-	memset(out, 0, sizeof(*out));
-	if (st == NULL || st->env == NULL)
+	if (st->env == NULL)
 		return STORE_ERR_INVALID;
 	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0)
 		return STORE_ERR_IO;
@@ -412,16 +387,13 @@ store_lmdb_grow(struct store *st)
 	return store_resize(st, size);
 }
 
-int
-store_read_begin(struct store *st, struct store_txn **txn)
+static int
+lmdb_read_begin(struct store *st, struct store_txn **txn)
 {
 	struct store_txn *t = NULL;
 	MDB_txn *mt = NULL;
 	int rc, tries;
 
-	if (st == NULL || txn == NULL)
-		return STORE_ERR_INVALID;
-	*txn = NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return STORE_ERR_NOMEM;
 	for (tries = 0;; tries++) {
@@ -452,11 +424,9 @@ out:
 	return rc;
 }
 
-void
-store_read_end(struct store_txn *txn)
+static void
+lmdb_read_end(struct store_txn *txn)
 {
-	if (txn == NULL || txn->write)
-		return;
 	mdb_txn_abort(txn->txn);
 	store_reader_leave(txn->st);
 	free(txn);
@@ -500,16 +470,12 @@ store_map_size(const struct store *st)
  * a resize in this process waits for it; a map another process grew is
  * adopted first, as by store_read_begin().
  */
-int
-store_backup(struct store *st, const char *dest_dir, char *errbuf,
+static int
+lmdb_backup(struct store *st, const char *dest_dir, char *errbuf,
     size_t errlen)
 {
 	int rc, tries;
 
-	if (errbuf != NULL && errlen > 0)
-		errbuf[0] = '\0';
-	if (st == NULL || dest_dir == NULL || *dest_dir == '\0')
-		return STORE_ERR_INVALID;
 	for (tries = 0;; tries++) {
 		store_reader_enter(st);
 		rc = mdb_env_copy2(st->env, dest_dir, MDB_CP_COMPACT);
@@ -529,3 +495,16 @@ store_backup(struct store *st, const char *dest_dir, char *errbuf,
 	    mdb_strerror(rc));
 	return store_lmdb_err(rc);
 }
+
+const struct store_ops store_lmdb_ops = {
+	.close = lmdb_close,
+	.usage = lmdb_usage,
+	.read_begin = lmdb_read_begin,
+	.read_end = lmdb_read_end,
+	.write = store_lmdb_write,
+	.get = store_lmdb_get,
+	.put = store_lmdb_put,
+	.del = store_lmdb_del,
+	.scan = store_lmdb_scan,
+	.backup = lmdb_backup,
+};

@@ -1,6 +1,8 @@
 /*
- * store.h: hearth's durable state, behind an interface a second backend
- * (PostgreSQL, for replicas) can implement without the callers changing.
+ * store.h: hearth's durable state, behind one interface with two backends:
+ * LMDB (a directory, one machine) and PostgreSQL (a postgresql:// URI, for
+ * replicas sharing one database). store_open() picks the backend from the
+ * location; callers never know which one they have.
  *
  * The model is a fixed set of tables of opaque byte records keyed by byte
  * strings, ordered by key (memcmp). Callers (acme/) serialise records and
@@ -9,16 +11,17 @@
  *
  * Writes run as a callback inside store_write(): the callback sees a write
  * transaction, and its changes are kept when it returns 0 and discarded
- * otherwise. Concurrent store_write() calls are committed as a group: one
- * durable commit (one fsync) carries several callers' callbacks, each of
- * them isolated so that one failing loses only its own changes, and every
- * caller returns only after the commit that carries its changes returned.
- * The full contract is at store_write() below.
+ * otherwise. Concurrent store_write() calls are committed together (LMDB:
+ * as a group, one fsync for several callers' callbacks; PostgreSQL: each in
+ * its own SERIALIZABLE transaction, the server grouping the commits), each
+ * isolated so that one failing loses only its own changes, and every caller
+ * returns only after the commit that carries its changes returned. The full
+ * contract is at store_write() below.
  *
  * Values the store hands out (store_get's value, store_scan's key and
- * value) point into the store; what callers may rely on is at store_get()
- * and store_scan(). A second backend implements the same rules, copying
- * where it must.
+ * value) point into the store (LMDB) or into copies the transaction owns
+ * (PostgreSQL); what callers may rely on is at store_get() and store_scan(),
+ * and holds for both.
  *
  * Functions return 0 (STORE_OK) or a negative STORE_* code; store_strerror()
  * names it. This module never logs; store_open() fills an error message.
@@ -34,7 +37,9 @@ enum {
 	STORE_NOTFOUND = -1,     /* no record with that key */
 	STORE_EXISTS = -2,       /* STORE_PUT_NEW and the key is taken */
 	STORE_ERR_INVALID = -3,  /* bad argument (key length, table, flags) */
-	STORE_ERR_IO = -4,       /* the operating system refused (errno kept) */
+	STORE_ERR_IO = -4,       /* the operating system refused (errno kept), or
+	                            the database server is unreachable, refused
+	                            or too busy: worth retrying later */
 	STORE_ERR_SCHEMA = -5,   /* database written by a newer hearth */
 	STORE_ERR_CORRUPT = -6,  /* database file is damaged or not a hearth store */
 	STORE_ERR_NOMEM = -7,
@@ -43,12 +48,16 @@ enum {
 	STORE_ERR_INTERNAL = -10,
 };
 
-/* The current on-disk schema. Opening a store with a higher version fails.
+/* The current LMDB schema. Opening a store with a higher version fails.
  * A table appended to enum store_table does not change it: store_open()
- * creates missing tables, and an older hearth never opens the new one. */
+ * creates missing tables, and an older hearth never opens the new one.
+ * PostgreSQL counts its own versions: the migrations store/pg.c applies,
+ * recorded in its schema_migrations table (1 so far). */
 #define STORE_SCHEMA_VERSION 1
-#define STORE_MAX_KEY 511   /* LMDB's default key limit */
-#define STORE_GROUP_MAX 64  /* most store_write callbacks one commit carries */
+/* The longest key, in bytes, on every backend: LMDB's default limit, well
+ * under PostgreSQL's btree entry limit (about 2,700 bytes). */
+#define STORE_MAX_KEY 511
+#define STORE_GROUP_MAX 64  /* most store_write callbacks one LMDB commit carries */
 
 enum store_table {
 	STORE_T_META,              /* store bookkeeping (schema version, ...) */
@@ -76,18 +85,30 @@ struct store;
 struct store_txn;
 
 /*
- * Opens (creating when absent) the store in directory dir (mode 0700). Checks
- * the schema version: a newer one gives STORE_ERR_SCHEMA. On failure returns
- * NULL, sets *err, and writes a message naming dir and the reason into
- * errbuf (errlen bytes). Caller frees with store_close().
+ * Opens the store at location:
+ *  - a directory: LMDB, created when absent (mode 0700);
+ *  - a postgresql:// or postgres:// URI (libpq's connection URI): the
+ *    database must exist; the tables are created or brought up to date by
+ *    the migrations, under an advisory lock, so replicas may start at once.
+ * Checks the schema version: a newer one gives STORE_ERR_SCHEMA; a server
+ * that cannot be reached gives STORE_ERR_IO. On failure returns NULL, sets
+ * *err, and writes a message naming the location (never a password) and
+ * the reason into errbuf (errlen bytes). Caller frees with store_close().
  */
-struct store *store_open(const char *dir, int *err, char *errbuf, size_t errlen);
+struct store *store_open(const char *location, int *err, char *errbuf,
+    size_t errlen);
 void store_close(struct store *st);
+
+/* Whether location names a PostgreSQL database (it begins postgresql:// or
+ * postgres://) rather than an LMDB directory. */
+int store_is_pg(const char *location);
 
 /* Schema version of the open store. */
 int store_schema_version(const struct store *st);
 
-/* How much of its file the store uses. */
+/* How much space the store uses. PostgreSQL: file_bytes is the database's
+ * size, page_bytes its block size, pages_used their quotient, map_bytes 0
+ * (no map) and readers_used this process's open connections. */
 struct store_usage {
 	uint64_t file_bytes;        /* size of the data file on disk */
 	uint64_t map_bytes;         /* the map size (the file may grow to it) */
@@ -95,8 +116,8 @@ struct store_usage {
 	uint64_t pages_used;        /* pages in use: last page number + 1 */
 	uint64_t readers_used;      /* reader slots taken, all processes */
 };
-/* Fills *out from the environment's metadata; no transaction, cheap. 0 or
- * STORE_ERR_INVALID / STORE_ERR_IO. */
+/* Fills *out from the environment's metadata (LMDB: no transaction;
+ * PostgreSQL: one query). 0 or STORE_ERR_INVALID / STORE_ERR_IO. */
 int store_usage(struct store *st, struct store_usage *out);
 
 /* A read transaction: a consistent snapshot until store_read_end(). */
@@ -108,14 +129,19 @@ void store_read_end(struct store_txn *txn);
  * Returns 0 once the changes are on disk; fn's non-zero value (its changes
  * discarded, nothing else affected); or a STORE_ERR_* code when the group
  * carrying fn's changes could not be committed (nothing of fn's kept).
+ * PostgreSQL: a statement that failed inside fn fails the write with its
+ * code even when fn returned 0; writes that keep conflicting with other
+ * writers (after 100 runs) give STORE_ERR_IO.
  *
- * Group commit: calls made while another group commits wait, then go to
+ * LMDB's group commit: calls made while another group commits wait, then go to
  * disk together (at most STORE_GROUP_MAX per group, with no waiting for
  * more to arrive). Within a group the callbacks run one at a time, in the
  * order they were queued, each in its own nested transaction: a callback
  * sees every change of the callbacks before it in the group (as if they had
  * committed just before), and returning non-zero discards its own changes
- * only. Callers' writes are therefore serialisable in that order.
+ * only. Callers' writes are therefore serialisable in that order. On
+ * PostgreSQL each call is one SERIALIZABLE transaction: serialisable too,
+ * in an order the server chooses.
  *
  * What fn may assume and must respect:
  *  - It may run on any thread, not necessarily the caller's, with the
@@ -123,21 +149,26 @@ void store_read_end(struct store_txn *txn);
  *    thread (or any other thread waiting in store_write) holds, must not
  *    call store_write() (STORE_ERR_INVALID) and should not begin read
  *    transactions.
- *  - It may run more than once (after the map grew, the whole group runs
- *    again from scratch; only the last run's changes and return value
- *    count): it must act only through txn, or write into arg only what a
- *    run overwrites, and must not sign, send, log or count anything.
+ *  - It may run more than once (LMDB: after the map grew, the whole group
+ *    runs again from scratch; PostgreSQL: after a serialization failure or
+ *    deadlock; only the last run's changes and return value count): it
+ *    must act only through txn, or write into arg only what a run
+ *    overwrites, and must not sign, send, log or count anything.
  *  - txn is valid only during the call; it must not be kept.
- *  - A store_put or store_del that returned STORE_ERR_FULL need not be
- *    handled: the store notices, and grows the map and runs fn again.
+ *  - A store_put or store_del that returned STORE_ERR_FULL (LMDB), or any
+ *    operation that returned STORE_ERR_IO (PostgreSQL), need not be
+ *    handled: the transaction is spent, every later operation in it fails
+ *    the same way, and the store notices and runs fn again or fails the
+ *    write.
  */
 typedef int (*store_write_fn)(struct store_txn *txn, void *arg);
 int store_write(struct store *st, store_write_fn fn, void *arg);
 
-/* Looks key up in t. On success *val and *vallen point into the store:
- * read-only, valid until the transaction ends or, in a write transaction,
- * until its next store_put or store_del, whichever is first. Callers copy
- * or parse what they keep longer. STORE_NOTFOUND when absent. */
+/* Looks key up in t. On success *val and *vallen point into the store (or
+ * a copy the transaction owns): read-only, valid until the transaction ends
+ * or, in a write transaction, until its next store_put or store_del,
+ * whichever is first. Callers copy or parse what they keep longer.
+ * STORE_NOTFOUND when absent. */
 int store_get(struct store_txn *txn, enum store_table t, const void *key,
     size_t keylen, const void **val, size_t *vallen);
 
@@ -173,10 +204,25 @@ int store_scan(struct store_txn *txn, enum store_table t, const void *prefix,
  * left out) into dest_dir, which must exist and hold no database: the copy
  * is dest_dir/data.mdb, and store_open(dest_dir) opens it. Safe while other
  * threads and processes read and write the store. On failure returns a
- * STORE_* code and writes a message naming dest_dir into errbuf.
+ * STORE_* code and writes a message naming dest_dir into errbuf. LMDB only:
+ * a PostgreSQL store gives STORE_ERR_INVALID and a message saying to use
+ * pg_dump.
  */
 int store_backup(struct store *st, const char *dest_dir, char *errbuf,
     size_t errlen);
+
+/*
+ * Copies every record of every table of src into dst (either backend to
+ * either), from one read snapshot of src, in writes of a few hundred
+ * records. The schema version record of the meta table is left out: each
+ * store keeps its own. dst must hold no other record (STORE_EXISTS
+ * otherwise, nothing written). Afterwards counts each table of dst and
+ * compares with what was copied (STORE_ERR_INTERNAL when they differ: a
+ * writer was using dst). counts[t] receives the records copied into table
+ * t. On failure writes a message naming the table into errbuf.
+ */
+int store_copy(struct store *src, struct store *dst,
+    uint64_t counts[STORE_T_COUNT], char *errbuf, size_t errlen);
 
 const char *store_strerror(int err);
 

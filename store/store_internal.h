@@ -1,7 +1,9 @@
 /*
  * store_internal.h: declarations shared by the files of store/ and its unit
- * tests only. It holds the LMDB handles behind the opaque store.h types;
- * nothing outside store/ includes it (the layering check refuses LMDB there).
+ * tests only. It holds the backend table (struct store_ops) and the LMDB
+ * handles behind the opaque store.h types; the PostgreSQL backend keeps its
+ * own behind struct store_pg (pg.c). Nothing outside store/ includes it (the
+ * layering check refuses LMDB and libpq there).
  */
 #ifndef HEARTH_STORE_INTERNAL_H
 #define HEARTH_STORE_INTERNAL_H
@@ -22,10 +24,45 @@
 #define STORE_MAP_INITIAL ((size_t)64 << 20)	/* 64 MiB */
 #define STORE_MAP_MAX ((size_t)1 << (sizeof(size_t) > 4 ? 36 : 30)) /* 64 GiB */
 
+/*
+ * A backend: what store.c calls once it has checked the arguments every
+ * backend shares (a live transaction, the table, key lengths, flags, a write
+ * in a read transaction, a nested store_write). lmdb.c and pg.c each define
+ * one; store_open() picks it from the location.
+ */
+struct store_ops {
+	void (*close)(struct store *st);
+	int (*usage)(struct store *st, struct store_usage *out);
+	int (*read_begin)(struct store *st, struct store_txn **txn);
+	void (*read_end)(struct store_txn *txn);
+	int (*write)(struct store *st, store_write_fn fn, void *arg);
+	int (*get)(struct store_txn *txn, enum store_table t, const void *key,
+	    size_t keylen, const void **val, size_t *vallen);
+	int (*put)(struct store_txn *txn, enum store_table t, const void *key,
+	    size_t keylen, const void *val, size_t vallen, unsigned flags);
+	int (*del)(struct store_txn *txn, enum store_table t, const void *key,
+	    size_t keylen);
+	int (*scan)(struct store_txn *txn, enum store_table t,
+	    const void *prefix, size_t prefixlen, const void *after,
+	    size_t afterlen, store_scan_fn fn, void *arg);
+	int (*backup)(struct store *st, const char *dest_dir, char *errbuf,
+	    size_t errlen);
+};
+
+extern const struct store_ops store_lmdb_ops;
+extern const struct store_ops store_pg_ops;
+
+struct store_pg;
+struct store_pgtxn;
+
 struct store {
+	const struct store_ops *ops;
+	int schema;
+	/* PostgreSQL (pg.c); NULL for LMDB. */
+	struct store_pg *pg;
+	/* LMDB (lmdb.c, commit.c, table.c); unused for PostgreSQL. */
 	MDB_env *env;
 	MDB_dbi dbi[STORE_T_COUNT];
-	int schema;
 	size_t mapsize;		/* current map size; changed under wmu */
 	size_t mapmax;		/* growth ceiling */
 	pthread_mutex_t wmu;	/* one writer, or one resize, at a time */
@@ -55,10 +92,39 @@ struct store_waiter {
 
 struct store_txn {
 	struct store *st;
-	MDB_txn *txn;
 	int write;
+	/* LMDB */
+	MDB_txn *txn;
 	int mapfull;		/* a put or del of this txn hit MDB_MAP_FULL */
+	/* PostgreSQL: the connection and results kept until the end */
+	struct store_pgtxn *pg;
 };
+
+/* Opens the LMDB store in dir (lmdb.c) or the PostgreSQL one at uri (pg.c);
+ * the contract of store_open(). */
+struct store *store_lmdb_open(const char *dir, int *err, char *errbuf,
+    size_t errlen);
+struct store *store_pg_open(const char *uri, int *err, char *errbuf,
+    size_t errlen);
+
+/* printf into errbuf when there is one (store.c). */
+void store_msg(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* memcmp order on byte strings, a proper prefix sorting first (store.c). */
+int store_keycmp(const void *a, size_t alen, const void *b, size_t blen);
+
+/* LMDB's record operations and group commit (table.c, commit.c). */
+int store_lmdb_get(struct store_txn *txn, enum store_table t, const void *key,
+    size_t keylen, const void **val, size_t *vallen);
+int store_lmdb_put(struct store_txn *txn, enum store_table t, const void *key,
+    size_t keylen, const void *val, size_t vallen, unsigned flags);
+int store_lmdb_del(struct store_txn *txn, enum store_table t, const void *key,
+    size_t keylen);
+int store_lmdb_scan(struct store_txn *txn, enum store_table t,
+    const void *prefix, size_t prefixlen, const void *after, size_t afterlen,
+    store_scan_fn fn, void *arg);
+int store_lmdb_write(struct store *st, store_write_fn fn, void *arg);
 
 /* Begins a top-level write transaction into *t (lmdb.c), adopting a map
  * another process grew. The caller holds wmu. */

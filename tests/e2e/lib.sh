@@ -16,8 +16,42 @@ cleanup() {
 	local pid
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	if declare -F pg_stop >/dev/null; then pg_stop; fi
 }
 trap cleanup EXIT
+
+# The store: LMDB under DIR/db unless the test runs on PostgreSQL. With
+# HEARTH_TEST_PG=1 (the e2e-pg/ variants) this script starts one
+# PostgreSQL server for itself (pg.sh) and each data directory gets a
+# database of its own there; HEARTH_TEST_STORE instead names one location
+# every server of the script uses.
+if [ "${HEARTH_TEST_PG:-}" = 1 ] && [ -z "${HEARTH_TEST_STORE:-}" ]; then
+	. "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
+	pg_start
+	PG_PER_DIR=1
+fi
+# store_location DIR: the --store value for data directory DIR, or nothing.
+store_location() {
+	local dir=$1
+	if [ -n "${HEARTH_TEST_STORE:-}" ]; then
+		echo "$HEARTH_TEST_STORE"
+	elif [ -n "${PG_PER_DIR:-}" ]; then
+		[ -s "$dir.store" ] ||
+			pg_createdb "h$(printf '%s' "$dir" | sha256sum | cut -c1-16)" >"$dir.store"
+		cat "$dir.store"
+	fi
+}
+# hearth_admin DIR ARGS...: runs hearth ARGS --data DIR on DIR's store
+# (certs, revoke, status, eab).
+hearth_admin() {
+	local dir=$1 loc; shift
+	loc=$(store_location "$dir")
+	if [ -n "$loc" ]; then
+		"$HEARTH_BIN" "$@" --data "$dir" --store "$loc"
+	else
+		"$HEARTH_BIN" "$@" --data "$dir"
+	fi
+}
 
 ok() { CHECKS=$((CHECKS + 1)); echo "ok: $*"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL: $*" >&2; }
@@ -66,8 +100,12 @@ free_port() {
 PKI_PORT=
 ADMIN_PORT=
 start_server() {
-	local dir=$1 port=$2 pki=() admin=(); shift 2
+	local dir=$1 port=$2 pki=() admin=() store=() loc; shift 2
 	SERVER_LOG="$dir.log"
+	loc=$(store_location "$dir")
+	if [ -n "$loc" ] && [[ " $* " != *" --store"* ]]; then
+		store=(--store "$loc")
+	fi
 	if [[ " $* " != *" --pki-listen"* ]]; then
 		[ -s "$dir.pki-port" ] || free_port >"$dir.pki-port"
 		PKI_PORT=$(cat "$dir.pki-port")
@@ -79,7 +117,7 @@ start_server() {
 		admin=(--admin-listen "127.0.0.1:$ADMIN_PORT")
 	fi
 	(no_lock_fd; exec "$HEARTH_BIN" serve --data "$dir" --listen "127.0.0.1:$port" \
-		--threads 2 "${pki[@]}" "${admin[@]}" "$@" >>"$SERVER_LOG" 2>&1) &
+		--threads 2 "${pki[@]}" "${admin[@]}" "${store[@]}" "$@" >>"$SERVER_LOG" 2>&1) &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	local i

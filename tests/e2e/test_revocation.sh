@@ -132,26 +132,27 @@ check "OCSP: lego's live certificate is good" ocsp_says "$WORK/lg2.pem" ": good"
 
 # ---- the operator revokes while the server runs -----------------------------
 
-check "hearth revoke (colons, lower case)" "$HEARTH_BIN" revoke --data "$D" \
+check "hearth revoke (colons, lower case)" hearth_admin "$D" revoke \
 	"$(sed 's/../&:/g; s/:$//' <<<"$CB2" | tr A-F a-f)" --reason cACompromise
-check_not "a second hearth revoke fails" "$HEARTH_BIN" revoke --data "$D" "$CB2"
+check_not "a second hearth revoke fails" hearth_admin "$D" revoke "$CB2"
 check "the CRL soon lists it" eventually crl_has "$CB2"
 check "OCSP soon says revoked, cACompromise (an operator's reason)" eventually \
 	ocsp_says "$WORK/cb2.pem" "Reason: cACompromise"
 check "openssl verify -crl_check now refuses it" crl_refuses "$WORK/cb2.pem"
-check_not "hearth revoke of an unknown serial fails" "$HEARTH_BIN" revoke --data "$D" 0BADC0DE
-check_not "hearth revoke refuses certificateHold" "$HEARTH_BIN" revoke --data "$D" \
+check_not "hearth revoke of an unknown serial fails" hearth_admin "$D" revoke 0BADC0DE
+check_not "hearth revoke refuses certificateHold" hearth_admin "$D" revoke \
 	"$(cert_serial "$WORK/lg2.pem")" --reason 6
 
 # ---- hearth certs -------------------------------------------------------------
 
-"$HEARTH_BIN" certs list --data "$D" --status revoked >"$WORK/revoked.txt"
+hearth_admin "$D" certs list --status revoked >"$WORK/revoked.txt"
 check "certs list --status revoked names the three revoked" \
 	test "$(grep -cE "^($CB1|$CB2|$LG1)	revoked	" "$WORK/revoked.txt")" -eq 3
 check "certs list --status revoked lists nothing else" test "$(wc -l <"$WORK/revoked.txt")" -eq 4
-check "certs list --name finds lego's live certificate" bash -c \
-	"'$HEARTH_BIN' certs list --data '$D' --name lg2.corp.internal | grep -qE '^$(cert_serial "$WORK/lg2.pem")	valid	.*	lg2.corp.internal$'"
-"$HEARTH_BIN" certs show --data "$D" "$LG1" >"$WORK/show.txt"
+hearth_admin "$D" certs list --name lg2.corp.internal >"$WORK/named.txt"
+check "certs list --name finds lego's live certificate" grep -qE \
+	"^$(cert_serial "$WORK/lg2.pem")	valid	.*	lg2.corp.internal$" "$WORK/named.txt"
+hearth_admin "$D" certs show "$LG1" >"$WORK/show.txt"
 check "certs show: status" grep -q "^status: revoked$" "$WORK/show.txt"
 check "certs show: reason" grep -q "^reason: 4 (superseded)$" "$WORK/show.txt"
 check "certs show: names" grep -q "^names: lg1.corp.internal$" "$WORK/show.txt"
