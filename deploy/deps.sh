@@ -10,10 +10,13 @@ if [ "${1:-}" = "--test" ]; then
 	# the end-to-end tests drive real ACME clients (certbot, lego,
 	# python3-acme, Caddy) and use pebble's pebble-challtestsrv as their DNS
 	# server; ss (iproute2) shows what Caddy listens on; clang-14 and
-	# libclang-rt-14-dev (libclang_rt.fuzzer) build the libFuzzer drivers
+	# libclang-rt-14-dev (libclang_rt.fuzzer) build the libFuzzer drivers;
+	# the packaging tests install the .deb (systemd for systemd-analyze
+	# verify), make a Debian 12 root with debootstrap, and parse the
+	# Kubernetes and compose files with python3-yaml
 	PKGS="$PKGS openssl curl python3 ca-certificates certbot lego pebble python3-acme \
 		python3-josepy python3-cryptography python3-requests python3-openssl util-linux \
-		caddy iproute2 clang-14 libclang-rt-14-dev"
+		caddy iproute2 clang-14 libclang-rt-14-dev systemd debootstrap python3-yaml"
 fi
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086
