@@ -7,7 +7,9 @@
 # script the Dockerfile's runtime stage runs. Then `hearth init` and the
 # Dockerfile's ENTRYPOINT and CMD run in it under unshare (own mount and PID
 # namespaces) and chroot as the image's user, uid 10001, with loopback ports
-# added; certbot on this machine gets a certificate from it. Not run here:
+# added; certbot on this machine gets a certificate from it. Then the
+# Kubernetes StatefulSet's init container script and server arguments run
+# in the same image, with the Secret mounted as the kubelet would. Not run here:
 # the Dockerfile itself (its build stage), the container runtime's network,
 # cgroups and seccomp (docs/deployment.md). Needs root and Debian's archive.
 # fixed-ports: http-01 on 5002, DNS on 8053 (see loopback.sh)
@@ -85,12 +87,13 @@ check "ENTRYPOINT and CMD serve the volume" \
 # in_image COMMAND...: runs as the image would, and as the Kubernetes
 # manifests ask (readOnlyRootFilesystem): own mount and PID namespaces (the
 # command is PID 1), /proc of its own, the root read-only but for the data
-# volume, the image's user.
+# volume (and the directories in IMAGE_RW), the image's user.
 in_image() {
 	unshare --mount --pid --fork --kill-child=SIGTERM --mount-proc="$R/proc" sh -c '
 		r=$1 user=$2; shift 2
-		mount --rbind "$r" "$r" && mount --bind "$r/var/lib/hearth" "$r/var/lib/hearth" &&
-			mount -o remount,bind,ro "$r" &&
+		mount --rbind "$r" "$r" || exit 1
+		for d in /var/lib/hearth $IMAGE_RW; do mount --bind "$r$d" "$r$d" || exit 1; done
+		mount -o remount,bind,ro "$r" &&
 			exec chroot --userspec="$user:$user" --groups="$user" "$r" "$@"' \
 		in_image "$R" "$IMAGE_UID" "$@"
 }
@@ -141,4 +144,65 @@ check "the root stayed read-only" test ! -e "$R/var/tmp/.probe" -a \
 kill $INNER 2>/dev/null || true
 stop_server
 check "the store is the image user's" test "$(stat -c %u "$D/db/data.mdb")" = "$IMAGE_UID"
+
+# The StatefulSet's init container and server (deploy/k8s/statefulset.yaml)
+# in the same image: the Secret as the kubelet mounts it with fsGroup
+# (root's, group-readable), the memory scratch volume, a new data volume.
+K8S=$SRC/deploy/k8s/statefulset.yaml
+mapfile -d '' -t K8S_INIT < <(/usr/bin/python3 -c 'import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["initContainers"][0]
+print(c["args"][0], next(e["value"] for e in c["env"] if e["name"] == "HEARTH_CA_NAME"),
+      sep="\0", end="\0")' "$K8S")
+mapfile -t K8S_ARGS < <(/usr/bin/python3 -c 'import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["containers"][0]
+print("\n".join(c["args"]))' "$K8S")
+find "$D" -mindepth 1 -delete
+install -d -m 0755 "$R/etc/hearth/secret"
+printf 'a passphrase from a Kubernetes Secret\n' >"$R/etc/hearth/secret/root-passphrase"
+chown "0:$IMAGE_UID" "$R/etc/hearth/secret/root-passphrase"
+chmod 0440 "$R/etc/hearth/secret/root-passphrase"
+install -d -m 0700 -o "$IMAGE_UID" -g "$IMAGE_UID" "$R/run/hearth"
+export IMAGE_RW=/run/hearth
+k8s_init() { HEARTH_CA_NAME=${K8S_INIT[1]} in_image /bin/sh -c "${K8S_INIT[0]}"; }
+check "the StatefulSet's init container creates the CA" logged k8s-init k8s_init
+check "the root carries the CA name of its env" \
+	grep -qF "${K8S_INIT[1]}" <<<"$(openssl x509 -in "$D/ca/root.crt" -noout -subject)"
+check "the root key opens with the Secret's passphrase" openssl pkey -in "$D/ca/root.key" \
+	-passin "file:$R/etc/hearth/secret/root-passphrase" -noout
+check "no generated passphrase next to it" test ! -e "$D/ca/root.pass"
+ROOT_SUM=$(sha256sum "$D/ca/root.crt")
+check "the init container on a second start" logged k8s-init2 k8s_init
+check "leaves the CA as it was" test "$(sha256sum "$D/ca/root.crt")" = "$ROOT_SUM"
+
+# the server with the StatefulSet's arguments, the listeners on loopback
+TLS_NAME=hearth.hearth.svc.cluster.local
+for i in "${!K8S_ARGS[@]}"; do
+	case ${K8S_ARGS[$i]} in
+	--listen) K8S_ARGS[i + 1]=127.0.0.1:$PORT ;;
+	--pki-listen) K8S_ARGS[i + 1]=127.0.0.1:$PKI_PORT ;;
+	--admin-listen) K8S_ARGS[i + 1]=127.0.0.1:$ADMIN_PORT ;;
+	esac
+done
+SERVER_LOG=$WORK/k8s-serve.log
+(no_lock_fd; exec >>"$SERVER_LOG" 2>&1; in_image /usr/bin/hearth "${K8S_ARGS[@]}") &
+SERVER_PID=$!
+INNER=
+for _ in $(seq 1 100); do
+	INNER=$(pgrep -P "$(pgrep -P "$SERVER_PID" -x unshare || echo "$SERVER_PID")" || true)
+	[ -n "$INNER" ] && break
+	sleep 0.1
+done
+PIDS+=($INNER "$SERVER_PID")
+dir_json() { curl -sf --cacert "$D/ca/root.crt" --resolve "$TLS_NAME:$PORT:127.0.0.1" \
+	"https://$TLS_NAME:$PORT/directory" "$@"; }
+for _ in $(seq 1 300); do dir_json -o /dev/null && break; kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+check "the StatefulSet's server answers under the Service's name" dir_json -o /dev/null
+check "its directory requires external account binding" /usr/bin/python3 -c \
+	'import json, sys; sys.exit(json.load(sys.stdin)["meta"]["externalAccountRequired"] is not True)' \
+	< <(dir_json)
+check "its readiness probe passes" test "$(curl -sf "http://127.0.0.1:$ADMIN_PORT/readyz")" = ready
+check "its log is JSON" /usr/bin/python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]' "$SERVER_LOG"
+server_healthy
+kill $INNER 2>/dev/null || true
+stop_server
 done_checks
