@@ -80,8 +80,9 @@ unit=$root/lib/systemd/system/hearth.service
 	sed -n '/^# The service starts as root/,$p' "$top/deploy/hearth.service" |
 		sed 's#^ExecStart=/usr/local/bin/hearth #ExecStart=/usr/bin/hearth #'
 } >"$unit"
-grep -q '^# The service starts as root' "$unit" && grep -q '^ExecStart=/usr/bin/hearth ' "$unit" ||
+if ! grep -q '^# The service starts as root' "$unit" || ! grep -q '^ExecStart=/usr/bin/hearth ' "$unit"; then
 	die "deploy/hearth.service changed shape: no header paragraph or /usr/local/bin ExecStart to adapt"
+fi
 cp "$top/deploy/hearth.sysusers" "$root/usr/lib/sysusers.d/hearth.conf"
 doc=$root/usr/share/doc/hearth
 cp "$top/deploy/debian/copyright" "$top/README.md" "$doc/"
