@@ -455,6 +455,8 @@ struct acme_cert_info {
 	const char *pem;                    /* the leaf */
 	const char *const *names;           /* its identifiers, as ordered */
 	size_t n_names;
+	const char *replaced_by;            /* the serial that replaced it
+	                                       (RFC 9773 replaces), or NULL */
 };
 /* fn returns 0 to go on, non-zero to stop. */
 typedef int (*acme_cert_fn)(const struct acme_cert_info *c, void *arg);

@@ -6,7 +6,9 @@
  * RFC 9773 certID, so renewal information never parses DER), "der" (the
  * leaf, base64url DER), "issuer" (the issuing intermediate's key id in hex,
  * crypto_signer_issuer_id), "notBefore", "notAfter", "issued", and once
- * revoked "revoked" and "reason"; renewal.c adds "replacedBy".
+ * revoked "revoked" and "reason"; renewal.c adds "replacedBy" (the order
+ * claiming to replace it) and finalize "replacedByCert" (the serial that
+ * did).
  *
  * The intermediate's certificate is kept once per issuer in the meta table
  * ("chain/" and the issuer id), not once per certificate: a record is about

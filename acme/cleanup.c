@@ -74,16 +74,16 @@ horizon(int which)
 static int
 valid_order_removable(struct store_txn *txn, const char *serial)
 {
-	const void *v;
-	size_t vl;
+	const void *v = NULL;
+	size_t vl = 0;
 	cJSON *c;
-	int ok;
+	int ok, rc;
 
-	if (store_get(txn, STORE_T_CERTS, serial, strlen(serial), &v, &vl) ==
-	    STORE_NOTFOUND)
+	rc = store_get(txn, STORE_T_CERTS, serial, strlen(serial), &v, &vl);
+	if (rc == STORE_NOTFOUND)
 		return 1;
-	if ((c = cJSON_ParseWithLength(v, vl)) == NULL)
-		return 0;
+	if (rc != STORE_OK || (c = cJSON_ParseWithLength(v, vl)) == NULL)
+		return 0;               /* keep it; a store error is looked at again */
 	ok = acme_cert_rec_standalone(c);
 	cJSON_Delete(c);
 	return ok;
