@@ -364,6 +364,11 @@ void acme_revoked_issuer(const cJSON *c, struct acme_revoked *r);
  * issuer_hex: 1 yes, 0 no, -1 not known (issuer_len 0). */
 int acme_revoked_issuer_is(const struct acme_revoked *r,
     const char *issuer_hex);
+/* Whether the certificate record of serial hex was issued by issuer_hex:
+ * 1 yes, 0 no (another intermediate's), -1 no record, -2 a record naming
+ * no readable issuer (records from before issuers were kept). */
+int acme_cert_issuer_is(struct store_txn *txn, const char *hex,
+    const char *issuer_hex);
 /* A counter of the meta table; absent reads as 0. 0, ACME_ERR_INTERNAL. */
 int acme_meta_u64_get(struct store_txn *txn, const char *key, uint64_t *v);
 /* 0 or a STORE_* code. */

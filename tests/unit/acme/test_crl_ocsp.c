@@ -96,6 +96,24 @@ seed_chain_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
+/* A revoked entry with no issuer, as versions before issuer ids wrote. */
+static int
+revoke_no_issuer_txn(struct store_txn *txn, void *arg)
+{
+	uint8_t key[ACME_SERIAL_MAX_BYTES], val[ACME_REVOKED_REC_LEN];
+	struct acme_revoked r;
+	size_t klen;
+
+	if (crypto_serial_parse(arg, key, &klen) != CRYPTO_OK)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	r.revoked_at = now - 5;
+	r.not_after = now + 86400;
+	r.reason = 1;
+	acme_revoked_encode(&r, val);
+	return store_put(txn, STORE_T_REVOKED, key, klen, val, sizeof(val), 0);
+}
+
 /* How many entries the CRL of s lists (current: also those of no issuer). */
 static size_t
 crl_entries(struct crypto_signer *s, int current)
@@ -154,6 +172,7 @@ test_rotation(void)
 	struct crypto_signer *cur = NULL, *old = NULL;
 	char old_id[65], new_id[65], id[65], dir[1024];
 	const char *sc[2];
+	size_t n_cur;
 	int e;
 
 	memset(&rp, 0, sizeof(rp));
@@ -191,6 +210,15 @@ test_rotation(void)
 	CHECK_EQ_INT(crl_entries(cur, 0), 1);
 	/* the current one also takes the revocations of no known issuer */
 	CHECK(crl_entries(cur, 1) > 1);
+	/* an entry written without its issuer goes by its certificate record:
+	 * it stays on the old intermediate's CRL, not the current one's */
+	n_cur = crl_entries(cur, 1);
+	sc[0] = "d4d4";
+	sc[1] = crypto_signer_chain_pem(old);
+	CHECK_EQ_INT(store_write(st, seed_chain_txn, sc), 0);
+	CHECK_EQ_INT(store_write(st, revoke_no_issuer_txn, (void *)"d4d4"), 0);
+	CHECK_EQ_INT(crl_entries(old, 0), 2);
+	CHECK_EQ_INT(crl_entries(cur, 1), n_cur);
 	sc[0] = "c3c3";         /* under the old one, not revoked */
 	sc[1] = crypto_signer_chain_pem(old);
 	CHECK_EQ_INT(store_write(st, seed_chain_txn, sc), 0);
