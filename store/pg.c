@@ -60,9 +60,11 @@ static const char *const pg_migrations[] = {
 	PG_TABLE("challenge_by_token") PG_TABLE("certs")
 	PG_TABLE("cert_by_account") PG_TABLE("eab_keys") PG_TABLE("revoked")
 	PG_TABLE("pending_authzs"),
+	/* 2: what replicas share besides the records */
+	PG_TABLE("used_nonces") PG_TABLE("limits") PG_TABLE("validations"),
 };
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
-_Static_assert(STORE_T_COUNT == 14, "a new table needs a new migration");
+_Static_assert(STORE_T_COUNT == 17, "a new table needs a new migration");
 
 struct store_pgconn {
 	PGconn *conn;
@@ -454,6 +456,7 @@ store_pg_open(const char *uri, int *err, char *errbuf, size_t errlen)
 		goto fail;
 	}
 	st->ops = &store_pg_ops;
+	st->shared = 1;		/* the point of a database server */
 	pthread_mutex_init(&st->pg->mu, NULL);
 	if ((st->pg->conninfo = strdup(uri)) == NULL)
 		goto fail;
