@@ -289,11 +289,12 @@ limit_apply(struct acme_limiter *l, enum acme_limit_kind kind, const char *key,
 	int limited = 0;
 
 	*retry = 0;
-	if ((unsigned)kind >= ACME_LIMIT_KINDS || key == NULL ||
-	    limit_hash(l, key, h, &set) != 0)
+	if ((unsigned)kind >= ACME_LIMIT_KINDS || key == NULL)
 		return 0;
 	if (l->store != NULL && kind != ACME_LIMIT_NONCES)
 		return limit_store(l, kind, key, ms, mode, retry);
+	if (limit_hash(l, key, h, &set) != 0)
+		return 0;
 	t = &l->t[kind];
 	pthread_mutex_lock(&t->lock);
 	if (t->interval == 0)

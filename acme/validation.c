@@ -623,7 +623,6 @@ validation_store_txn(struct store_txn *txn, void *arg)
 		ret = ret < 0 ? ret : 1;   /* another replica took it over */
 		goto out;
 	}
-	ret = 1;
 	if ((ret = store_del(txn, STORE_T_VALIDATIONS, j->job->challenge_id,
 	    strlen(j->job->challenge_id))) != 0 && ret != STORE_NOTFOUND)
 		goto out;
