@@ -309,7 +309,6 @@ cert_visit(struct store_txn *txn, const char *serial, const void *val,
 	struct acme_cert_info info;
 	const cJSON *e, *ids;
 	cJSON *c, *ord = NULL;
-	const cJSON *ids;
 	char *pem;
 	int ret;
 
@@ -330,10 +329,7 @@ cert_visit(struct store_txn *txn, const char *serial, const void *val,
 	info.status = cJSON_GetObjectItemCaseSensitive(c, "revoked") != NULL ?
 	    ACME_CERT_REVOKED : info.not_after < now ? ACME_CERT_EXPIRED :
 	    ACME_CERT_VALID;
-<<<<<<< HEAD
-=======
 	/* once: cJSON_ArrayForEach evaluates its array twice */
->>>>>>> shared
 	ids = acme_cert_rec_identifiers(txn, c, &ord);
 	cJSON_ArrayForEach(e, ids)
 		if (info.n_names < ACME_MAX_IDENTIFIERS &&
