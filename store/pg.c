@@ -18,7 +18,8 @@
  * past it a transaction waits up to PG_WAIT_MS for one to come back, then
  * fails with STORE_ERR_IO. A connection that fails is dropped and the next
  * transaction opens another; an idle one with something to read (the
- * server's goodbye) is dropped before use. Every connection gets the
+ * server's goodbye) is dropped before use, and when BEGIN fails on one
+ * every idle one is dropped and the last try opens a new connection. Every connection gets the
  * defaults of pg_defaults (timeouts, keepalives) unless the URI or the
  * environment sets them, so a database host that vanishes fails the
  * caller within seconds instead of blocking its event loop.
@@ -639,8 +640,31 @@ store_pg_set_max(struct store *st, unsigned n)
 
 /* ---- transactions ------------------------------------------------------ */
 
-/* Takes a connection and runs begin on it; an idle connection the server
- * closed is reset and tried once more. */
+/* Closes every idle connection: one that failed predicts the others (a
+ * restart, a failover, a host gone), and each would cost a timeout. */
+static void
+pg_idle_drop(struct store *st)
+{
+	struct store_pg *pg = st->pg;
+	struct store_pgconn *c, *next;
+
+	pthread_mutex_lock(&pg->mu);
+	c = pg->idle;
+	pg->idle = NULL;
+	pg->nopen -= pg->nidle;
+	pg->nidle = 0;
+	pthread_cond_broadcast(&pg->back);
+	pthread_mutex_unlock(&pg->mu);
+	for (; c != NULL; c = next) {
+		next = c->next;
+		PQfinish(c->conn);
+		free(c);
+	}
+}
+
+/* Takes a connection and runs begin on it. When that fails with
+ * STORE_ERR_IO the idle connections go too, and one more try is made,
+ * on a new connection then. */
 static int
 pg_txn_begin(struct store *st, struct store_pgtxn *p, const char *begin)
 {
@@ -655,6 +679,7 @@ pg_txn_begin(struct store *st, struct store_pgtxn *p, const char *begin)
 		p->c = NULL;
 		if (rc != STORE_ERR_IO)
 			break;
+		pg_idle_drop(st);
 	}
 	return rc;
 }

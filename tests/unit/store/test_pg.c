@@ -163,6 +163,9 @@ test_migrations(void)
 	store_close(st[0]);
 }
 
+/* The message of open_fails' last refusal. */
+static char last_refusal[512];
+
 /* Expects store_open(loc) to fail with want and a message beginning with
  * begin and not holding avoid. */
 static void
@@ -180,6 +183,7 @@ open_fails(const char *loc, int want, const char *begin, const char *avoid)
 	if (avoid != NULL)
 		CHECK(strstr(errbuf, avoid) == NULL);
 	fprintf(stderr, "refused as expected: %s\n", errbuf);
+	snprintf(last_refusal, sizeof(last_refusal), "%s", errbuf);
 }
 
 static void
@@ -419,18 +423,13 @@ test_migration_reason(void)
 		CHECK(0);
 		return;
 	}
-	/* A table of the first migration's already there: its reason shows. */
+	/* A table of the first migration's already there: its reason shows,
+	 * kept from before the ROLLBACK that clears libpq's message. */
 	CHECK_EQ_INT(pgcase_exec("CREATE TABLE meta (x integer)"), 0);
 	open_fails(uri, STORE_ERR_INTERNAL, "postgresql://postgres@", NULL);
-	{
-		char errbuf[512] = "";
-		int err = 0;
-
-		CHECK(store_open(uri, &err, errbuf, sizeof(errbuf)) == NULL);
-		CHECK(strstr(errbuf, "cannot apply schema migration 1: ") !=
-		    NULL);
-		CHECK(strstr(errbuf, "\"meta\" already exists") != NULL);
-	}
+	CHECK(strstr(last_refusal, "cannot apply schema migration 1: ") !=
+	    NULL);
+	CHECK(strstr(last_refusal, "\"meta\" already exists") != NULL);
 }
 
 /* Connects as pg.c does to loc and reads the setting name, through
