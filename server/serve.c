@@ -606,6 +606,10 @@ server_open(struct server *s)
 		log_error("%s", errbuf);
 		return -1;
 	}
+	/* Each loop (the workers and the main one) holds at most a read and a
+	 * write at once; the rest is headroom for bursts. */
+	store_set_max_connections(s->store,
+	    2 * ((unsigned)thread_count(c) + 1) + 8);
 	caa_identities_init(s);
 	server_acme_config(s, c, s->policy, s->profiles, s->n_profiles, &ac);
 	replica_name(c, name, sizeof(name));

@@ -121,6 +121,24 @@ store_open(const char *location, int *err, char *errbuf, size_t errlen)
 }
 
 void
+store_set_max_connections(struct store *st, unsigned n)
+{
+	if (st != NULL && st->ops == &store_pg_ops)
+		store_pg_set_max(st, n);
+}
+
+int
+store_in_use(const char *location, long *pid)
+{
+	*pid = 0;
+	if (location == NULL || *location == '\0')
+		return STORE_ERR_INVALID;
+	if (store_is_pg(location))
+		return 0;
+	return store_lmdb_in_use(location, pid);
+}
+
+void
 store_close(struct store *st)
 {
 	if (st != NULL)
