@@ -95,6 +95,10 @@ struct acme_config {
 	 * acme_new() and acme_reconfigure(). NULL allows every well-formed
 	 * identifier. */
 	const struct crypto_policy *policy;
+	/* What replicas must share (nonces, rate counters) is kept in the
+	 * store when store_shared() says others serve from it, or when this
+	 * is set (several servers on one LMDB directory, tests). */
+	int shared;
 };
 
 struct acme;
@@ -259,6 +263,17 @@ struct acme_validation {
 	char request_id[ACME_MAX_REQUEST_ID + 1]; /* of the request that
 	                               started it; empty for resumed jobs */
 };
+
+/*
+ * Queues the validations no live process runs: those in the store's
+ * validations index whose lease expired (their replica died or stopped)
+ * or that nobody holds; each is claimed in a store write, so of several
+ * replicas sweeping at once exactly one runs it. A server alone on its
+ * store takes every entry at its first call (what it left at its last
+ * stop). Call at start and every few seconds. Returns how many jobs were
+ * queued, or a negative STORE_* code. Safe from any thread.
+ */
+int acme_validations_sweep(struct acme *a, time_t now);
 
 /* Takes the next queued validation: 1 when *job was filled, 0 when none.
  * Safe from any thread. */

@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +61,11 @@ static const char *const pg_migrations[] = {
 	PG_TABLE("challenge_by_token") PG_TABLE("certs")
 	PG_TABLE("cert_by_account") PG_TABLE("eab_keys") PG_TABLE("revoked")
 	PG_TABLE("pending_authzs"),
+	/* 2: what replicas share besides the records */
+	PG_TABLE("used_nonces") PG_TABLE("limits") PG_TABLE("validations"),
 };
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
-_Static_assert(STORE_T_COUNT == 14, "a new table needs a new migration");
+_Static_assert(STORE_T_COUNT == 17, "a new table needs a new migration");
 
 struct store_pgconn {
 	PGconn *conn;
@@ -144,6 +147,8 @@ pg_why(PGconn *conn, char *buf, size_t len)
 
 /* ---- connections ------------------------------------------------------- */
 
+static void pg_conn_put(struct store *st, struct store_pgconn *c, int drop);
+
 /* Opens a new connection into c->conn. */
 static int
 pg_connect(struct store *st, struct store_pgconn *c, char *errbuf,
@@ -164,19 +169,39 @@ pg_connect(struct store *st, struct store_pgconn *c, char *errbuf,
 	return STORE_OK;
 }
 
-/* An idle connection, or a new one. NULL with *rc set on failure. */
+/* Nonzero when an idle connection has something to read: an idle one
+ * gets nothing but the server's goodbye (a restart, a terminated backend)
+ * or the end of the stream, so it is dead. */
+static int
+pg_conn_stale(struct store_pgconn *c)
+{
+	struct pollfd pfd;
+
+	pfd.fd = PQsocket(c->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
+/* An idle connection that is still alive, or a new one. NULL with *rc set
+ * on failure. */
 static struct store_pgconn *
 pg_conn_get(struct store *st, int *rc, char *errbuf, size_t errlen)
 {
 	struct store_pg *pg = st->pg;
 	struct store_pgconn *c;
 
-	pthread_mutex_lock(&pg->mu);
-	if ((c = pg->idle) != NULL) {
-		pg->idle = c->next;
-		pg->nidle--;
+	for (;;) {
+		pthread_mutex_lock(&pg->mu);
+		if ((c = pg->idle) != NULL) {
+			pg->idle = c->next;
+			pg->nidle--;
+		}
+		pthread_mutex_unlock(&pg->mu);
+		if (c == NULL || !pg_conn_stale(c))
+			break;
+		pg_conn_put(st, c, 1);   /* closed, counted out */
 	}
-	pthread_mutex_unlock(&pg->mu);
 	if (c != NULL)
 		return c;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -454,6 +479,7 @@ store_pg_open(const char *uri, int *err, char *errbuf, size_t errlen)
 		goto fail;
 	}
 	st->ops = &store_pg_ops;
+	st->shared = 1;		/* the point of a database server */
 	pthread_mutex_init(&st->pg->mu, NULL);
 	if ((st->pg->conninfo = strdup(uri)) == NULL)
 		goto fail;

@@ -52,7 +52,7 @@ enum {
  * A table appended to enum store_table does not change it: store_open()
  * creates missing tables, and an older hearth never opens the new one.
  * PostgreSQL counts its own versions: the migrations store/pg.c applies,
- * recorded in its schema_migrations table (1 so far). */
+ * recorded in its schema_migrations table (2 so far). */
 #define STORE_SCHEMA_VERSION 1
 /* The longest key, in bytes, on every backend: LMDB's default limit, well
  * under PostgreSQL's btree entry limit (about 2,700 bytes). */
@@ -76,6 +76,11 @@ enum store_table {
 	STORE_T_EAB_KEYS,          /* EAB key id -> key record (holds the MAC key) */
 	STORE_T_REVOKED,           /* serial (bytes) -> fixed revocation record */
 	STORE_T_PENDING_AUTHZS,    /* account id '/' authz id -> "": still pending */
+	STORE_T_USED_NONCES,       /* issue time, replica, counter -> "": a nonce
+	                              redeemed (stores shared by replicas) */
+	STORE_T_LIMITS,            /* kind '/' key -> rate-limit state (shared) */
+	STORE_T_VALIDATIONS,       /* challenge id -> lease: challenges being
+	                              validated, and which replica runs each */
 	STORE_T_COUNT
 };
 /* The table's name, as stored ("accounts", ...). */
@@ -102,6 +107,16 @@ void store_close(struct store *st);
 /* Whether location names a PostgreSQL database (it begins postgresql:// or
  * postgres://) rather than an LMDB directory. */
 int store_is_pg(const char *location);
+
+/* Nonzero when other processes may serve from the same store at once
+ * (PostgreSQL: replicas behind a load balancer), so what a single server
+ * keeps in memory (used nonces, rate counters) must live in the store. */
+int store_shared(const struct store *st);
+
+/* How many operations on st have failed with STORE_ERR_IO since it was
+ * opened (any thread): a caller that sees it grow during a request knows
+ * the database was unavailable. */
+uint64_t store_io_failures(const struct store *st);
 
 /* Schema version of the open store. */
 int store_schema_version(const struct store *st);

@@ -9,6 +9,7 @@
 #define HEARTH_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <lmdb.h>
@@ -58,6 +59,8 @@ struct store_pgtxn;
 struct store {
 	const struct store_ops *ops;
 	int schema;
+	int shared;		/* other processes serve from it (PostgreSQL) */
+	_Atomic uint64_t io_failures;	/* operations that gave STORE_ERR_IO */
 	/* PostgreSQL (pg.c); NULL for LMDB. */
 	struct store_pg *pg;
 	/* LMDB (lmdb.c, commit.c, table.c); unused for PostgreSQL. */

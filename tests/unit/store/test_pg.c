@@ -115,13 +115,14 @@ test_migrations(void)
 		pthread_join(th[i], (void **)&st[i]);
 	CHECK(query1("SELECT count(*) || '/' || max(version) FROM "
 	    "schema_migrations", buf, sizeof(buf)) == 0);
-	CHECK_EQ_STR(buf, "1/1");
+	CHECK_EQ_STR(buf, "2/2");
 	CHECK(query1("SELECT count(*) FROM pg_tables WHERE schemaname = "
 	    "'public'", buf, sizeof(buf)) == 0);
 	CHECK_EQ_INT(atoi(buf), STORE_T_COUNT + 1);
 	for (i = 0; i < 4; i++) {
 		if (st[i] != NULL)
-			CHECK_EQ_INT(store_schema_version(st[i]), 1);
+			CHECK_EQ_INT(store_schema_version(st[i]), 2);
+		CHECK(st[i] == NULL || store_shared(st[i]));
 		store_close(st[i]);
 	}
 
@@ -138,7 +139,19 @@ test_migrations(void)
 	store_close(st[0]);
 	CHECK(query1("SELECT count(*) FROM schema_migrations", buf,
 	    sizeof(buf)) == 0);
-	CHECK_EQ_STR(buf, "1");
+	CHECK_EQ_STR(buf, "2");
+
+	/* A database of the first schema gets migration 2 alone. */
+	CHECK_EQ_INT(pgcase_exec("DROP TABLE used_nonces, limits, validations; "
+	    "DELETE FROM schema_migrations WHERE version = 2"), 0);
+	if ((st[0] = open_ok(uri)) == NULL)
+		return;
+	CHECK_EQ_INT(store_schema_version(st[0]), 2);
+	CHECK_EQ_INT(get_str(st[0], STORE_T_ACCOUNTS, "acct-1", buf,
+	    sizeof(buf)), 0);
+	CHECK_EQ_INT(get_str(st[0], STORE_T_VALIDATIONS, "x", buf,
+	    sizeof(buf)), STORE_NOTFOUND);
+	store_close(st[0]);
 }
 
 /* Expects store_open(loc) to fail with want and a message beginning with
