@@ -44,7 +44,8 @@ from cryptography import x509  # noqa: E402
 
 RETRIES = 8             # per request, for each kind of failure
 RETRY_AFTER_CAP = 5     # seconds; a longer Retry-After is waited this long
-POLL_DEADLINE = float(os.environ.get("HEARTH_POLL_DEADLINE", "40"))
+# how long an authorization or order is polled: certbot gives up after 90 s
+POLL_DEADLINE = float(os.environ.get("HEARTH_POLL_DEADLINE", "90"))
 LOCK = threading.Lock()
 
 
