@@ -25,8 +25,9 @@ nonce-get  prints a fresh nonce from BASE's newNonce (BASE itself, not the
 nonce-use  a newAccount sent to BASE signed with NONCE must be created (201),
            and the same NONCE used again must answer badNonce. Exit 0 when
            both hold.
-probe-down BASE's store is down: a newAccount (with a nonce from GET
-           newNonce, or that answer itself when it is the failure) must
+probe-down BASE's store is down: a newAccount sent to BASE (with a nonce
+           from GET newNonce, or that answer itself when it is the
+           failure) must
            answer a 5xx problem document with Retry-After. Exit 0 when it
            does.
 """
@@ -184,7 +185,8 @@ def finalize(a, key, kid, order_url, order, name):
         cur = expect(a.post(order_url, None, key, kid), (200,), "order").json()
         if cur["status"] not in ("processing", "valid"):
             raise FlowError(f"finalize: {r.status_code} {r.text[:300]}")
-    return poll(a, order_url, key, kid, lambda j: j["status"] not in ("ready", "processing"))
+    # an order back at ready was given up by the server: the flow fails
+    return poll(a, order_url, key, kid, lambda j: j["status"] != "processing")
 
 
 def issue(a, webroot, name):
@@ -264,10 +266,10 @@ def probe_down(base, root):
     s.trust_env = False
     s.verify = root
     d = s.get(base + "/directory", timeout=30).json()
-    r = s.get(d["newNonce"], timeout=30)
+    r = s.get(direct(base, d["newNonce"]), timeout=30)
     if r.status_code < 500:
         url = d["newAccount"]
-        r = s.post(url, data=json.dumps(jws(url, {"termsOfServiceAgreed": True}, Key("ES256"),
+        r = s.post(direct(base, url), data=json.dumps(jws(url, {"termsOfServiceAgreed": True}, Key("ES256"),
                                            None, r.headers["Replay-Nonce"])),
                    headers={"Content-Type": JOSE}, timeout=30)
     print(f"{r.status_code} {r.headers.get('Content-Type')} "

@@ -49,7 +49,12 @@ replica_start() {
 
 # haproxy_config: TCP mode, round-robin, health checks against /readyz on
 # each replica's admin listener; a connection whose server is down is
-# sent to the other (redispatch). docs/high-availability.md shows it.
+# sent to the other (redispatch). When no replica is ready (the database
+# is down), the same replicas are used as backups, unchecked (httpchk
+# would apply to them too), so clients get hearth's 503 with Retry-After
+# rather than a connection HAProxy closes unanswered; a backup that is
+# dead is passed over by redispatch. docs/high-availability.md
+# shows it.
 haproxy_config() {
 	cat <<-EOF
 	global
@@ -68,8 +73,11 @@ haproxy_config() {
 	    balance roundrobin
 	    option httpchk GET /readyz
 	    default-server inter 500ms fall 2 rise 2
+	    option allbackups
 	    server r1 127.0.0.1:$R1_PORT check port $R1_ADMIN
 	    server r2 127.0.0.1:$R2_PORT check port $R2_ADMIN
+	    server r1-unready 127.0.0.1:$R1_PORT backup
+	    server r2-unready 127.0.0.1:$R2_PORT backup
 	frontend pki
 	    bind 127.0.0.1:$LB_PKI_PORT
 	    default_backend hearth_pki
@@ -77,8 +85,11 @@ haproxy_config() {
 	    balance roundrobin
 	    option httpchk GET /readyz
 	    default-server inter 500ms fall 2 rise 2
+	    option allbackups
 	    server r1 127.0.0.1:$R1_PKI check port $R1_ADMIN
 	    server r2 127.0.0.1:$R2_PKI check port $R2_ADMIN
+	    server r1-unready 127.0.0.1:$R1_PKI backup
+	    server r2-unready 127.0.0.1:$R2_PKI backup
 	EOF
 }
 
