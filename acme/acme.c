@@ -20,10 +20,16 @@
 static int
 acme_share(struct acme *a, const struct acme_config *cfg)
 {
-	do {
-		if (a->cfg.random(&a->replica, sizeof(a->replica)) != 0)
-			return ACME_ERR_INTERNAL;
-	} while (a->replica == 0);
+	uint8_t d[32];
+
+	if (cfg->replica_name != NULL) {
+		crypto_sha256(cfg->replica_name, strlen(cfg->replica_name), d);
+		a->replica = acme_be64_get(d);
+	} else if (a->cfg.random(&a->replica, sizeof(a->replica)) != 0)
+		return ACME_ERR_INTERNAL;
+	if (a->replica == 0)
+		a->replica = 1;     /* 0 is nobody */
+	a->cfg.replica_name = NULL;
 	if (a->store == NULL)
 		return ACME_OK;
 	a->shared = cfg->shared || store_shared(a->store);

@@ -99,6 +99,12 @@ struct acme_config {
 	 * store when store_shared() says others serve from it, or when this
 	 * is set (several servers on one LMDB directory, tests). */
 	int shared;
+	/* Names this process among the replicas, the same across its
+	 * restarts (server/: host name and data directory), so a restarted
+	 * replica takes its own validations back at once; read by acme_new()
+	 * only. NULL: a random name, and a restarted process waits for its
+	 * old leases to lapse. */
+	const char *replica_name;
 };
 
 struct acme;
@@ -268,9 +274,10 @@ struct acme_validation {
  * Queues the validations no live process runs: those in the store's
  * validations index whose lease expired (their replica died or stopped)
  * or that nobody holds; each is claimed in a store write, so of several
- * replicas sweeping at once exactly one runs it. A server alone on its
- * store takes every entry at its first call (what it left at its last
- * stop). Call at start and every few seconds. Returns how many jobs were
+ * replicas sweeping at once exactly one runs it. At its first call a
+ * handle also takes back the entries leased to its replica_name (what it
+ * left at its last stop), and a server alone on its store takes every
+ * entry. Call at start, before any request, and every few seconds. Returns how many jobs were
  * queued, or a negative STORE_* code. Safe from any thread.
  */
 int acme_validations_sweep(struct acme *a, time_t now);

@@ -161,23 +161,32 @@ acme_validations_index(struct store *st)
 
 /* ---- claiming ---- */
 
+/* How far a sweep may reach, besides leases nobody holds or that lapsed. */
+enum reach {
+	REACH_LAPSED,               /* only those */
+	REACH_OWN,                  /* first sweep: also self's (an earlier run) */
+	REACH_ALL,                  /* first sweep alone on the store: any */
+};
+
 struct lease_scan {
 	uint64_t self;
 	time_t now;
-	int all;                    /* alone on the store, first sweep */
+	enum reach reach;
 	char ids[LEASE_SWEEP_BATCH][ACME_ID_LEN + 1];
 	size_t n;
 	char last[ACME_ID_LEN + 1];
 };
 
-/* Nonzero when a lease may be taken by self: nobody's, expired, or (all)
- * any but one self holds now (its job is on self's queue already). */
+
+/* Nonzero when self may take a lease held by owner until expires. Outside
+ * a first sweep, a live lease of self's is a job on its queue already. */
 static int
-claimable(uint64_t owner, time_t expires, time_t now, int all, uint64_t self)
+claimable(uint64_t owner, time_t expires, time_t now, enum reach reach,
+    uint64_t self)
 {
-	if (owner == self && expires > now)
-		return 0;
-	return all || owner == 0 || expires <= now;
+	if (reach == REACH_ALL || owner == 0 || expires <= now)
+		return 1;
+	return reach == REACH_OWN && owner == self;
 }
 
 static int
@@ -195,7 +204,7 @@ lease_scan_cb(const void *key, size_t keylen, const void *val, size_t vallen,
 		owner = acme_be64_get(val);
 		expires = (time_t)(int64_t)acme_be64_get((const uint8_t *)val + 8);
 	}
-	if (claimable(owner, expires, s->now, s->all, s->self)) {
+	if (claimable(owner, expires, s->now, s->reach, s->self)) {
 		memcpy(s->ids[s->n], key, ACME_ID_LEN);
 		s->ids[s->n++][ACME_ID_LEN] = '\0';
 	}
@@ -206,7 +215,7 @@ struct claim {
 	struct acme *a;
 	const char *id;
 	time_t now;
-	int all;
+	enum reach reach;
 	int won;                    /* out: the job is ours to run */
 	struct acme_validation job; /* out, when won */
 };
@@ -240,7 +249,7 @@ claim_txn(struct store_txn *txn, void *arg)
 
 	cl->won = 0;
 	if ((ret = lease_get(txn, cl->id, &owner, &expires)) != 0 ||
-	    !claimable(owner, expires, cl->now, cl->all, cl->a->replica))
+	    !claimable(owner, expires, cl->now, cl->reach, cl->a->replica))
 		return ret == STORE_NOTFOUND ? 0 : ret;   /* another won */
 	if ((ret = claim_load(txn, cl->id, &c, &az, &acct)) <= 0) {
 		if (ret == 0)       /* decided or gone: not a validation */
@@ -267,8 +276,8 @@ out:
 /* Looks at one batch from after; how many jobs were queued, or a STORE_*
  * code. *more: the batch was full. */
 static int
-sweep_batch(struct acme *a, time_t now, int all, char after[ACME_ID_LEN + 1],
-    int *more)
+sweep_batch(struct acme *a, time_t now, enum reach reach,
+    char after[ACME_ID_LEN + 1], int *more)
 {
 	struct lease_scan *s;
 	struct store_txn *txn;
@@ -281,7 +290,7 @@ sweep_batch(struct acme *a, time_t now, int all, char after[ACME_ID_LEN + 1],
 		return STORE_ERR_NOMEM;
 	s->self = a->replica;
 	s->now = now;
-	s->all = all;
+	s->reach = reach;
 	if ((ret = store_read_begin(a->store, &txn)) == 0) {
 		ret = store_scan(txn, STORE_T_VALIDATIONS, NULL, 0, after,
 		    strlen(after), lease_scan_cb, s);
@@ -294,7 +303,7 @@ sweep_batch(struct acme *a, time_t now, int all, char after[ACME_ID_LEN + 1],
 		cl.a = a;
 		cl.id = s->ids[i];
 		cl.now = now;
-		cl.all = all;
+		cl.reach = reach;
 		if ((ret = store_write(a->store, claim_txn, &cl)) == 0 && cl.won &&
 		    acme_queue_adopt(a, &cl.job) == 0)
 			queued++;
@@ -309,15 +318,17 @@ int
 acme_validations_sweep(struct acme *a, time_t now)
 {
 	char after[ACME_ID_LEN + 1] = "";
-	int all, more = 1, n, queued = 0;
+	enum reach reach = REACH_LAPSED;
+	int more = 1, n, queued = 0;
 
 	if (a == NULL || a->store == NULL)
 		return 0;
-	/* Alone on its store, a server's first sweep takes every entry: what
-	 * an earlier run of it left can have no other owner. */
-	all = !a->shared && !atomic_exchange(&a->swept, 1);
+	/* A first sweep runs before any request: a lease of self's is what an
+	 * earlier run left; alone on its store, so is every lease. */
+	if (!atomic_exchange(&a->swept, 1))
+		reach = a->shared ? REACH_OWN : REACH_ALL;
 	while (more) {
-		if ((n = sweep_batch(a, now, all, after, &more)) < 0)
+		if ((n = sweep_batch(a, now, reach, after, &more)) < 0)
 			return n;
 		queued += n;
 	}

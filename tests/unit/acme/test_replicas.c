@@ -9,7 +9,8 @@
  *  - rate counters add up across replicas and are removed at rest;
  *  - a validation in the index is claimed by exactly one of two replicas
  *    sweeping at once, taken over once its lease lapses, and its result
- *    is stored once, by the holder of the lease;
+ *    is stored once, by the holder of the lease; a replica restarted under
+ *    the same name takes its own back at once;
  *  - on PostgreSQL, the server stopped under the handles: requests are
  *    answered 503 with Retry-After and a problem document, and the same
  *    handles serve again once it is back.
@@ -305,6 +306,53 @@ test_validations(void)
 	CHECK_EQ_INT(acme_validations_sweep(winner, T0 + 1000), 0);
 }
 
+/* Replaces r1 with a handle named name, on st1. */
+static void
+renamed(const char *name)
+{
+	struct acme_config cfg;
+	int e;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.shared = 1;
+	cfg.replica_name = name;
+	acme_free(r1);
+	r1 = acme_new(&cfg, st1, NULL, &e);
+	CHECK(r1 != NULL);
+}
+
+/* A replica restarted under its name takes back what it held at its first
+ * sweep; no other replica touches the live lease. */
+static void
+test_restarted(void)
+{
+	struct recs rc = { "6b1c3a01aaaaaaaaaaaaaaaa", "6b1c3a01bbbbbbbbbbbbbbbb",
+	    "6b1c3a01cccccccccccccccc" };
+	struct acme_validation job;
+
+	if (replicas_open(NULL) != 0 || store_write(st1, recs_txn, &rc) != 0) {
+		CHECK(0);
+		return;
+	}
+	renamed("host-a:/var/lib/hearth");
+	if (r1 == NULL)
+		return;
+	CHECK_EQ_INT(acme_validations_sweep(r1, T0), 1);
+	CHECK_EQ_INT(acme_validations_sweep(r2, T0 + 1), 0);
+	/* host-a stops and starts again before its lease lapsed */
+	renamed("host-a:/var/lib/hearth");
+	if (r1 == NULL)
+		return;
+	CHECK_EQ_INT(acme_validations_sweep(r1, T0 + 2), 1);
+	CHECK_EQ_INT(acme_validation_next(r1, &job), 1);
+	CHECK_EQ_STR(job.challenge_id, rc.chall);
+	/* another name starting now leaves it alone */
+	renamed("host-c:/var/lib/hearth");
+	if (r1 == NULL)
+		return;
+	CHECK_EQ_INT(acme_validations_sweep(r1, T0 + 3), 0);
+}
+
 /* ---- the database stopped under running handles (PostgreSQL) ---- */
 
 /* pg_ctl stop or start on the server pg.sh started (its options again). */
@@ -400,6 +448,7 @@ main(void)
 	test_nonces();
 	test_limits();
 	test_validations();
+	test_restarted();
 	test_outage();
 	replicas_close();
 	crypto_cleanup();
