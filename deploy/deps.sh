@@ -15,7 +15,8 @@ if [ "${1:-}" = "--test" ]; then
 	# libclang-rt-14-dev (libclang_rt.fuzzer) build the libFuzzer drivers;
 	# groff-base renders the man pages the docs/man test checks;
 	# postgresql-15 is the server the PostgreSQL store tests start for
-	# themselves (tests/e2e/pg.sh); the packaging tests install the .deb
+	# themselves (tests/e2e/pg.sh), and haproxy the load balancer in front
+	# of the replicas (tests/e2e/replicas.sh); the packaging tests install the .deb
 	# (systemd for systemd-analyze verify), make a Debian 12 root with
 	# debootstrap, and parse the Kubernetes and compose files with
 	# python3-yaml
@@ -23,7 +24,7 @@ if [ "${1:-}" = "--test" ]; then
 		python3-josepy python3-cryptography python3-requests python3-openssl util-linux \
 		caddy iproute2 clang-14 libclang-rt-14-dev bind9 bind9-dnsutils \
 		python3-certbot-dns-rfc2136 groff-base postgresql-15 systemd debootstrap \
-		python3-yaml"
+		python3-yaml haproxy"
 fi
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086

@@ -12,7 +12,6 @@ PG_RUN=()
 
 # pg_start: initdb into a fresh directory, start the server, wait for it.
 pg_start() {
-	local log
 	if [ ! -x "$PG_BIN/initdb" ]; then
 		echo "pg.sh: $PG_BIN/initdb not found (deploy/deps.sh --test installs postgresql-15)" >&2
 		return 1
@@ -25,12 +24,29 @@ pg_start() {
 		chown postgres: "$PG_DIR"
 		PG_RUN=(runuser -u postgres --)
 	fi
-	log="$PG_DIR/server.log"
 	"${PG_RUN[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust \
 		-E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+	pg_up
+}
+
+# pg_up: starts the server initdb made (again, after pg_down).
+pg_up() {
+	local log="$PG_DIR/server.log"
 	"${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$log" -w -t 60 \
 		-o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c max_connections=200" \
 		start >/dev/null || { cat "$log" >&2; return 1; }
+}
+
+# pg_down: stops the server with -m fast (open sessions are ended), keeping
+# its data for pg_up.
+pg_down() {
+	"${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
+}
+
+# pg_restart: pg_ctl restart -m fast, as an operator restarts the database.
+pg_restart() {
+	"${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -m fast -w \
+		-t 60 restart >/dev/null
 }
 
 # pg_createdb NAME: creates database NAME and prints its URI.
