@@ -302,7 +302,7 @@ struct acme {
 #define ACME_AUTHZ_PENDING_LIFETIME (7 * 86400)
 #define ACME_AUTHZ_VALID_LIFETIME   (30 * 86400)
 #define ACME_ORDERS_PAGE       50       /* orders per page of the list */
-#define ACME_FINALIZE_STALE    60       /* seconds a finalize claim holds */
+#define ACME_FINALIZE_STALE    20       /* seconds a finalize claim holds */
 #define ACME_RETENTION         (7 * 86400) /* expired records kept, default */
 #define ACME_MAX_CONTACTS      10
 #define ACME_MAX_CONTACT_LEN   320
@@ -648,7 +648,7 @@ int acme_queue_adopt(struct acme *a, const struct acme_validation *job);
 
 /* ---- the validations index: leases (lease.c) ---- */
 
-#define ACME_VALIDATION_LEASE 60   /* seconds a replica holds a job */
+#define ACME_VALIDATION_LEASE 20   /* seconds a replica holds a job */
 
 /* Writes the lease of challenge chall_id: owner (a replica id, 0: nobody)
  * until expires. 0 or a STORE_* code. */
