@@ -275,8 +275,10 @@ test_validations(void)
 	CHECK_EQ_STR(job1.key_authorization, "tok-6b1c3a00aaaaaaaaaaaaaaaa."
 	    "tp-6b1c3a00cccccccccccccccc");
 	/* while the lease holds, nobody takes it again */
-	CHECK_EQ_INT(acme_validations_sweep(loser, T0 + 30), 0);
-	CHECK_EQ_INT(acme_validations_sweep(winner, T0 + 30), 0);
+	CHECK_EQ_INT(acme_validations_sweep(loser,
+	    T0 + ACME_VALIDATION_LEASE / 2), 0);
+	CHECK_EQ_INT(acme_validations_sweep(winner,
+	    T0 + ACME_VALIDATION_LEASE / 2), 0);
 	/* the winner goes silent: once its lease lapsed the other takes over */
 	CHECK_EQ_INT(acme_validations_sweep(loser, T0 + ACME_VALIDATION_LEASE),
 	    1);
@@ -290,17 +292,20 @@ test_validations(void)
 	res.http_status = 200;
 	res.body = (const uint8_t *)job1.key_authorization;
 	res.body_len = strlen(job1.key_authorization);
-	CHECK_EQ_INT(acme_validation_done(winner, &job1, &res, T0 + 62),
+	CHECK_EQ_INT(acme_validation_done(winner, &job1, &res,
+	    T0 + ACME_VALIDATION_LEASE + 2),
 	    ACME_VALIDATION_UNSTORED);
 	chall_status(rc.chall, status);
 	CHECK_EQ_STR(status, "processing");
 	CHECK_EQ_INT(indexed(rc.chall), 1);
-	CHECK_EQ_INT(acme_validation_done(loser, &job2, &res, T0 + 63),
+	CHECK_EQ_INT(acme_validation_done(loser, &job2, &res,
+	    T0 + ACME_VALIDATION_LEASE + 3),
 	    ACME_VALIDATION_VALID);
 	chall_status(rc.chall, status);
 	CHECK_EQ_STR(status, "valid");
 	CHECK_EQ_INT(indexed(rc.chall), 0);
-	CHECK_EQ_INT(acme_validation_done(loser, &job2, &res, T0 + 64),
+	CHECK_EQ_INT(acme_validation_done(loser, &job2, &res,
+	    T0 + ACME_VALIDATION_LEASE + 4),
 	    ACME_VALIDATION_UNSTORED);
 	/* nothing left to take over */
 	CHECK_EQ_INT(acme_validations_sweep(winner, T0 + 1000), 0);
