@@ -8,7 +8,8 @@
  * "notBefore", "notAfter", "issued", and once revoked "revoked" and
  * "reason"; renewal.c adds "replacedBy". The RFC 9773 certID is "issuer"
  * and the serial in base64url (acme_cert_rec_ari), so renewal information
- * never parses DER; records written before held it as "ari".
+ * never parses DER; records written before held it as "ari", as a record
+ * would whose leaf's AKI were not the issuer id.
  *
  * The intermediate's certificate is kept once per issuer in the meta table
  * ("chain/" and the issuer id), not once per certificate: a record is about
@@ -71,8 +72,9 @@ add_der(cJSON *c, const struct crypto_leaf *leaf)
 	return ret;
 }
 
-/* The record of r. The leaf's certID must be the one acme_cert_rec_ari
- * makes from issuer and the serial; NULL when it is not, or out of memory. */
+/* The record of r; NULL when out of memory. The leaf's certID is stored
+ * only when acme_cert_rec_ari would not make the same from issuer and the
+ * serial (the signer's AKI is always its key id, so it never is). */
 static cJSON *
 rec_build(const struct acme_cert_rec *r, const char *issuer)
 {
@@ -86,10 +88,8 @@ rec_build(const struct acme_cert_rec *r, const char *issuer)
 	}
 	cJSON_AddStringToObject(c, "issuer", issuer);
 	if (acme_cert_rec_ari(c, r->leaf->serial, mine) != 0 ||
-	    strcmp(ari, mine) != 0) {
-		cJSON_Delete(c);
-		return NULL;
-	}
+	    strcmp(ari, mine) != 0)
+		cJSON_AddStringToObject(c, "ari", ari);
 	cJSON_AddStringToObject(c, "profile", r->profile);
 	cJSON_AddItemToObject(c, "identifiers", cJSON_Duplicate(r->identifiers, 1));
 	cJSON_AddStringToObject(c, "account", r->account);
