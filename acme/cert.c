@@ -307,7 +307,7 @@ cert_visit(struct store_txn *txn, const char *serial, const void *val,
 {
 	const char *names[ACME_MAX_IDENTIFIERS];
 	struct acme_cert_info info;
-	const cJSON *e;
+	const cJSON *e, *ids;
 	cJSON *c, *ord = NULL;
 	char *pem;
 	int ret;
@@ -328,7 +328,9 @@ cert_visit(struct store_txn *txn, const char *serial, const void *val,
 	info.status = cJSON_GetObjectItemCaseSensitive(c, "revoked") != NULL ?
 	    ACME_CERT_REVOKED : info.not_after < now ? ACME_CERT_EXPIRED :
 	    ACME_CERT_VALID;
-	cJSON_ArrayForEach(e, acme_cert_rec_identifiers(txn, c, &ord))
+	/* Once: cJSON_ArrayForEach evaluates its array argument twice. */
+	ids = acme_cert_rec_identifiers(txn, c, &ord);
+	cJSON_ArrayForEach(e, ids)
 		if (info.n_names < ACME_MAX_IDENTIFIERS &&
 		    acme_json_str(e, "value") != NULL)
 			names[info.n_names++] = acme_json_str(e, "value");
