@@ -12,6 +12,37 @@
 #include "crypto.h"
 #include "store.h"
 
+/*
+ * What a handle shares with other processes through the store: its id in
+ * validation leases, and, when replicas share the store, the nonce key and
+ * the rate counters. Fills the validations index of an older store once.
+ */
+static int
+acme_share(struct acme *a, const struct acme_config *cfg)
+{
+	uint8_t d[32];
+
+	if (cfg->replica_name != NULL) {
+		crypto_sha256(cfg->replica_name, strlen(cfg->replica_name), d);
+		a->replica = acme_be64_get(d);
+	} else if (a->cfg.random(&a->replica, sizeof(a->replica)) != 0)
+		return ACME_ERR_INTERNAL;
+	if (a->replica == 0)
+		a->replica = 1;     /* 0 is nobody */
+	a->cfg.replica_name = NULL;
+	if (a->store == NULL)
+		return ACME_OK;
+	a->shared = cfg->shared || store_shared(a->store);
+	if (acme_validations_index(a->store) != 0)
+		return ACME_ERR_INTERNAL;
+	if (!a->shared)
+		return ACME_OK;
+	if (acme_nonces_share(&a->nonces, a->store) != 0)
+		return ACME_ERR_INTERNAL;
+	acme_limiter_share(&a->limits, a->store);
+	return ACME_OK;
+}
+
 struct acme *
 acme_new(const struct acme_config *cfg, struct store *st,
     struct crypto_signer *signer, int *err)
@@ -59,7 +90,11 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	pthread_mutex_init(&a->queue_lock, NULL);
 	pthread_mutex_init(&a->cleanup_lock, NULL);
 	pthread_mutex_init(&a->reload_lock, NULL);
-	acme_queue_resume(a);
+	if ((ret = acme_share(a, cfg)) != ACME_OK) {
+		acme_free(a);
+		a = NULL;
+		goto out;
+	}
 	ret = ACME_OK;
 	goto out;
 fail:
@@ -336,9 +371,14 @@ acme_handle(struct acme *a, const struct acme_request *req,
     struct acme_response *resp)
 {
 	unsigned slot = acme_enter(a);
+	uint64_t failures = store_io_failures(a->store);
 
 	handle(a, req, resp);
 	acme_leave(a, slot);
+	/* The store was unreachable while this request ran: whatever it led
+	 * to (a 500, or a record that seemed absent), say so, once, here. */
+	if (resp->status >= 400 && store_io_failures(a->store) != failures)
+		acme_respond_unavailable(resp);
 	/* only a read of one's own object (200) may wait */
 	if (resp->status != 200 || resp->wait.account[0] == '\0')
 		memset(&resp->wait, 0, sizeof(resp->wait));

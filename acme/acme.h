@@ -95,6 +95,16 @@ struct acme_config {
 	 * acme_new() and acme_reconfigure(). NULL allows every well-formed
 	 * identifier. */
 	const struct crypto_policy *policy;
+	/* What replicas must share (nonces, rate counters) is kept in the
+	 * store when store_shared() says others serve from it, or when this
+	 * is set (several servers on one LMDB directory, tests). */
+	int shared;
+	/* Names this process among the replicas, the same across its
+	 * restarts (server/: host name and data directory), so a restarted
+	 * replica takes its own validations back at once; read by acme_new()
+	 * only. NULL: a random name, and a restarted process waits for its
+	 * old leases to lapse. */
+	const char *replica_name;
 };
 
 struct acme;
@@ -259,6 +269,18 @@ struct acme_validation {
 	char request_id[ACME_MAX_REQUEST_ID + 1]; /* of the request that
 	                               started it; empty for resumed jobs */
 };
+
+/*
+ * Queues the validations no live process runs: those in the store's
+ * validations index whose lease expired (their replica died or stopped)
+ * or that nobody holds; each is claimed in a store write, so of several
+ * replicas sweeping at once exactly one runs it. At its first call a
+ * handle also takes back the entries leased to its replica_name (what it
+ * left at its last stop), and a server alone on its store takes every
+ * entry. Call at start, before any request, and every few seconds. Returns how many jobs were
+ * queued, or a negative STORE_* code. Safe from any thread.
+ */
+int acme_validations_sweep(struct acme *a, time_t now);
 
 /* Takes the next queued validation: 1 when *job was filled, 0 when none.
  * Safe from any thread. */
@@ -455,6 +477,8 @@ struct acme_cert_info {
 	const char *pem;                    /* the leaf */
 	const char *const *names;           /* its identifiers, as ordered */
 	size_t n_names;
+	const char *replaced_by;            /* the serial that replaced it
+	                                       (RFC 9773 replaces), or NULL */
 };
 /* fn returns 0 to go on, non-zero to stop. */
 typedef int (*acme_cert_fn)(const struct acme_cert_info *c, void *arg);

@@ -9,6 +9,7 @@
 
 #include "acme.h"
 #include "crypto.h"
+#include "store.h"
 
 typedef struct cJSON cJSON;
 
@@ -43,6 +44,12 @@ cJSON *acme_problem_new(enum acme_problem p, int status, const char *detail);
 /* Replaces resp's body with the problem document doc, answered with its
  * "status"; takes ownership of doc (NULL answers serverInternal). */
 void acme_respond_problem_doc(struct acme_response *resp, cJSON *doc);
+/* Replaces resp's body with serverInternal, 503, "the database is
+ * unavailable", and adds Retry-After: ACME_STORE_RETRY unless resp has
+ * one: the answer to a request that met a store failing with
+ * STORE_ERR_IO (acme_handle decides, for every resource). */
+#define ACME_STORE_RETRY 2
+void acme_respond_unavailable(struct acme_response *resp);
 /* Sets a JSON body (takes ownership of json, a malloc'd string). */
 void acme_respond_json(struct acme_response *resp, int status, char *json);
 /* Adds a header; value is copied. ACME_ERR_* on overflow. */
@@ -51,7 +58,8 @@ int acme_respond_header(struct acme_response *resp, const char *name,
 
 /* ---- nonces (RFC 8555 §6.5) ---- */
 
-#define ACME_NONCE_LEN 22  /* base64url of 16 bytes */
+#define ACME_NONCE_LEN 32  /* base64url of 24 bytes */
+#define ACME_NONCE_EXPIRE_BATCH 256 /* used nonces one cleanup call removes */
 
 struct acme_nonce_slot {
 	uint64_t counter;
@@ -60,25 +68,36 @@ struct acme_nonce_slot {
 };
 
 /*
- * A nonce is counter (8 bytes) || HMAC-SHA256(key, counter)[0..8], base64url.
- * The MAC makes nonces unpredictable and unforgeable; the direct-mapped
- * window of slots makes each usable once, for ACME_NONCE_LIFETIME seconds,
- * while it is among the last ACME_NONCE_WINDOW issued.
+ * A nonce is issued (4 bytes) || replica (4) || counter (8) ||
+ * HMAC-SHA256(key, the 16 bytes before)[0..8], base64url (nonce.c). Alone
+ * on its store, the direct-mapped window of slots makes each usable once,
+ * for ACME_NONCE_LIFETIME seconds, while it is among the last
+ * ACME_NONCE_WINDOW issued. With store set (replicas), the key is the
+ * store's and each nonce is redeemed in the store's used_nonces table.
  */
 struct acme_nonces {
 	pthread_mutex_t lock;
 	uint8_t key[32];
+	uint32_t replica;           /* drawn at start: this process's nonces */
 	uint64_t next;
+	struct store *store;        /* shared store, or NULL: the window */
 	struct acme_nonce_slot *slots;
 };
 
 int acme_nonces_init(struct acme_nonces *n, int (*random)(void *, size_t));
+/* Switches to nonces shared through st: takes the store's key (storing
+ * this handle's when it has none yet). 0 or a STORE_* code. */
+int acme_nonces_share(struct acme_nonces *n, struct store *st);
 void acme_nonces_fini(struct acme_nonces *n);
 /* Writes a fresh nonce (ACME_NONCE_LEN + 1 bytes) into out. */
 int acme_nonce_issue(struct acme_nonces *n, time_t now,
     char out[ACME_NONCE_LEN + 1]);
-/* 1 when nonce is genuine, unexpired and unused (and marks it used), else 0. */
+/* 1 when nonce is genuine, unexpired and unused (and marks it used); 0 when
+ * it is not; a negative STORE_* code when the shared store failed. */
 int acme_nonce_consume(struct acme_nonces *n, time_t now, const char *nonce);
+/* Removes up to ACME_NONCE_EXPIRE_BATCH used nonces that expired before
+ * now from a shared store: how many, or a STORE_* code. */
+int acme_nonces_expire(struct acme_nonces *n, time_t now);
 
 /* ---- rate limits (limit.c) ----
  *
@@ -113,14 +132,26 @@ struct acme_limit_table {
 	struct acme_limit_slot *slots;  /* ACME_LIMIT_SETS * ACME_LIMIT_WAYS */
 };
 
+#define ACME_LIMIT_EXPIRE_BATCH 64   /* shared entries removed per call */
+#define ACME_LIMIT_EXPIRE_SCAN  1024 /* shared entries looked at per call */
+
 struct acme_limiter {
 	uint8_t key[32];            /* hash key: keys cannot be aimed at a set */
 	struct acme_limit_table t[ACME_LIMIT_KINDS];
+	struct store *store;        /* replicas: tats kept there (not nonces) */
+	char after[STORE_MAX_KEY + 1]; /* where the cleanup goes on */
+	size_t after_len;
 };
 
 int acme_limiter_init(struct acme_limiter *l, const struct acme_limits *cfg,
     int (*random)(void *, size_t));
 void acme_limiter_fini(struct acme_limiter *l);
+/* Keeps the rates of accounts, orders and failures in st from now on,
+ * shared with every process that does the same. */
+void acme_limiter_share(struct acme_limiter *l, struct store *st);
+/* Removes up to ACME_LIMIT_EXPIRE_BATCH shared entries at rest at now (the
+ * cleanup, which serialises the calls): how many, or a STORE_* code. */
+int acme_limits_expire(struct acme_limiter *l, time_t now);
 /* Applies new rates (a reload): counts kept, a limit turned on starts
  * empty. 0 or ACME_ERR_NOMEM (that limit then stays as it was). */
 int acme_limiter_set(struct acme_limiter *l, const struct acme_limits *cfg);
@@ -259,6 +290,9 @@ struct acme {
 	struct acme_queue_owner *owners; /* ACME_QUEUE_OWNERS, open addressing */
 	pthread_mutex_t cleanup_lock;
 	struct acme_cleanup_cursor cleanup[3]; /* orders, authzs, certificates */
+	int shared;                 /* replicas share the store (acme_new) */
+	uint64_t replica;           /* this handle's id in validation leases */
+	atomic_int swept;           /* acme_validations_sweep ran once */
 };
 
 /* ---- policy numbers ---- */
@@ -369,6 +403,11 @@ void acme_revoked_issuer(const cJSON *c, struct acme_revoked *r);
 /* Whether r's issuer is the one whose id (crypto_signer_issuer_id, hex) is
  * issuer_hex: 1 yes, 0 no, -1 not known (issuer_len 0). */
 int acme_revoked_issuer_is(const struct acme_revoked *r,
+    const char *issuer_hex);
+/* Whether the certificate record of serial hex was issued by issuer_hex:
+ * 1 yes, 0 no (another intermediate's), -1 no record, -2 a record naming
+ * no readable issuer (records from before issuers were kept). */
+int acme_cert_issuer_is(struct store_txn *txn, const char *hex,
     const char *issuer_hex);
 /* A counter of the meta table; absent reads as 0. 0, ACME_ERR_INTERNAL. */
 int acme_meta_u64_get(struct store_txn *txn, const char *key, uint64_t *v);
@@ -613,8 +652,31 @@ int acme_queue_reserve(struct acme *a, const char *account);
 void acme_queue_release(struct acme *a, const char *account);
 /* Queues a job whose place was reserved. */
 void acme_queue_push(struct acme *a, const struct acme_validation *job);
-/* Re-queues every challenge left processing (after a restart). */
-void acme_queue_resume(struct acme *a);
+/* Nonzero when the queue has room for one more job. */
+int acme_queue_room(struct acme *a);
+/* Queues a job taken over from the validations index (lease.c), counted
+ * like any other; 0, or -1 when the queue is full. */
+int acme_queue_adopt(struct acme *a, const struct acme_validation *job);
+
+/* ---- the validations index: leases (lease.c) ---- */
+
+#define ACME_VALIDATION_LEASE 60   /* seconds a replica holds a job */
+
+/* Writes the lease of challenge chall_id: owner (a replica id, 0: nobody)
+ * until expires. 0 or a STORE_* code. */
+int acme_lease_put(struct store_txn *txn, const char *chall_id,
+    uint64_t owner, time_t expires);
+/* 1 when owner holds the lease of chall_id or it has none, 0 when another
+ * does, or a negative STORE_* code. */
+int acme_lease_held(struct store_txn *txn, const char *chall_id,
+    uint64_t owner);
+/* Extends owner's lease to expires; 0 also when owner holds none (nothing
+ * written), or a STORE_* code. */
+int acme_lease_renew(struct store_txn *txn, const char *chall_id,
+    uint64_t owner, time_t expires);
+/* Fills the index from the challenges once per store (a meta flag marks
+ * it done). 0 or a STORE_* code. */
+int acme_validations_index(struct store *st);
 /* Seconds a validation is expected to take from its start: a moving
  * average of the recent ones, at least 1 (Retry-After counts in whole
  * seconds). */

@@ -628,7 +628,9 @@ chall_respond_txn(struct store_txn *txn, void *arg)
 	cJSON_ReplaceItemInObjectCaseSensitive(c, "status", cJSON_CreateString("processing"));
 	cJSON_DeleteItemFromObjectCaseSensitive(c, "accountUri");
 	cJSON_AddStringToObject(c, "accountUri", r->account_uri);
-	if ((ret = acme_chall_due_set(txn, r->id, c, az, r->due)) != 0)
+	if ((ret = acme_chall_due_set(txn, r->id, c, az, r->due)) != 0 ||
+	    (ret = acme_lease_put(txn, r->id, r->a->replica,
+	    r->now + ACME_VALIDATION_LEASE)) != 0)
 		goto out;
 	acme_job_fill(r->a, &r->job, r->id, c, az, r->thumbprint);
 	r->job.started = r->now;

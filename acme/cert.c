@@ -324,11 +324,12 @@ cert_visit(struct store_txn *txn, const char *serial, const void *val,
 	info.revoked_at = acme_json_time(c, "revoked");
 	info.reason = (int)acme_json_time(c, "reason");
 	info.account = acme_json_str(c, "account");
+	info.replaced_by = acme_json_str(c, "replacedByCert");
 	info.pem = pem = acme_cert_rec_pem(c);
 	info.status = cJSON_GetObjectItemCaseSensitive(c, "revoked") != NULL ?
 	    ACME_CERT_REVOKED : info.not_after < now ? ACME_CERT_EXPIRED :
 	    ACME_CERT_VALID;
-	/* Once: cJSON_ArrayForEach evaluates its array argument twice. */
+	/* once: cJSON_ArrayForEach evaluates its array twice */
 	ids = acme_cert_rec_identifiers(txn, c, &ord);
 	cJSON_ArrayForEach(e, ids)
 		if (info.n_names < ACME_MAX_IDENTIFIERS &&

@@ -6,10 +6,11 @@
  * leaf, base64url DER), "issuer" (the issuing intermediate's key id in hex,
  * crypto_signer_issuer_id, which is also the leaf's AKI key identifier),
  * "notBefore", "notAfter", "issued", and once revoked "revoked" and
- * "reason"; renewal.c adds "replacedBy". The RFC 9773 certID is "issuer"
- * and the serial in base64url (acme_cert_rec_ari), so renewal information
- * never parses DER; records written before held it as "ari", as a record
- * would whose leaf's AKI were not the issuer id.
+ * "reason"; renewal.c adds "replacedBy" (the order claiming to replace it)
+ * and finalize "replacedByCert" (the serial that did). The RFC 9773 certID
+ * is "issuer" and the serial in base64url (acme_cert_rec_ari), so renewal
+ * information never parses DER; records written before held it as "ari",
+ * as a record would whose leaf's AKI were not the issuer id.
  *
  * The intermediate's certificate is kept once per issuer in the meta table
  * ("chain/" and the issuer id), not once per certificate: a record is about

@@ -74,16 +74,16 @@ horizon(int which)
 static int
 valid_order_removable(struct store_txn *txn, const char *serial)
 {
-	const void *v;
-	size_t vl;
+	const void *v = NULL;
+	size_t vl = 0;
 	cJSON *c;
-	int ok;
+	int ok, rc;
 
-	if (store_get(txn, STORE_T_CERTS, serial, strlen(serial), &v, &vl) ==
-	    STORE_NOTFOUND)
+	rc = store_get(txn, STORE_T_CERTS, serial, strlen(serial), &v, &vl);
+	if (rc == STORE_NOTFOUND)
 		return 1;
-	if ((c = cJSON_ParseWithLength(v, vl)) == NULL)
-		return 0;
+	if (rc != STORE_OK || (c = cJSON_ParseWithLength(v, vl)) == NULL)
+		return 0;               /* keep it; a store error is looked at again */
 	ok = acme_cert_rec_standalone(c);
 	cJSON_Delete(c);
 	return ok;
@@ -165,6 +165,9 @@ del_challenge(struct store_txn *txn, const char *cid)
 		(void)store_del(txn, STORE_T_CHALLENGE_BY_TOKEN, token, strlen(token));
 	if (c != NULL)
 		ret = store_del(txn, STORE_T_CHALLENGES, cid, strlen(cid));
+	/* one left processing: its place in the validations index */
+	if (ret == 0)
+		(void)store_del(txn, STORE_T_VALIDATIONS, cid, strlen(cid));
 	cJSON_Delete(c);
 	return ret;
 }
@@ -260,6 +263,22 @@ sweep_table(struct acme *a, int which, time_t now, size_t *removed)
 	return ret == 0 ? 0 : ACME_ERR_INTERNAL;
 }
 
+/* What replicas share besides records: used nonces and rate counters at
+ * rest (nothing for a server alone on its store). */
+static int
+shared_expire(struct acme *a, time_t now, size_t *removed)
+{
+	int n;
+
+	if ((n = acme_nonces_expire(&a->nonces, now)) < 0)
+		return ACME_ERR_INTERNAL;
+	*removed += (size_t)n;
+	if ((n = acme_limits_expire(&a->limits, now)) < 0)
+		return ACME_ERR_INTERNAL;
+	*removed += (size_t)n;
+	return 0;
+}
+
 int
 acme_cleanup(struct acme *a, time_t now)
 {
@@ -269,6 +288,8 @@ acme_cleanup(struct acme *a, time_t now)
 	pthread_mutex_lock(&a->cleanup_lock);
 	for (which = C_ORDERS; which <= C_CERTS && ret == 0; which++)
 		ret = sweep_table(a, which, now, &removed);
+	if (ret == 0)
+		ret = shared_expire(a, now, &removed);
 	pthread_mutex_unlock(&a->cleanup_lock);
 	return ret != 0 ? ret : (int)removed;
 }

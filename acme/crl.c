@@ -22,14 +22,24 @@ struct crl_scan {
 	size_t n, cap;
 	time_t latest;               /* the latest revocation time seen */
 	int err;
+	struct store_txn *txn;       /* the scan's, for certificate records */
 };
 
-/* Whether r belongs on the CRL of c's issuer. */
+/* Whether r (serial key, keylen bytes) belongs on the CRL of c's issuer.
+ * An entry of no recorded issuer (version 1) goes by its certificate
+ * record, as OCSP does, so it stays on its own intermediate's CRL after a
+ * rotation; with no readable record, on the current one's. */
 static int
-crl_issuer_is(const struct crl_scan *c, const struct acme_revoked *r)
+crl_issuer_is(const struct crl_scan *c, const struct acme_revoked *r,
+    const void *key, size_t keylen)
 {
+	char hex[ACME_SERIAL_HEX_LEN + 1];
 	int is = acme_revoked_issuer_is(r, c->issuer);
 
+	if (is >= 0)
+		return is;
+	crypto_serial_hex(key, keylen, hex);
+	is = acme_cert_issuer_is(c->txn, hex, c->issuer);
 	return is < 0 ? c->current : is;
 }
 
@@ -49,7 +59,7 @@ crl_scan_one(const void *key, size_t keylen, const void *val, size_t vallen,
 	}
 	if (r.not_after < c->now)
 		return 0;	/* expired: off the CRL (RFC 5280 §3.3) */
-	if (!crl_issuer_is(c, &r))
+	if (!crl_issuer_is(c, &r, key, keylen))
 		return 0;	/* another intermediate's */
 	if (c->n == c->cap) {
 		ncap = c->cap == 0 ? 256 : c->cap * 2;
@@ -81,6 +91,7 @@ crl_collect(struct store *st, struct crl_scan *c, uint64_t *revocations)
 
 	if (store_read_begin(st, &txn) != STORE_OK)
 		return ACME_ERR_INTERNAL;
+	c->txn = txn;
 	ret = acme_meta_u64_get(txn, ACME_META_REVOCATIONS, revocations);
 	if (ret == 0 && store_scan(txn, STORE_T_REVOKED, NULL, 0, NULL, 0,
 	    crl_scan_one, c) != STORE_OK)

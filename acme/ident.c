@@ -163,9 +163,13 @@ acme_ident_policy(const struct acme *a, const struct acme_ident *ids, size_t n,
 	for (i = 0; i < n; i++) {
 		memset(&name, 0, sizeof(name));
 		name.type = ids[i].type == ACME_IDENT_IP ? CRYPTO_NAME_IP : CRYPTO_NAME_DNS;
-		snprintf(name.value, sizeof(name.value), "%s", ids[i].value);
-		if (crypto_policy_check(policy, &name, why, sizeof(why)) == 0)
-			continue;
+		if (strlen(ids[i].value) >= sizeof(name.value))
+			snprintf(why, sizeof(why), "longer than a DNS name");
+		else {
+			memcpy(name.value, ids[i].value, strlen(ids[i].value) + 1);
+			if (crypto_policy_check(policy, &name, why, sizeof(why)) == 0)
+				continue;
+		}
 		refused++;
 		if ((sub = policy_subproblem(&ids[i], why)) != NULL)
 			cJSON_AddItemToArray(subs, sub);

@@ -408,13 +408,19 @@ check_nonce(struct acme *a, const struct acme_request *req,
     const struct acme_jws *j, struct acme_response *resp)
 {
 	const char *nonce = acme_json_str(j->protected, "nonce");
+	int ok;
 
 	if (nonce == NULL) {
 		acme_respond_problem(resp, ACME_P_BAD_NONCE, 0,
 		    "protected header has no nonce");
 		return -1;
 	}
-	if (!acme_nonce_consume(&a->nonces, req->now, nonce)) {
+	if ((ok = acme_nonce_consume(&a->nonces, req->now, nonce)) < 0) {
+		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+		    "the nonce could not be checked");
+		return -1;
+	}
+	if (ok == 0) {
 		acme_respond_problem(resp, ACME_P_BAD_NONCE, 0,
 		    "nonce is unknown, used or expired; retry with the Replay-Nonce "
 		    "of this response");

@@ -18,6 +18,13 @@
  * a set has nothing at rest the new key is refused until a slot comes to
  * rest (at worst, newcomers wait; the counted are never let off).
  *
+ * Replicas sharing a store (acme_limiter_share) keep the tat of accounts,
+ * orders and failures in the store's limits table instead, under
+ * "kind/key": each event is one read-modify-write in one store_write, so
+ * every replica counts against the same tat. Nonces per source stay per
+ * process: issuing one writes nothing shared, and the limit guards only the
+ * issuing process's work. The cleanup removes entries at rest.
+ *
  * The pending-authorization cap is counted in the store, inside the write
  * that creates authorizations, so concurrent requests cannot pass it.
  */
@@ -105,6 +112,12 @@ acme_limiter_set(struct acme_limiter *l, const struct acme_limits *cfg)
 }
 
 void
+acme_limiter_share(struct acme_limiter *l, struct store *st)
+{
+	l->store = st;
+}
+
+void
 acme_limiter_fini(struct acme_limiter *l)
 {
 	size_t i;
@@ -171,6 +184,98 @@ limit_slot(struct acme_limit_table *t, const uint8_t h[ACME_LIMIT_HASH],
 	return spare;
 }
 
+static const char *const limit_kind_names[ACME_LIMIT_KINDS] = {
+	[ACME_LIMIT_ACCOUNTS] = "accounts", [ACME_LIMIT_ORDERS] = "orders",
+	[ACME_LIMIT_FAILURES] = "failures", [ACME_LIMIT_NONCES] = "nonces",
+};
+
+/* One event against a tat kept in the store (limit_store). */
+struct limit_rmw {
+	char key[STORE_MAX_KEY + 1];
+	size_t keylen;
+	int64_t now, interval, window;
+	int mode;
+	int limited;                /* out */
+	int64_t wait;               /* out: ms until one would fit */
+};
+
+static int
+limit_rmw_txn(struct store_txn *txn, void *arg)
+{
+	struct limit_rmw *r = arg;
+	const void *v;
+	size_t vl;
+	uint8_t buf[8];
+	int64_t tat = 0, next;
+	int ret;
+
+	r->limited = 0;
+	r->wait = 0;
+	ret = store_get(txn, STORE_T_LIMITS, r->key, r->keylen, &v, &vl);
+	if (ret == 0 && vl == sizeof(buf))
+		tat = (int64_t)acme_be64_get(v);
+	else if (ret != 0 && ret != STORE_NOTFOUND)
+		return ret;
+	next = (tat > r->now ? tat : r->now) + r->interval;
+	if (next - r->now > r->window && r->mode != 2) {
+		r->limited = 1;
+		r->wait = next - r->window - r->now;
+		return 0;
+	}
+	if (r->mode == 0)
+		return 0;
+	acme_be64_put(buf, (uint64_t)next);
+	return store_put(txn, STORE_T_LIMITS, r->key, r->keylen, buf,
+	    sizeof(buf), 0);
+}
+
+/* The store's key of key for kind: "kind/key", or "kind/#" and the hex of
+ * its SHA-256 when that would be too long. */
+static void
+limit_store_key(enum acme_limit_kind kind, const char *key,
+    struct limit_rmw *r)
+{
+	uint8_t d[32];
+	int n;
+	size_t i;
+
+	n = snprintf(r->key, sizeof(r->key), "%s/%s", limit_kind_names[kind],
+	    key);
+	if (n > 0 && (size_t)n < sizeof(r->key)) {
+		r->keylen = (size_t)n;
+		return;
+	}
+	crypto_sha256(key, strlen(key), d);
+	n = snprintf(r->key, sizeof(r->key), "%s/#", limit_kind_names[kind]);
+	for (i = 0; i < sizeof(d); i++)
+		n += snprintf(r->key + n, sizeof(r->key) - (size_t)n, "%02x", d[i]);
+	r->keylen = (size_t)n;
+}
+
+/* limit_apply on the shared store. A store that fails lets the event pass:
+ * the request then meets the same failure and is answered 503. */
+static int
+limit_store(struct acme_limiter *l, enum acme_limit_kind kind,
+    const char *key, int64_t now, int mode, long *retry)
+{
+	struct acme_limit_table *t = &l->t[kind];
+	struct limit_rmw r;
+
+	pthread_mutex_lock(&t->lock);
+	r.interval = t->interval;
+	r.window = t->window;
+	pthread_mutex_unlock(&t->lock);
+	if (r.interval == 0)
+		return 0;
+	limit_store_key(kind, key, &r);
+	r.now = now;
+	r.mode = mode;
+	if (store_write(l->store, limit_rmw_txn, &r) != 0 || !r.limited)
+		return 0;
+	*retry = ms_to_retry(r.wait);
+	return 1;
+}
+
 /* mode 0: peek, 1: take when it fits, 2: count regardless. */
 static int
 limit_apply(struct acme_limiter *l, enum acme_limit_kind kind, const char *key,
@@ -184,8 +289,11 @@ limit_apply(struct acme_limiter *l, enum acme_limit_kind kind, const char *key,
 	int limited = 0;
 
 	*retry = 0;
-	if ((unsigned)kind >= ACME_LIMIT_KINDS || key == NULL ||
-	    limit_hash(l, key, h, &set) != 0)
+	if ((unsigned)kind >= ACME_LIMIT_KINDS || key == NULL)
+		return 0;
+	if (l->store != NULL && kind != ACME_LIMIT_NONCES)
+		return limit_store(l, kind, key, ms, mode, retry);
+	if (limit_hash(l, key, h, &set) != 0)
 		return 0;
 	t = &l->t[kind];
 	pthread_mutex_lock(&t->lock);
@@ -207,6 +315,86 @@ limit_apply(struct acme_limiter *l, enum acme_limit_kind kind, const char *key,
 out:
 	pthread_mutex_unlock(&t->lock);
 	return limited;
+}
+
+struct limit_expired {
+	int64_t now;
+	char keys[ACME_LIMIT_EXPIRE_BATCH][STORE_MAX_KEY + 1];
+	size_t lens[ACME_LIMIT_EXPIRE_BATCH];
+	size_t n, seen;
+	char last[STORE_MAX_KEY + 1];
+	size_t last_len;
+};
+
+/* Collects entries at rest (their tat passed), from the cursor on. */
+static int
+limit_expired_cb(const void *key, size_t keylen, const void *val,
+    size_t vallen, void *arg)
+{
+	struct limit_expired *e = arg;
+
+	memcpy(e->last, key, keylen);
+	e->last_len = keylen;
+	if (vallen != 8 || (int64_t)acme_be64_get(val) <= e->now) {
+		memcpy(e->keys[e->n], key, keylen);
+		e->lens[e->n++] = keylen;
+	}
+	return ++e->seen < ACME_LIMIT_EXPIRE_SCAN &&
+	    e->n < ACME_LIMIT_EXPIRE_BATCH ? 0 : 1;
+}
+
+/* Removes what is still at rest: a replica may have counted since. */
+static int
+limit_expired_txn(struct store_txn *txn, void *arg)
+{
+	struct limit_expired *e = arg;
+	const void *v;
+	size_t vl, i;
+	int ret;
+
+	for (i = 0; i < e->n; i++) {
+		ret = store_get(txn, STORE_T_LIMITS, e->keys[i], e->lens[i], &v, &vl);
+		if (ret == STORE_NOTFOUND)
+			continue;
+		if (ret != 0)
+			return ret;
+		if (vl == 8 && (int64_t)acme_be64_get(v) > e->now)
+			continue;
+		if ((ret = store_del(txn, STORE_T_LIMITS, e->keys[i],
+		    e->lens[i])) != 0)
+			return ret;
+	}
+	return 0;
+}
+
+int
+acme_limits_expire(struct acme_limiter *l, time_t now)
+{
+	struct limit_expired *e;
+	struct store_txn *txn;
+	int ret;
+
+	if (l->store == NULL)
+		return 0;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return STORE_ERR_NOMEM;
+	e->now = (int64_t)now * 1000;
+	if ((ret = store_read_begin(l->store, &txn)) == 0) {
+		ret = store_scan(txn, STORE_T_LIMITS, NULL, 0, l->after,
+		    l->after_len, limit_expired_cb, e);
+		store_read_end(txn);
+	}
+	if (ret == 0 && e->n > 0)
+		ret = store_write(l->store, limit_expired_txn, e);
+	if (ret == 0) {
+		/* a scan that ended before its caps reached the end: wrap */
+		l->after_len = e->seen < ACME_LIMIT_EXPIRE_SCAN &&
+		    e->n < ACME_LIMIT_EXPIRE_BATCH ? 0 : e->last_len;
+		memcpy(l->after, e->last, e->last_len);
+		ret = (int)e->n;
+	}
+	free(e);
+	return ret;
 }
 
 int

@@ -32,29 +32,6 @@ ocsp_error(struct acme_ocsp *out, int status, const char *outcome)
 	return ACME_OK;
 }
 
-/* Whether the certificate record of serial hex was issued by issuer_hex:
- * 1 yes, 0 no (another intermediate's), -1 no record, or no readable chain
- * (taken as the current intermediate's, as the CRL does). */
-static int
-ocsp_cert_issuer_is(struct store_txn *txn, const char *hex,
-    const char *issuer_hex)
-{
-	struct acme_revoked r;
-	const void *val;
-	size_t vlen;
-	cJSON *c;
-
-	if (store_get(txn, STORE_T_CERTS, hex, strlen(hex), &val, &vlen) !=
-	    STORE_OK)
-		return -1;
-	if ((c = cJSON_ParseWithLength(val, vlen)) == NULL)
-		return -1;
-	memset(&r, 0, sizeof(r));
-	acme_revoked_issuer(c, &r);
-	cJSON_Delete(c);
-	return acme_revoked_issuer_is(&r, issuer_hex) == 0 ? 0 : 1;
-}
-
 /*
  * Status of serial (DER INTEGER contents) from one snapshot, as the
  * intermediate issuer_hex sees it: a serial hearth issued under another
@@ -83,8 +60,10 @@ ocsp_lookup(struct store *st, const uint8_t *serial, size_t len,
 	rc = store_get(txn, STORE_T_REVOKED, serial, len, &val, &vlen);
 	if (rc == STORE_OK && (rc = acme_revoked_decode(val, vlen, &r)) == 0) {
 		mine = acme_revoked_issuer_is(&r, issuer_hex);
-		if (mine < 0)           /* a version 1 record: ask the certificate */
-			mine = ocsp_cert_issuer_is(txn, hex, issuer_hex) != 0;
+		if (mine < 0)           /* a version 1 record: ask the certificate,
+		                           which without an issuer is taken as
+		                           the signer's own */
+			mine = acme_cert_issuer_is(txn, hex, issuer_hex) != 0;
 		if (mine) {
 			a->status = CRYPTO_OCSP_REVOKED;
 			a->revoked_at = r.revoked_at;
@@ -92,7 +71,8 @@ ocsp_lookup(struct store *st, const uint8_t *serial, size_t len,
 		}
 	} else if (rc == STORE_NOTFOUND) {
 		rc = STORE_OK;
-		if (ocsp_cert_issuer_is(txn, hex, issuer_hex) == 1)
+		mine = acme_cert_issuer_is(txn, hex, issuer_hex);
+		if (mine == 1 || mine == -2)
 			a->status = CRYPTO_OCSP_GOOD;
 	}
 	store_read_end(txn);

@@ -704,11 +704,34 @@ csr_matches(const cJSON *ord, const struct crypto_csr *csr, char *why, size_t wh
 	return 1;
 }
 
+/* The certificate an order replaced (RFC 9773) records its successor, so
+ * it stays replaced after the replacing order itself is cleaned up. */
+static int
+mark_replaced(struct store_txn *txn, const char *replaces, const char *serial)
+{
+	struct acme_cert_id id;
+	char why[128];
+	cJSON *old;
+	int ret = 0;
+
+	if (replaces == NULL ||
+	    acme_cert_id_parse(replaces, &id, why, sizeof(why)) != 0 ||
+	    (old = acme_record_get(txn, STORE_T_CERTS, id.serial)) == NULL)
+		return 0;
+	if (cJSON_GetObjectItemCaseSensitive(old, "replacedByCert") == NULL) {
+		cJSON_AddStringToObject(old, "replacedByCert", serial);
+		ret = acme_record_put(txn, STORE_T_CERTS, id.serial, old);
+	}
+	cJSON_Delete(old);
+	return ret;
+}
+
 static int
 cert_record(struct store_txn *txn, const struct finalize *f,
     const cJSON *ord, const struct crypto_leaf *leaf)
 {
 	struct acme_cert_rec r;
+	int ret;
 
 	memset(&r, 0, sizeof(r));
 	r.account = f->account;
@@ -718,7 +741,10 @@ cert_record(struct store_txn *txn, const struct finalize *f,
 	r.leaf = leaf;
 	r.signer = f->signer;
 	r.issued = f->now;
-	return acme_cert_rec_put(txn, &r);
+	if ((ret = acme_cert_rec_put(txn, &r)) == 0)
+		ret = mark_replaced(txn, acme_json_str(ord, "replaces"),
+		    leaf->serial);
+	return ret;
 }
 
 /* What the certificate may carry and when it is valid, from the order. */

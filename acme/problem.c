@@ -128,6 +128,19 @@ acme_respond_problem_doc(struct acme_response *resp, cJSON *doc)
 }
 
 void
+acme_respond_unavailable(struct acme_response *resp)
+{
+	size_t i;
+
+	acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 503,
+	    "the database is unavailable; retry later");
+	for (i = 0; i < resp->n_headers; i++)
+		if (strcmp(resp->headers[i].name, "Retry-After") == 0)
+			return;
+	acme_respond_header(resp, "Retry-After", "%d", ACME_STORE_RETRY);
+}
+
+void
 acme_respond_json(struct acme_response *resp, int status, char *json)
 {
 	response_set_body(resp, status, "application/json", json);

@@ -234,8 +234,9 @@ acme_replaces_claim(struct store_txn *txn, struct acme_replaces *r)
 	    "identifiers"), r->identifiers))
 		ret = refuse(r, ACME_P_MALFORMED, "the order shares no identifier "
 		    "with the certificate it replaces");
-	else if ((by = acme_json_str(c, "replacedBy")) != NULL &&
-	    claim_alive(txn, by, r->now))
+	else if (acme_json_str(c, "replacedByCert") != NULL ||
+	    ((by = acme_json_str(c, "replacedBy")) != NULL &&
+	    claim_alive(txn, by, r->now)))
 		ret = refuse(r, ACME_P_ALREADY_REPLACED, "the certificate is already "
 		    "being replaced by another order");
 	else {

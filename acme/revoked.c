@@ -117,6 +117,27 @@ acme_revoked_issuer_is(const struct acme_revoked *r, const char *issuer_hex)
 }
 
 int
+acme_cert_issuer_is(struct store_txn *txn, const char *hex,
+    const char *issuer_hex)
+{
+	struct acme_revoked r;
+	const void *val;
+	size_t vlen;
+	cJSON *c;
+
+	if (store_get(txn, STORE_T_CERTS, hex, strlen(hex), &val, &vlen) !=
+	    STORE_OK)
+		return -1;
+	if ((c = cJSON_ParseWithLength(val, vlen)) == NULL)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	acme_revoked_issuer(c, &r);
+	cJSON_Delete(c);
+	return acme_revoked_issuer_is(&r, issuer_hex) < 0 ? -2 :
+	    acme_revoked_issuer_is(&r, issuer_hex);
+}
+
+int
 acme_meta_u64_get(struct store_txn *txn, const char *key, uint64_t *v)
 {
 	const void *val;

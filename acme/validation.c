@@ -212,54 +212,29 @@ acme_validation_next(struct acme *a, struct acme_validation *job)
 	return got;
 }
 
-struct resume {
-	struct acme *a;
-	struct store_txn *txn;
-};
-
-/* Re-queues a challenge left processing when the server stopped. */
-static int
-resume_cb(const void *key, size_t keylen, const void *val, size_t vallen, void *arg)
+int
+acme_queue_room(struct acme *a)
 {
-	struct resume *r = arg;
-	struct acme_validation job;
-	char id[ACME_ID_LEN + 1];
-	cJSON *c, *az = NULL, *acct = NULL;
-	const char *st;
+	int room;
 
-	if (keylen != ACME_ID_LEN || (c = cJSON_ParseWithLength(val, vallen)) == NULL)
-		return 0;
-	memcpy(id, key, ACME_ID_LEN);
-	id[ACME_ID_LEN] = '\0';
-	st = acme_json_str(c, "status");
-	if (st != NULL && strcmp(st, "processing") == 0 &&
-	    (az = acme_record_get(r->txn, STORE_T_AUTHZS, acme_json_str(c, "authz"))) != NULL &&
-	    (acct = acme_record_get(r->txn, STORE_T_ACCOUNTS,
-	    acme_json_str(az, "account"))) != NULL) {
-		acme_job_fill(r->a, &job, id, c, az, acme_json_str(acct, "thumbprint"));
-		/* Counted like any job; past ACME_QUEUE_MAX (a store written by
-		 * several servers) the rest wait for the next start. */
-		pthread_mutex_lock(&r->a->queue_lock);
-		if (ring_put(r->a, &job) == 0)
-			owner_add(r->a, job.account_id);
-		pthread_mutex_unlock(&r->a->queue_lock);
-	}
-	cJSON_Delete(acct);
-	cJSON_Delete(az);
-	cJSON_Delete(c);
-	return 0;
+	pthread_mutex_lock(&a->queue_lock);
+	room = a->queue_len + a->queue_running + a->queue_reserved <
+	    ACME_QUEUE_MAX;
+	pthread_mutex_unlock(&a->queue_lock);
+	return room;
 }
 
-void
-acme_queue_resume(struct acme *a)
+int
+acme_queue_adopt(struct acme *a, const struct acme_validation *job)
 {
-	struct resume r;
+	int ret;
 
-	if (a->store == NULL || store_read_begin(a->store, &r.txn) != 0)
-		return;
-	r.a = a;
-	(void)store_scan(r.txn, STORE_T_CHALLENGES, NULL, 0, NULL, 0, resume_cb, &r);
-	store_read_end(r.txn);
+	pthread_mutex_lock(&a->queue_lock);
+	if ((ret = a->queue_len + a->queue_running + a->queue_reserved <
+	    ACME_QUEUE_MAX ? ring_put(a, job) : -1) == 0)
+		owner_add(a, job->account_id);
+	pthread_mutex_unlock(&a->queue_lock);
+	return ret;
 }
 
 /* ---- how long a validation takes ---- */
@@ -320,6 +295,7 @@ acme_chall_due_set(struct store_txn *txn, const char *chall_id, cJSON *c,
 
 struct retry_due {
 	const struct acme_validation *job;
+	uint64_t replica;
 	time_t due;
 };
 
@@ -334,7 +310,9 @@ retry_due_txn(struct store_txn *txn, void *arg)
 	if (acme_record_load(txn, STORE_T_CHALLENGES, r->job->challenge_id, &c) == 0 &&
 	    acme_json_str(c, "status") != NULL &&
 	    strcmp(acme_json_str(c, "status"), "processing") == 0 &&
-	    acme_record_load(txn, STORE_T_AUTHZS, acme_json_str(c, "authz"), &az) == 0)
+	    acme_record_load(txn, STORE_T_AUTHZS, acme_json_str(c, "authz"), &az) == 0 &&
+	    (ret = acme_lease_renew(txn, r->job->challenge_id, r->replica,
+	    r->job->started + ACME_VALIDATION_LEASE)) == 0)
 		ret = acme_chall_due_set(txn, r->job->challenge_id, c, az, r->due);
 	cJSON_Delete(c);
 	cJSON_Delete(az);
@@ -345,6 +323,7 @@ retry_due_txn(struct store_txn *txn, void *arg)
 
 struct judged {
 	const struct acme_validation *job;
+	uint64_t replica;           /* who judged: stores only under its lease */
 	time_t now;
 	int failed;                 /* out: the write recorded a failure */
 	int valid;
@@ -640,6 +619,14 @@ validation_store_txn(struct store_txn *txn, void *arg)
 		goto out;
 	if (strcmp(acme_json_str(c, "status"), "processing") != 0)
 		goto out;  /* already decided */
+	if ((ret = acme_lease_held(txn, j->job->challenge_id, j->replica)) <= 0) {
+		ret = ret < 0 ? ret : 1;   /* another replica took it over */
+		goto out;
+	}
+	if ((ret = store_del(txn, STORE_T_VALIDATIONS, j->job->challenge_id,
+	    strlen(j->job->challenge_id))) != 0 && ret != STORE_NOTFOUND)
+		goto out;
+	ret = 1;
 	azid = acme_json_str(c, "authz");
 	if ((az = acme_record_get(txn, STORE_T_AUTHZS, azid)) == NULL)
 		goto out;
@@ -713,6 +700,7 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 
 	memset(&j, 0, sizeof(j));
 	j.job = job;
+	j.replica = a->replica;
 	j.now = now;
 	judge(&j, a, r);
 	estimate_add(a, job, now);
@@ -722,6 +710,7 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 		again.delay = 2 * again.attempt;
 		again.started = now + again.delay;
 		rd.job = &again;
+		rd.replica = a->replica;
 		rd.due = again.started + acme_validation_estimate(a);
 		/* the due time first: a poll never sees a passed one */
 		(void)store_write(a->store, retry_due_txn, &rd);

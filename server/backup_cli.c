@@ -207,7 +207,7 @@ copy_entry(const char *data, const char *dest, const char *rel,
 	if (file_copy(from, to, sb.st_mode & 07777) != 0 ||
 	    list_add(l, dest, sub, sb.st_mode & 07777) != 0) {
 		fprintf(stderr, "hearth: %s: cannot copy to %s: %s\n", from, to,
-		    l->n > BACKUP_MAX_FILES ? "too many CA files" : strerror(errno));
+		    l->n >= BACKUP_MAX_FILES ? "too many CA files" : strerror(errno));
 		return -1;
 	}
 	if (strcmp(sub, "ca/root.pass") == 0)

@@ -218,6 +218,8 @@ show_one(const struct acme_cert_info *c, void *arg)
 	printf("\nissued: ");
 	print_time(c->issued);
 	printf("\naccount: %s\n", c->account != NULL ? c->account : "-");
+	if (c->replaced_by != NULL)
+		printf("replaced-by: %s\n", c->replaced_by);
 	if (c->status == ACME_CERT_REVOKED || c->revoked_at != 0) {
 		printf("revoked: ");
 		print_time(c->revoked_at);

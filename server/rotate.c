@@ -27,8 +27,9 @@
 static const char *
 rotate_file(int err, const char *new_id)
 {
-	if (new_id[0] == '\0' || err == CRYPTO_ERR_NOT_CA)
-		return "intermediate.crt";
+	if (new_id[0] == '\0' || err == CRYPTO_ERR_NOT_CA ||
+	    err == CRYPTO_ERR_VALIDITY || err == CRYPTO_ERR_MISMATCH)
+		return "intermediate.crt";  /* unreadable, expired, other root */
 	return "intermediate.key";
 }
 

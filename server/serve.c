@@ -547,13 +547,26 @@ server_acme_config(struct server *s, const struct config *c,
 	limits_fill(&ac->limits, c);
 }
 
+/* This replica's name in validation leases, the same after a restart:
+ * "host:data directory". */
+static void
+replica_name(const struct config *c, char *out, size_t outsz)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, outsz, "%s:%s", host, c->data_dir);
+}
+
 static int
 server_open(struct server *s)
 {
 	const struct config *c = s->cfg;
 	struct crypto_signer_config sc;
 	struct acme_config ac;
-	char path[4096], errbuf[512];
+	char path[4096], errbuf[512], name[4096 + 300];
 	char *pw = NULL;
 	size_t pwlen = 0;
 	int err;
@@ -593,8 +606,14 @@ server_open(struct server *s)
 		log_error("%s", errbuf);
 		return -1;
 	}
+	/* Each loop (the workers and the main one) holds at most a read and a
+	 * write at once; the rest is headroom for bursts. */
+	store_set_max_connections(s->store,
+	    2 * ((unsigned)thread_count(c) + 1) + 8);
 	caa_identities_init(s);
 	server_acme_config(s, c, s->policy, s->profiles, s->n_profiles, &ac);
+	replica_name(c, name, sizeof(name));
+	ac.replica_name = name;
 	if (acme_revoked_index(s->store) != 0) {
 		log_error("%s: cannot index earlier revocations", path);
 		return -1;

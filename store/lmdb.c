@@ -22,11 +22,13 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STORE_MAX_DBS (STORE_T_COUNT + 4)
 #define STORE_RESIZE_WAIT 10	/* seconds a resize waits for readers */
@@ -254,6 +256,43 @@ out:
 	    in->errbuf[0] == '\0')
 		store_msg(in->errbuf, in->errlen, "%s: cannot initialise "
 		    "database: %s", in->dir, store_strerror(rc));
+	return rc;
+}
+
+/*
+ * Every process with the environment open holds a shared fcntl lock on
+ * the first byte of lock.mdb (LMDB takes it at open, exclusive while it
+ * sets the file up, and keeps it until close), so a write lock on that
+ * byte that F_GETLK finds blocked names another process using the store.
+ * This process must not have the environment open: closing any descriptor
+ * of lock.mdb would drop its own locks.
+ */
+int
+store_lmdb_in_use(const char *dir, long *pid)
+{
+	char path[4200];
+	struct flock fl;
+	int fd, n, rc;
+
+	n = snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return STORE_ERR_INVALID;
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : STORE_ERR_IO;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	if (fcntl(fd, F_GETLK, &fl) != 0)
+		rc = STORE_ERR_IO;
+	else if (fl.l_type == F_UNLCK)
+		rc = 0;
+	else {
+		*pid = (long)fl.l_pid;
+		rc = 1;
+	}
+	close(fd);
 	return rc;
 }
 

@@ -14,9 +14,15 @@
  *
  * Connections: opened on demand, up to PG_IDLE_MAX kept idle for reuse
  * under a mutex; one is held per live transaction, so a thread holding a
- * read transaction may still write. A connection that fails is dropped and
- * the next transaction opens another; an idle one the server closed is
- * reset once when its BEGIN fails.
+ * read transaction may still write. At most st->pg->max are open at once:
+ * past it a transaction waits up to PG_WAIT_MS for one to come back, then
+ * fails with STORE_ERR_IO. A connection that fails is dropped and the next
+ * transaction opens another; an idle one with something to read (the
+ * server's goodbye) is dropped before use, and when BEGIN fails on one
+ * every idle one is dropped and the last try opens a new connection. Every connection gets the
+ * defaults of pg_defaults (timeouts, keepalives) unless the URI or the
+ * environment sets them, so a database host that vanishes fails the
+ * caller within seconds instead of blocking its event loop.
  *
  * Reads run in REPEATABLE READ READ ONLY transactions (one snapshot); the
  * results of store_get stay allocated until the transaction ends. Writes
@@ -30,6 +36,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +46,8 @@
 #include <libpq-fe.h>
 
 #define PG_IDLE_MAX 8		/* idle connections kept per store */
+#define PG_OPEN_MAX 64		/* open connections per store, by default */
+#define PG_WAIT_MS 5000		/* wait for a connection past the cap */
 #define PG_RETRIES 100		/* runs of one write callback */
 #define PG_SCAN_BATCH 256	/* rows one scan query fetches */
 #define PG_SQL_MAX 256		/* one statement's text */
@@ -60,9 +69,11 @@ static const char *const pg_migrations[] = {
 	PG_TABLE("challenge_by_token") PG_TABLE("certs")
 	PG_TABLE("cert_by_account") PG_TABLE("eab_keys") PG_TABLE("revoked")
 	PG_TABLE("pending_authzs"),
+	/* 2: what replicas share besides the records */
+	PG_TABLE("used_nonces") PG_TABLE("limits") PG_TABLE("validations"),
 };
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
-_Static_assert(STORE_T_COUNT == 14, "a new table needs a new migration");
+_Static_assert(STORE_T_COUNT == 17, "a new table needs a new migration");
 
 struct store_pgconn {
 	PGconn *conn;
@@ -72,10 +83,12 @@ struct store_pgconn {
 struct store_pg {
 	char *conninfo;
 	char name[PG_NAME_MAX];		/* for messages: no password */
-	pthread_mutex_t mu;		/* guards idle, nidle, nopen */
+	pthread_mutex_t mu;		/* guards idle, nidle, nopen, max */
+	pthread_cond_t back;		/* a connection was put back or closed */
 	struct store_pgconn *idle;
 	unsigned nidle;
-	unsigned nopen;			/* idle and in use */
+	unsigned nopen;			/* idle, in use, and being opened */
+	unsigned max;			/* cap on nopen */
 };
 
 struct store_pgtxn {
@@ -144,14 +157,63 @@ pg_why(PGconn *conn, char *buf, size_t len)
 
 /* ---- connections ------------------------------------------------------- */
 
+static void pg_conn_put(struct store *st, struct store_pgconn *c, int drop);
+
+/*
+ * What every connection gets unless the URI (or the variable named, when
+ * set) says otherwise: a connection attempt gives up after 5 s; keepalives
+ * and tcp_user_timeout notice a peer that vanished without a reset within
+ * about 10 s; a statement runs at most 10 s and the server ends a session
+ * left idle inside a transaction for 60 s. Documented in
+ * docs/high-availability.md.
+ */
+static const struct {
+	const char *keyword, *value, *env;
+} pg_defaults[] = {
+	{ "connect_timeout", "5", "PGCONNECT_TIMEOUT" },
+	{ "keepalives", "1", NULL },
+	{ "keepalives_idle", "5", NULL },
+	{ "keepalives_interval", "2", NULL },
+	{ "keepalives_count", "3", NULL },
+	{ "tcp_user_timeout", "10000", NULL },
+	{ "options", "-c statement_timeout=10s "
+	    "-c idle_in_transaction_session_timeout=60s", "PGOPTIONS" },
+};
+#define PG_NDEFAULTS (sizeof(pg_defaults) / sizeof(pg_defaults[0]))
+
+/*
+ * Fills kw and val (PG_NDEFAULTS + 2 entries each) for PQconnectdbParams
+ * with expand_dbname: the defaults first, then the URI as dbname, so that
+ * what the URI sets wins; the lists end with NULL.
+ */
+void
+store_pg_params(const char *uri, const char **kw, const char **val)
+{
+	size_t i, n = 0;
+	const char *e;
+
+	for (i = 0; i < PG_NDEFAULTS; i++) {
+		if (pg_defaults[i].env != NULL &&
+		    (e = getenv(pg_defaults[i].env)) != NULL && *e != '\0')
+			continue;
+		kw[n] = pg_defaults[i].keyword;
+		val[n++] = pg_defaults[i].value;
+	}
+	kw[n] = "dbname";
+	val[n++] = uri;
+	kw[n] = val[n] = NULL;
+}
+
 /* Opens a new connection into c->conn. */
 static int
 pg_connect(struct store *st, struct store_pgconn *c, char *errbuf,
     size_t errlen)
 {
+	const char *kw[PG_NDEFAULTS + 2], *val[PG_NDEFAULTS + 2];
 	char why[256];
 
-	c->conn = PQconnectdb(st->pg->conninfo);
+	store_pg_params(st->pg->conninfo, kw, val);
+	c->conn = PQconnectdbParams(kw, val, 1);
 	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK) {
 		store_msg(errbuf, errlen, "%s: cannot connect: %s", st->pg->name,
 		    pg_why(c->conn, why, sizeof(why)));
@@ -164,32 +226,100 @@ pg_connect(struct store *st, struct store_pgconn *c, char *errbuf,
 	return STORE_OK;
 }
 
-/* An idle connection, or a new one. NULL with *rc set on failure. */
+/* Nonzero when an idle connection has something to read: an idle one
+ * gets nothing but the server's goodbye (a restart, a terminated backend)
+ * or the end of the stream, so it is dead. */
+static int
+pg_conn_stale(struct store_pgconn *c)
+{
+	struct pollfd pfd;
+
+	pfd.fd = PQsocket(c->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
+/* Under pg->mu: takes an idle connection into *c, or counts a new one in
+ * (*c stays NULL), waiting until PG_WAIT_MS after start when max are open.
+ * STORE_ERR_IO when none came back in time. */
+static int
+pg_conn_take(struct store_pg *pg, const struct timespec *start,
+    struct store_pgconn **c)
+{
+	struct timespec until = *start;
+
+	until.tv_sec += PG_WAIT_MS / 1000;
+	until.tv_nsec += (long)(PG_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	*c = NULL;
+	for (;;) {
+		if ((*c = pg->idle) != NULL) {
+			pg->idle = (*c)->next;
+			pg->nidle--;
+			return STORE_OK;
+		}
+		if (pg->nopen < pg->max) {
+			pg->nopen++;
+			return STORE_OK;
+		}
+		if (pthread_cond_timedwait(&pg->back, &pg->mu, &until) ==
+		    ETIMEDOUT && pg->idle == NULL && pg->nopen >= pg->max) {
+			errno = EAGAIN;
+			return STORE_ERR_IO;
+		}
+	}
+}
+
+/* Counts a connection out that was counted in but never opened. */
+static void
+pg_conn_uncount(struct store_pg *pg)
+{
+	pthread_mutex_lock(&pg->mu);
+	pg->nopen--;
+	pthread_cond_signal(&pg->back);
+	pthread_mutex_unlock(&pg->mu);
+}
+
+/* An idle connection that is still alive, or a new one. NULL with *rc set
+ * on failure, STORE_ERR_IO also when max connections stayed in use for
+ * PG_WAIT_MS. */
 static struct store_pgconn *
 pg_conn_get(struct store *st, int *rc, char *errbuf, size_t errlen)
 {
 	struct store_pg *pg = st->pg;
 	struct store_pgconn *c;
+	struct timespec start;
 
-	pthread_mutex_lock(&pg->mu);
-	if ((c = pg->idle) != NULL) {
-		pg->idle = c->next;
-		pg->nidle--;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		pthread_mutex_lock(&pg->mu);
+		*rc = pg_conn_take(pg, &start, &c);
+		pthread_mutex_unlock(&pg->mu);
+		if (*rc != 0) {
+			store_msg(errbuf, errlen, "%s: all %u connections stay "
+			    "in use", pg->name, pg->max);
+			return NULL;
+		}
+		if (c == NULL || !pg_conn_stale(c))
+			break;
+		pg_conn_put(st, c, 1);   /* closed, counted out */
 	}
-	pthread_mutex_unlock(&pg->mu);
 	if (c != NULL)
 		return c;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		pg_conn_uncount(pg);
 		*rc = STORE_ERR_NOMEM;
 		return NULL;
 	}
 	if ((*rc = pg_connect(st, c, errbuf, errlen)) != 0) {
+		pg_conn_uncount(pg);
 		free(c);
 		return NULL;
 	}
-	pthread_mutex_lock(&pg->mu);
-	pg->nopen++;
-	pthread_mutex_unlock(&pg->mu);
 	return c;
 }
 
@@ -213,6 +343,7 @@ pg_conn_put(struct store *st, struct store_pgconn *c, int drop)
 		c = NULL;
 	} else
 		pg->nopen--;
+	pthread_cond_signal(&pg->back);
 	pthread_mutex_unlock(&pg->mu);
 	if (c != NULL) {
 		PQfinish(c->conn);
@@ -361,21 +492,28 @@ out:
 	return rc;
 }
 
-/* Applies migration v (1-based) in a transaction of its own. */
+/* Applies migration v (1-based) in a transaction of its own. On failure
+ * the server's reason goes into why (len bytes), kept before the ROLLBACK
+ * that would clear it. */
 static int
-pg_apply(PGconn *conn, int v)
+pg_apply(PGconn *conn, int v, char *why, size_t len)
 {
 	char sql[64];
 	int rc;
 
 	if ((rc = pg_simple(conn, "BEGIN", NULL)) != 0)
-		return rc;
+		goto fail;
 	snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations (version) "
 	    "VALUES (%d)", v);
 	if ((rc = pg_simple(conn, pg_migrations[v - 1], NULL)) == 0 &&
-	    (rc = pg_simple(conn, sql, NULL)) == 0)
-		return pg_simple(conn, "COMMIT", NULL);
+	    (rc = pg_simple(conn, sql, NULL)) == 0 &&
+	    (rc = pg_simple(conn, "COMMIT", NULL)) == 0)
+		return STORE_OK;
+	pg_why(conn, why, len);
 	(void)pg_simple(conn, "ROLLBACK", NULL);
+	return rc;
+fail:
+	pg_why(conn, why, len);
 	return rc;
 }
 
@@ -404,10 +542,9 @@ pg_migrate(struct store *st, PGconn *conn, char *errbuf, size_t errlen)
 		return STORE_ERR_SCHEMA;
 	}
 	for (; v < PG_VERSION; v++)
-		if ((rc = pg_apply(conn, v + 1)) != 0) {
+		if ((rc = pg_apply(conn, v + 1, why, sizeof(why))) != 0) {
 			store_msg(errbuf, errlen, "%s: cannot apply schema "
-			    "migration %d: %s", st->pg->name, v + 1,
-			    pg_why(conn, why, sizeof(why)));
+			    "migration %d: %s", st->pg->name, v + 1, why);
 			return rc;
 		}
 	if ((rc = pg_simple(conn, "SELECT pg_advisory_unlock(" PG_LOCK_KEY ")",
@@ -432,11 +569,24 @@ pg_close(struct store *st)
 			PQfinish(c->conn);
 			free(c);
 		}
+		pthread_cond_destroy(&st->pg->back);
 		pthread_mutex_destroy(&st->pg->mu);
 		free(st->pg->conninfo);
 		free(st->pg);
 	}
 	free(st);
+}
+
+/* A condition variable timed on CLOCK_MONOTONIC, as pg_conn_take waits. */
+static void
+pg_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
 }
 
 struct store *
@@ -454,7 +604,10 @@ store_pg_open(const char *uri, int *err, char *errbuf, size_t errlen)
 		goto fail;
 	}
 	st->ops = &store_pg_ops;
+	st->shared = 1;		/* the point of a database server */
 	pthread_mutex_init(&st->pg->mu, NULL);
+	pg_cond_init(&st->pg->back);
+	st->pg->max = PG_OPEN_MAX;
 	if ((st->pg->conninfo = strdup(uri)) == NULL)
 		goto fail;
 	if ((rc = pg_name(uri, st->pg->name, sizeof(st->pg->name), errbuf,
@@ -476,10 +629,42 @@ fail:
 	return NULL;
 }
 
+void
+store_pg_set_max(struct store *st, unsigned n)
+{
+	pthread_mutex_lock(&st->pg->mu);
+	st->pg->max = n > 0 ? n : 1;
+	pthread_cond_broadcast(&st->pg->back);
+	pthread_mutex_unlock(&st->pg->mu);
+}
+
 /* ---- transactions ------------------------------------------------------ */
 
-/* Takes a connection and runs begin on it; an idle connection the server
- * closed is reset and tried once more. */
+/* Closes every idle connection: one that failed predicts the others (a
+ * restart, a failover, a host gone), and each would cost a timeout. */
+static void
+pg_idle_drop(struct store *st)
+{
+	struct store_pg *pg = st->pg;
+	struct store_pgconn *c, *next;
+
+	pthread_mutex_lock(&pg->mu);
+	c = pg->idle;
+	pg->idle = NULL;
+	pg->nopen -= pg->nidle;
+	pg->nidle = 0;
+	pthread_cond_broadcast(&pg->back);
+	pthread_mutex_unlock(&pg->mu);
+	for (; c != NULL; c = next) {
+		next = c->next;
+		PQfinish(c->conn);
+		free(c);
+	}
+}
+
+/* Takes a connection and runs begin on it. When that fails with
+ * STORE_ERR_IO the idle connections go too, and one more try is made,
+ * on a new connection then. */
 static int
 pg_txn_begin(struct store *st, struct store_pgtxn *p, const char *begin)
 {
@@ -494,6 +679,7 @@ pg_txn_begin(struct store *st, struct store_pgtxn *p, const char *begin)
 		p->c = NULL;
 		if (rc != STORE_ERR_IO)
 			break;
+		pg_idle_drop(st);
 	}
 	return rc;
 }

@@ -27,6 +27,9 @@ static const char *const store_table_names[STORE_T_COUNT] = {
 	[STORE_T_EAB_KEYS] = "eab_keys",
 	[STORE_T_REVOKED] = "revoked",
 	[STORE_T_PENDING_AUTHZS] = "pending_authzs",
+	[STORE_T_USED_NONCES] = "used_nonces",
+	[STORE_T_LIMITS] = "limits",
+	[STORE_T_VALIDATIONS] = "validations",
 };
 
 const char *
@@ -118,10 +121,51 @@ store_open(const char *location, int *err, char *errbuf, size_t errlen)
 }
 
 void
+store_set_max_connections(struct store *st, unsigned n)
+{
+	if (st != NULL && st->ops == &store_pg_ops)
+		store_pg_set_max(st, n);
+}
+
+int
+store_in_use(const char *location, long *pid)
+{
+	*pid = 0;
+	if (location == NULL || *location == '\0')
+		return STORE_ERR_INVALID;
+	if (store_is_pg(location))
+		return 0;
+	return store_lmdb_in_use(location, pid);
+}
+
+void
 store_close(struct store *st)
 {
 	if (st != NULL)
 		st->ops->close(st);
+}
+
+int
+store_shared(const struct store *st)
+{
+	return st != NULL && st->shared;
+}
+
+uint64_t
+store_io_failures(const struct store *st)
+{
+	return st != NULL ? atomic_load_explicit(&st->io_failures,
+	    memory_order_relaxed) : 0;
+}
+
+/* Counts a STORE_ERR_IO of st; returns rc. */
+static int
+store_counted(struct store *st, int rc)
+{
+	if (rc == STORE_ERR_IO)
+		atomic_fetch_add_explicit(&st->io_failures, 1,
+		    memory_order_relaxed);
+	return rc;
 }
 
 int
@@ -149,7 +193,7 @@ store_read_begin(struct store *st, struct store_txn **txn)
 	if (st == NULL || txn == NULL)
 		return STORE_ERR_INVALID;
 	*txn = NULL;
-	return st->ops->read_begin(st, txn);
+	return store_counted(st, st->ops->read_begin(st, txn));
 }
 
 void
@@ -165,7 +209,7 @@ store_write(struct store *st, store_write_fn fn, void *arg)
 {
 	if (st == NULL || fn == NULL)
 		return STORE_ERR_INVALID;
-	return st->ops->write(st, fn, arg);
+	return store_counted(st, st->ops->write(st, fn, arg));
 }
 
 /* Checks what every record operation takes. */
@@ -190,7 +234,8 @@ store_get(struct store_txn *txn, enum store_table t, const void *key,
 		return STORE_ERR_INVALID;
 	if ((rc = store_check(txn, t, key, keylen)) != 0)
 		return rc;
-	return txn->st->ops->get(txn, t, key, keylen, val, vallen);
+	return store_counted(txn->st, txn->st->ops->get(txn, t, key, keylen,
+	    val, vallen));
 }
 
 int
@@ -206,7 +251,8 @@ store_put(struct store_txn *txn, enum store_table t, const void *key,
 		return rc;
 	if (!txn->write)
 		return STORE_ERR_READONLY;
-	return txn->st->ops->put(txn, t, key, keylen, val, vallen, flags);
+	return store_counted(txn->st, txn->st->ops->put(txn, t, key, keylen,
+	    val, vallen, flags));
 }
 
 int
@@ -219,7 +265,7 @@ store_del(struct store_txn *txn, enum store_table t, const void *key,
 		return rc;
 	if (!txn->write)
 		return STORE_ERR_READONLY;
-	return txn->st->ops->del(txn, t, key, keylen);
+	return store_counted(txn->st, txn->st->ops->del(txn, t, key, keylen));
 }
 
 int
@@ -235,8 +281,8 @@ store_scan(struct store_txn *txn, enum store_table t, const void *prefix,
 		prefix = "";
 	if (afterlen == 0)
 		after = NULL;
-	return txn->st->ops->scan(txn, t, prefix, prefixlen, after, afterlen,
-	    fn, arg);
+	return store_counted(txn->st, txn->st->ops->scan(txn, t, prefix,
+	    prefixlen, after, afterlen, fn, arg));
 }
 
 int

@@ -52,7 +52,7 @@ enum {
  * A table appended to enum store_table does not change it: store_open()
  * creates missing tables, and an older hearth never opens the new one.
  * PostgreSQL counts its own versions: the migrations store/pg.c applies,
- * recorded in its schema_migrations table (1 so far). */
+ * recorded in its schema_migrations table (2 so far). */
 #define STORE_SCHEMA_VERSION 1
 /* The longest key, in bytes, on every backend: LMDB's default limit, well
  * under PostgreSQL's btree entry limit (about 2,700 bytes). */
@@ -76,6 +76,11 @@ enum store_table {
 	STORE_T_EAB_KEYS,          /* EAB key id -> key record (holds the MAC key) */
 	STORE_T_REVOKED,           /* serial (bytes) -> fixed revocation record */
 	STORE_T_PENDING_AUTHZS,    /* account id '/' authz id -> "": still pending */
+	STORE_T_USED_NONCES,       /* issue time, replica, counter -> "": a nonce
+	                              redeemed (stores shared by replicas) */
+	STORE_T_LIMITS,            /* kind '/' key -> rate-limit state (shared) */
+	STORE_T_VALIDATIONS,       /* challenge id -> lease: challenges being
+	                              validated, and which replica runs each */
 	STORE_T_COUNT
 };
 /* The table's name, as stored ("accounts", ...). */
@@ -103,6 +108,31 @@ void store_close(struct store *st);
  * postgres://) rather than an LMDB directory. */
 int store_is_pg(const char *location);
 
+/*
+ * Whether another process has the LMDB store in directory location open
+ * (a server, or an admin command): 1 with *pid one such process, 0 when
+ * none (or no store there yet), or a negative STORE_* code. Asks the
+ * operating system about the locks LMDB holds on location/lock.mdb; call
+ * it before opening the store in this process. A PostgreSQL location gives
+ * 0: replicas share it by design.
+ */
+int store_in_use(const char *location, long *pid);
+
+/* PostgreSQL: at most n connections open at once (default 64); past it a
+ * transaction waits up to 5 s for one to be returned, then fails with
+ * STORE_ERR_IO. LMDB: nothing. Call it before the store is in use. */
+void store_set_max_connections(struct store *st, unsigned n);
+
+/* Nonzero when other processes may serve from the same store at once
+ * (PostgreSQL: replicas behind a load balancer), so what a single server
+ * keeps in memory (used nonces, rate counters) must live in the store. */
+int store_shared(const struct store *st);
+
+/* How many operations on st have failed with STORE_ERR_IO since it was
+ * opened (any thread): a caller that sees it grow during a request knows
+ * the database was unavailable. */
+uint64_t store_io_failures(const struct store *st);
+
 /* Schema version of the open store. */
 int store_schema_version(const struct store *st);
 
@@ -120,7 +150,9 @@ struct store_usage {
  * PostgreSQL: one query). 0 or STORE_ERR_INVALID / STORE_ERR_IO. */
 int store_usage(struct store *st, struct store_usage *out);
 
-/* A read transaction: a consistent snapshot until store_read_end(). */
+/* A read transaction: a consistent snapshot until store_read_end().
+ * PostgreSQL: STORE_ERR_IO also when the server cannot be reached within
+ * the connection's timeouts or all connections stay in use (above). */
 int store_read_begin(struct store *st, struct store_txn **txn);
 void store_read_end(struct store_txn *txn);
 
@@ -132,6 +164,18 @@ void store_read_end(struct store_txn *txn);
  * PostgreSQL: a statement that failed inside fn fails the write with its
  * code even when fn returned 0; writes that keep conflicting with other
  * writers (after 100 runs) give STORE_ERR_IO.
+ *
+ * Outcome unknown (PostgreSQL only): when the connection is lost while
+ * COMMIT is on its way, the server may have committed or not, and the
+ * write returns STORE_ERR_IO either way. So STORE_ERR_IO from store_write
+ * means "nothing kept, or everything kept", never part of it. A caller
+ * whose write is idempotent (it reads what it finds and writes the same
+ * result again: revocation, deactivation, a challenge lease, account
+ * lookup by key before creation) is safe when run again; one that creates
+ * new records under new random ids (a new order, a finalization's
+ * certificate) may leave the first attempt's records behind, as a client
+ * that gave up would, and must not sign or send before its write returned
+ * 0. LMDB has no such case: its commit is local.
  *
  * LMDB's group commit: calls made while another group commits wait, then go to
  * disk together (at most STORE_GROUP_MAX per group, with no waiting for

@@ -9,6 +9,7 @@
 #define HEARTH_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <lmdb.h>
@@ -58,6 +59,8 @@ struct store_pgtxn;
 struct store {
 	const struct store_ops *ops;
 	int schema;
+	int shared;		/* other processes serve from it (PostgreSQL) */
+	_Atomic uint64_t io_failures;	/* operations that gave STORE_ERR_IO */
 	/* PostgreSQL (pg.c); NULL for LMDB. */
 	struct store_pg *pg;
 	/* LMDB (lmdb.c, commit.c, table.c); unused for PostgreSQL. */
@@ -106,6 +109,15 @@ struct store *store_lmdb_open(const char *dir, int *err, char *errbuf,
     size_t errlen);
 struct store *store_pg_open(const char *uri, int *err, char *errbuf,
     size_t errlen);
+
+/* The keywords and values pg.c connects with (PQconnectdbParams, with
+ * expand_dbname): its defaults, then uri as dbname so that the URI's own
+ * settings win; kw and val hold at least 9 entries each, NULL-terminated. */
+void store_pg_params(const char *uri, const char **kw, const char **val);
+/* store_set_max_connections() on a PostgreSQL store (pg.c). */
+void store_pg_set_max(struct store *st, unsigned n);
+/* store_in_use() on an LMDB directory (lmdb.c). */
+int store_lmdb_in_use(const char *dir, long *pid);
 
 /* printf into errbuf when there is one (store.c). */
 void store_msg(char *errbuf, size_t errlen, const char *fmt, ...)

@@ -164,6 +164,16 @@ T.check("replaces is accepted once and shown in the order",
         r.status_code == 201 and r.json().get("replaces") == short_id, show(r))
 r = order(A, ["short.corp.internal"], replaces=short_id)
 problem("a second replacement is alreadyReplaced", r, 409, "alreadyReplaced")
+# The replacement is issued: the replaced certificate records it, so it
+# stays replaced once the replacing order is cleaned up (test_renewal.sh
+# reads this back with `hearth certs show`).
+classic_id = cert_id(classic["leaf"])
+successor = issue(A, ["classic.corp.internal"], replaces=classic_id)
+with open(os.path.join(WORK, "replaced.txt"), "w") as f:
+    f.write("%x %x\n" % (classic["leaf"].serial_number, successor["leaf"].serial_number))
+r = order(A, ["classic.corp.internal"], replaces=classic_id)
+problem("a certificate whose replacement was issued is alreadyReplaced", r, 409,
+        "alreadyReplaced")
 
 print("-- revoked", flush=True)
 r = C.post(C.dir["revokeCert"], {"certificate": b64(classic["der"])}, A)

@@ -4,7 +4,9 @@
 # same accounts and certificates from it (restart.py's phases): the
 # python3-acme account of the LMDB days still works, its orders and
 # certificate download, and its certificate can be revoked; hearth certs
-# reads the new store; a second migrate into the same database is refused.
+# reads the new store; a second migrate into the same database is refused;
+# a migrate while the server still runs on the LMDB store is refused, names
+# the server's process and writes nothing into the database.
 # Starts its own PostgreSQL server (pg.sh) whatever HEARTH_TEST_PG says.
 # fixed-ports: http-01 on 5002, DNS on 8053 (see loopback.sh)
 HEARTH_TEST_PG=
@@ -38,12 +40,19 @@ phase() {
 # ---- LMDB: issue, then stop -------------------------------------------------
 start_acme_server "$D" "$PORT"
 check "issue on the LMDB store" phase issue
+URI=$(pg_createdb hearth)
+check_not "migrate refuses while a server runs on the LMDB store" \
+	"$HEARTH_BIN" store migrate --from "$D" --to "$URI" >"$WORK/busy.txt" 2>&1
+cat "$WORK/busy.txt"
+check "and names the server's process" grep -q "in use by process $SERVER_PID " "$WORK/busy.txt"
+# nothing was written: not even the tables (the database is opened after the check)
+check "and leaves the database untouched" test "$("${PG_RUN[@]}" "$PG_BIN/psql" -XAtq \
+	-d "$URI" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0
 stop_server
 "$HEARTH_BIN" certs list --data "$D" >"$WORK/certs-lmdb.txt"
 check "the LMDB store holds a certificate" test -s "$WORK/certs-lmdb.txt"
 
 # ---- migrate -------------------------------------------------------------------
-URI=$(pg_createdb hearth)
 check_not "migrate refuses a directory without a store" \
 	"$HEARTH_BIN" store migrate --from "$WORK/nothing" --to "$URI"
 check_not "migrate refuses a target that is not PostgreSQL" \

@@ -8,6 +8,11 @@
  * malformed requests and other issuers. After crypto_ca_rotate, the
  * retired and the new intermediate each list only their own revocations,
  * and each answers OCSP for its own certificates only.
+ *
+ * Revocations are made through a second store handle, a second replica
+ * on PostgreSQL (acme/test_crl_ocsp_pg, on a server of the test's own):
+ * the first one's CRL and OCSP show them, and CRL numbers taken through
+ * either handle only grow.
  */
 #include "check.h"
 #include "crypto/pki_test.h"
@@ -20,8 +25,10 @@
 #include "acme_internal.h"
 #include "crypto.h"
 #include "store.h"
+#include "store/pgcase.h"
 
-static struct store *st;
+static struct store *st, *st2;  /* st2: the other replica (LMDB: st) */
+static char location[1024];
 static struct crypto_signer *signer;
 static time_t now;
 
@@ -57,9 +64,13 @@ store_reopen(void)
 	char err[256];
 	int e;
 
+	if (st2 != st)
+		store_close(st2);
 	store_close(st);
-	st = store_open(pt_path("db"), &e, err, sizeof(err));
-	return st != NULL ? 0 : -1;
+	st = store_open(location, &e, err, sizeof(err));
+	st2 = pgcase_uri() != NULL ? store_open(location, &e, err,
+	    sizeof(err)) : st;
+	return st != NULL && st2 != NULL ? 0 : -1;
 }
 
 /* Builds a CRL, writes it to crlN.der; returns its number (0 on failure). */
@@ -94,6 +105,24 @@ seed_chain_txn(struct store_txn *txn, void *arg)
 	ret = acme_record_put(txn, STORE_T_CERTS, sc[0], c);
 	cJSON_Delete(c);
 	return ret;
+}
+
+/* A revoked entry with no issuer, as versions before issuer ids wrote. */
+static int
+revoke_no_issuer_txn(struct store_txn *txn, void *arg)
+{
+	uint8_t key[ACME_SERIAL_MAX_BYTES], val[ACME_REVOKED_REC_LEN];
+	struct acme_revoked r;
+	size_t klen;
+
+	if (crypto_serial_parse(arg, key, &klen) != CRYPTO_OK)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	r.revoked_at = now - 5;
+	r.not_after = now + 86400;
+	r.reason = 1;
+	acme_revoked_encode(&r, val);
+	return store_put(txn, STORE_T_REVOKED, key, klen, val, sizeof(val), 0);
 }
 
 /* How many entries the CRL of s lists (current: also those of no issuer). */
@@ -154,6 +183,7 @@ test_rotation(void)
 	struct crypto_signer *cur = NULL, *old = NULL;
 	char old_id[65], new_id[65], id[65], dir[1024];
 	const char *sc[2];
+	size_t n_cur;
 	int e;
 
 	memset(&rp, 0, sizeof(rp));
@@ -191,6 +221,15 @@ test_rotation(void)
 	CHECK_EQ_INT(crl_entries(cur, 0), 1);
 	/* the current one also takes the revocations of no known issuer */
 	CHECK(crl_entries(cur, 1) > 1);
+	/* an entry written without its issuer goes by its certificate record:
+	 * it stays on the old intermediate's CRL, not the current one's */
+	n_cur = crl_entries(cur, 1);
+	sc[0] = "d4d4";
+	sc[1] = crypto_signer_chain_pem(old);
+	CHECK_EQ_INT(store_write(st, seed_chain_txn, sc), 0);
+	CHECK_EQ_INT(store_write(st, revoke_no_issuer_txn, (void *)"d4d4"), 0);
+	CHECK_EQ_INT(crl_entries(old, 0), 2);
+	CHECK_EQ_INT(crl_entries(cur, 1), n_cur);
 	sc[0] = "c3c3";         /* under the old one, not revoked */
 	sc[1] = crypto_signer_chain_pem(old);
 	CHECK_EQ_INT(store_write(st, seed_chain_txn, sc), 0);
@@ -205,10 +244,21 @@ test_crl(void)
 {
 	char cmd[2048];
 
+	struct acme_crl other;
+	uint64_t count = 0;
+
 	CHECK_EQ_INT(crl(1, 0), 1);
-	CHECK_EQ_INT(acme_cert_revoke(st, REVOKED, 1, now - 5), 0);
-	CHECK_EQ_INT(acme_cert_revoke(st, EXPIRED, 4, now - 5), 0);
+	/* revoked through the other replica: counted, listed here */
+	CHECK_EQ_INT(acme_cert_revoke(st2, REVOKED, 1, now - 5), 0);
+	CHECK_EQ_INT(acme_cert_revoke(st2, EXPIRED, 4, now - 5), 0);
+	CHECK_EQ_INT(acme_revocation_count(st, &count), 0);
+	CHECK_EQ_INT(count, 2);
 	CHECK_EQ_INT(crl(2, 1), 2);
+	/* the other replica's CRL takes the next number, then this one */
+	CHECK_EQ_INT(acme_crl_build(st2, signer, 1, now, 86400, &other), 0);
+	CHECK_EQ_INT(other.number, 3);
+	CHECK_EQ_INT(other.entries, 1);
+	acme_crl_clear(&other);
 	snprintf(cmd, sizeof(cmd), "openssl crl -inform DER -in %s -CAfile %s "
 	    "-noout -text 2>&1", pt_path("crl2.der"), pt_path("ca/intermediate.crt"));
 	CHECK(pt_output_has(cmd, "verify OK"));
@@ -222,7 +272,7 @@ test_crl(void)
 	/* the number only grows, also after the store is reopened */
 	CHECK_EQ_INT(store_reopen(), 0);
 	if (st != NULL)
-		CHECK_EQ_INT(crl(3, 1), 3);
+		CHECK_EQ_INT(crl(3, 1), 4);
 }
 
 /* Asks s with openssl's request for serial under issuer (a certificate
@@ -323,8 +373,14 @@ main(void)
 	p.now = now - 3600;
 	CHECK_EQ_INT(crypto_ca_create(pt_path("ca"), &p, &gen), 0);
 	signer = crypto_signer_open(pt_path("ca"), NULL, 0, NULL, &e);
-	st = store_open(pt_path("db"), &e, err, sizeof(err));
-	CHECK(signer != NULL && st != NULL);
+	if (pgcase_uri() != NULL)
+		CHECK_EQ_INT(pgcase_reset(location, sizeof(location)), 0);
+	else
+		snprintf(location, sizeof(location), "%s", pt_path("db"));
+	st = store_open(location, &e, err, sizeof(err));
+	st2 = pgcase_uri() != NULL ? store_open(location, &e, err,
+	    sizeof(err)) : st;
+	CHECK(signer != NULL && st != NULL && st2 != NULL);
 	if (signer != NULL && st != NULL && store_write(st, seed_txn, NULL) == 0) {
 		test_crl();
 		if (st != NULL)
@@ -332,6 +388,8 @@ main(void)
 		if (st != NULL)
 			test_rotation();
 	}
+	if (st2 != st)
+		store_close(st2);
 	store_close(st);
 	crypto_signer_free(signer);
 	crypto_cleanup();

@@ -67,6 +67,7 @@ get(const char *method, const char *path, struct acme_response *r)
 struct seed {
 	const char *serial, *ari, *account;
 	time_t nb, na, revoked;
+	const char *successor;       /* "replacedByCert", or NULL */
 };
 
 static int
@@ -85,6 +86,8 @@ seed_txn(struct store_txn *txn, void *arg)
 	cJSON_AddNumberToObject(c, "notAfter", (double)s->na);
 	if (s->revoked != 0)
 		cJSON_AddNumberToObject(c, "revoked", (double)s->revoked);
+	if (s->successor != NULL)
+		cJSON_AddStringToObject(c, "replacedByCert", s->successor);
 	ids = cJSON_AddArrayToObject(c, "identifiers");
 	e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "type", "dns");
@@ -99,7 +102,7 @@ static void
 seed_cert(const char *serial, const char *ari, const char *account,
     time_t nb, time_t na, time_t revoked)
 {
-	struct seed s = { serial, ari, account, nb, na, revoked };
+	struct seed s = { serial, ari, account, nb, na, revoked, NULL };
 
 	CHECK_EQ_INT(store_write(st, seed_txn, &s), 0);
 }
@@ -302,6 +305,22 @@ claim(const char *account, const char *ident, const char *order_id,
 	return ret == 1 ? (int)c.r.problem : ret == 0 ? 0 : -100;
 }
 
+/* A certificate whose replacement was issued stays replaced after the
+ * replacing order is cleaned up: finalize marks it (replacedByCert), and
+ * no order record is needed to refuse another claim. */
+static void
+test_replaced_for_good(void)
+{
+	struct seed s = { "ab8c01", CERT_ID, "00000000dddddddddddddddd",
+	    NOW - DAY, NOW + 89 * DAY, 0, "ab8c03" };
+
+	/* the record as finalize leaves it: no live claim, a successor */
+	CHECK_EQ_INT(store_write(st, seed_txn, &s), 0);
+	CHECK_EQ_INT(claim("00000000dddddddddddddddd", "a.corp.internal",
+	    "000000000000000000000010", "pending", NOW + DAY),
+	    ACME_P_ALREADY_REPLACED);
+}
+
 static void
 test_replaces(void)
 {
@@ -325,6 +344,7 @@ test_replaces(void)
 	CHECK_EQ_INT(claim("00000000dddddddddddddddd", "a.corp.internal",
 	    "00000000000000000000000f", "valid", NOW + DAY),
 	    ACME_P_ALREADY_REPLACED);
+	test_replaced_for_good();
 }
 
 /* ---- profiles and replaces through newOrder ---- */

@@ -7,20 +7,29 @@
  * STORE_ERR_IO and a message without the password; scans longer than one
  * batch whose callback reads and writes other tables; a connection the
  * server closed replaced without the caller noticing; usage; backup
- * refused; and an LMDB store copied into PostgreSQL record for record.
+ * refused; an LMDB store copied into PostgreSQL record for record; a
+ * failed migration's reason kept; the connection defaults (timeouts,
+ * keepalives) applied, and the URI's own values winning over them; a
+ * statement stuck on a lock failing with STORE_ERR_IO; a server that
+ * accepts but never answers refused within the connect timeout; and the
+ * cap on open connections.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "pgcase.h"
 #include "store.h"
+#include "store_internal.h"
 
 #define SCAN_RECORDS 700	/* more than two of pg.c's batches */
 
@@ -115,13 +124,14 @@ test_migrations(void)
 		pthread_join(th[i], (void **)&st[i]);
 	CHECK(query1("SELECT count(*) || '/' || max(version) FROM "
 	    "schema_migrations", buf, sizeof(buf)) == 0);
-	CHECK_EQ_STR(buf, "1/1");
+	CHECK_EQ_STR(buf, "2/2");
 	CHECK(query1("SELECT count(*) FROM pg_tables WHERE schemaname = "
 	    "'public'", buf, sizeof(buf)) == 0);
 	CHECK_EQ_INT(atoi(buf), STORE_T_COUNT + 1);
 	for (i = 0; i < 4; i++) {
 		if (st[i] != NULL)
-			CHECK_EQ_INT(store_schema_version(st[i]), 1);
+			CHECK_EQ_INT(store_schema_version(st[i]), 2);
+		CHECK(st[i] == NULL || store_shared(st[i]));
 		store_close(st[i]);
 	}
 
@@ -138,8 +148,23 @@ test_migrations(void)
 	store_close(st[0]);
 	CHECK(query1("SELECT count(*) FROM schema_migrations", buf,
 	    sizeof(buf)) == 0);
-	CHECK_EQ_STR(buf, "1");
+	CHECK_EQ_STR(buf, "2");
+
+	/* A database of the first schema gets migration 2 alone. */
+	CHECK_EQ_INT(pgcase_exec("DROP TABLE used_nonces, limits, validations; "
+	    "DELETE FROM schema_migrations WHERE version = 2"), 0);
+	if ((st[0] = open_ok(uri)) == NULL)
+		return;
+	CHECK_EQ_INT(store_schema_version(st[0]), 2);
+	CHECK_EQ_INT(get_str(st[0], STORE_T_ACCOUNTS, "acct-1", buf,
+	    sizeof(buf)), 0);
+	CHECK_EQ_INT(get_str(st[0], STORE_T_VALIDATIONS, "x", buf,
+	    sizeof(buf)), STORE_NOTFOUND);
+	store_close(st[0]);
 }
+
+/* The message of open_fails' last refusal. */
+static char last_refusal[512];
 
 /* Expects store_open(loc) to fail with want and a message beginning with
  * begin and not holding avoid. */
@@ -158,6 +183,7 @@ open_fails(const char *loc, int want, const char *begin, const char *avoid)
 	if (avoid != NULL)
 		CHECK(strstr(errbuf, avoid) == NULL);
 	fprintf(stderr, "refused as expected: %s\n", errbuf);
+	snprintf(last_refusal, sizeof(last_refusal), "%s", errbuf);
 }
 
 static void
@@ -386,6 +412,200 @@ test_copy(void)
 	rmdir(dir);
 }
 
+/* ---- failures, timeouts, limits ------------------------------------------ */
+
+static void
+test_migration_reason(void)
+{
+	char uri[1024];
+
+	if (pgcase_reset(uri, sizeof(uri)) != 0) {
+		CHECK(0);
+		return;
+	}
+	/* A table of the first migration's already there: its reason shows,
+	 * kept from before the ROLLBACK that clears libpq's message. */
+	CHECK_EQ_INT(pgcase_exec("CREATE TABLE meta (x integer)"), 0);
+	open_fails(uri, STORE_ERR_INTERNAL, "postgresql://postgres@", NULL);
+	CHECK(strstr(last_refusal, "cannot apply schema migration 1: ") !=
+	    NULL);
+	CHECK(strstr(last_refusal, "\"meta\" already exists") != NULL);
+}
+
+/* Connects as pg.c does to loc and reads the setting name, through
+ * PQconninfo (libpq's) or SHOW (the server's), into out. */
+static int
+param_of(const char *loc, const char *name, int server, char *out,
+    size_t len)
+{
+	const char *kw[16], *val[16];
+	PQconninfoOption *o, *opts = NULL;
+	PGconn *c;
+	PGresult *r = NULL;
+	char sql[128];
+	int ok = 0;
+
+	store_pg_params(loc, kw, val);
+	c = PQconnectdbParams(kw, val, 1);
+	out[0] = '\0';
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "%s: %s", loc, PQerrorMessage(c));
+	} else if (server) {
+		snprintf(sql, sizeof(sql), "SHOW %s", name);
+		r = PQexec(c, sql);
+		if ((ok = PQresultStatus(r) == PGRES_TUPLES_OK))
+			snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
+	} else if ((opts = PQconninfo(c)) != NULL) {
+		for (o = opts; o->keyword != NULL; o++)
+			if (strcmp(o->keyword, name) == 0 && o->val != NULL) {
+				snprintf(out, len, "%s", o->val);
+				ok = 1;
+			}
+	}
+	PQconninfoFree(opts);
+	PQclear(r);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+static void
+test_defaults(void)
+{
+	char uri[1024], loc[1300], buf[64];
+
+	if (pgcase_reset(uri, sizeof(uri)) != 0) {
+		CHECK(0);
+		return;
+	}
+	CHECK_EQ_INT(param_of(uri, "connect_timeout", 0, buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "5");
+	CHECK_EQ_INT(param_of(uri, "keepalives", 0, buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "1");
+	CHECK_EQ_INT(param_of(uri, "tcp_user_timeout", 0, buf, sizeof(buf)),
+	    0);
+	CHECK_EQ_STR(buf, "10000");
+	CHECK_EQ_INT(param_of(uri, "statement_timeout", 1, buf, sizeof(buf)),
+	    0);
+	CHECK_EQ_STR(buf, "10s");
+	CHECK_EQ_INT(param_of(uri, "idle_in_transaction_session_timeout", 1,
+	    buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "1min");
+	/* What the URI says wins. */
+	snprintf(loc, sizeof(loc), "%s&connect_timeout=2&options=-c%%20"
+	    "statement_timeout%%3D750ms", uri);
+	CHECK_EQ_INT(param_of(loc, "connect_timeout", 0, buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "2");
+	CHECK_EQ_INT(param_of(loc, "statement_timeout", 1, buf, sizeof(buf)),
+	    0);
+	CHECK_EQ_STR(buf, "750ms");
+	CHECK_EQ_INT(param_of(loc, "keepalives", 0, buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "1");
+}
+
+/* A write waiting on a lock another session holds ends with the
+ * statement timeout (the URI's, short here) as STORE_ERR_IO. */
+static void
+test_statement_timeout(void)
+{
+	struct kv p = { STORE_T_CERTS, "0b", "cert" };
+	char uri[1024], loc[1300];
+	struct store *st;
+	PGconn *locker;
+	PGresult *r;
+
+	if (pgcase_reset(uri, sizeof(uri)) != 0 || (st = open_ok(uri)) == NULL)
+		return;
+	store_close(st);
+	snprintf(loc, sizeof(loc), "%s&options=-c%%20statement_timeout%%3D300",
+	    uri);
+	if ((st = open_ok(loc)) == NULL)
+		return;
+	locker = PQconnectdb(pgcase_uri());
+	r = PQexec(locker, "BEGIN; LOCK TABLE certs IN ACCESS EXCLUSIVE MODE");
+	CHECK_EQ_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	CHECK_EQ_INT(store_write(st, put_fn, &p), STORE_ERR_IO);
+	CHECK(store_io_failures(st) >= 1);
+	PQclear(PQexec(locker, "ROLLBACK"));
+	PQfinish(locker);
+	CHECK_EQ_INT(store_write(st, put_fn, &p), 0);	/* and then it works */
+	store_close(st);
+}
+
+/* A "server" that completes the TCP handshake (the kernel does) but never
+ * answers: the store gives up after connect_timeout with STORE_ERR_IO. */
+static void
+test_connect_timeout(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	char loc[128], errbuf[512] = "";
+	int fd, err = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 4) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+		CHECK(0);
+		return;
+	}
+	snprintf(loc, sizeof(loc), "postgresql://hearth@127.0.0.1:%u/hearth"
+	    "?sslmode=disable", ntohs(sa.sin_port));
+	CHECK(store_open(loc, &err, errbuf, sizeof(errbuf)) == NULL);
+	CHECK_EQ_INT(err, STORE_ERR_IO);
+	CHECK(strstr(errbuf, "timeout") != NULL);
+	fprintf(stderr, "refused as expected: %s\n", errbuf);
+	close(fd);
+}
+
+struct waiter {
+	struct store *st;
+	int rc;
+};
+
+static void *
+waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	struct store_txn *txn;
+
+	if ((w->rc = store_read_begin(w->st, &txn)) == 0)
+		store_read_end(txn);
+	return NULL;
+}
+
+static void
+test_connection_cap(void)
+{
+	struct store_txn *a, *b, *c = NULL;
+	struct store_usage u;
+	struct waiter w;
+	char uri[1024];
+	struct store *st;
+	pthread_t th;
+
+	if (pgcase_reset(uri, sizeof(uri)) != 0 || (st = open_ok(uri)) == NULL)
+		return;
+	store_set_max_connections(st, 2);
+	CHECK_EQ_INT(store_read_begin(st, &a), 0);
+	CHECK_EQ_INT(store_read_begin(st, &b), 0);
+	/* Both in use: the third waits for its deadline, then gives up. */
+	CHECK_EQ_INT(store_read_begin(st, &c), STORE_ERR_IO);
+	CHECK_EQ_INT(store_usage(st, &u), STORE_ERR_IO);
+	/* One given back while another waits: the waiter gets it. */
+	w.st = st;
+	w.rc = 1;
+	CHECK_EQ_INT(pthread_create(&th, NULL, waiter_main, &w), 0);
+	store_read_end(a);
+	pthread_join(th, NULL);
+	CHECK_EQ_INT(w.rc, 0);
+	CHECK_EQ_INT(store_usage(st, &u), 0);
+	CHECK(u.readers_used <= 2);
+	store_read_end(b);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -399,5 +619,10 @@ main(void)
 	test_long_scan();
 	test_reconnect();
 	test_copy();
+	test_migration_reason();
+	test_defaults();
+	test_statement_timeout();
+	test_connect_timeout();
+	test_connection_cap();
 	return CHECK_DONE();
 }

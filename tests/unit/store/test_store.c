@@ -180,6 +180,7 @@ test_create_reopen(void)
 	CHECK_EQ_INT(sb.st_mode & 0777, 0700);
 	CHECK_EQ_INT(store_schema_version(st), STORE_SCHEMA_VERSION);
 	CHECK_EQ_INT(store_map_size(st), STORE_MAP_INITIAL);
+	CHECK(!store_shared(st));
 	CHECK_EQ_INT(get_str(st, STORE_T_META, STORE_META_SCHEMA_KEY, buf,
 	    sizeof(buf)), STORE_OK);
 	CHECK_EQ_STR(buf, "1");
@@ -206,7 +207,8 @@ test_tables(void)
 	static const char *names[STORE_T_COUNT] = { "meta", "accounts",
 	    "account_by_key", "orders", "order_by_account", "authzs",
 	    "authz_by_account", "challenges", "challenge_by_token", "certs",
-	    "cert_by_account", "eab_keys", "revoked", "pending_authzs" };
+	    "cert_by_account", "eab_keys", "revoked", "pending_authzs",
+	    "used_nonces", "limits", "validations" };
 	char dir[512], buf[64];
 	struct store *st;
 	int i;
@@ -680,6 +682,7 @@ test_ceiling(struct big *b)
 	b->count = 80;
 	CHECK_EQ_INT(store_write(st, big_put_fn, b), STORE_ERR_FULL);
 	CHECK_EQ_INT(store_map_size(st), STORE_MAP_INITIAL);
+	CHECK(!store_shared(st));
 	CHECK_EQ_INT(big_check(st, b, 0, 1), 0);
 	CHECK_EQ_INT(put_str(st, STORE_T_META, "after", "ok", 0), 0);
 	CHECK_EQ_INT(get_str(st, STORE_T_META, "after", buf, sizeof(buf)), 0);
