@@ -370,6 +370,12 @@ const cJSON *acme_cert_rec_identifiers(struct store_txn *txn, const cJSON *c,
     cJSON **order);
 /* 1 when the record needs no order record (it carries its identifiers). */
 int acme_cert_rec_standalone(const cJSON *c);
+/* The RFC 9773 certificate identifier of the record c stored under serial
+ * (lower-case hex): the stored "ari" of older records, else made from
+ * "issuer" (the AKI key identifier in hex) and the serial, without parsing
+ * the certificate. 0, or -1 when the record holds neither. */
+int acme_cert_rec_ari(const cJSON *c, const char *serial,
+    char out[CRYPTO_ARI_ID_MAX]);
 
 /* ---- revocation records (revoked.c) ---- */
 
@@ -619,6 +625,12 @@ int acme_chall_due_set(struct store_txn *txn, const char *chall_id, cJSON *c,
  * validated, failed, deactivated or removed). */
 void acme_authz_pending_del(struct store_txn *txn, const char *account,
     const char *id);
+/* Once authorization az is valid, keeps only challenge kept, the one that
+ * validated it (the only one RFC 8555 §7.1.4 has it list): the others'
+ * records are deleted and az's "challenges" names kept alone; the caller
+ * writes az. Called in a write. 0 or a STORE_* code. */
+int acme_authz_challenges_trim(struct store_txn *txn, cJSON *az,
+    const char *kept);
 const char *acme_chall_type_name(enum acme_challenge_type t);
 int acme_chall_type_parse(const char *s, enum acme_challenge_type *t);
 

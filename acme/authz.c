@@ -259,6 +259,31 @@ acme_authz_pending_del(struct store_txn *txn, const char *account,
 		(void)store_del(txn, STORE_T_PENDING_AUTHZS, key, (size_t)n);
 }
 
+int
+acme_authz_challenges_trim(struct store_txn *txn, cJSON *az, const char *kept)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(az, "challenges");
+	cJSON *only;
+	const cJSON *id;
+	int ret;
+
+	cJSON_ArrayForEach(id, list) {
+		if (!cJSON_IsString(id) || strcmp(id->valuestring, kept) == 0)
+			continue;
+		ret = store_del(txn, STORE_T_CHALLENGES, id->valuestring,
+		    strlen(id->valuestring));
+		if (ret != STORE_OK && ret != STORE_NOTFOUND)
+			return ret;
+	}
+	if ((only = cJSON_CreateArray()) == NULL ||
+	    !cJSON_AddItemToArray(only, cJSON_CreateString(kept)) ||
+	    !cJSON_ReplaceItemInObjectCaseSensitive(az, "challenges", only)) {
+		cJSON_Delete(only);
+		return STORE_ERR_NOMEM;
+	}
+	return STORE_OK;
+}
+
 /* ---- rendering ---- */
 
 /* The challenge object (RFC 8555 §8). */

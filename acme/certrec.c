@@ -2,19 +2,23 @@
  * certrec.c: the certificate record, the one place that knows its layout.
  *
  * A record (STORE_T_CERTS, keyed by the serial in lower-case hex) is JSON:
- * "account", "order", "profile", "identifiers" (as ordered), "ari" (the
- * RFC 9773 certID, so renewal information never parses DER), "der" (the
+ * "account", "order", "profile", "identifiers" (as ordered), "der" (the
  * leaf, base64url DER), "issuer" (the issuing intermediate's key id in hex,
- * crypto_signer_issuer_id), "notBefore", "notAfter", "issued", and once
- * revoked "revoked" and "reason"; renewal.c adds "replacedBy" (the order
- * claiming to replace it) and finalize "replacedByCert" (the serial that
- * did).
+ * crypto_signer_issuer_id, which is also the leaf's AKI key identifier),
+ * "notBefore", "notAfter", "issued", and once revoked "revoked" and
+ * "reason"; renewal.c adds "replacedBy" (the order claiming to replace it)
+ * and finalize "replacedByCert" (the serial that did). The RFC 9773 certID
+ * is "issuer" and the serial in base64url (acme_cert_rec_ari), so renewal
+ * information never parses DER; records written before held it as "ari",
+ * as a record would whose leaf's AKI were not the issuer id.
  *
  * The intermediate's certificate is kept once per issuer in the meta table
  * ("chain/" and the issuer id), not once per certificate: a record is about
- * 1.2 KB, small enough for LMDB to keep several on a page. Records written
- * before this layout hold "pem" and "chain" instead; every reader here takes
- * both, so nothing is rewritten.
+ * 1.25 KB, so three share a 4 KB LMDB page. Serials begin with the issuance
+ * time (crypto/cert.c), so a record is appended at the table's right edge
+ * (STORE_PUT_APPEND) and pages stay full. Records written before this
+ * layout hold "pem" and "chain" instead; every reader here takes both, so
+ * nothing is rewritten.
  */
 #include "acme_internal.h"
 
@@ -69,10 +73,13 @@ add_der(cJSON *c, const struct crypto_leaf *leaf)
 	return ret;
 }
 
+/* The record of r; NULL when out of memory. The leaf's certID is stored
+ * only when acme_cert_rec_ari would not make the same from issuer and the
+ * serial (the signer's AKI is always its key id, so it never is). */
 static cJSON *
 rec_build(const struct acme_cert_rec *r, const char *issuer)
 {
-	char ari[CRYPTO_ARI_ID_MAX];
+	char ari[CRYPTO_ARI_ID_MAX], mine[CRYPTO_ARI_ID_MAX];
 	cJSON *c = cJSON_CreateObject();
 
 	if (c == NULL || crypto_cert_ari_id(r->leaf->der, r->leaf->der_len, ari,
@@ -80,12 +87,14 @@ rec_build(const struct acme_cert_rec *r, const char *issuer)
 		cJSON_Delete(c);
 		return NULL;
 	}
-	cJSON_AddStringToObject(c, "ari", ari);
+	cJSON_AddStringToObject(c, "issuer", issuer);
+	if (acme_cert_rec_ari(c, r->leaf->serial, mine) != 0 ||
+	    strcmp(ari, mine) != 0)
+		cJSON_AddStringToObject(c, "ari", ari);
 	cJSON_AddStringToObject(c, "profile", r->profile);
 	cJSON_AddItemToObject(c, "identifiers", cJSON_Duplicate(r->identifiers, 1));
 	cJSON_AddStringToObject(c, "account", r->account);
 	cJSON_AddStringToObject(c, "order", r->order);
-	cJSON_AddStringToObject(c, "issuer", issuer);
 	cJSON_AddNumberToObject(c, "notBefore", (double)r->leaf->not_before);
 	cJSON_AddNumberToObject(c, "notAfter", (double)r->leaf->not_after);
 	cJSON_AddNumberToObject(c, "issued", (double)r->issued);
@@ -109,7 +118,8 @@ acme_cert_rec_put(struct store_txn *txn, const struct acme_cert_rec *r)
 	else if ((ret = chain_keep(txn, issuer, chain)) == 0)
 		/* A serial is never reused: refuse rather than overwrite. */
 		ret = store_put(txn, STORE_T_CERTS, r->leaf->serial,
-		    strlen(r->leaf->serial), text, strlen(text), STORE_PUT_NEW);
+		    strlen(r->leaf->serial), text, strlen(text),
+		    STORE_PUT_NEW | STORE_PUT_APPEND);
 	free(text);
 	cJSON_Delete(c);
 	return ret;
@@ -214,4 +224,62 @@ int
 acme_cert_rec_standalone(const cJSON *c)
 {
 	return cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(c, "identifiers"));
+}
+
+static int
+hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* Lower-case hex (even length, at most 2 * cap digits) to bytes; the count or -1. */
+static int
+unhex(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = strlen(s), i;
+	int hi, lo;
+
+	if (n == 0 || n % 2 != 0 || n / 2 > cap)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		hi = hex_digit(s[2 * i]);
+		lo = hex_digit(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (int)(n / 2);
+}
+
+int
+acme_cert_rec_ari(const cJSON *c, const char *serial,
+    char out[CRYPTO_ARI_ID_MAX])
+{
+	const char *stored = acme_json_str(c, "ari");
+	const char *issuer = acme_json_str(c, "issuer");
+	uint8_t kid[32], sn[21];
+	int kn, sl, n;
+
+	if (stored != NULL)
+		return snprintf(out, CRYPTO_ARI_ID_MAX, "%s", stored) <
+		    CRYPTO_ARI_ID_MAX ? 0 : -1;
+	/* The serial's DER INTEGER contents: a 0x00 before a high bit. */
+	if (issuer == NULL || serial == NULL ||
+	    (kn = unhex(issuer, kid, sizeof(kid))) < 0 ||
+	    (sl = unhex(serial, sn + 1, sizeof(sn) - 1)) < 0)
+		return -1;
+	sn[0] = 0;
+	if ((n = crypto_b64url_encode(kid, (size_t)kn, out,
+	    CRYPTO_ARI_ID_MAX - 1)) < 0)
+		return -1;
+	out[n] = '.';
+	if (crypto_b64url_encode((sn[1] & 0x80) ? sn : sn + 1,
+	    (size_t)sl + ((sn[1] & 0x80) ? 1 : 0), out + n + 1,
+	    CRYPTO_ARI_ID_MAX - (size_t)n - 1) < 0)
+		return -1;
+	return 0;
 }

@@ -4,8 +4,8 @@
  * (§4.2), and the "replaces" claim of a newOrder (§5), which marks a
  * certificate as replaced in the same write as the order.
  *
- * What ARI needs is on the certificate record, written at issuance: "ari"
- * (the identifier, computed once from the DER), notBefore/notAfter,
+ * What ARI needs is on the certificate record, written at issuance: the
+ * identifier (acme_cert_rec_ari: "issuer" and the serial), notBefore/notAfter,
  * "revoked", "account", "identifiers"; and "replacedBy", the order that
  * claimed it. Nothing here parses a certificate.
  */
@@ -107,9 +107,10 @@ static cJSON *
 cert_by_id(struct store_txn *txn, const struct acme_cert_id *id)
 {
 	cJSON *c = acme_record_get(txn, STORE_T_CERTS, id->serial);
-	const char *ari = acme_json_str(c, "ari");
+	char ari[CRYPTO_ARI_ID_MAX];
 
-	if (c != NULL && (ari == NULL || strcmp(ari, id->text) != 0)) {
+	if (c != NULL && (acme_cert_rec_ari(c, id->serial, ari) != 0 ||
+	    strcmp(ari, id->text) != 0)) {
 		cJSON_Delete(c);
 		c = NULL;
 	}

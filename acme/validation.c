@@ -642,6 +642,9 @@ validation_store_txn(struct store_txn *txn, void *arg)
 			    cJSON_CreateString("valid"));
 			cJSON_ReplaceItemInObjectCaseSensitive(az, "expires",
 			    cJSON_CreateNumber((double)(j->now + ACME_AUTHZ_VALID_LIFETIME)));
+			if ((ret = acme_authz_challenges_trim(txn, az,
+			    j->job->challenge_id)) != 0)
+				goto out;
 		}
 	} else {
 		err = cJSON_CreateObject();

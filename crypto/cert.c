@@ -1,7 +1,7 @@
 /*
  * cert.c: builds X.509 v3 certificates (RFC 5280): Names, the extensions the
- * CA uses, the TBSCertificate with a random serial, and the signature through
- * key.c. It decides nothing about profiles; ca.c and leaf.c choose the
+ * CA uses, the TBSCertificate with a time-ordered serial, and the signature
+ * through key.c. It decides nothing about profiles; ca.c and leaf.c choose the
  * extensions. No files, no parsing of untrusted input.
  */
 #include "pki_internal.h"
@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const uint8_t oid_basic[] = { 0x55, 0x1d, 0x13 };
 static const uint8_t oid_key_usage[] = { 0x55, 0x1d, 0x0f };
@@ -223,14 +224,35 @@ pki_name(struct pki_buf *b, const char *org, const char *cn)
 	pki_der_wrap(b, PKI_DER_SEQ, mark);
 }
 
-/* 16 random bytes, positive, without a leading zero byte. */
+/*
+ * A serial is 16 bytes: a format octet 0x01 (keeps it positive and 16 bytes
+ * long in DER), the issuance time as 32 bits of seconds and 16 bits of a
+ * second's fraction (big-endian), then 72 bits from the CSPRNG (CA/Browser
+ * Forum BR 7.1 asks for at least 64). Serials therefore sort by issuance,
+ * so the store's certificate table (keyed by serial) grows at its right
+ * edge and keeps its pages full; uniqueness rests on the random part and is
+ * still checked where a record is written.
+ */
 static int
 new_serial(uint8_t serial[CRYPTO_SERIAL_BYTES])
 {
-	do {
-		if (crypto_random(serial, CRYPTO_SERIAL_BYTES) != 0)
-			return CRYPTO_ERR_INTERNAL;
-	} while (serial[0] == 0);
+	struct timespec ts;
+	uint32_t sec, frac;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+		return CRYPTO_ERR_INTERNAL;
+	sec = (uint32_t)ts.tv_sec;
+	frac = (uint32_t)(((uint64_t)ts.tv_nsec << 16) / 1000000000u);
+	serial[0] = CRYPTO_SERIAL_FORMAT;
+	serial[1] = (uint8_t)(sec >> 24);
+	serial[2] = (uint8_t)(sec >> 16);
+	serial[3] = (uint8_t)(sec >> 8);
+	serial[4] = (uint8_t)sec;
+	serial[5] = (uint8_t)(frac >> 8);
+	serial[6] = (uint8_t)frac;
+	if (crypto_random(serial + CRYPTO_SERIAL_TIME_BYTES,
+	    CRYPTO_SERIAL_BYTES - CRYPTO_SERIAL_TIME_BYTES) != 0)
+		return CRYPTO_ERR_INTERNAL;
 	return CRYPTO_OK;
 }
 

@@ -62,7 +62,11 @@ enum {
 #define CRYPTO_POLICY_MAX_RULES 256  /* rules of one name policy */
 #define CRYPTO_RSA_MIN_BITS    2048
 #define CRYPTO_RSA_MAX_BITS    4096
-#define CRYPTO_SERIAL_BYTES    16    /* 128-bit random serials */
+/* Serials: 16 bytes, the format octet, 48 bits of issuance time, then 72
+ * bits from the CSPRNG (crypto/cert.c), so they sort by issuance. */
+#define CRYPTO_SERIAL_BYTES    16
+#define CRYPTO_SERIAL_FORMAT   0x01
+#define CRYPTO_SERIAL_TIME_BYTES 7   /* format octet and 48 bits of time */
 #define CRYPTO_THUMBPRINT_LEN  43    /* base64url(SHA-256), no padding */
 
 const char *crypto_strerror(int err);
@@ -469,7 +473,8 @@ struct crypto_leaf {
  * the profile; CRYPTO_ERR_PARSE/UNSUPPORTED/KEY_SIZE, CRYPTO_ERR_NAME,
  * CRYPTO_ERR_VALIDITY) and takes KeyUsage and EKU from the profile
  * (keyEncipherment only for RSA keys); an unknown profile is
- * CRYPTO_ERR_INVALID. 128-bit random serial; BasicConstraints CA:FALSE; AKI
+ * CRYPTO_ERR_INVALID. A 16-byte serial that begins with the issuance time
+ * and ends with 72 random bits; BasicConstraints CA:FALSE; AKI
  * and SKI; CRL Distribution Points and Authority Information Access when
  * the signer has a pki_url. CRYPTO_ERR_UNAVAILABLE while the signer process
  * is being restarted. out->der is freed with crypto_leaf_clear(). */

@@ -8,6 +8,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
 #include <wolfssl/wolfcrypt/random.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include "crypto.h"
 
@@ -35,5 +36,16 @@ const uint8_t *crypto_signer_cert_der(const struct crypto_signer *s, size_t *len
  * open/read into a NUL-terminated malloc'd buffer. CRYPTO_ERR_IO (errno
  * kept) or CRYPTO_ERR_TOO_LARGE. Secrets go through crypto_secret_read(). */
 int crypto_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Public-key validation (NIST SP 800-56A rev. 3 §5.6.2.3.3) of key, just
+ * imported from the uncompressed point x, y (flen bytes each) on P-256,
+ * P-384 or P-521: both coordinates below the field prime, and the point on
+ * the curve (so not the point at infinity, which has no such encoding).
+ * These curves have cofactor 1, so such a point has order n: the further
+ * n*Q == O of wc_ecc_check_key, a scalar multiplication as costly as an
+ * ECDSA verification, cannot fail for it and is not repeated (spki.c).
+ * 0 or CRYPTO_ERR_PARSE. */
+int crypto_ec_point_check(ecc_key *key, const uint8_t *x, const uint8_t *y,
+    size_t flen);
 
 #endif

@@ -241,8 +241,7 @@ parse_ec(const cJSON *obj, struct crypto_jwk *jwk)
 	if ((ret = jwk_ecc_load(jwk, &key)) != 0)
 		return ret;
 	/* SP 800-56A 5.6.2.3: coordinates in range, on the curve, order n. */
-	if (wc_ecc_check_key(&key) != 0)
-		ret = CRYPTO_ERR_PARSE;
+	ret = crypto_ec_point_check(&key, jwk->x, jwk->y, jwk->coord_len);
 	wc_ecc_free(&key);
 	return ret;
 }

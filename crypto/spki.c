@@ -94,6 +94,50 @@ rsa_check(const struct pki_der *params, const struct pki_tlv *bits)
 	return CRYPTO_OK;
 }
 
+/* The field primes, big-endian (FIPS 186-4 §D.1.2). */
+static const uint8_t p256[32] = {
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+static const uint8_t p384[48] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* 1 when the flen-byte big-endian v is below the prime of that size
+ * (P-521's is 2^521 - 1: 0x01 then 65 bytes of 0xff). */
+static int
+below_prime(const uint8_t *v, size_t flen)
+{
+	size_t i;
+
+	if (flen == sizeof(p256))
+		return memcmp(v, p256, flen) < 0;
+	if (flen == sizeof(p384))
+		return memcmp(v, p384, flen) < 0;
+	if (flen != 66)
+		return 0;
+	if (v[0] != 0x01)
+		return v[0] == 0x00;
+	for (i = 1; i < flen; i++)
+		if (v[i] != 0xff)
+			return 1;
+	return 0;
+}
+
+int
+crypto_ec_point_check(ecc_key *key, const uint8_t *x, const uint8_t *y,
+    size_t flen)
+{
+	if (!below_prime(x, flen) || !below_prime(y, flen) ||
+	    wc_ecc_point_is_on_curve(&key->pubkey, key->idx) != 0)
+		return CRYPTO_ERR_PARSE;
+	return CRYPTO_OK;
+}
+
 /* The curve's named OID, then an uncompressed point that is on it. */
 static int
 ec_check(const struct pki_der *params, const struct pki_tlv *bits,
@@ -123,8 +167,8 @@ ec_check(const struct pki_der *params, const struct pki_tlv *bits,
 	if (wc_ecc_init(&key) != 0)
 		return CRYPTO_ERR_INTERNAL;
 	ret = wc_ecc_import_x963_ex(bits->val + 1, (word32)(bits->val_len - 1),
-	    &key, id) != 0 || wc_ecc_check_key(&key) != 0 ?
-	    CRYPTO_ERR_PARSE : CRYPTO_OK;
+	    &key, id) != 0 ? CRYPTO_ERR_PARSE :
+	    crypto_ec_point_check(&key, bits->val + 2, bits->val + 2 + flen, flen);
 	wc_ecc_free(&key);
 	return ret;
 }

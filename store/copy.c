@@ -3,7 +3,8 @@
  * store.h functions only, so it works between any two backends (`hearth
  * store migrate` copies LMDB into PostgreSQL with it). The source is read
  * in one snapshot, in key order, COPY_BATCH records at a time; each batch
- * is one write into the target. Never logs.
+ * is one write into the target, appended (STORE_PUT_APPEND: keys come in
+ * order, so an LMDB target's pages end full). Never logs.
  */
 #include "store_internal.h"
 
@@ -84,7 +85,8 @@ copy_put_fn(struct store_txn *txn, void *arg)
 
 	for (i = 0; i < b->n; i++)
 		if ((rc = store_put(txn, b->t, b->rec[i].key, b->rec[i].keylen,
-		    b->rec[i].val, b->rec[i].vallen, STORE_PUT_NEW)) != 0)
+		    b->rec[i].val, b->rec[i].vallen,
+		    STORE_PUT_NEW | STORE_PUT_APPEND)) != 0)
 			return rc;
 	return STORE_OK;
 }

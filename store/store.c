@@ -244,7 +244,7 @@ store_put(struct store_txn *txn, enum store_table t, const void *key,
 {
 	int rc;
 
-	if ((flags & ~(unsigned)STORE_PUT_NEW) != 0 ||
+	if ((flags & ~(unsigned)(STORE_PUT_NEW | STORE_PUT_APPEND)) != 0 ||
 	    (val == NULL && vallen != 0))
 		return STORE_ERR_INVALID;
 	if ((rc = store_check(txn, t, key, keylen)) != 0)

@@ -217,6 +217,10 @@ int store_get(struct store_txn *txn, enum store_table t, const void *key,
     size_t keylen, const void **val, size_t *vallen);
 
 #define STORE_PUT_NEW 0x1   /* fail with STORE_EXISTS instead of replacing */
+/* A hint, same result with or without it: key most likely sorts after every
+ * key of t (keys that begin with a time). LMDB then appends and leaves full
+ * pages behind instead of splitting the last one in half. */
+#define STORE_PUT_APPEND 0x2
 int store_put(struct store_txn *txn, enum store_table t, const void *key,
     size_t keylen, const void *val, size_t vallen, unsigned flags);
 

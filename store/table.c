@@ -85,8 +85,14 @@ store_lmdb_put(struct store_txn *txn, enum store_table t, const void *key,
 	k.mv_size = keylen;
 	v.mv_data = val != NULL ? (void *)val : (void *)"";
 	v.mv_size = vallen;
-	rc = mdb_put(txn->txn, txn->st->dbi[t], &k, &v,
-	    (flags & STORE_PUT_NEW) ? MDB_NOOVERWRITE : 0);
+	rc = MDB_KEYEXIST;
+	/* MDB_APPEND refuses a key not above the last one before it changes
+	 * anything; the ordinary put then decides. */
+	if (flags & STORE_PUT_APPEND)
+		rc = mdb_put(txn->txn, txn->st->dbi[t], &k, &v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(txn->txn, txn->st->dbi[t], &k, &v,
+		    (flags & STORE_PUT_NEW) ? MDB_NOOVERWRITE : 0);
 	if (rc == MDB_MAP_FULL)
 		txn->mapfull = 1;
 	return store_lmdb_err(rc);

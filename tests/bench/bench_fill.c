@@ -293,7 +293,8 @@ authz_validate(struct store_txn *txn, const struct fill_item *it,
 		cJSON_ReplaceItemInObjectCaseSensitive(az, "expires",
 		    cJSON_CreateNumber((double)(it->t + ACME_AUTHZ_VALID_LIFETIME)));
 		acme_authz_pending_del(txn, account, azid);
-		if ((ret = acme_record_put(txn, STORE_T_CHALLENGES, it->az.chall[0], c)) == 0)
+		if ((ret = acme_authz_challenges_trim(txn, az, it->az.chall[0])) == 0 &&
+		    (ret = acme_record_put(txn, STORE_T_CHALLENGES, it->az.chall[0], c)) == 0)
 			ret = acme_record_put(txn, STORE_T_AUTHZS, azid, az);
 	}
 	cJSON_Delete(c);

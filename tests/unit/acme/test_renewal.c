@@ -78,7 +78,10 @@ seed_txn(struct store_txn *txn, void *arg)
 	int ret;
 
 	cJSON_AddStringToObject(c, "account", s->account);
-	cJSON_AddStringToObject(c, "ari", s->ari);
+	if (s->ari != NULL)      /* an older record */
+		cJSON_AddStringToObject(c, "ari", s->ari);
+	else                     /* a record of today: the certID from these */
+		cJSON_AddStringToObject(c, "issuer", "abcdef1234567890");
 	cJSON_AddNumberToObject(c, "notBefore", (double)s->nb);
 	cJSON_AddNumberToObject(c, "notAfter", (double)s->na);
 	if (s->revoked != 0)
@@ -216,6 +219,36 @@ test_renewal_info(void)
 	get("GET", ACME_PATH_RENEWAL_INFO "/" CERT_ID, &r);
 	CHECK_EQ_INT(r.status, 200);
 	check_window(&r, NOW - 3600, NOW);
+	acme_response_clear(&r);
+}
+
+/* Records written today hold no "ari": the certID is made from "issuer"
+ * and the serial, with a sign octet only when the serial needs one. */
+static void
+test_renewal_info_derived(void)
+{
+	struct acme_response r;
+	char ari[CRYPTO_ARI_ID_MAX];
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "issuer", "abcdef1234567890");
+	CHECK_EQ_INT(acme_cert_rec_ari(c, "ab8c02", ari), 0);
+	CHECK_EQ_STR(ari, AKI ".AKuMAg");
+	CHECK_EQ_INT(acme_cert_rec_ari(c, "018c01", ari), 0);
+	CHECK_EQ_STR(ari, AKI ".AYwB");
+	CHECK_EQ_INT(acme_cert_rec_ari(c, "18c01", ari), -1);   /* odd */
+	CHECK_EQ_INT(acme_cert_rec_ari(c, "AB8C02", ari), -1);  /* not ours */
+	cJSON_DeleteItemFromObject(c, "issuer");
+	CHECK_EQ_INT(acme_cert_rec_ari(c, "ab8c02", ari), -1);
+	cJSON_Delete(c);
+
+	seed_cert("018c01", NULL, OTHER_ACCOUNT, NOW - DAY, NOW + 89 * DAY, 0);
+	get("GET", ACME_PATH_RENEWAL_INFO "/" AKI ".AYwB", &r);
+	CHECK_EQ_INT(r.status, 200);
+	check_window(&r, NOW - DAY + 60 * DAY, NOW - DAY + 75 * DAY);
+	acme_response_clear(&r);
+	get("GET", ACME_PATH_RENEWAL_INFO "/AAAAAAAAAAA.AYwB", &r);
+	CHECK_EQ_INT(r.status, 404);
 	acme_response_clear(&r);
 }
 
@@ -423,6 +456,7 @@ main(void)
 	test_cert_id();
 	if (a != NULL) {
 		test_renewal_info();
+		test_renewal_info_derived();
 		test_replaces();
 		test_directory();
 		test_new_order();

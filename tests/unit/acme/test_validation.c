@@ -17,6 +17,8 @@
 #define NOW 1800000000
 #define CID "00000000cccccccccccccccc"
 #define AID "00000000aaaaaaaaaaaaaaaa"
+#define CID2 "00000000ccccccccccccccc2"   /* pending siblings of CID */
+#define CID3 "00000000ccccccccccccccc3"
 #define ACCOUNT_URI "https://ca.test/acme/account/00000000dddddddddddddddd"
 
 static struct store *st;
@@ -44,7 +46,7 @@ seed_txn(struct store_txn *txn, void *arg)
 	cJSON_AddStringToObject(az, "status", "pending");
 	cJSON_AddNumberToObject(az, "expires", NOW + 3600);
 	cJSON_AddItemToObject(az, "challenges", cJSON_CreateStringArray(
-	    (const char *[]){ CID }, 1));
+	    (const char *[]){ CID2, CID, CID3 }, 3));
 	cJSON_AddStringToObject(c, "authz", AID);
 	cJSON_AddStringToObject(c, "type", s->type);
 	cJSON_AddStringToObject(c, "token", "tok");
@@ -53,6 +55,12 @@ seed_txn(struct store_txn *txn, void *arg)
 	ret = acme_record_put(txn, STORE_T_AUTHZS, AID, az);
 	if (ret == 0)
 		ret = acme_record_put(txn, STORE_T_CHALLENGES, CID, c);
+	cJSON_ReplaceItemInObjectCaseSensitive(c, "status",
+	    cJSON_CreateString("pending"));
+	if (ret == 0)
+		ret = acme_record_put(txn, STORE_T_CHALLENGES, CID2, c);
+	if (ret == 0)
+		ret = acme_record_put(txn, STORE_T_CHALLENGES, CID3, c);
 	cJSON_Delete(az);
 	cJSON_Delete(c);
 	return ret;
@@ -97,6 +105,30 @@ outcome(void)
 	return out;
 }
 
+/* How many challenges the authorization lists and how many of CID's
+ * siblings are still stored, as "listed/stored". */
+static const char *
+kept(void)
+{
+	static char out[16];
+	struct store_txn *txn;
+	const void *v;
+	size_t vl;
+	cJSON *az;
+	int n = 0;
+
+	if (store_read_begin(st, &txn) != 0)
+		return "?";
+	az = acme_record_get(txn, STORE_T_AUTHZS, AID);
+	n += store_get(txn, STORE_T_CHALLENGES, CID2, strlen(CID2), &v, &vl) == 0;
+	n += store_get(txn, STORE_T_CHALLENGES, CID3, strlen(CID3), &v, &vl) == 0;
+	store_read_end(txn);
+	snprintf(out, sizeof(out), "%d/%d", cJSON_GetArraySize(
+	    cJSON_GetObjectItemCaseSensitive(az, "challenges")), n);
+	cJSON_Delete(az);
+	return out;
+}
+
 static void
 drain_queue(void)
 {
@@ -121,14 +153,18 @@ test_http01(void)
 	r.http_status = 200;
 	r.body = (const uint8_t *)ka;
 	r.body_len = strlen(ka);
+	CHECK_EQ_STR(kept(), "3/2");
 	acme_validation_done(a, &job, &r, NOW);
 	CHECK_EQ_STR(outcome(), "valid");
+	/* a valid authorization keeps only the challenge that validated it */
+	CHECK_EQ_STR(kept(), "1/0");
 
 	seed("http-01", "a.corp.internal", 0, 0, &job);
 	r.body = (const uint8_t *)"tok.OTHER";
 	r.body_len = 9;
 	acme_validation_done(a, &job, &r, NOW);
 	CHECK_EQ_STR(outcome(), "invalid incorrectResponse");
+	CHECK_EQ_STR(kept(), "3/2");
 
 	seed("http-01", "a.corp.internal", 0, 0, &job);
 	r.http_status = 404;

@@ -304,7 +304,7 @@ bad_args_fn(struct store_txn *txn, void *arg)
 	    STORE_ERR_INVALID);
 	CHECK_EQ_INT(store_put(txn, STORE_T_ORDERS, "k", 1, NULL, 1, 0),
 	    STORE_ERR_INVALID);
-	CHECK_EQ_INT(store_put(txn, STORE_T_ORDERS, "k", 1, "v", 1, 0x2),
+	CHECK_EQ_INT(store_put(txn, STORE_T_ORDERS, "k", 1, "v", 1, 0x4),
 	    STORE_ERR_INVALID);
 	CHECK_EQ_INT(store_del(txn, STORE_T_ORDERS, "k", 0), STORE_ERR_INVALID);
 	CHECK_EQ_INT(store_del(txn, STORE_T_ORDERS, key511, 512),
@@ -968,6 +968,45 @@ test_unreachable(void)
 	rmtree(base);
 }
 
+/* STORE_PUT_APPEND is a hint: a key below the last one, an existing key
+ * with and without STORE_PUT_NEW, all end as without it. */
+static void
+test_append(struct store *st)
+{
+	static const char *keys[] = { "t05", "t07", "t06" };
+	struct store_txn *txn = NULL;
+	struct collect c;
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		CHECK_EQ_INT(put_str(st, STORE_T_CERTS, keys[i], keys[i],
+		    STORE_PUT_NEW | STORE_PUT_APPEND), 0);
+	CHECK_EQ_INT(put_str(st, STORE_T_CERTS, "t07", "again",
+	    STORE_PUT_NEW | STORE_PUT_APPEND), STORE_EXISTS);
+	CHECK_EQ_INT(put_str(st, STORE_T_CERTS, "t05", "again",
+	    STORE_PUT_NEW | STORE_PUT_APPEND), STORE_EXISTS);
+	CHECK_EQ_INT(get_str(st, STORE_T_CERTS, "t07", buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "t07");
+	CHECK_EQ_INT(put_str(st, STORE_T_CERTS, "t07", "new",
+	    STORE_PUT_APPEND), 0);
+	CHECK_EQ_INT(get_str(st, STORE_T_CERTS, "t07", buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "new");
+	CHECK_EQ_INT(get_str(st, STORE_T_CERTS, "t06", buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "t06");
+	memset(&c, 0, sizeof(c));
+	CHECK_EQ_INT(store_read_begin(st, &txn), 0);
+	CHECK_EQ_INT(store_scan(txn, STORE_T_CERTS, "t0", 2, NULL, 0,
+	    collect_fn, &c), 0);
+	store_read_end(txn);
+	CHECK_EQ_INT(c.n, 3);
+	CHECK_EQ_STR(c.keys[0], "t05");
+	CHECK_EQ_STR(c.keys[1], "t06");
+	CHECK_EQ_STR(c.keys[2], "t07");
+	for (i = 0; i < 3; i++)
+		CHECK_EQ_INT(del_str(st, STORE_T_CERTS, keys[i]), 0);
+}
+
 int
 main(void)
 {
@@ -987,6 +1026,7 @@ main(void)
 	if (mkcase(dir, sizeof(dir), "records") == 0) {
 		if ((st = open_ok(dir)) != NULL) {
 			test_put_del(st);
+			test_append(st);
 			test_arguments(st);
 			test_abort(st);
 			test_scan(st);
