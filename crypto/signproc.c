@@ -430,9 +430,8 @@ answer_take(struct crypto_signer *s, uint8_t cmd, uint32_t seq,
 }
 
 /* Sends the launcher request cmd (SPAWN_CMD or NEXT_CMD) under the next
- * sequence number, without waiting: a launcher that leaves requests
- * queued this long is not answering. 0 with *seq set, or -1. Under the
- * lock. */
+ * sequence number, without waiting: a launcher whose socket is full is
+ * not answering anyway. 0 with *seq set, or -1. Under the lock. */
 static int
 launcher_ask(struct crypto_signer *s, char cmd, uint32_t *seq)
 {
