@@ -270,6 +270,8 @@ struct crypto_signer {
 	enum pki_remote_state remote_state;
 	int launcher_fd;            /* socket to the launcher process, or -1 */
 	pid_t launcher_pid;
+	uint32_t launcher_seq;      /* the last request sent to the launcher */
+	uint32_t spawn_seq;         /* the SPAWN request PKI_REMOTE_ASKED awaits */
 	struct pki_signer_cfg cfg;
 	uint8_t *cert_der;
 	size_t cert_len;

@@ -37,6 +37,13 @@
  * checked (its signer's key loaded, its certificate the one found, a
  * ping) before the caller uses it.
  *
+ * The launcher answers SPAWN_CMD and NEXT_CMD, in order, with one fixed-size
+ * record (struct launcher_answer) that names the command and echoes the
+ * sequence number of the request it answers. A reader that gave up at its
+ * deadline leaves its answer in the socket; the next reader drops it (and
+ * closes the socket it carries), so a late answer never puts the parent
+ * one answer behind (answer_take).
+ *
  * A call waits at most CRYPTO_SIGNER_TIMEOUT seconds for the lock and as
  * long again for the answer (poll). A signer process that does not answer
  * in time, or is gone, is replaced: the call asks the launcher for a new
@@ -72,6 +79,8 @@
                                       for the signers it starts from now on */
 #define NEXT_CMD     'N'           /* parent to launcher: a launcher for the
                                       intermediate ca_dir holds now, if another */
+#define ASK_LEN      5             /* SPAWN_CMD, NEXT_CMD: the command byte,
+                                      then the request's sequence number */
 #define LAUNCHED_MAX 16            /* launchers a launcher forked, still running */
 /* A CONFIG_CMD message: the command byte, the profile count (1 byte), the
  * profiles, the rule count (2 bytes), and per rule its kind (1 byte), text
@@ -111,12 +120,18 @@ static const struct op_entry op_table[] = {
 	{ PKI_OP_CERT, PKI_OP_CERT_MAX, pki_op_cert },
 };
 
-/* The launcher's answer to NEXT_CMD, with the new launcher's socket
- * (SCM_RIGHTS) when pid is positive. */
-struct next_answer {
-	int32_t status;            /* CRYPTO_OK, or why ca_dir could not be read */
-	int32_t pid;               /* the new launcher; 0: the same intermediate */
-	uint32_t id_len;           /* key id of ca_dir/intermediate.crt, <= 32 */
+/* The launcher's answer to SPAWN_CMD and to NEXT_CMD, one size for both,
+ * with a socket (SCM_RIGHTS) when pid is positive: the new signer
+ * process's (SPAWN_CMD) or the new launcher's (NEXT_CMD). */
+struct launcher_answer {
+	uint8_t cmd;               /* the command answered */
+	uint8_t reserved[3];       /* 0 */
+	uint32_t seq;              /* the sequence number of its request */
+	int32_t status;            /* CRYPTO_OK, or why it failed */
+	int32_t pid;               /* the new process; NEXT_CMD: 0 when ca_dir
+	                              holds the same intermediate */
+	uint32_t id_len;           /* NEXT_CMD: key id of ca_dir/intermediate.crt,
+	                              <= 32; SPAWN_CMD: 0 */
 	uint8_t id[32];
 };
 
@@ -363,24 +378,78 @@ msg_take(int sock, void *msg, size_t len, int *fd, long long deadline)
 	return 0;
 }
 
-/* The launcher's answer to SPAWN_CMD: the new signer's pid and, when it is
- * positive, its socket. 0; 1 at the deadline; -1 when the launcher is gone
- * or answered without a process. */
-static int
-fd_take(int sock, pid_t *pid, int *fd, long long deadline)
+/* Takes the launcher's answer to the SPAWN_CMD remote_state awaits: the
+ * new signer process's socket (fd) becomes remote_fd, state
+ * PKI_REMOTE_LOADING; an answer without a process gives PKI_REMOTE_DOWN. */
+static void
+spawn_adopt(struct crypto_signer *s, const struct launcher_answer *a, int fd)
 {
-	int32_t p = -1;
+	if (a->status != CRYPTO_OK || a->pid <= 0 || a->id_len != 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		s->remote_state = PKI_REMOTE_DOWN;
+		return;
+	}
+	s->remote_fd = fd;
+	s->remote_pid = (pid_t)a->pid;
+	s->remote_state = PKI_REMOTE_LOADING;
+}
+
+/*
+ * The launcher's answer to request (cmd, seq) into a, with its socket in
+ * *fd (else -1). Answers to earlier requests, whose readers gave up at
+ * their deadline, come first and are dropped with their socket; but the
+ * answer to the SPAWN_CMD remote_state still awaits is taken on the way
+ * (spawn_adopt). 0; 1 at the deadline; -1 when the launcher is gone or an
+ * answer is malformed or answers a later request. Under the lock.
+ */
+static int
+answer_take(struct crypto_signer *s, uint8_t cmd, uint32_t seq,
+    struct launcher_answer *a, int *fd, long long deadline)
+{
 	int r;
 
-	if ((r = msg_take(sock, &p, sizeof(p), fd, deadline)) != 0)
-		return r;
-	if (p <= 0 || *fd < 0) {
+	for (;;) {
+		if ((r = msg_take(s->launcher_fd, a, sizeof(*a), fd, deadline)) != 0)
+			return r;
+		if (a->cmd == cmd && a->seq == seq)
+			return 0;
+		if (a->cmd == SPAWN_CMD && a->seq == s->spawn_seq &&
+		    s->remote_state == PKI_REMOTE_ASKED) {
+			spawn_adopt(s, a, *fd);
+			*fd = -1;
+			continue;
+		}
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
-		return -1;
+		if ((a->cmd != SPAWN_CMD && a->cmd != NEXT_CMD) ||
+		    (int32_t)(a->seq - seq) >= 0)
+			return -1;   /* not an answer the launcher sends in order */
 	}
-	*pid = (pid_t)p;
+}
+
+/* Sends the launcher request cmd (SPAWN_CMD or NEXT_CMD) under the next
+ * sequence number, without waiting: a launcher whose socket is full is
+ * not answering anyway. 0 with *seq set, or -1. Under the lock. */
+static int
+launcher_ask(struct crypto_signer *s, char cmd, uint32_t *seq)
+{
+	uint8_t m[ASK_LEN];
+	uint32_t q = s->launcher_seq + 1;
+	ssize_t n;
+
+	if (s->launcher_fd < 0)
+		return -1;
+	m[0] = (uint8_t)cmd;
+	memcpy(m + 1, &q, sizeof(q));
+	while ((n = send(s->launcher_fd, m, sizeof(m),
+	    MSG_NOSIGNAL | MSG_DONTWAIT)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(m))
+		return -1;
+	s->launcher_seq = q;
+	*seq = q;
 	return 0;
 }
 
@@ -400,11 +469,8 @@ remote_drop(struct crypto_signer *s)
 static void
 remote_restart(struct crypto_signer *s)
 {
-	char c = SPAWN_CMD;
-
 	remote_drop(s);
-	if (s->launcher_fd >= 0 &&
-	    send(s->launcher_fd, &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+	if (launcher_ask(s, SPAWN_CMD, &s->spawn_seq) == 0)
 		s->remote_state = PKI_REMOTE_ASKED;
 }
 
@@ -418,7 +484,7 @@ static int
 remote_ready(struct crypto_signer *s, long long deadline)
 {
 	int32_t status = CRYPTO_ERR_UNAVAILABLE;
-	pid_t pid = -1;
+	struct launcher_answer a;
 	int fd, r;
 
 	if (s->remote_state == PKI_REMOTE_UP)
@@ -426,14 +492,13 @@ remote_ready(struct crypto_signer *s, long long deadline)
 	if (s->remote_state == PKI_REMOTE_DOWN)
 		remote_restart(s);
 	if (s->remote_state == PKI_REMOTE_ASKED) {
-		if ((r = fd_take(s->launcher_fd, &pid, &fd, deadline)) != 0) {
+		if ((r = answer_take(s, SPAWN_CMD, s->spawn_seq, &a, &fd,
+		    deadline)) != 0) {
 			if (r < 0)
 				s->remote_state = PKI_REMOTE_DOWN;
 			return CRYPTO_ERR_UNAVAILABLE;
 		}
-		s->remote_fd = fd;
-		s->remote_pid = pid;
-		s->remote_state = PKI_REMOTE_LOADING;
+		spawn_adopt(s, &a, fd);
 	}
 	if (s->remote_state != PKI_REMOTE_LOADING)
 		return CRYPTO_ERR_UNAVAILABLE;
@@ -825,19 +890,12 @@ msg_pass(int sock, const void *msg, size_t len, int fd)
 	(void)sendmsg(sock, &m, MSG_NOSIGNAL);
 }
 
-/* Passes the new signer's pid and socket (fd < 0: none) to the parent. */
+/* In the launcher, for SPAWN_CMD seq: ends the current signer process,
+ * starts the next and passes its pid and socket to the parent. */
 static void
-fd_pass(int sock, pid_t pid, int fd)
+launcher_spawn(struct launch *l, uint32_t seq)
 {
-	int32_t p = (int32_t)pid;
-
-	msg_pass(sock, &p, sizeof(p), fd);
-}
-
-/* In the launcher: ends the current signer process, starts the next. */
-static void
-launcher_spawn(struct launch *l)
-{
+	struct launcher_answer a;
 	int sv[2] = { -1, -1 }, bufsz = 4 * (int)WIRE_FRAG;
 	pid_t pid = -1, self = getpid();
 
@@ -855,7 +913,12 @@ launcher_spawn(struct launch *l)
 		close(sv[1]);
 		l->child = pid;
 	}
-	fd_pass(LAUNCHER_FD, pid, pid > 0 ? sv[0] : -1);
+	memset(&a, 0, sizeof(a));
+	a.cmd = SPAWN_CMD;
+	a.seq = seq;
+	a.status = pid > 0 ? CRYPTO_OK : CRYPTO_ERR_INTERNAL;
+	a.pid = pid > 0 ? (int32_t)pid : 0;
+	msg_pass(LAUNCHER_FD, &a, sizeof(a), pid > 0 ? sv[0] : -1);
 	if (sv[0] >= 0)
 		close(sv[0]);
 }
@@ -952,7 +1015,7 @@ launched_reap(struct launch *l)
  * of l: the CA directory, passphrase and settings), or fails with a->status
  * set. Returns the parent's end of the new launcher's socket, or -1. */
 static int
-launcher_fork(struct launch *l, struct next_answer *a)
+launcher_fork(struct launch *l, struct launcher_answer *a)
 {
 	int sv[2];
 	pid_t pid, self = getpid();
@@ -981,17 +1044,19 @@ launcher_fork(struct launch *l, struct next_answer *a)
 	return sv[0];
 }
 
-/* In a launcher, for NEXT_CMD: reads the key id of ca_dir/intermediate.crt
- * and, when it is not the one this launcher is pinned to, forks a
- * launcher for it; answers with struct next_answer. */
+/* In a launcher, for NEXT_CMD seq: reads the key id of
+ * ca_dir/intermediate.crt and, when it is not the one this launcher is
+ * pinned to, forks a launcher for it; answers with the new one's socket. */
 static void
-launcher_next(struct launch *l)
+launcher_next(struct launch *l, uint32_t seq)
 {
-	struct next_answer a;
+	struct launcher_answer a;
 	size_t len = 0;
 	int fd = -1;
 
 	memset(&a, 0, sizeof(a));
+	a.cmd = NEXT_CMD;
+	a.seq = seq;
 	launched_reap(l);
 	a.status = dir_key_id(l->ca_dir, a.id, &len);
 	a.id_len = (uint32_t)len;
@@ -1010,6 +1075,7 @@ static void __attribute__((noreturn))
 launcher_main(int fd, pid_t parent, struct launch *l)
 {
 	static uint8_t msg[CONFIG_MSG_MAX];
+	uint32_t seq;
 	ssize_t n;
 
 	narrow(fd, LAUNCHER_FD, parent);
@@ -1021,12 +1087,17 @@ launcher_main(int fd, pid_t parent, struct launch *l)
 			break;
 		if ((size_t)n > sizeof(msg))
 			continue;                  /* over the cap: ignored */
-		if (msg[0] == SPAWN_CMD && n == 1)
-			launcher_spawn(l);
-		else if (msg[0] == CONFIG_CMD)
+		if (msg[0] == CONFIG_CMD) {
 			launcher_config(l, msg + 1, (size_t)n - 1);
-		else if (msg[0] == NEXT_CMD && n == 1)
-			launcher_next(l);
+			continue;
+		}
+		if (n != ASK_LEN)
+			continue;
+		memcpy(&seq, msg + 1, sizeof(seq));
+		if (msg[0] == SPAWN_CMD)
+			launcher_spawn(l, seq);
+		else if (msg[0] == NEXT_CMD)
+			launcher_next(l, seq);
 	}
 	if (l->child > 0) {
 		(void)kill(l->child, SIGKILL);
@@ -1147,25 +1218,15 @@ config_encode(const struct crypto_policy *pol,
 }
 
 /* Hands the launcher the new settings and has it replace the signer
- * process. An answer to an earlier SPAWN_CMD still on its way is taken
- * first, so answers stay in step. Under the lock. */
+ * process. An answer to an earlier SPAWN_CMD still on its way is dropped
+ * by the next reader (answer_take): the launcher answers in order. Under
+ * the lock. */
 static int
 remote_reconfigure(struct crypto_signer *s, const uint8_t *msg, size_t len)
 {
-	long long deadline = mono_ms() + CALL_TIMEOUT_MS;
-	pid_t pid;
-	int fd;
-
-	if (s->remote_state == PKI_REMOTE_ASKED) {
-		if (fd_take(s->launcher_fd, &pid, &fd, deadline) > 0)
-			return CRYPTO_ERR_UNAVAILABLE;
-		if (fd >= 0)
-			close(fd);
-		s->remote_state = PKI_REMOTE_DOWN;
-	}
 	remote_drop(s);
-	if (s->launcher_fd < 0 ||
-	    dgram_send(s->launcher_fd, msg, len, deadline) != (ssize_t)len)
+	if (s->launcher_fd < 0 || dgram_send(s->launcher_fd, msg, len,
+	    mono_ms() + CALL_TIMEOUT_MS) != (ssize_t)len)
 		return CRYPTO_ERR_UNAVAILABLE;
 	remote_restart(s);
 	return CRYPTO_OK;
@@ -1215,49 +1276,29 @@ crypto_signer_reconfigure(struct crypto_signer *s,
 
 /* ---- a rotated intermediate: the successor handle ---- */
 
-/* Takes the answer to a SPAWN_CMD still on its way, so that the next
- * answer the launcher sends is the one to the next command. Under the
- * lock. 0, or CRYPTO_ERR_UNAVAILABLE at the deadline. */
-static int
-launcher_settle(struct crypto_signer *s, long long deadline)
-{
-	pid_t pid = -1;
-	int fd, r;
-
-	if (s->remote_state != PKI_REMOTE_ASKED)
-		return CRYPTO_OK;
-	if ((r = fd_take(s->launcher_fd, &pid, &fd, deadline)) > 0)
-		return CRYPTO_ERR_UNAVAILABLE;
-	if (r == 0) {
-		s->remote_fd = fd;
-		s->remote_pid = pid;
-		s->remote_state = PKI_REMOTE_LOADING;
-	} else
-		s->remote_state = PKI_REMOTE_DOWN;
-	return CRYPTO_OK;
-}
-
 /* Asks cur's launcher for a launcher of the intermediate ca_dir holds now
  * (NEXT_CMD) and checks the answer: *fd is the new launcher's socket, or
- * -1 when a->pid is 0 (the same intermediate). */
+ * -1 when a->pid is 0 (the same intermediate). An answer that comes after
+ * the deadline is dropped by the next reader. */
 static int
-next_ask(struct crypto_signer *cur, struct next_answer *a, int *fd)
+next_ask(struct crypto_signer *cur, struct launcher_answer *a, int *fd)
 {
-	char c = NEXT_CMD;
 	long long deadline = mono_ms() + CALL_TIMEOUT_MS;
+	uint32_t seq;
 	int ret = CRYPTO_ERR_UNAVAILABLE;
 
 	*fd = -1;
 	memset(a, 0, sizeof(*a));
 	if (lock_within_timeout(&cur->lock) != 0)
 		return CRYPTO_ERR_UNAVAILABLE;
-	if (launcher_settle(cur, deadline) == CRYPTO_OK &&
-	    dgram_send(cur->launcher_fd, &c, 1, deadline) == 1 &&
-	    msg_take(cur->launcher_fd, a, sizeof(*a), fd, deadline) == 0)
+	if (launcher_ask(cur, NEXT_CMD, &seq) == 0 &&
+	    answer_take(cur, NEXT_CMD, seq, a, fd, deadline) == 0)
 		ret = CRYPTO_OK;
 	pthread_mutex_unlock(&cur->lock);
-	if (ret != CRYPTO_OK)
+	if (ret != CRYPTO_OK) {
+		memset(a, 0, sizeof(*a));      /* nothing of a dropped answer */
 		return ret;
+	}
 	if (a->id_len > sizeof(a->id) || a->status > 0 || a->pid < 0 ||
 	    (a->pid > 0) != (*fd >= 0) ||
 	    (a->pid > 0 && (a->status != CRYPTO_OK || a->id_len == 0)))
@@ -1277,7 +1318,7 @@ next_ask(struct crypto_signer *cur, struct next_answer *a, int *fd)
  * ping. */
 static int
 successor_check(struct crypto_signer *cur, struct crypto_signer *n,
-    const struct next_answer *a)
+    const struct launcher_answer *a)
 {
 	uint8_t *der = NULL;
 	size_t len = 0;
@@ -1321,7 +1362,7 @@ crypto_signer_successor(struct crypto_signer *cur, struct crypto_signer **next,
 {
 	struct crypto_signer_config view;
 	struct crypto_signer *n = NULL;
-	struct next_answer a;
+	struct launcher_answer a;
 	int fd = -1, ret;
 
 	if (next != NULL)
