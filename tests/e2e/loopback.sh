@@ -121,6 +121,24 @@ start_dns() {
 	return 1
 }
 
+# start_responder WEBROOT: the http-01 responder (acmetest.py serve) on
+# HTTP01_PORT, answering from the files in WEBROOT, for every phase of a
+# test, so hearth finds the challenge files whenever it looks. Waits until
+# it answers. Sets RESPONDER_PID.
+responder_up() { curl -s --noproxy '*' -o /dev/null "http://127.0.0.1:$HTTP01_PORT/probe"; }
+start_responder() {
+	"$SYS_PYTHON" "$E2E_DIR/acmetest.py" serve "$1" "$HTTP01_PORT" >"$WORK/responder.log" 2>&1 &
+	RESPONDER_PID=$!
+	PIDS+=("$RESPONDER_PID")
+	for _ in $(seq 1 100); do
+		responder_up && return 0
+		sleep 0.1
+	done
+	echo "the challenge responder does not answer on 127.0.0.1:$HTTP01_PORT:" >&2
+	cat "$WORK/responder.log" >&2
+	return 1
+}
+
 # start_acme_server DATA_DIR PORT [extra args...]: hearth validating http-01
 # and tls-alpn-01 on loopback through the test DNS server.
 start_acme_server() {

@@ -24,9 +24,7 @@ STOP="$WORK/stop"
 mkdir -p "$WEBROOT"
 require_fixed_ports
 start_dns
-"$SYS_PYTHON" "$E2E_DIR/acmetest.py" serve "$WEBROOT" "$HTTP01_PORT" >"$WORK/responder.log" 2>&1 &
-RESPONDER_PID=$!
-PIDS+=("$RESPONDER_PID")
+check "the challenge responder is up" start_responder "$WEBROOT"
 replicas_start --limit-accounts 1000000/1h --limit-nonces 1000000/1m \
 	--limit-orders 1000000/1h --limit-conns-per-source 0
 PID1=$R1_PID

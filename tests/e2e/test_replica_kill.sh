@@ -25,8 +25,7 @@ STOP="$WORK/stop"
 mkdir -p "$WEBROOT"
 require_fixed_ports
 start_dns
-"$SYS_PYTHON" "$E2E_DIR/acmetest.py" serve "$WEBROOT" "$HTTP01_PORT" >"$WORK/responder.log" 2>&1 &
-PIDS+=($!)
+check "the challenge responder is up" start_responder "$WEBROOT"
 # every client comes from 127.0.0.1: lift the per-source limits
 replicas_start --limit-accounts 1000000/1h --limit-nonces 1000000/1m \
 	--limit-orders 1000000/1h --limit-conns-per-source 0

@@ -16,14 +16,7 @@ mkdir -p "$WEBROOT"
 require_fixed_ports
 start_dns
 
-"$SYS_PYTHON" "$E2E_DIR/acmetest.py" serve "$WEBROOT" "$HTTP01_PORT" >"$WORK/responder.log" 2>&1 &
-PIDS+=($!)
-responder_up() { curl -s --noproxy '*' -o /dev/null "http://127.0.0.1:$HTTP01_PORT/probe"; }
-for _ in $(seq 1 100); do
-	responder_up && break
-	sleep 0.1
-done
-check "the challenge responder is up" responder_up
+check "the challenge responder is up" start_responder "$WEBROOT"
 
 phase() {
 	"$SYS_PYTHON" "$E2E_DIR/signer_restart.py" "$1" "https://localhost:$PORT" \
