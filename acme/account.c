@@ -153,6 +153,8 @@ struct new_account {
 	cJSON *record;
 	int existed;
 	long limited;                /* seconds to wait: over the source's rate */
+	long over;                   /* the same, looked up before the write:
+	                                applies only if the key is new */
 	enum acme_eab_refusal refusal;
 };
 
@@ -205,10 +207,13 @@ new_account_txn(struct store_txn *txn, void *arg)
 		n->refusal = ACME_EAB_MISSING;
 		return 1;
 	}
-	/* Only creation counts: a known key is found however often. */
-	if (acme_limit_peek(&n->a->limits, ACME_LIMIT_ACCOUNTS, n->source, n->now,
-	    &n->limited) != 0)
+	/* Only creation counts: a known key is found however often. The rate
+	 * was looked up before this write (a shared limiter is a store write
+	 * of its own, which a write callback may not start). */
+	if (n->over != 0) {
+		n->limited = n->over;
 		return 1;
+	}
 	memcpy(n->id, n->new_id, sizeof(n->id));
 	if ((n->record = account_record(n)) == NULL)
 		return STORE_ERR_NOMEM;
@@ -269,6 +274,9 @@ acme_new_account(struct acme *a, const struct acme_request *req,
 	n.jws = &jws;
 	n.now = req->now;
 	n.source = acme_limit_source(req->peer, src, sizeof(src)) == 0 ? src : NULL;
+	n.over = 0;
+	(void)acme_limit_peek(&a->limits, ACME_LIMIT_ACCOUNTS, n.source, n.now,
+	    &n.over);
 	if ((ret = acme_id_new(a, n.now, n.new_id)) == ACME_OK)
 		ret = store_write(a->store, new_account_txn, &n);
 	if (ret == 0 && !n.existed && n.source != NULL)

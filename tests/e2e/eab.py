@@ -23,11 +23,13 @@ BASE, ROOT, HEARTH, DATA, USED_KID, USED_HMAC = sys.argv[1:7]
 C = Client(BASE, ROOT)
 T = Checks()
 HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+# the server's store when it is not DATA/db (lib.sh's store_location)
+STORE = ["--store", os.environ["HEARTH_STORE"]] if os.environ.get("HEARTH_STORE") else []
 
 
 def eab_add(*args):
     """A new key from `hearth eab add`: (kid, hmac)."""
-    out = subprocess.run([HEARTH, "eab", "add", "--data", DATA, *args], check=True,
+    out = subprocess.run([HEARTH, "eab", "add", "--data", DATA, *STORE, *args], check=True,
                          capture_output=True, text=True).stdout.splitlines()
     assert len(out) == 2 and out[0].startswith("kid: ") and out[1].startswith("hmac: "), out
     return out[0][5:], out[1][6:]
@@ -103,7 +105,7 @@ r, _ = C.new_account(k, externalAccountBinding=binding(k, ekid, emac))
 problem("an expired key", r, 403, "unauthorized", "expired")
 
 rkid, rmac = eab_add("--label", "revoked")
-subprocess.run([HEARTH, "eab", "revoke", "--data", DATA, rkid], check=True,
+subprocess.run([HEARTH, "eab", "revoke", "--data", DATA, *STORE, rkid], check=True,
                capture_output=True)
 r, _ = C.new_account(k, externalAccountBinding=binding(k, rkid, rmac))
 problem("a revoked key", r, 403, "unauthorized", "revoked")

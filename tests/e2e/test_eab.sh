@@ -22,7 +22,7 @@ start_acme_server "$D" "$PORT" --eab-required
 eab_add() {
 	local prefix=$1 out
 	shift
-	out=$("$HEARTH_BIN" eab add --data "$D" "$@") || return 1
+	out=$(hearth_admin "$D" eab add "$@") || return 1
 	[ "$(wc -l <<<"$out")" -eq 2 ] || return 1
 	printf -v "${prefix}_KID" '%s' "$(sed -n 's/^kid: //p' <<<"$out")"
 	printf -v "${prefix}_HMAC" '%s' "$(sed -n 's/^hmac: //p' <<<"$out")"
@@ -31,7 +31,7 @@ eab_add() {
 }
 # list_row KID: the key's row of `hearth eab list`.
 list_row() {
-	"$HEARTH_BIN" eab list --data "$D" | awk -F'\t' -v k="$1" '$1 == k'
+	hearth_admin "$D" eab list | awk -F'\t' -v k="$1" '$1 == k'
 }
 
 check "hearth eab add while the server runs (lego's key)" eab_add LEGO --label lego
@@ -40,7 +40,7 @@ check "... prints a kid and a base64url MAC key" \
 check "eab list shows the new key, labelled and unbound" test \
 	"$(list_row "$LEGO_KID" | cut -f2,5)" = "$(printf 'lego\tunbound')"
 check_not "eab list never shows a MAC key" grep -qF -- "$LEGO_HMAC" \
-	<("$HEARTH_BIN" eab list --data "$D")
+	<(hearth_admin "$D" eab list)
 
 # lego registers with the key and gets a certificate
 export LEGO_CA_CERTIFICATES="$D/ca/root.crt"
@@ -101,18 +101,18 @@ check "eab list shows the key's restriction" test \
 	"$(list_row "$TEAM_KID" | cut -f7)" = team-a.corp.internal
 
 # each refusal by its problem type (and a race for one key)
-check "eab.py" "$SYS_PYTHON" "$E2E_DIR/eab.py" "https://localhost:$PORT" "$D/ca/root.crt" \
+check "eab.py" env HEARTH_STORE="$(store_location "$D")" "$SYS_PYTHON" "$E2E_DIR/eab.py" "https://localhost:$PORT" "$D/ca/root.crt" \
 	"$HEARTH_BIN" "$D" "$LEGO_KID" "$LEGO_HMAC"
 
 # revoking a bound key leaves its account working
-check "hearth eab revoke lego's key" "$HEARTH_BIN" eab revoke --data "$D" "$LEGO_KID"
+check "hearth eab revoke lego's key" hearth_admin "$D" eab revoke "$LEGO_KID"
 check "eab list shows it revoked and still bound" test \
 	"$(list_row "$LEGO_KID" | cut -f5)" = "${LEGO_ACCT##*/}"
 check "... revoked" test "$(list_row "$LEGO_KID" | cut -f6)" != no
 check "lego's account still renews after its key was revoked" logged lego-renew \
 	"${LEGO[@]}" --eab --kid "$LEGO_KID" --hmac "$LEGO_HMAC" \
 	--domains eab-lego.corp.internal renew --days 100 --no-random-sleep
-check_not "hearth eab revoke of an unknown key fails" "$HEARTH_BIN" eab revoke --data "$D" \
+check_not "hearth eab revoke of an unknown key fails" hearth_admin "$D" eab revoke \
 	00000000000000000000000000000000
 
 server_healthy

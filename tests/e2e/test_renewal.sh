@@ -18,7 +18,7 @@ start_acme_server "$D" "$PORT" --profile classic:90d --profile shortlived:150h \
 check "renewal.py" "$SYS_PYTHON" "$E2E_DIR/renewal.py" "https://localhost:$PORT" \
 	"$D/ca/root.crt" "$HTTP01_PORT" "$WORK"
 read -r OLD NEW <"$WORK/replaced.txt" || true
-"$HEARTH_BIN" certs show --data "$D" "$OLD" >"$WORK/old.show" 2>&1 || true
+hearth_admin "$D" certs show "$OLD" >"$WORK/old.show" 2>&1 || true
 check "hearth certs show names the certificate that replaced it" \
 	grep -qi "^replaced-by: 0*$NEW\$" "$WORK/old.show"
 server_healthy

@@ -154,7 +154,7 @@ A_CRL=$(crl_url "$WORK/a.pem")
 B_CRL=$(crl_url "$WORK/b.pem")
 check "the old certificate names its issuer's CRL" test "${A_CRL##*/}" = "$OLD_ID.crl"
 check "the new one names the new issuer's CRL" test "${B_CRL##*/}" = "$NEW_ID.crl"
-check "hearth revoke an old certificate" "$HEARTH_BIN" revoke --data "$D" "$A" --reason keyCompromise
+check "hearth revoke an old certificate" hearth_admin "$D" revoke "$A" --reason keyCompromise
 check "it shows on the old issuer's CRL from the PKI listener" eventually crl_lists "$A_CRL" "$A"
 check "that CRL is signed by the old intermediate" bash -c \
 	"openssl crl -inform DER -in '$WORK/poll.der' -noout -CAfile <(cat '$ROOT' '$WORK/old-inter.pem') 2>&1 | \
