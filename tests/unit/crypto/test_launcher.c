@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "pki_internal.h"
 #include "pki_test.h"
+#include "signer_test.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,58 +24,6 @@
 #include <unistd.h>
 
 static time_t now;
-static char ca[1100];
-
-static struct crypto_csr *
-make_csr(void)
-{
-	struct crypto_csr *csr;
-	char *pem;
-	size_t len = 0;
-	int err;
-
-	CHECK_EQ_INT(pt_run("cd %s && openssl req -new -newkey ec -pkeyopt "
-	    "ec_paramgen_curve:P-256 -nodes -keyout leaf.key -subj "
-	    "/CN=a.corp.internal -addext 'subjectAltName=DNS:a.corp.internal' "
-	    "-out leaf.csr", pt_dir), 0);
-	if ((pem = pt_slurp(pt_path("leaf.csr"), &len)) == NULL)
-		return NULL;
-	csr = crypto_csr_parse_pem(pem, len, &err);
-	free(pem);
-	return csr;
-}
-
-/* Issues a leaf with s and checks openssl verifies it under the root and
- * the intermediate in inter (a file). */
-static void
-issue_verifies(struct crypto_signer *s, struct crypto_csr *csr,
-    const char *inter)
-{
-	static const struct crypto_name allowed[] = {
-		{ CRYPTO_NAME_DNS, "a.corp.internal" },
-	};
-	struct crypto_leaf_params p;
-	struct crypto_leaf leaf;
-	char cmd[4096], *pem;
-
-	memset(&p, 0, sizeof(p));
-	p.allowed = allowed;
-	p.n_allowed = 1;
-	p.not_before = time(NULL) - 60;
-	p.not_after = p.not_before + 86400;
-	CHECK_EQ_INT(crypto_signer_issue(s, csr, &p, &leaf), CRYPTO_OK);
-	if (leaf.der == NULL)
-		return;
-	pem = crypto_cert_der_to_pem(leaf.der, leaf.der_len);
-	CHECK(pem != NULL);
-	if (pem != NULL)
-		pt_spit(pt_path("leaf.crt"), pem, strlen(pem));
-	free(pem);
-	crypto_leaf_clear(&leaf);
-	snprintf(cmd, sizeof(cmd), "openssl verify -CAfile %s/root.crt "
-	    "-untrusted %s %s/leaf.crt", ca, inter, pt_dir);
-	CHECK(pt_output_has(cmd, ": OK"));
-}
 
 /* The descriptors this process has open. */
 static int
