@@ -406,7 +406,8 @@ int acme_revoked_issuer_is(const struct acme_revoked *r,
     const char *issuer_hex);
 /* Whether the certificate record of serial hex was issued by issuer_hex:
  * 1 yes, 0 no (another intermediate's), -1 no record, -2 a record naming
- * no readable issuer (records from before issuers were kept). */
+ * no readable issuer (records from before issuers were kept), -3 the store
+ * could not be read. */
 int acme_cert_issuer_is(struct store_txn *txn, const char *hex,
     const char *issuer_hex);
 /* A counter of the meta table; absent reads as 0. 0, ACME_ERR_INTERNAL. */

@@ -28,7 +28,8 @@ struct crl_scan {
 /* Whether r (serial key, keylen bytes) belongs on the CRL of c's issuer.
  * An entry of no recorded issuer (version 1) goes by its certificate
  * record, as OCSP does, so it stays on its own intermediate's CRL after a
- * rotation; with no readable record, on the current one's. */
+ * rotation; with no readable record, on the current one's. -1 when the
+ * store could not be read.
 static int
 crl_issuer_is(const struct crl_scan *c, const struct acme_revoked *r,
     const void *key, size_t keylen)
@@ -40,7 +41,7 @@ crl_issuer_is(const struct crl_scan *c, const struct acme_revoked *r,
 		return is;
 	crypto_serial_hex(key, keylen, hex);
 	is = acme_cert_issuer_is(c->txn, hex, c->issuer);
-	return is < 0 ? c->current : is;
+	return is == -3 ? -1 : is < 0 ? c->current : is;
 }
 
 static int
@@ -51,6 +52,7 @@ crl_scan_one(const void *key, size_t keylen, const void *val, size_t vallen,
 	struct acme_revoked r;
 	struct crypto_revoked *nv;
 	size_t ncap;
+	int mine;
 
 	if (keylen == 0 || keylen > CRYPTO_MAX_SERIAL ||
 	    acme_revoked_decode(val, vallen, &r) != ACME_OK) {
@@ -59,7 +61,11 @@ crl_scan_one(const void *key, size_t keylen, const void *val, size_t vallen,
 	}
 	if (r.not_after < c->now)
 		return 0;	/* expired: off the CRL (RFC 5280 §3.3) */
-	if (!crl_issuer_is(c, &r, key, keylen))
+	if ((mine = crl_issuer_is(c, &r, key, keylen)) < 0) {
+		c->err = ACME_ERR_INTERNAL;     /* the store failed: no CRL */
+		return -1;
+	}
+	if (!mine)
 		return 0;	/* another intermediate's */
 	if (c->n == c->cap) {
 		ncap = c->cap == 0 ? 256 : c->cap * 2;

@@ -74,6 +74,8 @@ ocsp_lookup(struct store *st, const uint8_t *serial, size_t len,
 		mine = acme_cert_issuer_is(txn, hex, issuer_hex);
 		if (mine == 1 || mine == -2)
 			a->status = CRYPTO_OCSP_GOOD;
+		else if (mine == -3)    /* tryLater, never a signed "unknown" */
+			rc = STORE_ERR_IO;
 	}
 	store_read_end(txn);
 	return rc == 0 ? ACME_OK : ACME_ERR_INTERNAL;

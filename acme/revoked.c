@@ -125,9 +125,12 @@ acme_cert_issuer_is(struct store_txn *txn, const char *hex,
 	size_t vlen;
 	cJSON *c;
 
-	if (store_get(txn, STORE_T_CERTS, hex, strlen(hex), &val, &vlen) !=
-	    STORE_OK)
+	int rc = store_get(txn, STORE_T_CERTS, hex, strlen(hex), &val, &vlen);
+
+	if (rc == STORE_NOTFOUND)
 		return -1;
+	if (rc != STORE_OK)
+		return -3;
 	if ((c = cJSON_ParseWithLength(val, vlen)) == NULL)
 		return -1;
 	memset(&r, 0, sizeof(r));
