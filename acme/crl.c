@@ -29,7 +29,7 @@ struct crl_scan {
  * An entry of no recorded issuer (version 1) goes by its certificate
  * record, as OCSP does, so it stays on its own intermediate's CRL after a
  * rotation; with no readable record, on the current one's. -1 when the
- * store could not be read.
+ * store could not be read. */
 static int
 crl_issuer_is(const struct crl_scan *c, const struct acme_revoked *r,
     const void *key, size_t keylen)
