@@ -68,4 +68,25 @@ issue_verifies(struct crypto_signer *s, struct crypto_csr *csr,
 	CHECK(pt_output_has(cmd, ": OK"));
 }
 
+/* A CA (root passphrase "root") in a new test directory named name: sets
+ * ca. 0 or the CRYPTO_* code of crypto_ca_create. */
+static inline int
+ca_make(const char *name, time_t now)
+{
+	struct crypto_ca_params p;
+	int gen;
+
+	pt_tmpdir(name);
+	snprintf(ca, sizeof(ca), "%s/ca", pt_dir);
+	memset(&p, 0, sizeof(p));
+	p.key_type = CRYPTO_KEY_EC_P256;
+	p.ca_name = name;
+	p.root_days = 3650;
+	p.intermediate_days = 365;
+	p.root_passphrase = "root";
+	p.root_passphrase_len = 4;
+	p.now = now;
+	return crypto_ca_create(ca, &p, &gen);
+}
+
 #endif

@@ -94,26 +94,15 @@ late_spawn_and_next(struct crypto_signer *s, struct crypto_csr *csr,
 int
 main(void)
 {
-	struct crypto_ca_params p;
 	struct crypto_ca_rotate_params r;
 	struct crypto_signer *s0, *s1 = NULL;
 	struct crypto_csr *csr;
 	char id0[65], id[65], old_id[65], new_id[65], old_inter[2048];
-	int gen, err, fds;
+	int err, fds;
 
 	now = time(NULL);
 	CHECK_EQ_INT(crypto_init(), 0);
-	pt_tmpdir("launcher");
-	snprintf(ca, sizeof(ca), "%s/ca", pt_dir);
-	memset(&p, 0, sizeof(p));
-	p.key_type = CRYPTO_KEY_EC_P256;
-	p.ca_name = "launcher";
-	p.root_days = 3650;
-	p.intermediate_days = 365;
-	p.root_passphrase = "root";
-	p.root_passphrase_len = 4;
-	p.now = now;
-	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
+	CHECK_EQ_INT(ca_make("launcher", now), CRYPTO_OK);
 	csr = make_csr();
 	s0 = crypto_signer_spawn(ca, NULL, 0, NULL, &err);
 	CHECK(s0 != NULL && csr != NULL);

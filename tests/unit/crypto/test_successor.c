@@ -71,25 +71,14 @@ refused(struct crypto_signer *cur, struct crypto_csr *csr, int want,
 int
 main(void)
 {
-	struct crypto_ca_params p;
 	struct crypto_signer *s0, *s1 = NULL;
 	struct crypto_csr *csr;
 	char id0[65], id[65], old_id[65], new_id[65], other[65];
-	int gen, err;
+	int err;
 
 	now = time(NULL);
 	CHECK_EQ_INT(crypto_init(), 0);
-	pt_tmpdir("successor");
-	snprintf(ca, sizeof(ca), "%s/ca", pt_dir);
-	memset(&p, 0, sizeof(p));
-	p.key_type = CRYPTO_KEY_EC_P256;
-	p.ca_name = "successor";
-	p.root_days = 3650;
-	p.intermediate_days = 365;
-	p.root_passphrase = "root";
-	p.root_passphrase_len = 4;
-	p.now = now;
-	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
+	CHECK_EQ_INT(ca_make("successor", now), CRYPTO_OK);
 	csr = make_csr();
 	s0 = crypto_signer_spawn(ca, NULL, 0, NULL, &err);
 	CHECK(s0 != NULL && csr != NULL);
