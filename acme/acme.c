@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "crypto.h"
 #include "store.h"
 
@@ -298,6 +300,17 @@ route_exists(const char *path)
 	return 0;
 }
 
+/* acme_route_of()'s numbers: the fixed paths in their order, then the
+ * paths with an id in id_routes' order. */
+enum {
+	ROUTE_RENEWAL_INFO = 7, ROUTE_ACCOUNT, ROUTE_ORDERS, ROUTE_ORDER,
+	ROUTE_AUTHZ, ROUTE_CHALLENGE, ROUTE_CERT, ROUTE_FINALIZE,
+	ROUTE_OTHER,
+};
+_Static_assert(ROUTE_OTHER == ACME_ROUTES - 1, "route numbers");
+_Static_assert(sizeof(id_routes) / sizeof(id_routes[0]) ==
+    ROUTE_OTHER - ROUTE_ACCOUNT, "a route number per path with an id");
+
 static const char *const route_names[ACME_ROUTES] = {
 	"directory", "new-nonce", "new-account", "new-order", "new-authz",
 	"revoke-cert", "key-change", "renewal-info", "account", "orders",
@@ -324,11 +337,11 @@ acme_route_of(const char *path)
 		if (strcmp(path, fixed[i]) == 0)
 			return (int)i;
 	if (is_renewal_info(path))
-		return 7;
+		return ROUTE_RENEWAL_INFO;
 	for (i = 0; i < sizeof(id_routes) / sizeof(id_routes[0]); i++)
 		if (strncmp(path, id_routes[i].prefix, strlen(id_routes[i].prefix)) == 0)
-			return 8 + (int)i;
-	return ACME_ROUTES - 1;
+			return ROUTE_ACCOUNT + (int)i;
+	return ROUTE_OTHER;
 }
 
 /* The request router; acme_handle() brackets it with the settings' epoch. */
@@ -364,6 +377,43 @@ handle(struct acme *a, const struct acme_request *req,
 	}
 	acme_respond_header(resp, "Link", "<%s%s>;rel=\"index\"", req->base_url,
 	    ACME_PATH_DIRECTORY);
+}
+
+/* Whether the body is a flattened JWS whose payload is empty (RFC 8555
+ * §6.3, POST-as-GET); anything else counts as a change. */
+static int
+post_as_get(const struct acme_request *req)
+{
+	cJSON *jws;
+	const cJSON *payload;
+	int empty;
+
+	if (req->body == NULL || req->body_len == 0 ||
+	    (jws = cJSON_ParseWithLength((const char *)req->body,
+	    req->body_len)) == NULL)
+		return 0;
+	payload = cJSON_GetObjectItemCaseSensitive(jws, "payload");
+	empty = cJSON_IsString(payload) && payload->valuestring[0] == '\0';
+	cJSON_Delete(jws);
+	return empty;
+}
+
+int
+acme_request_waits(const struct acme *a, const struct acme_request *req)
+{
+	if (req->method == NULL || strcmp(req->method, "POST") != 0)
+		return 0;
+	if (a->shared)
+		return 1;
+	switch (acme_route_of(req->path)) {
+	case ROUTE_ACCOUNT: case ROUTE_ORDERS: case ROUTE_ORDER:
+	case ROUTE_AUTHZ: case ROUTE_CHALLENGE: case ROUTE_CERT:
+		return !post_as_get(req);
+	case ROUTE_OTHER:
+		return 0;       /* no such resource */
+	default:
+		return 1;
+	}
 }
 
 void

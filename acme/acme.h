@@ -189,6 +189,19 @@ struct acme_response {
  */
 int acme_reconfigure(struct acme *a, const struct acme_config *cfg);
 
+/*
+ * Whether handling req may wait on more than reads and the CPU: a durable
+ * store write (an LMDB fsync, a PostgreSQL round trip) or the signer. A
+ * POST that creates or changes something does; a POST-as-GET (an empty
+ * payload) of an account, order, authorization, challenge, certificate or
+ * order list does not, unless the store is shared (every POST then redeems
+ * its nonce in the store); GET and HEAD never do. A hint for where to run
+ * the request (server/ runs the ones that may wait off its event loops),
+ * never a promise: the answer is the same wherever it runs. Reads only
+ * req's method, path and body; safe from any thread.
+ */
+int acme_request_waits(const struct acme *a, const struct acme_request *req);
+
 /* Handles one request. Always fills resp (a problem document on failure);
  * release it with acme_response_clear(). */
 void acme_handle(struct acme *a, const struct acme_request *req,

@@ -1,6 +1,8 @@
 /*
  * http.c: one HTTP request in, one acme_handle() call, one response out, and
- * the request's log line. Owns the mapping from evhttp requests to
+ * the request's log line. A request that may wait on the store or the
+ * signer (acme_request_waits) is handled on the pool (pool.h), with its
+ * own copy of the request, and answered back on its loop. Owns the mapping from evhttp requests to
  * acme_request and from acme_response to the wire; protocol decisions stay
  * in acme/.
  */
@@ -8,6 +10,7 @@
 #include "serve.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +20,7 @@
 
 #include "acme.h"
 #include "hold.h"
+#include "pool.h"
 #include "validate.h"
 
 const char *
@@ -230,6 +234,154 @@ http_pending_send(struct http_pending *p)
 	acme_response_clear(&p->resp);
 }
 
+/* What a request kicked off: a validation it queued starts at once, and
+ * when this loop's validator is full, the others take it. */
+static void
+request_after(struct worker *w)
+{
+	if (validator_kick(w->validator) != 0)
+		server_wake_validators(w->srv, w);
+}
+
+/* An answer goes now, or is held until the validation it waits on ends
+ * (or a cap on holds is reached). */
+static void
+request_answer(struct worker *w, struct http_pending *p)
+{
+	if (p->resp.wait.kind == ACME_WAIT_NONE || hold_start(w->hold, p) != 0)
+		http_pending_send(p);
+	request_after(w);
+}
+
+/* A request handled on the pool (pool.h): its own copy of what acme/
+ * reads, since evhttp may free the request meanwhile. */
+struct http_task {
+	struct pool_task t;
+	struct http_pending p;
+	struct acme_request ar;
+	struct acme *acme;
+	struct holds *holds;
+	int gone;                       /* evhttp freed p.req meanwhile */
+	char buf[];                     /* the strings and body ar points to */
+};
+
+/* Copies s (NULL stays NULL) to *at, advancing it. */
+static const char *
+task_str(char **at, const char *s)
+{
+	char *d = *at;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(d, s, n);
+	*at += n;
+	return d;
+}
+
+static size_t
+str_size(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+static void
+task_work(struct pool_task *t)
+{
+	struct http_task *x = (struct http_task *)t;
+
+	x->p.seq = holds_seq(x->holds);
+	acme_handle(x->acme, &x->ar, &x->p.resp);
+}
+
+/* The connection is being freed while its request is on the pool. */
+static void
+task_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct http_task *x = arg;
+
+	(void)conn;
+	/* detached from the connection, the request stays until answered
+	 * (sending then frees it); still on it, it goes with it */
+	if (evhttp_request_get_connection(x->p.req) != NULL)
+		x->gone = 1;
+}
+
+static void
+task_done(struct pool_task *t, int ran)
+{
+	struct http_task *x = (struct http_task *)t;
+	struct evhttp_connection *conn = x->gone ? NULL :
+	    evhttp_request_get_connection(x->p.req);
+
+	if (conn != NULL)
+		evhttp_connection_set_closecb(conn, NULL, NULL);
+	if (!ran) {
+		/* shutting down: a request no connection owns is ours */
+		if (!x->gone && conn == NULL)
+			evhttp_request_free(x->p.req);
+		acme_response_clear(&x->p.resp);
+	} else if (x->gone) {
+		acme_response_clear(&x->p.resp);
+		request_after(x->p.w);
+	} else
+		request_answer(x->p.w, &x->p);
+	free(x);
+}
+
+/* A task carrying p and a copy of ar, or NULL (no memory). */
+static struct http_task *
+task_new(struct worker *w, const struct acme_request *ar,
+    const struct http_pending *p)
+{
+	struct http_task *x;
+	char *at;
+
+	x = calloc(1, sizeof(*x) + str_size(ar->path) + str_size(ar->query) +
+	    str_size(ar->peer) + str_size(ar->content_type) + ar->body_len);
+	if (x == NULL)
+		return NULL;
+	x->t.work = task_work;
+	x->t.done = task_done;
+	x->acme = w->srv->acme;
+	x->holds = w->srv->holds;
+	x->p = *p;
+	x->ar = *ar;
+	at = x->buf;
+	x->ar.path = task_str(&at, ar->path);
+	x->ar.query = task_str(&at, ar->query);
+	x->ar.peer = task_str(&at, ar->peer);
+	x->ar.content_type = task_str(&at, ar->content_type);
+	x->ar.base_url = x->p.base;
+	x->ar.request_id = x->p.rid;
+	if (ar->body_len > 0) {
+		memcpy(at, ar->body, ar->body_len);
+		x->ar.body = (const uint8_t *)at;
+	}
+	return x;
+}
+
+/* Hands the request to the pool: 0, or -1 when it could not (no memory,
+ * the pool stopping) and the caller handles it here. */
+static int
+request_offload(struct worker *w, const struct acme_request *ar,
+    const struct http_pending *p)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(p->req);
+	struct http_task *x;
+
+	if (w->pool == NULL || conn == NULL || (x = task_new(w, ar, p)) == NULL)
+		return -1;
+	evhttp_connection_set_closecb(conn, task_conn_closed, x);
+	if (pool_submit(w->pool, &x->t) != 0) {
+		evhttp_connection_set_closecb(conn, NULL, NULL);
+		free(x);
+		return -1;
+	}
+	return 0;
+}
+
 void
 http_handle(struct evhttp_request *req, void *arg)
 {
@@ -246,14 +398,11 @@ http_handle(struct evhttp_request *req, void *arg)
 	request_fill(s, req, &ar, p.base, sizeof(p.base));
 	ar.request_id = p.rid;
 	p.route = acme_route_of(ar.path);
+	/* What may wait on a commit or the signer runs on the pool, so this
+	 * loop goes on serving its other connections meanwhile. */
+	if (acme_request_waits(s->acme, &ar) && request_offload(w, &ar, &p) == 0)
+		return;
 	p.seq = holds_seq(s->holds);
 	acme_handle(s->acme, &ar, &p.resp);
-	/* An answer that waits on a validation may be held until it ends;
-	 * else, or when a cap on holds is reached, it goes now. */
-	if (p.resp.wait.kind == ACME_WAIT_NONE || hold_start(w->hold, &p) != 0)
-		http_pending_send(&p);
-	/* The request may have queued a validation: start it at once, and
-	 * when this loop's validator is full, let the others take it. */
-	if (validator_kick(w->validator) != 0)
-		server_wake_validators(s, w);
+	request_answer(w, &p);
 }

@@ -43,6 +43,7 @@ static const struct {
 	F("data", data_dir, FIXED_STR),
 	F("store", store, FIXED_STR),
 	F("threads", threads, FIXED_LONG),
+	F("store-threads", store_threads, FIXED_LONG),
 	F("tls-name", tls_names, FIXED_LIST),
 	F("base-url", base_url, FIXED_STR),
 	F("pki-listen", pki_listen, FIXED_STR),

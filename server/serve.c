@@ -30,6 +30,7 @@
 #include "connlimit.h"
 #include "denylist.h"
 #include "hold.h"
+#include "pool.h"
 #include "store.h"
 #include "validate.h"
 
@@ -408,9 +409,10 @@ worker_init(struct server *s, struct worker *w, evutil_socket_t lfd)
 	}
 	if ((w->validator = validator_new(w->base, s->acme, c, s->deny,
 	    &s->metrics)) == NULL ||
-	    (w->hold = hold_loop_new(s->holds, w->base, w->validator)) == NULL)
+	    (w->hold = hold_loop_new(s->holds, w->base, w->validator)) == NULL ||
+	    (w->pool = pool_loop_new(s->pool, w->base)) == NULL)
 		return -1;
-	validator_link(w->validator, s->holds, validator_full, w);
+	validator_link(w->validator, s->holds, w->pool, validator_full, w);
 	/* Validations left processing by an earlier run start once the loop
 	 * does. */
 	validator_kick(w->validator);
@@ -440,6 +442,15 @@ thread_count(const struct config *c)
 			n = 16;
 	}
 	return (int)n;
+}
+
+/* The pool's threads: as configured, else 16 per event loop. */
+static unsigned
+store_thread_count(const struct config *c)
+{
+	long n = c->store_threads > 0 ? c->store_threads : 16L * thread_count(c);
+
+	return (unsigned)(n > POOL_MAX_THREADS ? POOL_MAX_THREADS : n);
 }
 
 /* CAA identities: as configured, else the server's DNS names. */
@@ -606,10 +617,10 @@ server_open(struct server *s)
 		log_error("%s", errbuf);
 		return -1;
 	}
-	/* Each loop (the workers and the main one) holds at most a read and a
-	 * write at once; the rest is headroom for bursts. */
-	store_set_max_connections(s->store,
-	    2 * ((unsigned)thread_count(c) + 1) + 8);
+	/* Each loop (the workers and the main one) and each pool thread
+	 * holds at most a read and a write at once; the rest is headroom. */
+	store_set_max_connections(s->store, 2 * ((unsigned)thread_count(c) +
+	    store_thread_count(c) + 1) + 8);
 	caa_identities_init(s);
 	server_acme_config(s, c, s->policy, s->profiles, s->n_profiles, &ac);
 	replica_name(c, name, sizeof(name));
@@ -634,8 +645,11 @@ server_close(struct server *s)
 {
 	int i;
 
+	/* what the pool runs uses the loops' validators and the acme handle */
+	pool_stop(s->pool);
 	for (i = 0; s->workers != NULL && i < s->n_workers; i++) {
-		/* held answers go before the connections they belong to */
+		/* answers go before the connections they belong to */
+		pool_loop_free(s->workers[i].pool);
 		hold_loop_free(s->workers[i].hold);
 		validator_free(s->workers[i].validator);
 		if (s->workers[i].http != NULL)
@@ -644,6 +658,7 @@ server_close(struct server *s)
 			event_base_free(s->workers[i].base);
 	}
 	free(s->workers);
+	pool_free(s->pool);
 	holds_free(s->holds);
 	admin_free(s->admin);
 	pki_free(s->pki);
@@ -676,8 +691,9 @@ announce(const struct server *s)
 {
 	const struct config *c = s->cfg;
 
-	log_info("hearth listening on %s with %d event loop%s", c->listen,
-	    s->n_workers, s->n_workers == 1 ? "" : "s");
+	log_info("hearth listening on %s with %d event loop%s and %u store "
+	    "thread%s", c->listen, s->n_workers, s->n_workers == 1 ? "" : "s",
+	    store_thread_count(c), store_thread_count(c) == 1 ? "" : "s");
 	log_info("crypto: %s", crypto_library_info());
 	log_info("CA in %s/ca; distribute %s/ca/root.crt to clients' trust stores",
 	    c->data_dir, c->data_dir);
@@ -897,6 +913,8 @@ cmd_serve(const struct config *c)
 		goto out;
 	s.n_workers = thread_count(c);
 	if ((s.workers = calloc((size_t)s.n_workers, sizeof(*s.workers))) == NULL)
+		goto out;
+	if ((s.pool = pool_new(store_thread_count(c))) == NULL)
 		goto out;
 	if (guard_init(&s) != 0 || (lfd = serve_listen_socket(c->listen)) < 0 ||
 	    deny_init(&s, lfd) != 0)

@@ -32,6 +32,7 @@ struct worker {
 	struct validator *validator;    /* this loop's validation I/O */
 	struct hold_loop *hold;         /* this loop's held answers, and its
 	                                   wake-up from other threads */
+	struct pool_loop *pool;         /* answers from the pool (pool.h) */
 	int index;                      /* 0..n_workers-1 */
 	unsigned long long requests;    /* this loop's request count, for ids */
 	pthread_t thread;
@@ -61,6 +62,7 @@ struct server {
 	size_t n_profiles;
 	struct worker *workers;
 	int n_workers;
+	struct pool *pool;              /* runs what waits (pool.h) */
 	struct event_base *main_base;   /* signals, certificate renewal, PKI */
 	struct event *cleanup;          /* expired records' removal (cleanup.c) */
 	struct pki *pki;                /* the plain-HTTP listener, or NULL */

@@ -26,7 +26,9 @@
 #include "server_internal.h"
 #include "tlsalpn01.h"
 #include "metrics.h"
+#include "pool.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +56,8 @@ struct validator_job {
 	char alpn[256];
 	struct acme_caa_record *caa_recs;
 	struct timespec started;       /* when the fetch began (monotonic) */
+	struct pool_task task;         /* storing the result (job_report) */
+	enum acme_validation_outcome outcome; /* what acme/ judged, on the pool */
 	struct validator_job *prev, *next;
 };
 
@@ -72,6 +76,7 @@ struct validator {
 	struct holds *holds;           /* answers waiting on results, or NULL */
 	void (*full)(void *arg);       /* full after a job finished, or NULL */
 	void *full_arg;
+	struct pool_loop *pool;        /* stores results off the loop, or NULL */
 };
 
 static const char *
@@ -164,70 +169,6 @@ result_summary(const struct acme_validation *job,
 	}
 }
 
-/* Logs the outcome once, reports it to acme/ (which may queue a retry),
- * frees j and takes the next jobs. */
-static void
-job_report(struct validator_job *j, const struct acme_validation_result *r)
-{
-	struct validator *v = j->v;
-	char ident[128], summary[512];
-	enum acme_validation_outcome o;
-	struct timespec t1;
-
-	log_escape(j->job.identifier, ident, sizeof(ident));
-	result_summary(&j->job, r, summary, sizeof(summary));
-	o = acme_validation_done(v->acme, &j->job, r, time(NULL));
-	if (o != ACME_VALIDATION_RETRY)
-		holds_notify(v->holds, j->job.challenge_id);
-	log_req("info", j->job.request_id, "validation %s: %s %s%s (try %u): %s: "
-	    "%s", j->job.challenge_id, type_name(j->job.type),
-	    j->job.wildcard ? "*." : "", ident, j->job.attempt + 1, summary,
-	    acme_validation_outcome_name(o));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (v->metrics != NULL)
-		metrics_validation(v->metrics, j->job.type, o,
-		    (long long)(t1.tv_sec - j->started.tv_sec) * 1000000 +
-		    (t1.tv_nsec - j->started.tv_nsec) / 1000);
-	job_free(j);
-	/* A retry acme/ queued, or jobs held back by the cap; from the loop,
-	 * so jobs failing at once never recurse. */
-	event_active(v->kick, EV_WRITE, 0);
-}
-
-/* Reports a job that could not start as a failed fetch of status st. */
-static void
-job_fail_now(struct validator_job *j, enum acme_fetch_status st,
-    const char *detail)
-{
-	struct acme_validation_result r;
-
-	memset(&r, 0, sizeof(r));
-	r.status = st;
-	snprintf(r.detail, sizeof(r.detail), "%s", detail);
-	job_report(j, &r);
-}
-
-static void
-caa_done(enum acme_fetch_status st, const char *detail,
-    const struct acme_caa_record *recs, size_t n, void *arg)
-{
-	struct validator_job *j = arg;
-
-	j->caa = NULL;
-	j->r.caa_status = st;
-	if (st != ACME_FETCH_OK)
-		snprintf(j->r.caa_detail, sizeof(j->r.caa_detail), "%s", detail);
-	if (n > 0 && (j->caa_recs = calloc(n, sizeof(*recs))) != NULL) {
-		memcpy(j->caa_recs, recs, n * sizeof(*recs));
-		j->r.caa = j->caa_recs;
-		j->r.n_caa = n;
-	} else if (n > 0) {
-		j->r.caa_status = ACME_FETCH_DNS;
-		snprintf(j->r.caa_detail, sizeof(j->r.caa_detail), "out of memory");
-	}
-	job_report(j, &j->r);
-}
-
 /* Copies r into j->r (and the buffers behind it). 0, or -1. */
 static int
 result_keep(struct validator_job *j, const struct acme_validation_result *r)
@@ -263,6 +204,117 @@ result_keep(struct validator_job *j, const struct acme_validation_result *r)
 		j->r.alpn = j->alpn;
 	}
 	return 0;
+}
+
+/* After acme/ judged j's result r as o: logs it once, counts it, frees j
+ * and takes the next jobs. */
+static void
+job_reported(struct validator_job *j, const struct acme_validation_result *r,
+    enum acme_validation_outcome o)
+{
+	struct validator *v = j->v;
+	char ident[128], summary[512];
+	struct timespec t1;
+
+	log_escape(j->job.identifier, ident, sizeof(ident));
+	result_summary(&j->job, r, summary, sizeof(summary));
+	log_req("info", j->job.request_id, "validation %s: %s %s%s (try %u): %s: "
+	    "%s", j->job.challenge_id, type_name(j->job.type),
+	    j->job.wildcard ? "*." : "", ident, j->job.attempt + 1, summary,
+	    acme_validation_outcome_name(o));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (v->metrics != NULL)
+		metrics_validation(v->metrics, j->job.type, o,
+		    (long long)(t1.tv_sec - j->started.tv_sec) * 1000000 +
+		    (t1.tv_nsec - j->started.tv_nsec) / 1000);
+	job_free(j);
+	/* A retry acme/ queued, or jobs held back by the cap; from the loop,
+	 * so jobs failing at once never recurse. */
+	event_active(v->kick, EV_WRITE, 0);
+}
+
+/* Hands r to acme/, which judges and stores it (and may queue a retry),
+ * and wakes the answers held on it. */
+static enum acme_validation_outcome
+job_judge(struct validator_job *j, const struct acme_validation_result *r)
+{
+	enum acme_validation_outcome o;
+
+	o = acme_validation_done(j->v->acme, &j->job, r, time(NULL));
+	if (o != ACME_VALIDATION_RETRY)
+		holds_notify(j->v->holds, j->job.challenge_id);
+	return o;
+}
+
+static void
+report_work(struct pool_task *t)
+{
+	struct validator_job *j = (struct validator_job *)
+	    ((char *)t - offsetof(struct validator_job, task));
+
+	j->outcome = job_judge(j, &j->r);
+}
+
+static void
+report_done(struct pool_task *t, int ran)
+{
+	struct validator_job *j = (struct validator_job *)
+	    ((char *)t - offsetof(struct validator_job, task));
+
+	/* not ran: shutting down; j is still the validator's to free */
+	if (ran)
+		job_reported(j, &j->r, j->outcome);
+}
+
+/* Reports j's result r: on the pool (pool.h), since storing it waits on
+ * a commit, with r copied into j first (it may point into a fetch that
+ * ends when this returns); else, when that cannot be, here. */
+static void
+job_report(struct validator_job *j, const struct acme_validation_result *r)
+{
+	struct validator *v = j->v;
+
+	if (v->pool != NULL && (r == &j->r || result_keep(j, r) == 0)) {
+		j->task.work = report_work;
+		j->task.done = report_done;
+		if (pool_submit(v->pool, &j->task) == 0)
+			return;
+	}
+	job_reported(j, r, job_judge(j, r));
+}
+
+/* Reports a job that could not start as a failed fetch of status st. */
+static void
+job_fail_now(struct validator_job *j, enum acme_fetch_status st,
+    const char *detail)
+{
+	struct acme_validation_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = st;
+	snprintf(r.detail, sizeof(r.detail), "%s", detail);
+	job_report(j, &r);
+}
+
+static void
+caa_done(enum acme_fetch_status st, const char *detail,
+    const struct acme_caa_record *recs, size_t n, void *arg)
+{
+	struct validator_job *j = arg;
+
+	j->caa = NULL;
+	j->r.caa_status = st;
+	if (st != ACME_FETCH_OK)
+		snprintf(j->r.caa_detail, sizeof(j->r.caa_detail), "%s", detail);
+	if (n > 0 && (j->caa_recs = calloc(n, sizeof(*recs))) != NULL) {
+		memcpy(j->caa_recs, recs, n * sizeof(*recs));
+		j->r.caa = j->caa_recs;
+		j->r.n_caa = n;
+	} else if (n > 0) {
+		j->r.caa_status = ACME_FETCH_DNS;
+		snprintf(j->r.caa_detail, sizeof(j->r.caa_detail), "out of memory");
+	}
+	job_report(j, &j->r);
 }
 
 /* The challenge's fetch ended: report, or look up CAA first (RFC 8659). */
@@ -405,9 +457,10 @@ validator_kick(struct validator *v)
 
 void
 validator_link(struct validator *v, struct holds *holds,
-    void (*full)(void *arg), void *arg)
+    struct pool_loop *pool, void (*full)(void *arg), void *arg)
 {
 	v->holds = holds;
+	v->pool = pool;
 	v->full = full;
 	v->full_arg = arg;
 }

@@ -33,14 +33,17 @@ struct validator *validator_new(struct event_base *base, struct acme *a,
  * from base's thread. NULL ok. */
 int validator_kick(struct validator *v);
 /* Ties v to the server's held answers: when a validation's result is
- * stored, holds_notify(holds, its challenge id); when v is full after a
- * job finished, full(arg), so other loops take what is queued. From
- * base's thread, before the loop runs. */
+ * stored, holds_notify(holds, its challenge id); to the pool that stores
+ * results off the loop (pool, the loop's; NULL: stored on the loop); and
+ * when v is full after a job finished, full(arg), so other loops take
+ * what is queued. From base's thread, before the loop runs. */
 struct holds;
+struct pool_loop;
 void validator_link(struct validator *v, struct holds *holds,
-    void (*full)(void *arg), void *arg);
+    struct pool_loop *pool, void (*full)(void *arg), void *arg);
 /* Stops running validations without reporting them (acme/ keeps them as
- * processing) and frees v. From base's thread, loop not running. NULL ok. */
+ * processing) and frees v. From base's thread, loop not running, after
+ * the pool stopped and the loop's pool_loop_free(). NULL ok. */
 void validator_free(struct validator *v);
 
 #endif

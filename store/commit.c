@@ -5,7 +5,9 @@
  * waiting for more): one top-level write transaction, each callback in a
  * nested transaction of its own, one commit and so one fsync for all. Then
  * it answers every waiter of the group with its own result and steps down;
- * a waiter still queued becomes the next committer. Opens, resizes and
+ * the first waiter still queued becomes the next committer. Each waiter
+ * sleeps on a condition of its own, so a commit wakes only its group's
+ * callers and the next committer, never every thread waiting. Opens, resizes and
  * reads nothing itself: lmdb.c begins transactions and grows the map.
  *
  * A callback that fails, or whose nested transaction cannot be committed
@@ -152,16 +154,22 @@ group_lead(struct store *st)
 	pthread_mutex_unlock(&st->qmu);
 	group_commit(st, g, n);
 	pthread_mutex_lock(&st->qmu);
-	for (i = 0; i < n; i++)
+	/* Only the group's callers wake, and the first one queued meanwhile,
+	 * to lead the next group: the others sleep on. */
+	for (i = 0; i < n; i++) {
 		g[i]->done = 1;
+		pthread_cond_signal(&g[i]->cond);
+	}
 	st->committing = 0;
-	pthread_cond_broadcast(&st->qcond);
+	if (st->qhead != NULL)
+		pthread_cond_signal(&st->qhead->cond);
 }
 
 int
 store_lmdb_write(struct store *st, store_write_fn fn, void *arg)
 {
-	struct store_waiter w = { .fn = fn, .arg = arg };
+	struct store_waiter w = { .fn = fn, .arg = arg,
+	    .cond = PTHREAD_COND_INITIALIZER };
 
 	if (pthread_mutex_lock(&st->qmu) != 0)
 		return STORE_ERR_INVALID;
@@ -177,8 +185,9 @@ store_lmdb_write(struct store *st, store_write_fn fn, void *arg)
 		if (!st->committing)
 			group_lead(st);
 		else
-			pthread_cond_wait(&st->qcond, &st->qmu);
+			pthread_cond_wait(&w.cond, &st->qmu);
 	}
 	pthread_mutex_unlock(&st->qmu);
+	pthread_cond_destroy(&w.cond);
 	return w.rc;
 }

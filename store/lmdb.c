@@ -55,7 +55,7 @@ store_alloc(void)
 	*st = (struct store){ .ops = &store_lmdb_ops,
 	    .rmu = PTHREAD_MUTEX_INITIALIZER,
 	    .rcond = PTHREAD_COND_INITIALIZER, .mapmax = STORE_MAP_MAX,
-	    .qmu = PTHREAD_MUTEX_INITIALIZER, .qcond = PTHREAD_COND_INITIALIZER };
+	    .qmu = PTHREAD_MUTEX_INITIALIZER };
 	st->qtail = &st->qhead;
 	/* Error-checking, so a write callback that needs wmu again (a read
 	 * transaction adopting a map another process grew) fails instead of
@@ -85,7 +85,6 @@ lmdb_close(struct store *st)
 	pthread_mutex_destroy(&st->rmu);
 	pthread_cond_destroy(&st->rcond);
 	pthread_mutex_destroy(&st->qmu);
-	pthread_cond_destroy(&st->qcond);
 	free(st);
 }
 

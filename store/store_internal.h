@@ -76,7 +76,6 @@ struct store {
 	int resizing;		/* a resize waits for readers to drain */
 	/* Group commit (commit.c): writes waiting for the committer. */
 	pthread_mutex_t qmu;	/* guards the queue and the committer */
-	pthread_cond_t qcond;	/* signalled when a group was answered */
 	struct store_waiter *qhead, **qtail;
 	int committing;		/* a thread commits a group now */
 	pthread_t committer;	/* that thread, while committing */
@@ -90,6 +89,8 @@ struct store_waiter {
 	void *arg;
 	int rc;			/* fn's value, or the commit's error */
 	int done;		/* rc is final; set under qmu */
+	pthread_cond_t cond;	/* signalled when done, or when it is to
+				   take the next group (under qmu) */
 	struct store_waiter *next;
 };
 

@@ -16,6 +16,7 @@
 #   tests/bench/compare.sh                  # levels 1 16 64 256, 500 each
 #   LEVELS="16 64" N=1000 ACCOUNTS=1000 STALL=15 tests/bench/compare.sh
 #   EXTRA=--ignore-retry-after tests/bench/compare.sh
+#   SERVERS=hearth LEVELS=64 tests/bench/compare.sh    # one side only
 set -euo pipefail
 # shellcheck source=tests/bench/common.sh
 . "$(dirname "$0")/common.sh"
@@ -24,6 +25,7 @@ N=${N:-500}
 ACCOUNTS=${ACCOUNTS:-1000}
 STALL=${STALL:-15}
 EXTRA=${EXTRA:-}
+SERVERS=${SERVERS:-"hearth pebble"}
 bench_setup hearth bench_acme
 command -v pebble >/dev/null || apt-get install -y -qq pebble >/dev/null
 HTTP01_PORT=$(free_port)
@@ -138,12 +140,11 @@ echo "== $N issuances per level, $ACCOUNTS accounts, stall after ${STALL}s, ${EX
 start_peer
 pebble_tls
 for c in $LEVELS; do
-	echo "-- level $c: hearth"
-	run_hearth "$c"
-	sed 's/^/  /' "$W/hearth-$c.out"
-	echo "-- level $c: pebble"
-	run_pebble "$c"
-	sed 's/^/  /' "$W/pebble-$c.out"
+	for s in $SERVERS; do
+		echo "-- level $c: $s"
+		"run_$s" "$c"
+		sed 's/^/  /' "$W/$s-$c.out"
+	done
 done
 load_line after
 echo "== hearth vs Pebble (same generator, same peer, fresh servers per level)"

@@ -139,6 +139,62 @@ test_problems(struct acme *a)
 	    "urn:ietf:params:acme:error:serverInternal");
 }
 
+/* Which requests acme_request_waits() sends off the loop: a POST that
+ * creates or changes something; not a POST-as-GET of an object, a GET or
+ * HEAD, or a path with no resource; every POST when replicas share the
+ * store (each redeems its nonce there). */
+static void
+test_request_waits(struct acme *a)
+{
+	static const char read_body[] = "{\"protected\":\"e30\",\"payload\":\"\","
+	    "\"signature\":\"AA\"}";
+	static const char write_body[] = "{\"protected\":\"e30\",\"payload\":"
+	    "\"e30\",\"signature\":\"AA\"}";
+	static const struct {
+		const char *method, *path, *body;
+		int waits, waits_shared;
+	} cases[] = {
+		{ "GET", "/directory", NULL, 0, 0 },
+		{ "HEAD", "/acme/new-nonce", NULL, 0, 0 },
+		{ "GET", "/acme/new-nonce", NULL, 0, 0 },
+		{ "POST", "/acme/new-account", write_body, 1, 1 },
+		{ "POST", "/acme/new-order", write_body, 1, 1 },
+		{ "POST", "/acme/revoke-cert", write_body, 1, 1 },
+		{ "POST", "/acme/key-change", write_body, 1, 1 },
+		{ "POST", "/acme/finalize/abc", write_body, 1, 1 },
+		{ "POST", "/acme/chall/abc", write_body, 1, 1 },
+		{ "POST", "/acme/chall/abc", read_body, 0, 1 },
+		{ "POST", "/acme/authz/abc", write_body, 1, 1 },
+		{ "POST", "/acme/authz/abc", read_body, 0, 1 },
+		{ "POST", "/acme/order/abc", read_body, 0, 1 },
+		{ "POST", "/acme/orders/abc", read_body, 0, 1 },
+		{ "POST", "/acme/cert/abc", read_body, 0, 1 },
+		{ "POST", "/acme/account/abc", read_body, 0, 1 },
+		{ "POST", "/acme/account/abc", write_body, 1, 1 },
+		/* not a JWS, or no payload: judged a change (it fails anyway) */
+		{ "POST", "/acme/order/abc", "not json", 1, 1 },
+		{ "POST", "/acme/order/abc", "{\"payload\":1}", 1, 1 },
+		{ "POST", "/acme/order/abc", NULL, 1, 1 },
+		{ "POST", "/nothing/here", write_body, 0, 1 },
+	};
+	struct acme_request req;
+	size_t i;
+	int shared = a->shared;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&req, 0, sizeof(req));
+		req.method = cases[i].method;
+		req.path = cases[i].path;
+		req.body = (const uint8_t *)cases[i].body;
+		req.body_len = cases[i].body != NULL ? strlen(cases[i].body) : 0;
+		a->shared = 0;
+		CHECK_EQ_INT(acme_request_waits(a, &req), cases[i].waits);
+		a->shared = 1;
+		CHECK_EQ_INT(acme_request_waits(a, &req), cases[i].waits_shared);
+	}
+	a->shared = shared;
+}
+
 int
 main(void)
 {
@@ -154,6 +210,7 @@ main(void)
 		test_directory(a);
 		test_new_nonce(a);
 		test_problems(a);
+		test_request_waits(a);
 	}
 	acme_free(a);
 	crypto_cleanup();
