@@ -92,6 +92,7 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	pthread_mutex_init(&a->queue_lock, NULL);
 	pthread_mutex_init(&a->cleanup_lock, NULL);
 	pthread_mutex_init(&a->reload_lock, NULL);
+	pthread_mutex_init(&a->finalizing_lock, NULL);
 	if ((ret = acme_share(a, cfg)) != ACME_OK) {
 		acme_free(a);
 		a = NULL;
@@ -121,6 +122,7 @@ acme_free(struct acme *a)
 	pthread_mutex_destroy(&a->queue_lock);
 	pthread_mutex_destroy(&a->cleanup_lock);
 	pthread_mutex_destroy(&a->reload_lock);
+	pthread_mutex_destroy(&a->finalizing_lock);
 	acme_settings_free(a->settings);
 	acme_settings_free(a->retired);
 	free(a->owners);

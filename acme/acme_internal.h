@@ -265,6 +265,8 @@ struct acme_counters {
 #define ACME_COUNT(a, field) \
 	atomic_fetch_add_explicit(&(a)->counters.field, 1, memory_order_relaxed)
 
+#define ACME_FINALIZING_MAX 256 /* finalizes claimed in memory at once */
+
 struct acme {
 	struct acme_config cfg;     /* policy, profiles, limits, eab_required:
 	                               see settings instead */
@@ -291,6 +293,10 @@ struct acme {
 	pthread_mutex_t cleanup_lock;
 	struct acme_cleanup_cursor cleanup[3]; /* orders, authzs, certificates */
 	int shared;                 /* replicas share the store (acme_new) */
+	/* Orders this process is finalizing, when no other process serves
+	 * the store: then that is the claim, and it costs no write. */
+	pthread_mutex_t finalizing_lock;
+	char finalizing[ACME_FINALIZING_MAX][ACME_ID_LEN_MAX + 1];
 	uint64_t replica;           /* this handle's id in validation leases */
 	atomic_int swept;           /* acme_validations_sweep ran once */
 };

@@ -21,6 +21,8 @@
 
 #include "store.h"
 
+static int finalizing(struct acme *a, const char *id);
+
 const char *
 acme_order_status(struct store_txn *txn, const cJSON *order, time_t now,
     time_t *due)
@@ -213,6 +215,9 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 	/* The status is derived from every authorization: once per request. */
 	if ((ord = acme_record_get(txn, STORE_T_ORDERS, id)) != NULL) {
 		st = acme_order_status(txn, ord, req->now, &due);
+		/* a finalize claimed in memory (finalizing()) is under way */
+		if (strcmp(st, "ready") == 0 && finalizing(a, id))
+			st = "processing";
 		o = order_json(txn, req, id, ord, st);
 		validating = due != 0 && order_waits_on(txn, ord, req->now, chall);
 	}
@@ -645,13 +650,19 @@ out:
 /* ---- finalize ---- */
 
 /*
- * Finalization signs outside every store write: a first write claims the
- * ready order (status "processing", with a claim token), the signer signs
- * with no store lock held, and a second write stores the certificate and
- * makes the order valid. Each write callback only reads and writes through
- * its transaction, so running one twice never signs twice. A claim left by
- * a server that stopped mid-way lapses after ACME_FINALIZE_STALE seconds and
- * the order is ready again.
+ * Finalization signs outside every store write: the ready order is
+ * claimed, the signer signs with no store lock held, and a write stores
+ * the certificate and makes the order valid. Each write callback only
+ * reads and writes through its transaction, so running one twice never
+ * signs twice.
+ *
+ * The claim: when replicas share the store, a first write marks the order
+ * "processing" with a claim token; a claim left by a server that stopped
+ * mid-way lapses after ACME_FINALIZE_STALE seconds and the order is ready
+ * again. When this process alone serves the store (LMDB), the claim is the
+ * order's id in a->finalizing, which costs no durable write; a stop
+ * mid-way leaves the order ready, and the order reads "processing" while
+ * the id is there.
  */
 struct finalize {
 	struct acme *a;
@@ -668,8 +679,70 @@ struct finalize {
 	time_t not_before, not_after;
 	/* the signed certificate, for the commit */
 	const struct crypto_leaf *leaf;
+	int local;             /* claimed in a->finalizing, not in the store */
 	int claimed;           /* the commit found the order still ours */
 };
+
+/* ---- claims in memory (a store no other process serves) ---- */
+
+/* Puts id into a->finalizing: 1; 0 when it is there (a finalize of that
+ * order is under way); -1 when the set is full. */
+static int
+finalizing_take(struct acme *a, const char *id)
+{
+	size_t i, slot = ACME_FINALIZING_MAX;
+	int ret = -1;
+
+	if (strlen(id) > ACME_ID_LEN_MAX)
+		return -1;
+	pthread_mutex_lock(&a->finalizing_lock);
+	for (i = 0; i < ACME_FINALIZING_MAX; i++) {
+		if (a->finalizing[i][0] == '\0') {
+			if (slot == ACME_FINALIZING_MAX)
+				slot = i;
+		} else if (strcmp(a->finalizing[i], id) == 0) {
+			ret = 0;
+			goto out;
+		}
+	}
+	if (slot < ACME_FINALIZING_MAX) {
+		strcpy(a->finalizing[slot], id);
+		ret = 1;
+	}
+out:
+	pthread_mutex_unlock(&a->finalizing_lock);
+	return ret;
+}
+
+static void
+finalizing_drop(struct acme *a, const char *id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&a->finalizing_lock);
+	for (i = 0; i < ACME_FINALIZING_MAX; i++)
+		if (strcmp(a->finalizing[i], id) == 0) {
+			a->finalizing[i][0] = '\0';
+			break;
+		}
+	pthread_mutex_unlock(&a->finalizing_lock);
+}
+
+/* Whether this process is finalizing order id (claimed in memory). */
+static int
+finalizing(struct acme *a, const char *id)
+{
+	size_t i;
+	int found = 0;
+
+	if (a->shared)
+		return 0;
+	pthread_mutex_lock(&a->finalizing_lock);
+	for (i = 0; i < ACME_FINALIZING_MAX && !found; i++)
+		found = strcmp(a->finalizing[i], id) == 0;
+	pthread_mutex_unlock(&a->finalizing_lock);
+	return found;
+}
 
 /* The CSR must name exactly the order's identifiers (RFC 8555 §7.4). */
 static int
@@ -813,8 +886,34 @@ claim_ours(const cJSON *ord, const struct finalize *f)
 	    strcmp(claim, f->claim) == 0;
 }
 
+/* The claim in memory: the order is read (no write) and must be ready.
+ * 0; 1 when it is not ready; a STORE_* code. */
+static int
+claim_local(struct finalize *f)
+{
+	struct store_txn *txn;
+	cJSON *ord;
+	int ret;
+
+	if ((ret = store_read_begin(f->a->store, &txn)) != 0)
+		return ret;
+	if ((ord = acme_record_get(txn, STORE_T_ORDERS, f->id)) == NULL)
+		ret = STORE_ERR_CORRUPT;
+	else {
+		f->status = acme_order_status(txn, ord, f->now, NULL);
+		if (strcmp(f->status, "ready") != 0)
+			ret = 1;
+		else
+			claim_leaf_params(f, ord);
+	}
+	store_read_end(txn);
+	cJSON_Delete(ord);
+	return ret;
+}
+
 /* Write 2: the certificate is stored (always: a signed certificate is
- * never lost), and the order becomes valid when the claim is still ours. */
+ * never lost), and the order becomes valid when the claim is still ours
+ * (in memory: when the order is still ready). */
 static int
 commit_txn(struct store_txn *txn, void *arg)
 {
@@ -825,10 +924,11 @@ commit_txn(struct store_txn *txn, void *arg)
 	if ((ord = acme_record_get(txn, STORE_T_ORDERS, f->id)) == NULL)
 		return STORE_ERR_CORRUPT;
 	ret = cert_record(txn, f, ord, f->leaf);
-	f->claimed = ret == 0 && claim_ours(ord, f);
+	f->claimed = ret == 0 && (f->local ? strcmp(acme_order_status(txn, ord,
+	    f->now, NULL), "ready") == 0 : claim_ours(ord, f));
 	if (f->claimed) {
-		cJSON_ReplaceItemInObjectCaseSensitive(ord, "status",
-		    cJSON_CreateString("valid"));
+		cJSON_DeleteItemFromObjectCaseSensitive(ord, "status");
+		cJSON_AddStringToObject(ord, "status", "valid");
 		cJSON_DeleteItemFromObjectCaseSensitive(ord, "claim");
 		cJSON_DeleteItemFromObjectCaseSensitive(ord, "claimed");
 		cJSON_AddStringToObject(ord, "cert", f->leaf->serial);
@@ -867,15 +967,29 @@ finalize_issue(struct finalize *f, const struct crypto_csr *csr,
 	struct crypto_leaf leaf;
 	int ret, err;
 
-	if (acme_id_new(f->a, f->now, f->claim) != ACME_OK ||
-	    (ret = store_write(f->a->store, claim_txn, f)) < 0) {
-		acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
-		    "could not claim the order");
+	/* alone on the store, the claim is kept in memory (a full set falls
+	 * back to the store's) */
+	if (!f->a->shared && (f->local = finalizing_take(f->a, f->id)) == 0) {
+		acme_respond_problem(resp, ACME_P_ORDER_NOT_READY, 0,
+		    "order is processing, not ready");
 		return -1;
 	}
-	if (ret == 1) {
-		acme_respond_problem(resp, ACME_P_ORDER_NOT_READY, 0,
-		    "order is %s, not ready", f->status);
+	f->local = f->local == 1;
+	if (f->local)
+		ret = claim_local(f);
+	else if (acme_id_new(f->a, f->now, f->claim) != ACME_OK)
+		ret = STORE_ERR_INTERNAL;
+	else
+		ret = store_write(f->a->store, claim_txn, f);
+	if (ret < 0 || ret == 1) {
+		if (f->local)
+			finalizing_drop(f->a, f->id);
+		if (ret < 0)
+			acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 0,
+			    "could not claim the order");
+		else
+			acme_respond_problem(resp, ACME_P_ORDER_NOT_READY, 0,
+			    "order is %s, not ready", f->status);
 		return -1;
 	}
 	memset(&lp, 0, sizeof(lp));
@@ -885,7 +999,10 @@ finalize_issue(struct finalize *f, const struct crypto_csr *csr,
 	lp.not_after = f->not_after;
 	lp.profile = f->profile->name;   /* the signer takes KU and EKU from it */
 	if ((err = crypto_signer_issue(f->signer, csr, &lp, &leaf)) != 0) {
-		(void)store_write(f->a->store, release_txn, f);
+		if (f->local)
+			finalizing_drop(f->a, f->id);
+		else
+			(void)store_write(f->a->store, release_txn, f);
 		ACME_COUNT(f->a, orders_finalize_failed);
 		if (err == CRYPTO_ERR_UNAVAILABLE) {   /* being restarted */
 			acme_respond_problem(resp, ACME_P_SERVER_INTERNAL, 503,
@@ -899,6 +1016,8 @@ finalize_issue(struct finalize *f, const struct crypto_csr *csr,
 	}
 	f->leaf = &leaf;
 	ret = store_write(f->a->store, commit_txn, f);
+	if (f->local)
+		finalizing_drop(f->a, f->id);
 	crypto_leaf_clear(&leaf);
 	if (ret != 0 || !f->claimed) {
 		ACME_COUNT(f->a, orders_finalize_failed);
