@@ -181,6 +181,7 @@ race(void *arg)
 	req.now = r->now;
 	pthread_barrier_wait(r->go);
 	acme_handle(r->a, &req, &r->resp);
+	crypto_thread_cleanup();        /* this thread's curve tables */
 	return NULL;
 }
 
