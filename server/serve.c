@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -423,7 +424,11 @@ static void *
 worker_run(void *arg)
 {
 	struct worker *w = arg;
+	char name[16];
 
+	/* "hearth-loop0", ...: what top -H and perf show */
+	snprintf(name, sizeof(name), "hearth-loop%d", w->index);
+	(void)prctl(PR_SET_NAME, name, 0, 0, 0);
 	event_base_dispatch(w->base);
 	crypto_thread_cleanup();
 	return NULL;
