@@ -622,10 +622,12 @@ server_open(struct server *s)
 		log_error("%s", errbuf);
 		return -1;
 	}
-	/* Each loop (the workers and the main one) and each pool thread
-	 * holds at most a read and a write at once; the rest is headroom. */
+	/* Each loop (the workers and the main one) holds at most a read and
+	 * a write at once; the pool's threads share one connection per two
+	 * (a thread waits for one, up to 5 s), so replicas with the default
+	 * settings stay within PostgreSQL's default max_connections. */
 	store_set_max_connections(s->store, 2 * ((unsigned)thread_count(c) +
-	    store_thread_count(c) + 1) + 8);
+	    1) + 8 + store_thread_count(c) / 2);
 	caa_identities_init(s);
 	server_acme_config(s, c, s->policy, s->profiles, s->n_profiles, &ac);
 	replica_name(c, name, sizeof(name));
