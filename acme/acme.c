@@ -423,13 +423,13 @@ acme_handle(struct acme *a, const struct acme_request *req,
     struct acme_response *resp)
 {
 	unsigned slot = acme_enter(a);
-	uint64_t failures = store_io_failures(a->store);
+	uint64_t failures = store_thread_io_failures();
 
 	handle(a, req, resp);
 	acme_leave(a, slot);
 	/* The store was unreachable while this request ran: whatever it led
 	 * to (a 500, or a record that seemed absent), say so, once, here. */
-	if (resp->status >= 400 && store_io_failures(a->store) != failures)
+	if (resp->status >= 400 && store_thread_io_failures() != failures)
 		acme_respond_unavailable(resp);
 	/* only a read of one's own object (200) may wait */
 	if (resp->status != 200 || resp->wait.account[0] == '\0')

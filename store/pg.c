@@ -408,6 +408,7 @@ pg_query(struct store_txn *txn, const char *sql, int n,
 	p->spent = 1;
 	p->err = *rc;
 	p->retry = conflict;
+	txn->conflict = conflict;
 	return NULL;
 }
 
@@ -776,6 +777,7 @@ pg_write(struct store *st, store_write_fn fn, void *arg)
 		if ((rc = pg_txn_begin(st, &p, "BEGIN ISOLATION LEVEL "
 		    "SERIALIZABLE")) != 0)
 			break;
+		t.conflict = 0;
 		how = pg_write_once(&t, fn, arg, &rc);
 		pg_conn_put(st, p.c, how == PG_DONE && rc == STORE_ERR_IO);
 		p.c = NULL;

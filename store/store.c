@@ -158,14 +158,33 @@ store_io_failures(const struct store *st)
 	    memory_order_relaxed) : 0;
 }
 
+/* STORE_ERR_IO seen by this thread, any store (store_thread_io_failures). */
+static _Thread_local uint64_t thread_io_failures;
+
+uint64_t
+store_thread_io_failures(void)
+{
+	return thread_io_failures;
+}
+
 /* Counts a STORE_ERR_IO of st; returns rc. */
 static int
 store_counted(struct store *st, int rc)
 {
-	if (rc == STORE_ERR_IO)
+	if (rc == STORE_ERR_IO) {
 		atomic_fetch_add_explicit(&st->io_failures, 1,
 		    memory_order_relaxed);
+		thread_io_failures++;
+	}
 	return rc;
+}
+
+/* store_counted() for an operation in txn: a conflict that runs the write
+ * again is not counted. */
+static int
+store_txn_counted(struct store_txn *txn, int rc)
+{
+	return txn->conflict ? rc : store_counted(txn->st, rc);
 }
 
 int
@@ -234,7 +253,7 @@ store_get(struct store_txn *txn, enum store_table t, const void *key,
 		return STORE_ERR_INVALID;
 	if ((rc = store_check(txn, t, key, keylen)) != 0)
 		return rc;
-	return store_counted(txn->st, txn->st->ops->get(txn, t, key, keylen,
+	return store_txn_counted(txn, txn->st->ops->get(txn, t, key, keylen,
 	    val, vallen));
 }
 
@@ -251,7 +270,7 @@ store_put(struct store_txn *txn, enum store_table t, const void *key,
 		return rc;
 	if (!txn->write)
 		return STORE_ERR_READONLY;
-	return store_counted(txn->st, txn->st->ops->put(txn, t, key, keylen,
+	return store_txn_counted(txn, txn->st->ops->put(txn, t, key, keylen,
 	    val, vallen, flags));
 }
 
@@ -265,7 +284,7 @@ store_del(struct store_txn *txn, enum store_table t, const void *key,
 		return rc;
 	if (!txn->write)
 		return STORE_ERR_READONLY;
-	return store_counted(txn->st, txn->st->ops->del(txn, t, key, keylen));
+	return store_txn_counted(txn, txn->st->ops->del(txn, t, key, keylen));
 }
 
 int
@@ -281,7 +300,7 @@ store_scan(struct store_txn *txn, enum store_table t, const void *prefix,
 		prefix = "";
 	if (afterlen == 0)
 		after = NULL;
-	return store_counted(txn->st, txn->st->ops->scan(txn, t, prefix,
+	return store_txn_counted(txn, txn->st->ops->scan(txn, t, prefix,
 	    prefixlen, after, afterlen, fn, arg));
 }
 

@@ -129,9 +129,13 @@ void store_set_max_connections(struct store *st, unsigned n);
 int store_shared(const struct store *st);
 
 /* How many operations on st have failed with STORE_ERR_IO since it was
- * opened (any thread): a caller that sees it grow during a request knows
- * the database was unavailable. */
+ * opened (any thread). A conflict between writers that made a write run
+ * again is not a failure. */
 uint64_t store_io_failures(const struct store *st);
+/* The same count for the calling thread, over every store: a request run
+ * on one thread that sees it grow knows the database was unavailable to
+ * it, whatever other threads met meanwhile. */
+uint64_t store_thread_io_failures(void);
 
 /* Schema version of the open store. */
 int store_schema_version(const struct store *st);

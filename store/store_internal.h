@@ -97,6 +97,8 @@ struct store_waiter {
 struct store_txn {
 	struct store *st;
 	int write;
+	int conflict;		/* spent by a conflict with another writer (it
+				   runs again): its STORE_ERR_IO is no outage */
 	/* LMDB */
 	MDB_txn *txn;
 	int mapfull;		/* a put or del of this txn hit MDB_MAP_FULL */

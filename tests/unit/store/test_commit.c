@@ -11,7 +11,8 @@
  *
  * With HEARTH_TEST_PG_URI set (the store/test_commit_pg variant) the many
  * writers (whose shared counter makes them conflict, so callbacks run again
- * after serialization failures) and the killed writer run on PostgreSQL;
+ * after serialization failures, which count as no store failure) and the
+ * killed writer run on PostgreSQL;
  * the cases about LMDB's own group and map are its own.
  */
 #include <dirent.h>
@@ -139,6 +140,7 @@ struct writer {
 	int id;
 	int seq;
 	int results[PER_THREAD];
+	uint64_t io_failures;        /* store_thread_io_failures() at the end */
 };
 
 /* Puts "w<id>/<seq>" and bumps the shared counter; every fifth write
@@ -176,6 +178,7 @@ writer_main(void *arg)
 
 	for (w->seq = 0; w->seq < PER_THREAD; w->seq++)
 		w->results[w->seq] = store_write(w->st, writer_fn, w);
+	w->io_failures = store_thread_io_failures();
 	return NULL;
 }
 
@@ -218,6 +221,11 @@ test_many_writers(void)
 		pthread_join(th[i], NULL);
 	check_writers(st, w);
 	CHECK_EQ_INT(count(st, STORE_T_ORDERS, "w"), THREADS * ok);
+	/* Writes that ran again after a conflict (PostgreSQL) are no outage:
+	 * no thread, and not the store, counts a failure. */
+	CHECK_EQ_INT(store_io_failures(st), 0);
+	for (i = 0; i < THREADS; i++)
+		CHECK_EQ_INT(w[i].io_failures, 0);
 	/* Fewer commits than writes, or there was no grouping to test. */
 	if (pgcase_uri() == NULL)
 		fprintf(stderr, "%d writes in %lu groups\n",
