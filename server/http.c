@@ -400,8 +400,17 @@ http_handle(struct evhttp_request *req, void *arg)
 	p.route = acme_route_of(ar.path);
 	/* What may wait on a commit or the signer runs on the pool, so this
 	 * loop goes on serving its other connections meanwhile. */
-	if (acme_request_waits(s->acme, &ar) && request_offload(w, &ar, &p) == 0)
-		return;
+	if (acme_request_waits(s->acme, &ar)) {
+		if (pool_inline(s->pool)) {
+			p.seq = holds_seq(s->holds);
+			acme_handle(s->acme, &ar, &p.resp);
+			pool_inline_done(s->pool);
+			request_answer(w, &p);
+			return;
+		}
+		if (request_offload(w, &ar, &p) == 0)
+			return;
+	}
 	p.seq = holds_seq(s->holds);
 	acme_handle(s->acme, &ar, &p.resp);
 	request_answer(w, &p);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ struct pool {
 	int stopping;                   /* under lock */
 	pthread_t *threads;
 	unsigned n_threads;             /* started */
+	atomic_uint busy;               /* tasks queued or running, and a
+	                                   task run by its loop (pool_inline) */
 };
 
 struct pool_loop {
@@ -84,6 +87,7 @@ pool_run(void *arg)
 			p->tail = &p->head;
 		pthread_mutex_unlock(&p->lock);
 		t->work(t);
+		atomic_fetch_sub(&p->busy, 1);
 		finished(t);
 		pthread_mutex_lock(&p->lock);
 	}
@@ -212,6 +216,12 @@ pool_loop_free(struct pool_loop *l)
 	free(l);
 }
 
+struct pool *
+pool_of(const struct pool_loop *l)
+{
+	return l != NULL ? l->pool : NULL;
+}
+
 int
 pool_submit(struct pool_loop *l, struct pool_task *t)
 {
@@ -226,10 +236,25 @@ pool_submit(struct pool_loop *l, struct pool_task *t)
 	else {
 		*p->tail = t;
 		p->tail = &t->next;
+		atomic_fetch_add(&p->busy, 1);
 	}
 	pthread_mutex_unlock(&p->lock);
 	/* after the unlock: the thread woken does not wait for the lock */
 	if (ret == 0)
 		pthread_cond_signal(&p->cond);
 	return ret;
+}
+
+int
+pool_inline(struct pool *p)
+{
+	unsigned idle = 0;
+
+	return p != NULL && atomic_compare_exchange_strong(&p->busy, &idle, 1);
+}
+
+void
+pool_inline_done(struct pool *p)
+{
+	atomic_fetch_sub(&p->busy, 1);
 }

@@ -46,8 +46,19 @@ struct pool_loop *pool_loop_new(struct pool *p, struct event_base *base);
  * for every task whose done is still due, then frees l. NULL ok. */
 void pool_loop_free(struct pool_loop *l);
 
+/* The pool l belongs to. */
+struct pool *pool_of(const struct pool_loop *l);
+
 /* Queues t (work and done set) to run on the pool; from l's loop. 0, or
  * -1 when the pool is stopping (the caller then runs the task itself). */
 int pool_submit(struct pool_loop *l, struct pool_task *t);
+
+/* Whether the caller may run a task on its loop instead: 1 when nothing
+ * is queued or running in the pool and no other loop runs one itself;
+ * then pool_inline_done() when it is over. Alone, a task on the loop
+ * holds up no other request's write and saves two thread hand-offs; under
+ * load every task goes to the pool. Any loop. */
+int pool_inline(struct pool *p);
+void pool_inline_done(struct pool *p);
 
 #endif

@@ -268,12 +268,21 @@ report_done(struct pool_task *t, int ran)
 
 /* Reports j's result r: on the pool (pool.h), since storing it waits on
  * a commit, with r copied into j first (it may point into a fetch that
- * ends when this returns); else, when that cannot be, here. */
+ * ends when this returns); here when the pool is idle (pool_inline), or
+ * when the copy cannot be made. */
 static void
 job_report(struct validator_job *j, const struct acme_validation_result *r)
 {
 	struct validator *v = j->v;
+	enum acme_validation_outcome o;
 
+	/* alone, stored here (pool_inline) */
+	if (pool_inline(pool_of(v->pool))) {
+		o = job_judge(j, r);
+		pool_inline_done(pool_of(v->pool));
+		job_reported(j, r, o);
+		return;
+	}
 	if (v->pool != NULL && (r == &j->r || result_keep(j, r) == 0)) {
 		j->task.work = report_work;
 		j->task.done = report_done;

@@ -3,7 +3,8 @@
  * on the pool's threads, several at once; done runs on the loop that
  * submitted the task, once per task; tasks whose done could not run
  * before the loop stopped get done(t, 0) from pool_loop_free(); a
- * stopped pool refuses new tasks.
+ * stopped pool refuses new tasks; a loop may run a task itself only when
+ * the pool is idle and no other loop does.
  */
 #include "check.h"
 #include "looptest.h"
@@ -152,6 +153,44 @@ test_stop(void)
 	event_base_free(base);
 }
 
+/* pool_inline: 1 only when nothing is queued or running and no other
+ * caller runs one itself. */
+static void
+test_inline(void)
+{
+	struct counts c = { .wait_ms = 100 };
+	struct event_base *base = event_base_new();
+	struct pool *p = pool_new(1);
+	struct pool_loop *l = p != NULL ? pool_loop_new(p, base) : NULL;
+	struct task x;
+
+	CHECK(l != NULL);
+	if (l == NULL)
+		goto out;
+	CHECK_EQ_INT(pool_inline(p), 1);
+	CHECK_EQ_INT(pool_inline(p), 0);        /* one runs already */
+	pool_inline_done(p);
+	CHECK_EQ_INT(pool_inline(p), 1);
+	pool_inline_done(p);
+	memset(&x, 0, sizeof(x));
+	x.t.work = work;
+	x.t.done = done;
+	x.submitter = pthread_self();
+	x.c = &c;
+	CHECK_EQ_INT(pool_submit(l, &x.t), 0);
+	CHECK_EQ_INT(pool_inline(p), 0);        /* a task is in the pool */
+	lt_run_until(base, &x.done, 5000);
+	CHECK_EQ_INT(x.done, 1);
+	CHECK_EQ_INT(pool_inline(p), 1);        /* idle again */
+	pool_inline_done(p);
+	CHECK_EQ_INT(pool_inline(NULL), 0);
+out:
+	pool_stop(p);
+	pool_loop_free(l);
+	pool_free(p);
+	event_base_free(base);
+}
+
 static void
 test_bad_size(void)
 {
@@ -164,6 +203,7 @@ main(void)
 {
 	test_round_trip();
 	test_stop();
+	test_inline();
 	test_bad_size();
 	return CHECK_DONE();
 }
