@@ -87,7 +87,8 @@ static const struct option options[] = {
 	{ "store-threads", OPT_LONG, OFF(store_threads), CMD_SERVE, 0, 256, "0",
 	  "threads that run the requests which wait on a store write or the "
 	  "signer, so the event loops never wait; their number bounds how many "
-	  "writes one durable commit carries (0: 16 per event loop)" },
+	  "writes one durable commit carries (0: 16 per event loop, 4 with a "
+	  "PostgreSQL store)" },
 	{ "caa-check", OPT_LONG, OFF(caa_check), CMD_SERVE, 0, 1, "1",
 	  "check CAA records (RFC 8659) before issuing: 1 or 0" },
 	{ "caa-identity", OPT_LIST, OFF(caa_identities), CMD_SERVE, 0, 0, NULL,

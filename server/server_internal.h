@@ -55,7 +55,8 @@ struct config {
 	long tlsalpn01_port;
 	char *resolver;               /* "IP:PORT" or NULL for the system's */
 	long threads;                 /* event loops; 0 = one per core */
-	long store_threads;           /* the pool (pool.h); 0 = 16 per loop */
+	long store_threads;           /* the pool (pool.h); 0 = 16 per loop
+	                                 (4 on PostgreSQL) */
 	long caa_check;               /* 1: check CAA for DNS identifiers */
 	struct config_list caa_identities; /* default: the DNS tls-names */
 	struct config_list validation_deny; /* CIDRs validation never reaches */

@@ -13,6 +13,7 @@
 # part of the test suite; docs/performance.md records its numbers.
 #   tests/bench/replicas.sh
 #   CLIENTS=32 N=1000 tests/bench/replicas.sh
+#   SERVE_ARGS="--store-threads 4" tests/bench/replicas.sh   # every server gets them
 set -euo pipefail
 # shellcheck source=tests/bench/common.sh
 . "$(dirname "$0")/common.sh"
@@ -40,7 +41,8 @@ drive() {
 serve() {
 	local name=$1 d=$2 port=$3
 	shift 3
-	hearth_start "$d" "$port" "$(free_port)" "$(free_port)" "$HTTP01_PORT" "$W/$name.log" "$@"
+	# shellcheck disable=SC2086
+	hearth_start "$d" "$port" "$(free_port)" "$(free_port)" "$HTTP01_PORT" "$W/$name.log" "$@" ${SERVE_ARGS:-}
 	wait_url "https://localhost:$port/directory" "$d/ca/root.crt" ||
 		{ echo "$name did not come up: $(tail -n 3 "$W/$name.log")" >&2; return 1; }
 }
