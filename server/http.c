@@ -2,9 +2,9 @@
  * http.c: one HTTP request in, one acme_handle() call, one response out, and
  * the request's log line. A request that may wait on the store or the
  * signer (acme_request_waits) is handled on the pool (pool.h), with its
- * own copy of the request, and answered back on its loop. Owns the mapping from evhttp requests to
- * acme_request and from acme_response to the wire; protocol decisions stay
- * in acme/.
+ * own copy of the request, and answered back on its loop. Owns the mapping
+ * from evhttp requests to acme_request and from acme_response to the
+ * wire; protocol decisions stay in acme/.
  */
 #include "server_internal.h"
 #include "serve.h"
@@ -389,6 +389,7 @@ http_handle(struct evhttp_request *req, void *arg)
 	struct server *s = w->srv;
 	struct acme_request ar;
 	struct http_pending p;
+	int here = 0;
 
 	memset(&p, 0, sizeof(p));
 	clock_gettime(CLOCK_MONOTONIC, &p.t0);
@@ -399,19 +400,14 @@ http_handle(struct evhttp_request *req, void *arg)
 	ar.request_id = p.rid;
 	p.route = acme_route_of(ar.path);
 	/* What may wait on a commit or the signer runs on the pool, so this
-	 * loop goes on serving its other connections meanwhile. */
-	if (acme_request_waits(s->acme, &ar)) {
-		if (pool_inline(s->pool)) {
-			p.seq = holds_seq(s->holds);
-			acme_handle(s->acme, &ar, &p.resp);
-			pool_inline_done(s->pool);
-			request_answer(w, &p);
-			return;
-		}
-		if (request_offload(w, &ar, &p) == 0)
-			return;
-	}
+	 * loop goes on serving its other connections meanwhile; here only
+	 * when the pool is idle (pool_inline). */
+	if (acme_request_waits(s->acme, &ar) && !(here = pool_inline(s->pool)) &&
+	    request_offload(w, &ar, &p) == 0)
+		return;
 	p.seq = holds_seq(s->holds);
 	acme_handle(s->acme, &ar, &p.resp);
+	if (here)
+		pool_inline_done(s->pool);
 	request_answer(w, &p);
 }

@@ -246,11 +246,18 @@ job_judge(struct validator_job *j, const struct acme_validation_result *r)
 	return o;
 }
 
+/* The job whose result task t stores. */
+static struct validator_job *
+job_of(struct pool_task *t)
+{
+	return (struct validator_job *)((char *)t -
+	    offsetof(struct validator_job, task));
+}
+
 static void
 report_work(struct pool_task *t)
 {
-	struct validator_job *j = (struct validator_job *)
-	    ((char *)t - offsetof(struct validator_job, task));
+	struct validator_job *j = job_of(t);
 
 	j->outcome = job_judge(j, &j->r);
 }
@@ -258,12 +265,9 @@ report_work(struct pool_task *t)
 static void
 report_done(struct pool_task *t, int ran)
 {
-	struct validator_job *j = (struct validator_job *)
-	    ((char *)t - offsetof(struct validator_job, task));
-
-	/* not ran: shutting down; j is still the validator's to free */
+	/* not ran: shutting down; the job is still the validator's to free */
 	if (ran)
-		job_reported(j, &j->r, j->outcome);
+		job_reported(job_of(t), &job_of(t)->r, job_of(t)->outcome);
 }
 
 /* Reports j's result r: on the pool (pool.h), since storing it waits on
@@ -275,21 +279,18 @@ job_report(struct validator_job *j, const struct acme_validation_result *r)
 {
 	struct validator *v = j->v;
 	enum acme_validation_outcome o;
+	int here = pool_inline(pool_of(v->pool));
 
-	/* alone, stored here (pool_inline) */
-	if (pool_inline(pool_of(v->pool))) {
-		o = job_judge(j, r);
-		pool_inline_done(pool_of(v->pool));
-		job_reported(j, r, o);
-		return;
-	}
-	if (v->pool != NULL && (r == &j->r || result_keep(j, r) == 0)) {
+	if (!here && v->pool != NULL && (r == &j->r || result_keep(j, r) == 0)) {
 		j->task.work = report_work;
 		j->task.done = report_done;
 		if (pool_submit(v->pool, &j->task) == 0)
 			return;
 	}
-	job_reported(j, r, job_judge(j, r));
+	o = job_judge(j, r);
+	if (here)
+		pool_inline_done(pool_of(v->pool));
+	job_reported(j, r, o);
 }
 
 /* Reports a job that could not start as a failed fetch of status st. */

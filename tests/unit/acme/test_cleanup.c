@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "acme_internal.h"
+#include "catest.h"
 #include "store.h"
 
 #define NAMES      5
@@ -66,20 +67,14 @@ db_size(void)
 static void
 make_csrs(void)
 {
-	char cmd[2048], path[700];
-	FILE *f;
+	char path[700], cn[64];
 	int i;
 
 	for (i = 0; i < NAMES; i++) {
 		snprintf(path, sizeof(path), "%s/csr%d.der", dir, i);
-		snprintf(cmd, sizeof(cmd), "openssl req -new -newkey ec -pkeyopt "
-		    "ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "
-		    "/CN=svc%d.corp.internal -outform DER -out %s 2>/dev/null", i, path);
-		CHECK_EQ_INT(system(cmd), 0);
-		if ((f = fopen(path, "rb")) != NULL) {
-			csr_len[i] = fread(csr[i], 1, sizeof(csr[i]), f);
-			fclose(f);
-		}
+		snprintf(cn, sizeof(cn), "svc%d.corp.internal", i);
+		csr_len[i] = ct_csr(path, cn, csr[i], sizeof(csr[i]));
+		CHECK(csr_len[i] > 0);
 	}
 }
 
@@ -194,27 +189,18 @@ main(void)
 {
 	const char *tmp = getenv("HEARTH_TEST_TMP");
 	struct crypto_signer *signer;
-	struct crypto_ca_params p;
 	struct acme_config cfg;
 	struct crypto_profile day;
 	char err[256], dbdir[600];
 	time_t t0 = time(NULL);
-	int e, gen;
+	int e;
 
 	snprintf(dir, sizeof(dir), "%s/cleanupXXXXXX", tmp != NULL ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL || crypto_init() != 0)
 		return 1;
 	snprintf(ca, sizeof(ca), "%s/ca", dir);
 	snprintf(dbdir, sizeof(dbdir), "%s/db", dir);
-	memset(&p, 0, sizeof(p));
-	p.key_type = CRYPTO_KEY_EC_P256;
-	p.ca_name = "cleanup";
-	p.root_days = 7300;
-	p.intermediate_days = 3650;
-	p.root_passphrase = "root";
-	p.root_passphrase_len = 4;
-	p.now = t0;
-	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
+	CHECK_EQ_INT(ct_ca(ca, "cleanup"), CRYPTO_OK);
 	signer = crypto_signer_open(ca, NULL, 0, NULL, &e);
 	CHECK(signer != NULL);
 	st = store_open(dbdir, &e, err, sizeof(err));

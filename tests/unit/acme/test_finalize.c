@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include "acme_internal.h"
+#include "catest.h"
 #include "store.h"
 
 #define RACERS 8
@@ -39,23 +40,6 @@ certs(void)
 	(void)store_scan(txn, STORE_T_CERTS, NULL, 0, NULL, 0, count_cb, &n);
 	store_read_end(txn);
 	return n;
-}
-
-static void
-make_csr(void)
-{
-	char cmd[2048], path[700];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/csr.der", dir);
-	snprintf(cmd, sizeof(cmd), "openssl req -new -newkey ec -pkeyopt "
-	    "ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "
-	    "/CN=svc.corp.internal -outform DER -out %s 2>/dev/null", path);
-	CHECK_EQ_INT(system(cmd), 0);
-	if ((f = fopen(path, "rb")) != NULL) {
-		csr_len = fread(csr, 1, sizeof(csr), f);
-		fclose(f);
-	}
 }
 
 static const char *
@@ -266,29 +250,22 @@ main(void)
 {
 	const char *tmp = getenv("HEARTH_TEST_TMP");
 	struct crypto_signer *signer;
-	struct crypto_ca_params p;
-	char err[256], dbdir[600];
-	int e, gen;
+	char err[256], dbdir[600], path[700];
+	int e;
 
 	snprintf(dir, sizeof(dir), "%s/finalizeXXXXXX", tmp != NULL ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL || crypto_init() != 0)
 		return 1;
 	snprintf(ca, sizeof(ca), "%s/ca", dir);
 	snprintf(dbdir, sizeof(dbdir), "%s/db", dir);
-	memset(&p, 0, sizeof(p));
-	p.key_type = CRYPTO_KEY_EC_P256;
-	p.ca_name = "finalize";
-	p.root_days = 7300;
-	p.intermediate_days = 3650;
-	p.root_passphrase = "root";
-	p.root_passphrase_len = 4;
-	p.now = time(NULL);
-	CHECK_EQ_INT(crypto_ca_create(ca, &p, &gen), CRYPTO_OK);
+	CHECK_EQ_INT(ct_ca(ca, "finalize"), CRYPTO_OK);
 	signer = crypto_signer_open(ca, NULL, 0, NULL, &e);
 	CHECK(signer != NULL);
 	st = store_open(dbdir, &e, err, sizeof(err));
 	CHECK(st != NULL);
-	make_csr();
+	snprintf(path, sizeof(path), "%s/csr.der", dir);
+	csr_len = ct_csr(path, "svc.corp.internal", csr, sizeof(csr));
+	CHECK(csr_len > 0);
 	if (signer != NULL && st != NULL) {
 		run(signer, 0);
 		run(signer, 1);
