@@ -685,31 +685,37 @@ struct finalize {
 
 /* ---- claims in memory (a store no other process serves) ---- */
 
+/* The slot of a->finalizing holding id ("": a free one), or -1. Holds
+ * finalizing_lock. */
+static int
+finalizing_slot(const struct acme *a, const char *id)
+{
+	int i;
+
+	for (i = 0; i < ACME_FINALIZING_MAX; i++)
+		if (strcmp(a->finalizing[i], id) == 0)
+			return i;
+	return -1;
+}
+
 /* Puts id into a->finalizing: 1; 0 when it is there (a finalize of that
  * order is under way); -1 when the set is full. */
 static int
 finalizing_take(struct acme *a, const char *id)
 {
-	size_t i, slot = ACME_FINALIZING_MAX;
-	int ret = -1;
+	int ret = 0, slot;
 
-	if (strlen(id) > ACME_ID_LEN_MAX)
+	if (id[0] == '\0' || strlen(id) > ACME_ID_LEN_MAX)
 		return -1;
 	pthread_mutex_lock(&a->finalizing_lock);
-	for (i = 0; i < ACME_FINALIZING_MAX; i++) {
-		if (a->finalizing[i][0] == '\0') {
-			if (slot == ACME_FINALIZING_MAX)
-				slot = i;
-		} else if (strcmp(a->finalizing[i], id) == 0) {
-			ret = 0;
-			goto out;
+	if (finalizing_slot(a, id) < 0) {
+		if ((slot = finalizing_slot(a, "")) < 0)
+			ret = -1;
+		else {
+			strcpy(a->finalizing[slot], id);
+			ret = 1;
 		}
 	}
-	if (slot < ACME_FINALIZING_MAX) {
-		strcpy(a->finalizing[slot], id);
-		ret = 1;
-	}
-out:
 	pthread_mutex_unlock(&a->finalizing_lock);
 	return ret;
 }
@@ -717,14 +723,11 @@ out:
 static void
 finalizing_drop(struct acme *a, const char *id)
 {
-	size_t i;
+	int i;
 
 	pthread_mutex_lock(&a->finalizing_lock);
-	for (i = 0; i < ACME_FINALIZING_MAX; i++)
-		if (strcmp(a->finalizing[i], id) == 0) {
-			a->finalizing[i][0] = '\0';
-			break;
-		}
+	if ((i = finalizing_slot(a, id)) >= 0)
+		a->finalizing[i][0] = '\0';
 	pthread_mutex_unlock(&a->finalizing_lock);
 }
 
@@ -732,14 +735,12 @@ finalizing_drop(struct acme *a, const char *id)
 static int
 finalizing(struct acme *a, const char *id)
 {
-	size_t i;
-	int found = 0;
+	int found;
 
 	if (a->shared)
 		return 0;
 	pthread_mutex_lock(&a->finalizing_lock);
-	for (i = 0; i < ACME_FINALIZING_MAX && !found; i++)
-		found = strcmp(a->finalizing[i], id) == 0;
+	found = finalizing_slot(a, id) >= 0;
 	pthread_mutex_unlock(&a->finalizing_lock);
 	return found;
 }
