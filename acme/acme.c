@@ -81,7 +81,9 @@ acme_new(const struct acme_config *cfg, struct store *st,
 	ret = ACME_ERR_NOMEM;
 	if ((a->queue = calloc(ACME_QUEUE_MAX, sizeof(*a->queue))) == NULL ||
 	    (a->owners = calloc(ACME_QUEUE_OWNERS, sizeof(*a->owners))) == NULL ||
-	    acme_keycache_init(&a->keys) != ACME_OK) {
+	    acme_keycache_init(&a->keys) != ACME_OK ||
+	    acme_claims_init(a) != ACME_OK) {
+		acme_claims_fini(a);
 		acme_keycache_fini(&a->keys);
 		free(a->owners);
 		free(a->queue);
@@ -119,6 +121,7 @@ acme_free(struct acme *a)
 	acme_nonces_fini(&a->nonces);
 	acme_limiter_fini(&a->limits);
 	acme_keycache_fini(&a->keys);
+	acme_claims_fini(a);
 	pthread_mutex_destroy(&a->queue_lock);
 	pthread_mutex_destroy(&a->cleanup_lock);
 	pthread_mutex_destroy(&a->reload_lock);
@@ -408,8 +411,10 @@ acme_request_waits(const struct acme *a, const struct acme_request *req)
 	if (a->shared)
 		return 1;
 	switch (acme_route_of(req->path)) {
+	case ROUTE_CHALLENGE:   /* a validation claimed in memory: no write */
+		return !acme_claim_local(a) && !post_as_get(req);
 	case ROUTE_ACCOUNT: case ROUTE_ORDERS: case ROUTE_ORDER:
-	case ROUTE_AUTHZ: case ROUTE_CHALLENGE: case ROUTE_CERT:
+	case ROUTE_AUTHZ: case ROUTE_CERT:
 		return !post_as_get(req);
 	case ROUTE_OTHER:
 		return 0;       /* no such resource */

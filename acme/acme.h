@@ -105,6 +105,12 @@ struct acme_config {
 	 * only. NULL: a random name, and a restarted process waits for its
 	 * old leases to lapse. */
 	const char *replica_name;
+	/* server/ holds an answer that waits on a validation (acme_response.
+	 * wait) until the result is stored, and calls acme_settle() before
+	 * sending one that says unsettled. Then, on a store no other process
+	 * serves, a validation a client starts is claimed in memory, and its
+	 * result is its only write (acme/validating.c). */
+	int hold_answers;
 };
 
 struct acme;
@@ -165,6 +171,9 @@ struct acme_wait {
 	char account[ACME_WAIT_ID_LEN + 1];   /* the account that asked */
 	char challenge[ACME_WAIT_ID_LEN + 1]; /* the validation waited on: the
 	                                         challenge_id of its job */
+	int unsettled;              /* that validation is claimed in memory
+	                               only: acme_settle() before this answer
+	                               goes out */
 };
 
 struct acme_response {
@@ -195,7 +204,8 @@ int acme_reconfigure(struct acme *a, const struct acme_config *cfg);
  * POST that creates or changes something does; a POST-as-GET (an empty
  * payload) of an account, order, authorization, challenge, certificate or
  * order list does not, unless the store is shared (every POST then redeems
- * its nonce in the store); GET and HEAD never do. A hint for where to run
+ * its nonce in the store); neither does a POST that starts a validation
+ * claimed in memory (hold_answers); GET and HEAD never do. A hint for where to run
  * the request (server/ runs the ones that may wait off its event loops),
  * never a promise: the answer is the same wherever it runs. Reads only
  * req's method, path and body; safe from any thread.
@@ -221,6 +231,22 @@ void acme_response_clear(struct acme_response *resp);
  */
 int acme_refresh(struct acme *a, const char *base_url, time_t now,
     struct acme_response *resp);
+
+/*
+ * Before an answer that says resp->wait.unsettled goes out ahead of the
+ * result it waits on: writes the validation claimed in memory as its
+ * durable "processing" state (acme/validating.c), then renders the answer
+ * again as acme_refresh() does. Nothing when the answer is settled. 0; on
+ * failure (the store, or those of acme_refresh) resp is unchanged and may
+ * still be sent. A write: from a thread that may wait on the disk.
+ */
+int acme_settle(struct acme *a, const char *base_url, time_t now,
+    struct acme_response *resp);
+/* At a stop: writes every validation still claimed in memory as its
+ * durable "processing" state, so the next start resumes them as it
+ * resumes those of a process that died (acme_validations_sweep). 0, or
+ * ACME_ERR_INTERNAL / ACME_ERR_NOMEM (some stay unwritten). */
+int acme_settle_all(struct acme *a, time_t now);
 
 /* The resource a request path belongs to, as one of a fixed set of names
  * (ACME_ROUTES of them, listed by acme_route_name(i) for i in
@@ -265,6 +291,7 @@ enum acme_challenge_type {
 /* A validation job for server/, queued when a client answers a challenge. */
 struct acme_validation {
 	char challenge_id[64];
+	char authz_id[64];          /* the authorization it validates */
 	enum acme_challenge_type type;
 	int ident_is_ip;            /* identifier is an IP address (RFC 8738) */
 	char identifier[256];       /* DNS name (base name for wildcards) or IP */

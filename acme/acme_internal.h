@@ -267,6 +267,14 @@ struct acme_counters {
 
 #define ACME_FINALIZING_MAX 256 /* finalizes claimed in memory at once */
 
+/* A validation claimed in memory (validating.c). */
+struct acme_claim {
+	char authz[ACME_ID_LEN_MAX + 1];  /* "": a free slot */
+	char chall[ACME_ID_LEN_MAX + 1];
+	time_t due;
+};
+#define ACME_CLAIMS (2 * ACME_QUEUE_MAX)
+
 struct acme {
 	struct acme_config cfg;     /* policy, profiles, limits, eab_required:
 	                               see settings instead */
@@ -297,6 +305,10 @@ struct acme {
 	 * the store: then that is the claim, and it costs no write. */
 	pthread_mutex_t finalizing_lock;
 	char finalizing[ACME_FINALIZING_MAX][ACME_ID_LEN_MAX + 1];
+	/* Validations claimed in memory (validating.c), by authorization. */
+	pthread_mutex_t claims_lock;
+	struct acme_claim *claims;  /* ACME_CLAIMS slots */
+	atomic_size_t n_claims;
 	uint64_t replica;           /* this handle's id in validation leases */
 	atomic_int swept;           /* acme_validations_sweep ran once */
 };
@@ -665,6 +677,39 @@ int acme_queue_room(struct acme *a);
  * like any other; 0, or -1 when the queue is full. */
 int acme_queue_adopt(struct acme *a, const struct acme_validation *job);
 
+/* ---- validations claimed in memory (validating.c) ---- */
+
+int acme_claims_init(struct acme *a);
+void acme_claims_fini(struct acme *a);
+/* Nonzero when a validation this process starts is claimed in memory: it
+ * alone serves the store, and server/ holds answers that wait. */
+int acme_claim_local(const struct acme *a);
+/* Claims the validation of authorization authz by challenge chall, its
+ * result expected at due: 1; 0 when authz has a claim already; -1 when
+ * ACME_QUEUE_MAX validations are claimed. */
+int acme_claim_take(struct acme *a, const char *authz, const char *chall,
+    time_t due);
+/* 1 with the claimed challenge and its due time (either may be NULL) when
+ * authz has a claim, else 0. */
+int acme_claim_get(struct acme *a, const char *authz,
+    char chall[ACME_ID_LEN + 1], time_t *due);
+/* A retry moves chall's result to due; chall's claim ends. 1 when chall
+ * held the claim on authz, else 0 (nothing changed). */
+int acme_claim_due(struct acme *a, const char *authz, const char *chall,
+    time_t due);
+int acme_claim_drop(struct acme *a, const char *authz, const char *chall);
+/* Writes challenge chall's claim as its durable "processing" state and
+ * lease (nothing when it was decided meanwhile, or holds no claim), then
+ * drops it. 0, or ACME_ERR_INTERNAL when the store failed (the claim
+ * stays). */
+int acme_claim_settle(struct acme *a, const char *chall, time_t now);
+/* Shows a claim on records as read from the store (for reading only):
+ * challenge c (id) reads "processing" with its due time when it holds
+ * its authorization's claim; authorization az (azid) gets the claim's due
+ * time. 1 when a claim applied, else 0. */
+int acme_chall_view(struct acme *a, const char *id, cJSON *c);
+int acme_authz_view(struct acme *a, const char *azid, cJSON *az);
+
 /* ---- the validations index: leases (lease.c) ---- */
 
 #define ACME_VALIDATION_LEASE 20   /* seconds a replica holds a job */
@@ -701,9 +746,11 @@ void acme_wait_set(struct acme_response *resp, enum acme_wait_kind kind,
 /* Names account as the one that asked, when resp waits. */
 void acme_wait_account(struct acme_response *resp, const char *account);
 /* The id of the challenge of authorization az being validated, written to
- * out (may be NULL); 1 when one is, else 0. */
-int acme_authz_processing(struct store_txn *txn, const cJSON *az,
-    char out[ACME_ID_LEN + 1]);
+ * out (may be NULL); 1 when one is, ACME_CLAIMED when it is claimed in
+ * memory (validating.c), else 0. */
+#define ACME_CLAIMED 2
+int acme_authz_processing(struct acme *a, struct store_txn *txn,
+    const cJSON *az, char out[ACME_ID_LEN + 1]);
 /* The answers of a POST-as-GET by account on a challenge, authorization or
  * order (ownership checked; resp->wait set when it waits), for
  * acme_refresh(): only req->base_url and req->now are read. */

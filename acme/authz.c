@@ -312,8 +312,8 @@ challenge_json(const struct acme_request *req, const char *id, const cJSON *c)
 
 /* The authorization object (RFC 8555 §7.1.4). */
 static cJSON *
-authz_json(struct store_txn *txn, const struct acme_request *req,
-    const cJSON *az)
+authz_json(struct acme *a, struct store_txn *txn,
+    const struct acme_request *req, const cJSON *az)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *c;
 	const cJSON *id;
@@ -331,6 +331,7 @@ authz_json(struct store_txn *txn, const struct acme_request *req,
 		if (!cJSON_IsString(id) ||
 		    (c = acme_record_get(txn, STORE_T_CHALLENGES, id->valuestring)) == NULL)
 			continue;
+		(void)acme_chall_view(a, id->valuestring, c);
 		/* RFC 8555 §7.1.4: a valid authorization lists the one that
 		 * validated it. */
 		if (strcmp(acme_json_str(az, "status"), "valid") != 0 ||
@@ -357,9 +358,10 @@ respond_authz(struct acme *a, const struct acme_request *req, const char *id,
 		return;
 	}
 	if ((az = acme_record_get(txn, STORE_T_AUTHZS, id)) != NULL) {
-		o = authz_json(txn, req, az);
-		validating = strcmp(acme_authz_status(az, req->now), "pending") == 0 &&
-		    acme_authz_processing(txn, az, chall);
+		(void)acme_authz_view(a, id, az);
+		o = authz_json(a, txn, req, az);
+		validating = strcmp(acme_authz_status(az, req->now), "pending") == 0 ?
+		    acme_authz_processing(a, txn, az, chall) : 0;
 	}
 	store_read_end(txn);
 	if (o == NULL) {
@@ -375,8 +377,10 @@ respond_authz(struct acme *a, const struct acme_request *req, const char *id,
 		    acme_json_time(az, "due") != 0)
 			acme_respond_header(resp, "Retry-After", "%ld",
 			    acme_retry_after(acme_json_time(az, "due"), req->now));
-		if (validating)
+		if (validating) {
 			acme_wait_set(resp, ACME_WAIT_AUTHZ, id, chall);
+			resp->wait.unsettled = validating == ACME_CLAIMED;
+		}
 	}
 	cJSON_Delete(o);
 	cJSON_Delete(az);
@@ -575,20 +579,21 @@ struct chall_respond {
 /* One challenge of an authorization is validated at a time: one client
  * cannot fill the queue with every challenge type of every name. */
 int
-acme_authz_processing(struct store_txn *txn, const cJSON *az,
+acme_authz_processing(struct acme *a, struct store_txn *txn, const cJSON *az,
     char out[ACME_ID_LEN + 1])
 {
 	const cJSON *id;
 	cJSON *c;
-	int busy = 0;
+	int busy = 0, claimed;
 
 	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(az, "challenges")) {
 		if (busy || !cJSON_IsString(id) ||
 		    (c = acme_record_get(txn, STORE_T_CHALLENGES, id->valuestring)) == NULL)
 			continue;
+		claimed = acme_chall_view(a, id->valuestring, c);
 		if (acme_json_str(c, "status") != NULL &&
 		    strcmp(acme_json_str(c, "status"), "processing") == 0) {
-			busy = 1;
+			busy = claimed ? ACME_CLAIMED : 1;
 			if (out != NULL)
 				snprintf(out, ACME_ID_LEN + 1, "%s", id->valuestring);
 		}
@@ -597,55 +602,104 @@ acme_authz_processing(struct store_txn *txn, const cJSON *az,
 	return busy;
 }
 
+/* Loads challenge r->id and its authorization: 0 when a validation of it
+ * may start (c and az then set, the caller frees them), else STORE_NOTFOUND
+ * (no such challenge), another STORE_* code, or 1: nothing to start
+ * (r->not_owner or r->busy may say why). */
+static int
+chall_respond_load(struct chall_respond *r, struct store_txn *txn, cJSON **c,
+    cJSON **az)
+{
+	enum acme_challenge_type type;
+	int ret;
+
+	*c = *az = NULL;
+	r->started = 0;
+	if ((ret = acme_record_load(txn, STORE_T_CHALLENGES, r->id, c)) != 0 ||
+	    (ret = acme_record_load(txn, STORE_T_AUTHZS, acme_json_str(*c, "authz"),
+	    az)) != 0)
+		goto fail;   /* STORE_NOTFOUND: no such challenge */
+	ret = 1;
+	if (strcmp(acme_json_str(*az, "account"), r->account) != 0) {
+		r->not_owner = 1;
+		goto fail;
+	}
+	if (strcmp(acme_json_str(*c, "status"), "pending") != 0 ||
+	    strcmp(acme_authz_status(*az, r->now), "pending") != 0 ||
+	    acme_chall_type_parse(acme_json_str(*c, "type"), &type) != 0 ||
+	    acme_authz_processing(r->a, txn, *az, NULL))
+		goto fail;  /* RFC 8555 §7.5.1: nothing to start; report as is */
+	if (r->place != 0) {
+		r->busy = 1;   /* stays pending: the client may try again */
+		goto fail;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(*c, "status", cJSON_CreateString("processing"));
+	cJSON_DeleteItemFromObjectCaseSensitive(*c, "accountUri");
+	cJSON_AddStringToObject(*c, "accountUri", r->account_uri);
+	return 0;
+fail:
+	cJSON_Delete(*c);
+	cJSON_Delete(*az);
+	*c = *az = NULL;
+	return ret;
+}
+
+/* The job of the validation just started. */
+static void
+chall_respond_job(struct chall_respond *r, const cJSON *c, const cJSON *az)
+{
+	acme_job_fill(r->a, &r->job, r->id, c, az, r->thumbprint);
+	r->job.started = r->now;
+	r->started = 1;
+}
+
 /* Moves a pending challenge of a pending authorization to processing. */
 static int
 chall_respond_txn(struct store_txn *txn, void *arg)
 {
 	struct chall_respond *r = arg;
-	cJSON *c = NULL, *az = NULL;
-	enum acme_challenge_type type;
-	int ret = 1;
+	cJSON *c, *az;
+	int ret;
 
-	r->started = 0;
-	if ((ret = acme_record_load(txn, STORE_T_CHALLENGES, r->id, &c)) != 0 ||
-	    (ret = acme_record_load(txn, STORE_T_AUTHZS, acme_json_str(c, "authz"),
-	    &az)) != 0)
-		goto out;   /* STORE_NOTFOUND: no such challenge */
-	ret = 1;
-	if (strcmp(acme_json_str(az, "account"), r->account) != 0) {
-		r->not_owner = 1;
-		goto out;
-	}
-	if (strcmp(acme_json_str(c, "status"), "pending") != 0 ||
-	    strcmp(acme_authz_status(az, r->now), "pending") != 0 ||
-	    acme_chall_type_parse(acme_json_str(c, "type"), &type) != 0 ||
-	    acme_authz_processing(txn, az, NULL))
-		goto out;  /* RFC 8555 §7.5.1: nothing to start; report as is */
-	if (r->place != 0) {
-		r->busy = 1;   /* stays pending: the client may try again */
-		goto out;
-	}
-	cJSON_ReplaceItemInObjectCaseSensitive(c, "status", cJSON_CreateString("processing"));
-	cJSON_DeleteItemFromObjectCaseSensitive(c, "accountUri");
-	cJSON_AddStringToObject(c, "accountUri", r->account_uri);
-	if ((ret = acme_chall_due_set(txn, r->id, c, az, r->due)) != 0 ||
+	if ((ret = chall_respond_load(r, txn, &c, &az)) != 0)
+		return ret;
+	if ((ret = acme_chall_due_set(txn, r->id, c, az, r->due)) == 0 &&
 	    (ret = acme_lease_put(txn, r->id, r->a->replica,
-	    r->now + ACME_VALIDATION_LEASE)) != 0)
-		goto out;
-	acme_job_fill(r->a, &r->job, r->id, c, az, r->thumbprint);
-	r->job.started = r->now;
-	r->started = 1;
-	ret = 0;
-out:
+	    r->now + ACME_VALIDATION_LEASE)) == 0)
+		chall_respond_job(r, c, az);
 	cJSON_Delete(c);
 	cJSON_Delete(az);
 	return ret;
 }
 
+/* The same, claimed in memory (validating.c): a read, and no write. */
+static int
+chall_respond_claim(struct chall_respond *r)
+{
+	struct store_txn *txn;
+	cJSON *c, *az;
+	int ret, taken;
+
+	if ((ret = store_read_begin(r->a->store, &txn)) != 0)
+		return ret;
+	ret = chall_respond_load(r, txn, &c, &az);
+	store_read_end(txn);
+	if (ret != 0)
+		return ret;
+	taken = acme_claim_take(r->a, acme_json_str(c, "authz"), r->id, r->due);
+	if (taken > 0)
+		chall_respond_job(r, c, az);
+	else if (taken < 0)
+		r->busy = 1;            /* as a full queue */
+	cJSON_Delete(c);
+	cJSON_Delete(az);
+	return taken > 0 ? 0 : 1;   /* not taken: another request started one */
+}
+
 /* Answers with challenge record c (of challenge id). */
 static void
 respond_challenge(const struct acme_request *req, const char *id,
-    const cJSON *c, struct acme_response *resp)
+    const cJSON *c, int claimed, struct acme_response *resp)
 {
 	cJSON *o = NULL;
 	char up[ACME_MAX_URL];
@@ -661,16 +715,18 @@ respond_challenge(const struct acme_request *req, const char *id,
 		acme_respond_header(resp, "Retry-After", "%ld",
 		    acme_retry_after(acme_json_time(c, "due"), req->now));
 		acme_wait_set(resp, ACME_WAIT_CHALLENGE, id, id);
+		resp->wait.unsettled = claimed;
 	}
 out:
 	cJSON_Delete(o);
 }
 
-/* Loads challenge id for account: 0 with *c (caller frees), else -1 with
- * the problem in resp. Ownership goes through the authorization. */
+/* Loads challenge id for account, as readers see it (acme_chall_view): 0
+ * with *c (caller frees) and *claimed, else -1 with the problem in resp.
+ * Ownership goes through the authorization. */
 static int
 challenge_owned(struct acme *a, const char *id, const char *account,
-    cJSON **c, struct acme_response *resp)
+    cJSON **c, int *claimed, struct acme_response *resp)
 {
 	struct store_txn *txn;
 	cJSON *az = NULL;
@@ -685,8 +741,10 @@ challenge_owned(struct acme *a, const char *id, const char *account,
 		store_read_end(txn);
 	}
 	cJSON_Delete(az);
-	if (ret == 0 && owned)
+	if (ret == 0 && owned) {
+		*claimed = acme_chall_view(a, id, *c);
 		return 0;
+	}
 	cJSON_Delete(*c);
 	*c = NULL;
 	if (ret == STORE_NOTFOUND)
@@ -724,7 +782,7 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 	struct acme_jws jws;
 	cJSON *payload = NULL, *c = NULL;
 	char account_uri[ACME_MAX_URL];
-	int ret;
+	int ret, claimed = 0;
 
 	if (acme_jws_verify(a, req, ACME_KEY_KID, &jws, resp) != 0)
 		return;
@@ -745,7 +803,8 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 		r.now = req->now;
 		r.due = req->now + acme_validation_estimate(a);
 		r.place = acme_queue_reserve(a, jws.account_id);
-		ret = store_write(a->store, chall_respond_txn, &r);
+		ret = acme_claim_local(a) ? chall_respond_claim(&r) :
+		    store_write(a->store, chall_respond_txn, &r);
 		if (r.place == 0 && (ret != 0 || !r.started))
 			acme_queue_release(a, jws.account_id);
 		if (ret == STORE_NOTFOUND) {
@@ -772,8 +831,8 @@ acme_challenge(struct acme *a, const struct acme_request *req, const char *id,
 		}
 	}
 	/* one read for both: ownership and the answer */
-	if (challenge_owned(a, id, jws.account_id, &c, resp) == 0) {
-		respond_challenge(req, id, c, resp);
+	if (challenge_owned(a, id, jws.account_id, &c, &claimed, resp) == 0) {
+		respond_challenge(req, id, c, claimed, resp);
 		acme_wait_account(resp, jws.account_id);
 	}
 out:
@@ -790,13 +849,14 @@ acme_challenge_render(struct acme *a, const struct acme_request *req,
     const char *id, const char *account, struct acme_response *resp)
 {
 	cJSON *c = NULL;
+	int claimed = 0;
 
 	if (!acme_id_valid(id)) {
 		acme_respond_problem(resp, ACME_P_MALFORMED, 404, "no such challenge");
 		return;
 	}
-	if (challenge_owned(a, id, account, &c, resp) == 0) {
-		respond_challenge(req, id, c, resp);
+	if (challenge_owned(a, id, account, &c, &claimed, resp) == 0) {
+		respond_challenge(req, id, c, claimed, resp);
 		acme_wait_account(resp, account);
 	}
 	cJSON_Delete(c);

@@ -23,9 +23,11 @@
 
 static int finalizing(struct acme *a, const char *id);
 
-const char *
-acme_order_status(struct store_txn *txn, const cJSON *order, time_t now,
-    time_t *due)
+/* acme_order_status(), with the validations claimed in memory in a's
+ * view (a may be NULL: the store's records as they are). */
+static const char *
+order_status(struct acme *a, struct store_txn *txn, const cJSON *order,
+    time_t now, time_t *due)
 {
 	const char *st = acme_json_str(order, "status");
 	const cJSON *id;
@@ -50,6 +52,8 @@ acme_order_status(struct store_txn *txn, const cJSON *order, time_t now,
 	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(order, "authzs")) {
 		az = cJSON_IsString(id) ? acme_record_get(txn, STORE_T_AUTHZS,
 		    id->valuestring) : NULL;
+		if (az != NULL && a != NULL)
+			(void)acme_authz_view(a, id->valuestring, az);
 		st = az != NULL ? acme_authz_status(az, now) : "invalid";
 		if (strcmp(st, "valid") != 0)
 			all_valid = 0;
@@ -68,6 +72,13 @@ acme_order_status(struct store_txn *txn, const cJSON *order, time_t now,
 	if (due != NULL && !all_valid && !waiting)
 		*due = last;
 	return all_valid ? "ready" : "pending";
+}
+
+const char *
+acme_order_status(struct store_txn *txn, const cJSON *order, time_t now,
+    time_t *due)
+{
+	return order_status(NULL, txn, order, now, due);
 }
 
 /* The first challenge error of an authorization, with its identifier, as a
@@ -177,10 +188,11 @@ order_json(struct store_txn *txn, const struct acme_request *req,
 }
 
 /* The challenge of the order's first authorization being validated, into
- * out: what a pending order whose result is due waits on. 1, or 0. */
+ * out: what a pending order whose result is due waits on. 1 (ACME_CLAIMED
+ * when claimed in memory), or 0. */
 static int
-order_waits_on(struct store_txn *txn, const cJSON *ord, time_t now,
-    char out[ACME_ID_LEN + 1])
+order_waits_on(struct acme *a, struct store_txn *txn, const cJSON *ord,
+    time_t now, char out[ACME_ID_LEN + 1])
 {
 	const cJSON *id;
 	cJSON *az;
@@ -191,7 +203,7 @@ order_waits_on(struct store_txn *txn, const cJSON *ord, time_t now,
 		    (az = acme_record_get(txn, STORE_T_AUTHZS, id->valuestring)) == NULL)
 			continue;
 		if (strcmp(acme_authz_status(az, now), "pending") == 0)
-			found = acme_authz_processing(txn, az, out);
+			found = acme_authz_processing(a, txn, az, out);
 		cJSON_Delete(az);
 	}
 	return found;
@@ -214,12 +226,12 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 	}
 	/* The status is derived from every authorization: once per request. */
 	if ((ord = acme_record_get(txn, STORE_T_ORDERS, id)) != NULL) {
-		st = acme_order_status(txn, ord, req->now, &due);
+		st = order_status(a, txn, ord, req->now, &due);
 		/* a finalize claimed in memory (finalizing()) is under way */
 		if (strcmp(st, "ready") == 0 && finalizing(a, id))
 			st = "processing";
 		o = order_json(txn, req, id, ord, st);
-		validating = due != 0 && order_waits_on(txn, ord, req->now, chall);
+		validating = due != 0 ? order_waits_on(a, txn, ord, req->now, chall) : 0;
 	}
 	store_read_end(txn);
 	if (o == NULL) {
@@ -237,8 +249,10 @@ respond_order(struct acme *a, const struct acme_request *req, const char *id,
 		else if (due != 0)
 			acme_respond_header(resp, "Retry-After", "%ld",
 			    acme_retry_after(due, req->now));
-		if (validating)
+		if (validating) {
 			acme_wait_set(resp, ACME_WAIT_ORDER, id, chall);
+			resp->wait.unsettled = validating == ACME_CLAIMED;
+		}
 	}
 	cJSON_Delete(o);
 	cJSON_Delete(ord);

@@ -32,6 +32,8 @@ acme_job_fill(struct acme *a, struct acme_validation *job, const char *chall_id,
 
 	memset(job, 0, sizeof(*job));
 	snprintf(job->challenge_id, sizeof(job->challenge_id), "%s", chall_id);
+	snprintf(job->authz_id, sizeof(job->authz_id), "%s",
+	    acme_json_str(c, "authz") != NULL ? acme_json_str(c, "authz") : "");
 	(void)acme_chall_type_parse(acme_json_str(c, "type"), &job->type);
 	job->ident_is_ip = strcmp(acme_json_str(ident, "type"), "ip") == 0;
 	snprintf(job->identifier, sizeof(job->identifier), "%s",
@@ -322,6 +324,7 @@ retry_due_txn(struct store_txn *txn, void *arg)
 /* ---- judging ---- */
 
 struct judged {
+	struct acme *a;
 	const struct acme_validation *job;
 	uint64_t replica;           /* who judged: stores only under its lease */
 	time_t now;
@@ -611,23 +614,29 @@ validation_store_txn(struct store_txn *txn, void *arg)
 {
 	struct judged *j = arg;
 	cJSON *c = NULL, *az = NULL, *err;
+	char chall[ACME_ID_LEN + 1];
 	const char *azid;
 	int ret = 1;
 
 	j->failed = 0;
 	if ((c = acme_record_get(txn, STORE_T_CHALLENGES, j->job->challenge_id)) == NULL)
 		goto out;
-	if (strcmp(acme_json_str(c, "status"), "processing") != 0)
+	azid = acme_json_str(c, "authz");
+	if (strcmp(acme_json_str(c, "status"), "pending") == 0) {
+		/* claimed in memory (validating.c): the claim must be this job's */
+		if (!acme_claim_get(j->a, azid, chall, NULL) ||
+		    strcmp(chall, j->job->challenge_id) != 0)
+			goto out;
+	} else if (strcmp(acme_json_str(c, "status"), "processing") != 0) {
 		goto out;  /* already decided */
-	if ((ret = acme_lease_held(txn, j->job->challenge_id, j->replica)) <= 0) {
+	} else if ((ret = acme_lease_held(txn, j->job->challenge_id,
+	    j->replica)) <= 0) {
 		ret = ret < 0 ? ret : 1;   /* another replica took it over */
 		goto out;
-	}
-	if ((ret = store_del(txn, STORE_T_VALIDATIONS, j->job->challenge_id,
+	} else if ((ret = store_del(txn, STORE_T_VALIDATIONS, j->job->challenge_id,
 	    strlen(j->job->challenge_id))) != 0 && ret != STORE_NOTFOUND)
 		goto out;
 	ret = 1;
-	azid = acme_json_str(c, "authz");
 	if ((az = acme_record_get(txn, STORE_T_AUTHZS, azid)) == NULL)
 		goto out;
 	cJSON_ReplaceItemInObjectCaseSensitive(c, "status",
@@ -697,8 +706,10 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 	struct retry_due rd;
 	struct judged j;
 	unsigned slot = acme_enter(a);
+	int ret;
 
 	memset(&j, 0, sizeof(j));
+	j.a = a;
 	j.job = job;
 	j.replica = a->replica;
 	j.now = now;
@@ -713,14 +724,19 @@ acme_validation_done(struct acme *a, const struct acme_validation *job,
 		rd.replica = a->replica;
 		rd.due = again.started + acme_validation_estimate(a);
 		/* the due time first: a poll never sees a passed one */
-		(void)store_write(a->store, retry_due_txn, &rd);
+		if (!acme_claim_due(a, job->authz_id, job->challenge_id, rd.due))
+			(void)store_write(a->store, retry_due_txn, &rd);
 		if (queue_retry(a, &again) == 0) {
 			out = ACME_VALIDATION_RETRY;
 			goto done;
 		}
 	}
 	queue_finished(a, job);
-	if (store_write(a->store, validation_store_txn, &j) != 0)
+	ret = store_write(a->store, validation_store_txn, &j);
+	/* stored (or not storable): a claim in memory ends; a challenge whose
+	 * result could not be stored reads pending again */
+	(void)acme_claim_drop(a, job->authz_id, job->challenge_id);
+	if (ret != 0)
 		goto done;
 	if (j.failed) {
 		failure_count(a, job, now);

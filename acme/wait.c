@@ -113,3 +113,20 @@ acme_refresh(struct acme *a, const char *base_url, time_t now,
 	acme_response_clear(&fresh);
 	return ret;
 }
+
+int
+acme_settle(struct acme *a, const char *base_url, time_t now,
+    struct acme_response *resp)
+{
+	unsigned slot;
+	int ret;
+
+	if (!resp->wait.unsettled)
+		return ACME_OK;
+	slot = acme_enter(a);
+	ret = acme_claim_settle(a, resp->wait.challenge, now);
+	acme_leave(a, slot);
+	if (ret != ACME_OK)
+		return ret;
+	return acme_refresh(a, base_url, now, resp);
+}

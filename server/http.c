@@ -225,6 +225,11 @@ http_pending_send(struct http_pending *p)
 	struct server *s = p->w->srv;
 	long long us;
 
+	/* It goes before the result it waits on: a validation claimed in
+	 * memory is written first (one durable write, on this loop; only
+	 * when a hold ends at --hold-max or could not be had). */
+	if (p->resp.wait.unsettled)
+		(void)acme_settle(s->acme, p->base, time(NULL), &p->resp);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id",
 	    p->rid);
 	us = elapsed_us(&p->t0);

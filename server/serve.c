@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -564,6 +565,7 @@ server_acme_config(struct server *s, const struct config *c,
 	ac->random = crypto_random;
 	ac->eab_required = c->eab_required != 0;
 	ac->policy = policy;
+	ac->hold_answers = c->hold_max > 0;
 	limits_fill(&ac->limits, c);
 }
 
@@ -671,6 +673,10 @@ server_close(struct server *s)
 	free(s->workers);
 	pool_free(s->pool);
 	holds_free(s->holds);
+	/* validations started and not ended: the next start resumes them */
+	if (acme_settle_all(s->acme, time(NULL)) != 0)
+		log_warn("stop: validations under way could not be saved; "
+		    "their challenges read pending after the restart");
 	admin_free(s->admin);
 	pki_free(s->pki);
 	denylist_free(s->deny);

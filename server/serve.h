@@ -132,7 +132,9 @@ struct http_pending {
 void server_wake_validators(struct server *s, const struct worker *except);
 
 /* Sends p's answer, counts and logs it, and releases p->resp. When the
- * connection is gone evhttp frees the request instead. */
+ * connection is gone evhttp frees the request instead. An answer about a
+ * validation claimed in memory (acme_response.wait.unsettled) has it
+ * written first (acme_settle). */
 void http_pending_send(struct http_pending *p);
 /* "GET", "POST", ... for an evhttp command (an enum evhttp_cmd_type). */
 const char *http_method_name(int cmd);

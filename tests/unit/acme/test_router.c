@@ -192,6 +192,23 @@ test_request_waits(struct acme *a)
 		a->shared = 1;
 		CHECK_EQ_INT(acme_request_waits(a, &req), cases[i].waits_shared);
 	}
+	/* answers held (hold_answers): a validation started on a store no
+	 * other process serves is claimed in memory, so answering a challenge
+	 * writes nothing; shared, it still does */
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path = "/acme/chall/abc";
+	req.body = (const uint8_t *)write_body;
+	req.body_len = strlen(write_body);
+	a->cfg.hold_answers = 1;
+	a->shared = 0;
+	CHECK_EQ_INT(acme_request_waits(a, &req), 0);
+	req.path = "/acme/authz/abc";
+	CHECK_EQ_INT(acme_request_waits(a, &req), 1);
+	req.path = "/acme/chall/abc";
+	a->shared = 1;
+	CHECK_EQ_INT(acme_request_waits(a, &req), 1);
+	a->cfg.hold_answers = 0;
 	a->shared = shared;
 }
 

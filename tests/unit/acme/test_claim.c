@@ -1,0 +1,334 @@
+/*
+ * test_claim.c: validations claimed in memory (acme/validating.c) on a
+ * real LMDB store, through acme_handle(), with answers held
+ * (hold_answers). Answering a challenge writes nothing: the store keeps it
+ * pending with no lease, while every answer (challenge, authorization,
+ * order) shows it processing with its Retry-After and says unsettled. A
+ * second answer starts no second validation, on the same challenge or a
+ * sibling. The result is the one write; a retry moves the due time in
+ * memory. acme_settle() writes the claim as the durable processing state
+ * with its lease, and the result is then stored through the lease. A claim
+ * no answer was settled for is lost with its process: the challenge reads
+ * pending again and can be answered anew; a stop writes those still held
+ * (acme_settle_all), and the next start resumes them. On a shared store the write
+ * happens at once, as before.
+ */
+#include "check.h"
+#include "client.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "acme_internal.h"
+#include "store.h"
+
+#define NOW 1900000000
+
+static struct store *st;
+static struct acme *a;
+
+static const char *
+last(const char *url)
+{
+	const char *s = url != NULL ? strrchr(url, '/') : NULL;
+
+	return s != NULL ? s + 1 : "";
+}
+
+/* The "status" of the last response's body (or of its i-th challenge). */
+static const char *
+body_status(const struct acme_response *r, int chall, char *out, size_t outsz)
+{
+	cJSON *o = cJSON_ParseWithLength(r->body, r->body_len);
+	const cJSON *e = o;
+
+	if (chall >= 0)
+		e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o,
+		    "challenges"), chall);
+	snprintf(out, outsz, "%s", acme_json_str(e, "status") != NULL ?
+	    acme_json_str(e, "status") : "");
+	cJSON_Delete(o);
+	return out;
+}
+
+/* The stored status of challenge id ("" when absent), and whether it has
+ * an entry in the validations index. */
+static const char *
+stored(const char *id, int *leased, char *out, size_t outsz)
+{
+	struct store_txn *txn;
+	const void *v;
+	size_t vl;
+	cJSON *c = NULL;
+
+	out[0] = '\0';
+	*leased = 0;
+	if (store_read_begin(st, &txn) != 0)
+		return out;
+	if ((c = acme_record_get(txn, STORE_T_CHALLENGES, id)) != NULL)
+		snprintf(out, outsz, "%s", acme_json_str(c, "status"));
+	*leased = store_get(txn, STORE_T_VALIDATIONS, id, strlen(id), &v, &vl) == 0;
+	store_read_end(txn);
+	cJSON_Delete(c);
+	return out;
+}
+
+struct flow {
+	char order[ACME_MAX_URL], authz[ACME_MAX_URL];
+	char http[ACME_MAX_URL], dns[ACME_MAX_URL];   /* challenge paths */
+};
+
+/* A new order for name, and the paths of its authorization's challenges. */
+static void
+begin(struct tc *c, const char *name, struct flow *f)
+{
+	char body[256];
+	const cJSON *e;
+	cJSON *o;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(body, sizeof(body), "{\"identifiers\":[{\"type\":\"dns\","
+	    "\"value\":\"%s\"}]}", name);
+	CHECK_EQ_INT(tc_post(c, "/acme/new-order", body), 201);
+	snprintf(f->order, sizeof(f->order), "%s",
+	    tc_path(tc_header(&c->resp, "Location")));
+	o = tc_json(c);
+	e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "authorizations"), 0);
+	snprintf(f->authz, sizeof(f->authz), "%s", tc_path(e->valuestring));
+	cJSON_Delete(o);
+	CHECK_EQ_INT(tc_post(c, f->authz, NULL), 200);
+	o = tc_json(c);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "challenges")) {
+		if (strcmp(acme_json_str(e, "type"), "http-01") == 0)
+			snprintf(f->http, sizeof(f->http), "%s",
+			    tc_path(acme_json_str(e, "url")));
+		if (strcmp(acme_json_str(e, "type"), "dns-01") == 0)
+			snprintf(f->dns, sizeof(f->dns), "%s",
+			    tc_path(acme_json_str(e, "url")));
+	}
+	cJSON_Delete(o);
+	CHECK(f->http[0] != '\0' && f->dns[0] != '\0');
+}
+
+/* Takes the one queued job (for challenge path chall) and hands it status:
+ * ACME_FETCH_OK with the key authorization, or a transient failure. */
+static enum acme_validation_outcome
+result(const char *chall, enum acme_fetch_status status, time_t now)
+{
+	struct acme_validation job, more;
+	struct acme_validation_result r;
+
+	CHECK_EQ_INT(acme_validation_next(a, &job), 1);
+	CHECK_EQ_INT(acme_validation_next(a, &more), 0);   /* only one */
+	CHECK_EQ_STR(job.challenge_id, last(chall));
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	if (status == ACME_FETCH_OK) {
+		r.http_status = 200;
+		r.body = (const uint8_t *)job.key_authorization;
+		r.body_len = strlen(job.key_authorization);
+	} else
+		snprintf(r.detail, sizeof(r.detail), "connection refused");
+	return acme_validation_done(a, &job, &r, now);
+}
+
+static void
+test_claimed(struct tc *c)
+{
+	struct flow f;
+	char s[32];
+	int leased;
+
+	begin(c, "claim.corp.internal", &f);
+	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
+	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_CHALLENGE);
+	CHECK_EQ_INT(c->resp.wait.unsettled, 1);
+	CHECK(tc_header(&c->resp, "Retry-After") != NULL);
+	/* nothing written: pending in the store, no lease */
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "pending");
+	CHECK_EQ_INT(leased, 0);
+
+	/* every reader sees it processing */
+	CHECK_EQ_INT(tc_post(c, f.authz, NULL), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "pending");
+	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_AUTHZ);
+	CHECK_EQ_INT(c->resp.wait.unsettled, 1);
+	CHECK_EQ_STR(c->resp.wait.challenge, last(f.http));
+	CHECK(tc_header(&c->resp, "Retry-After") != NULL);
+	CHECK_EQ_INT(tc_post(c, f.order, NULL), 200);
+	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_ORDER);
+	CHECK_EQ_INT(c->resp.wait.unsettled, 1);
+	CHECK(tc_header(&c->resp, "Retry-After") != NULL);
+
+	/* no second validation: the same challenge, or a sibling */
+	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
+	CHECK_EQ_INT(tc_post(c, f.dns, "{}"), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "pending");
+	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_NONE);
+
+	/* a transient failure: retried, still claimed, nothing written */
+	CHECK_EQ_INT(result(f.http, ACME_FETCH_CONNECTION, NOW), ACME_VALIDATION_RETRY);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "pending");
+	CHECK_EQ_INT(leased, 0);
+	CHECK_EQ_INT(tc_post(c, f.http, NULL), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
+
+	/* the result: the one write */
+	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 3), ACME_VALIDATION_VALID);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+	CHECK_EQ_INT(leased, 0);
+	CHECK_EQ_INT((int)atomic_load(&a->n_claims), 0);
+	CHECK_EQ_INT(tc_post(c, f.authz, NULL), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "valid");
+	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_NONE);
+	CHECK_EQ_INT(tc_post(c, f.order, NULL), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "ready");
+}
+
+static void
+test_settled(struct tc *c)
+{
+	struct acme_response held;
+	struct flow f;
+	char s[32];
+	int leased;
+
+	begin(c, "settle.corp.internal", &f);
+	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
+	held = c->resp;
+	memset(&c->resp, 0, sizeof(c->resp));
+	CHECK_EQ_INT(held.wait.unsettled, 1);
+	/* the answer goes before its result: the claim is written first */
+	CHECK_EQ_INT(acme_settle(a, TC_BASE, NOW, &held), 0);
+	CHECK_EQ_INT(held.wait.unsettled, 0);
+	CHECK_EQ_INT(held.wait.kind, ACME_WAIT_CHALLENGE);
+	CHECK_EQ_STR(body_status(&held, -1, s, sizeof(s)), "processing");
+	CHECK(tc_header(&held, "Retry-After") != NULL);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "processing");
+	CHECK_EQ_INT(leased, 1);
+	CHECK_EQ_INT((int)atomic_load(&a->n_claims), 0);
+	/* settled already: nothing to do */
+	CHECK_EQ_INT(acme_settle(a, TC_BASE, NOW, &held), 0);
+	CHECK_EQ_INT(tc_post(c, f.authz, NULL), 200);
+	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_AUTHZ);
+	CHECK_EQ_INT(c->resp.wait.unsettled, 0);
+
+	/* the result goes through the lease */
+	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+	CHECK_EQ_INT(leased, 0);
+	CHECK_EQ_INT(acme_refresh(a, TC_BASE, NOW + 1, &held), 0);
+	CHECK_EQ_STR(body_status(&held, -1, s, sizeof(s)), "valid");
+	CHECK_EQ_INT(held.wait.kind, ACME_WAIT_NONE);
+	acme_response_clear(&held);
+}
+
+/* A claim dies with its process: the challenge is pending again. */
+static void
+test_lost(struct tc *c, const struct acme_config *cfg)
+{
+	struct acme_validation job;
+	struct flow f;
+	char s[32];
+	int e, leased;
+
+	begin(c, "lost.corp.internal", &f);
+	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
+	acme_free(a);
+	a = acme_new(cfg, st, NULL, &e);
+	CHECK(a != NULL);
+	if (a == NULL)
+		return;
+	c->a = a;
+	c->nonce[0] = '\0';
+	CHECK_EQ_INT(acme_validations_sweep(a, NOW), 0);   /* nothing to resume */
+	CHECK_EQ_INT(acme_validation_next(a, &job), 0);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "pending");
+	CHECK_EQ_INT(tc_post(c, f.http, NULL), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "pending");
+	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_NONE);
+	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
+	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+}
+
+/* A stop writes the claims still held; the next start resumes them. */
+static void
+test_stopped(struct tc *c, const struct acme_config *cfg)
+{
+	struct flow f;
+	char s[32];
+	int e, leased;
+
+	begin(c, "stopped.corp.internal", &f);
+	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
+	CHECK_EQ_INT(acme_settle_all(a, NOW), 0);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "processing");
+	CHECK_EQ_INT(leased, 1);
+	acme_free(a);
+	a = acme_new(cfg, st, NULL, &e);
+	CHECK(a != NULL);
+	if (a == NULL)
+		return;
+	c->a = a;
+	c->nonce[0] = '\0';
+	CHECK_EQ_INT(acme_validations_sweep(a, NOW + 1), 1);
+	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+	CHECK_EQ_INT(leased, 0);
+}
+
+/* Shared, the answer writes processing and its lease at once. */
+static void
+test_shared(struct tc *c)
+{
+	struct flow f;
+	char s[32];
+	int leased;
+
+	a->shared = 1;
+	begin(c, "shared.corp.internal", &f);
+	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
+	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
+	CHECK_EQ_INT(c->resp.wait.unsettled, 0);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "processing");
+	CHECK_EQ_INT(leased, 1);
+	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
+	a->shared = 0;
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("HEARTH_TEST_TMP");
+	struct acme_config cfg;
+	char dir[512], err[256];
+	struct tc c;
+	int e;
+
+	snprintf(dir, sizeof(dir), "%s/claimXXXXXX", tmp != NULL ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL || crypto_init() != 0)
+		return 1;
+	st = store_open(dir, &e, err, sizeof(err));
+	CHECK(st != NULL);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hold_answers = 1;
+	a = st != NULL ? acme_new(&cfg, st, NULL, &e) : NULL;
+	CHECK(a != NULL);
+	if (a != NULL && tc_init(&c, a, NOW) == 0 && tc_register(&c) == 0) {
+		test_claimed(&c);
+		test_settled(&c);
+		test_shared(&c);
+		test_lost(&c, &cfg);
+		test_stopped(&c, &cfg);
+		tc_free(&c);
+	}
+	acme_free(a);
+	store_close(st);
+	crypto_cleanup();
+	return CHECK_DONE();
+}
