@@ -15,9 +15,14 @@
  *    fill on, while ids, orders, authorizations and "issued" carry the
  *    issuance time within the span;
  *  - one abandoned order in ten (pending, never validated);
- *  - then acme_cleanup() run as the server's timer runs it, at the end of
- *    the span, so expired authorizations and abandoned orders are gone
- *    and their pages free, as in a long-running store.
+ *  - acme_cleanup() run as the server's timer runs it, through the span
+ *    (after every batch, as of the batch's last issuance time: about once
+ *    a simulated hour), so expired authorizations and abandoned orders
+ *    are removed and their pages reused while the store grows, as in a
+ *    long-running store; and once more at the end of the span. With
+ *    CLEANUP "end" it runs only at the end: a store whose cleanup never
+ *    ran for the whole span and then removed it all at once, which leaves
+ *    that much free space scattered through the file (the worst case).
  *
  * Ids are drawn and leaves signed before each write, never inside the
  * callback (which may run twice); each store_write() carries BATCH
@@ -32,7 +37,8 @@
  * ids and revocations. A benchmark tool, not part of hearth: the server
  * must not be running on DATA while it fills.
  *
- * usage: bench_fill DATA N PKI_URL [REVOKE [ACCOUNTS [SPAN_DAYS]]]
+ * usage: bench_fill DATA N PKI_URL [REVOKE [ACCOUNTS [SPAN_DAYS [CLEANUP]]]]
+ *   CLEANUP: "steady" (the default) or "end"
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
@@ -88,6 +94,9 @@ struct fill {
 	unsigned n_accts;
 	long n, revoke;
 	time_t now, span;
+	int steady;                 /* cleanup through the span, not only at its end */
+	long swept, sweeps;         /* records the steady cleanup removed, calls */
+	double sweep_s;
 	char profile[64];           /* the default profile: name, lifetime */
 	time_t lifetime;
 	char (*serials)[2 * CRYPTO_SERIAL_BYTES + 1];
@@ -394,6 +403,23 @@ batch_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
+/* The server's cleanup timer as of time t, during the span: what has
+ * expired by then goes, until a call removes nothing. */
+static void
+fill_sweep(struct fill *f, time_t t)
+{
+	double t0 = now_s();
+	int r;
+
+	do {
+		if ((r = acme_cleanup(f->a, t)) < 0)
+			die("acme_cleanup", r);
+		f->swept += r;
+		f->sweeps++;
+	} while (r > 0);
+	f->sweep_s += now_s() - t0;
+}
+
 static void
 fill_certs(struct fill *f)
 {
@@ -407,6 +433,8 @@ fill_certs(struct fill *f)
 			item_prepare(f, i, &f->items[f->n_items++]);
 		if ((ret = store_write(f->st, batch_txn, f)) != 0)
 			die("writing a batch", ret);
+		if (f->steady)
+			fill_sweep(f, f->items[f->n_items - 1].t);
 		for (k = 0; k < f->n_items; k++)
 			item_clear(&f->items[k]);
 		if (now_s() - tp >= 10) {
@@ -419,6 +447,10 @@ fill_certs(struct fill *f)
 	    "issued over %ld days) in %.1fs: %.0f certificates/s\n", f->n,
 	    f->n / FILL_ABANDON, f->n_accts, (long)(f->span / 86400),
 	    now_s() - t0, (double)f->n / (now_s() - t0));
+	if (f->steady)
+		printf("cleanup through the span (after each batch): %ld records "
+		    "removed in %ld calls, %.1fs of the fill\n", f->swept,
+		    f->sweeps, f->sweep_s);
 }
 
 /* ---- cleanup, revocation, CRL ---- */
@@ -573,9 +605,10 @@ main(int argc, char **argv)
 	struct crypto_signer_config scfg;
 	struct fill f;
 
-	if (argc < 4 || argc > 7) {
+	if (argc < 4 || argc > 8 || (argc > 7 && strcmp(argv[7], "steady") != 0 &&
+	    strcmp(argv[7], "end") != 0)) {
 		fprintf(stderr, "usage: bench_fill DATA N PKI_URL [REVOKE [ACCOUNTS "
-		    "[SPAN_DAYS]]]\n");
+		    "[SPAN_DAYS [steady|end]]]]\n");
 		return 2;
 	}
 	memset(&f, 0, sizeof(f));
@@ -584,6 +617,7 @@ main(int argc, char **argv)
 	f.revoke = argc > 4 ? arg_num(argv[4], 0, f.n, "REVOKE") : 0;
 	f.n_accts = argc > 5 ? (unsigned)arg_num(argv[5], 1, 100000, "ACCOUNTS") : 1000;
 	f.span = (argc > 6 ? arg_num(argv[6], 1, 80, "SPAN_DAYS") : 80) * 86400;
+	f.steady = argc <= 7 || strcmp(argv[7], "steady") == 0;
 	f.now = time(NULL);
 	if (crypto_init() != 0)
 		die("crypto_init", 0);

@@ -3,9 +3,10 @@
 # init), measures hearth on the empty store, then fills the store with N
 # certificates through bench_fill (acme/'s record functions, large
 # batches, as a server would have filled it over 80 days, expired
-# authorizations and abandoned orders cleaned by acme_cleanup) and REVOKE
-# of them revoked through acme_cert_revoke, and measures again. Reported,
-# empty next to full:
+# authorizations and abandoned orders cleaned by acme_cleanup as the
+# server's timer does, through the span; CLEANUP=end: only once at its
+# end, the worst case) and REVOKE of them revoked through
+# acme_cert_revoke, and measures again. Reported, empty next to full:
 #   - start-up: from exec to the first 200 from /readyz (admin listener:
 #     store and signer answer), and to the first CRL served;
 #   - private and file-backed memory (RssAnon, RssFile from
@@ -16,9 +17,19 @@
 #     free pages included), orders and authorizations included;
 #   - the CRL of REVOKE revoked certificates: bench_fill builds it from the
 #     store through a signer process as server/pki.c does (timed), and the
-#     restarted server's CRL is fetched.
+#     restarted server's CRL is fetched;
+#   - the store alone (bench_store --shape: the durable commits of PROBE
+#     issuances, shaped as acme/ writes them, without the rest of hearth)
+#     on an empty store and on the full one, so the share of the store in
+#     the latency is seen;
+#   - the full store again with the page cache dropped first (as root), as
+#     after a reboot: the server faults in only what it touches, not what
+#     the fill left cached;
+#   - with CLEANUP=end, the full store again after the compaction a backup
+#     and restore make (hearth backup; docs/operations.md).
 # Not part of the test suite.
 #   N=1000000 tests/bench/scale.sh          # the issue's figure
+#   N=1000000 CLEANUP=end tests/bench/scale.sh
 #   N=100000 REVOKE=100000 PROBE=100 tests/bench/scale.sh
 set -euo pipefail
 # shellcheck source=tests/bench/common.sh
@@ -27,8 +38,10 @@ N=${N:-1000000}
 REVOKE=${REVOKE:-100000}
 PROBE=${PROBE:-200}
 ACCOUNTS=${ACCOUNTS:-1000}
+CLEANUP=${CLEANUP:-steady}
+case $CLEANUP in steady|end) ;; *) echo "CLEANUP: steady or end" >&2; exit 2 ;; esac
 [ "$REVOKE" -le "$N" ] || REVOKE=$N
-bench_setup hearth bench_acme bench_fill
+bench_setup hearth bench_acme bench_fill bench_store
 start_peer
 HTTP01_PORT=$(free_port)
 PORT=$(free_port)
@@ -85,13 +98,38 @@ load_line before
 start "$W/log.empty"
 measure "empty store" e "$W/empty.out"
 stop "$HEARTH_PID"
-echo "== bench_fill: $N certificates, $ACCOUNTS accounts, $REVOKE revoked"
-"$B/tests/bench_fill" "$D" "$N" "$PKI_URL" "$REVOKE" "$ACCOUNTS" | tee "$W/fill.out" | sed 's/^/  /'
+echo "== bench_fill: $N certificates, $ACCOUNTS accounts, $REVOKE revoked, cleanup: $CLEANUP"
+"$B/tests/bench_fill" "$D" "$N" "$PKI_URL" "$REVOKE" "$ACCOUNTS" 80 "$CLEANUP" | tee "$W/fill.out" | sed 's/^/  /'
 start "$W/log.full"
-measure "$N certificates" f "$W/full.out"
+measure "$N certificates (cleanup: $CLEANUP)" f "$W/full.out"
 curl -s -o "$W/crl.der" "$PKI_URL$CRL_PATH"
 crl_n=$(openssl crl -inform DER -in "$W/crl.der" -noout -text 2>/dev/null | grep -c 'Serial Number:' || true)
 stop "$HEARTH_PID"
+# The same store with the page cache dropped, as after a reboot: the
+# server then faults in what it touches itself, not what the fill left.
+if [ -w /proc/sys/vm/drop_caches ]; then
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	start "$W/log.cold"
+	measure "$N certificates (cleanup: $CLEANUP), page cache dropped first" d "$W/cold.out"
+	stop "$HEARTH_PID"
+fi
+if [ "$CLEANUP" = end ]; then
+	# the remedy docs/operations.md gives: backup (a compacting copy), restore
+	"$B/server/hearth" backup --data "$D" "$W/backup" >/dev/null
+	mkdir -m 700 "$W/restored" "$W/restored/db"
+	cp -a "$W/backup/ca" "$W/restored/ca"
+	cp "$W/backup/db/data.mdb" "$W/restored/db/"
+	rm -rf "$D"
+	mv "$W/restored" "$D"
+	start "$W/log.compact"
+	measure "$N certificates, compacted (backup and restore)" c "$W/compact.out"
+	stop "$HEARTH_PID"
+fi
+# The store alone: the same commits without the rest of hearth.
+mkdir -p "$W/empty-store"
+"$B/tests/bench_store" --shape "$W/empty-store" "$PROBE" >"$W/shape.empty"
+"$B/tests/bench_store" --shape "$D/db" "$PROBE" >"$W/shape.full"
 load_line after
 echo "== hearth on an empty store and with $N certificates ($PROBE issuances by one client each)"
 echo "| store | start-up to /readyz | to first CRL | RssAnon / RssFile after start | after the probe | newOrder p50 / p99 ms | finalize p50 / p99 ms | store file |"
@@ -99,5 +137,10 @@ echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 certs=$((N + 2 * PROBE))
 awk -v f="$FILE" -v n="$certs" 'BEGIN {
-	printf "store bytes per certificate: %.0f (the data file over %d certificates, with their orders, authorizations and accounts)\n", f / n, n }'
+	printf "store bytes per certificate: %.0f (the data file of the last row over %d certificates, with their orders, authorizations and accounts)\n", f / n, n }'
 echo "CRL served by the restarted server: $(stat -c %s "$W/crl.der") bytes, $crl_n entries; build timed by bench_fill: $(grep -o 'in [0-9.]*s$' "$W/fill.out" | tail -n 1 | cut -c4-)"
+echo "== the store alone: durable commits shaped as acme/ writes them, one per write ($PROBE issuances)"
+echo "empty store:"
+sed 's/^/  /' "$W/shape.empty"
+echo "$N certificates (the last store measured above):"
+sed 's/^/  /' "$W/shape.full"
