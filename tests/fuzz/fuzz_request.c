@@ -49,6 +49,7 @@ setup(void)
 	if ((st = store_open(dir, &e, err, sizeof(err))) == NULL)
 		abort();
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.hold_answers = 1;   /* as `hearth serve` runs it by default */
 	a = acme_new(&cfg, st, NULL, &e);
 	return a;
 }
@@ -62,6 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		"/acme/account/00000000aaaaaaaaaaaaaaaa",
 		"/acme/order/00000000aaaaaaaaaaaaaaaa",
 		"/acme/finalize/00000000aaaaaaaaaaaaaaaa",
+		"/acme/chall/00000000aaaaaaaaaaaaaaaa",
 	};
 	struct acme *a = setup();
 	struct acme_request req;
