@@ -236,9 +236,10 @@ int acme_refresh(struct acme *a, const char *base_url, time_t now,
  * Before an answer that says resp->wait.unsettled goes out ahead of the
  * result it waits on: writes the validation claimed in memory as its
  * durable "processing" state (acme/validating.c), then renders the answer
- * again as acme_refresh() does. Nothing when the answer is settled. 0; on
- * failure (the store, or those of acme_refresh) resp is unchanged and may
- * still be sent. A write: from a thread that may wait on the disk.
+ * again as acme_refresh() does. Nothing when the answer is settled. 0; when
+ * the store fails, ACME_ERR_INTERNAL with resp turned into a 503 problem
+ * (it waits on nothing then); when acme_refresh() fails, its error with
+ * resp unchanged. A write: from a thread that may wait on the disk.
  */
 int acme_settle(struct acme *a, const char *base_url, time_t now,
     struct acme_response *resp);

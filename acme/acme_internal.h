@@ -272,6 +272,7 @@ struct acme_claim {
 	char authz[ACME_ID_LEN_MAX + 1];  /* "": a free slot */
 	char chall[ACME_ID_LEN_MAX + 1];
 	time_t due;
+	char *account_uri;                /* for CAA accounturi, when written */
 };
 #define ACME_CLAIMS (2 * ACME_QUEUE_MAX)
 
@@ -685,10 +686,11 @@ void acme_claims_fini(struct acme *a);
  * alone serves the store, and server/ holds answers that wait. */
 int acme_claim_local(const struct acme *a);
 /* Claims the validation of authorization authz by challenge chall, its
- * result expected at due: 1; 0 when authz has a claim already; -1 when
- * ACME_QUEUE_MAX validations are claimed. */
+ * result expected at due, for the account at account_uri (copied): 1; 0
+ * when authz has a claim already; -1 when ACME_QUEUE_MAX validations are
+ * claimed (or no memory). */
 int acme_claim_take(struct acme *a, const char *authz, const char *chall,
-    time_t due);
+    time_t due, const char *account_uri);
 /* 1 with the claimed challenge and its due time (either may be NULL) when
  * authz has a claim, else 0. */
 int acme_claim_get(struct acme *a, const char *authz,
@@ -706,7 +708,7 @@ int acme_claim_settle(struct acme *a, const char *chall, time_t now);
 /* Shows a claim on records as read from the store (for reading only):
  * challenge c (id) reads "processing" with its due time when it holds
  * its authorization's claim; authorization az (azid) gets the claim's due
- * time. 1 when a claim applied, else 0. */
+ * time. 1 when a claim applied, else 0 (also when a is NULL). */
 int acme_chall_view(struct acme *a, const char *id, cJSON *c);
 int acme_authz_view(struct acme *a, const char *azid, cJSON *az);
 

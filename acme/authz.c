@@ -605,10 +605,11 @@ acme_authz_processing(struct acme *a, struct store_txn *txn, const cJSON *az,
 /* Loads challenge r->id and its authorization: 0 when a validation of it
  * may start (c and az then set, the caller frees them), else STORE_NOTFOUND
  * (no such challenge), another STORE_* code, or 1: nothing to start
- * (r->not_owner or r->busy may say why). */
+ * (r->not_owner or r->busy may say why). Claims in memory count as
+ * validations under way when view is set (acme_authz_processing). */
 static int
-chall_respond_load(struct chall_respond *r, struct store_txn *txn, cJSON **c,
-    cJSON **az)
+chall_respond_load(struct chall_respond *r, struct store_txn *txn,
+    struct acme *view, cJSON **c, cJSON **az)
 {
 	enum acme_challenge_type type;
 	int ret;
@@ -627,7 +628,7 @@ chall_respond_load(struct chall_respond *r, struct store_txn *txn, cJSON **c,
 	if (strcmp(acme_json_str(*c, "status"), "pending") != 0 ||
 	    strcmp(acme_authz_status(*az, r->now), "pending") != 0 ||
 	    acme_chall_type_parse(acme_json_str(*c, "type"), &type) != 0 ||
-	    acme_authz_processing(r->a, txn, *az, NULL))
+	    acme_authz_processing(view, txn, *az, NULL))
 		goto fail;  /* RFC 8555 §7.5.1: nothing to start; report as is */
 	if (r->place != 0) {
 		r->busy = 1;   /* stays pending: the client may try again */
@@ -661,7 +662,7 @@ chall_respond_txn(struct store_txn *txn, void *arg)
 	cJSON *c, *az;
 	int ret;
 
-	if ((ret = chall_respond_load(r, txn, &c, &az)) != 0)
+	if ((ret = chall_respond_load(r, txn, r->a, &c, &az)) != 0)
 		return ret;
 	if ((ret = acme_chall_due_set(txn, r->id, c, az, r->due)) == 0 &&
 	    (ret = acme_lease_put(txn, r->id, r->a->replica,
@@ -672,28 +673,55 @@ chall_respond_txn(struct store_txn *txn, void *arg)
 	return ret;
 }
 
-/* The same, claimed in memory (validating.c): a read, and no write. */
+/* chall_respond_load() in a read transaction of its own. */
+static int
+chall_respond_read(struct chall_respond *r, struct acme *view, cJSON **c,
+    cJSON **az)
+{
+	struct store_txn *txn;
+	int ret;
+
+	*c = *az = NULL;
+	if ((ret = store_read_begin(r->a->store, &txn)) != 0)
+		return ret;
+	ret = chall_respond_load(r, txn, view, c, az);
+	store_read_end(txn);
+	return ret;
+}
+
+/*
+ * The same, claimed in memory (validating.c): reads, and no write. The
+ * claim is taken first and the store checked after, in a snapshot begun
+ * after the take: a write that ended an earlier claim of the same
+ * authorization (its result, or the settling that made it durable)
+ * committed before that claim was dropped, so this snapshot sees it, and
+ * two validations of one authorization never run at once.
+ */
 static int
 chall_respond_claim(struct chall_respond *r)
 {
-	struct store_txn *txn;
+	char azid[ACME_ID_LEN + 1];
 	cJSON *c, *az;
 	int ret, taken;
 
-	if ((ret = store_read_begin(r->a->store, &txn)) != 0)
+	/* what is plainly not startable answers without a claim */
+	if ((ret = chall_respond_read(r, r->a, &c, &az)) != 0)
 		return ret;
-	ret = chall_respond_load(r, txn, &c, &az);
-	store_read_end(txn);
-	if (ret != 0)
-		return ret;
-	taken = acme_claim_take(r->a, acme_json_str(c, "authz"), r->id, r->due);
-	if (taken > 0)
-		chall_respond_job(r, c, az);
-	else if (taken < 0)
-		r->busy = 1;            /* as a full queue */
+	snprintf(azid, sizeof(azid), "%s", acme_json_str(c, "authz"));
 	cJSON_Delete(c);
 	cJSON_Delete(az);
-	return taken > 0 ? 0 : 1;   /* not taken: another request started one */
+	taken = acme_claim_take(r->a, azid, r->id, r->due, r->account_uri);
+	if (taken <= 0) {
+		r->busy = taken < 0;    /* as a full queue */
+		return 1;               /* 0: another request started one */
+	}
+	if ((ret = chall_respond_read(r, NULL, &c, &az)) == 0)
+		chall_respond_job(r, c, az);
+	else
+		(void)acme_claim_drop(r->a, azid, r->id);
+	cJSON_Delete(c);
+	cJSON_Delete(az);
+	return ret;
 }
 
 /* Answers with challenge record c (of challenge id). */

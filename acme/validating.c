@@ -11,8 +11,8 @@
  * An answer that shows a claim carries acme_wait.unsettled; before it goes
  * out ahead of the result (a hold that ends at --hold-max, or an answer
  * that could not be held), acme_settle() writes the claim as the durable
- * "processing" state with its lease, exactly what the claim would have
- * written, and drops the entry: a client never learns of a validation the
+ * "processing" state with its lease and the account URL, exactly what the
+ * claim would have written, and drops the entry: a client never learns of a validation the
  * store does not know of, and a restart resumes it as before. A claim no
  * client was told of is lost with the process, and the challenge then
  * reads pending again.
@@ -73,6 +73,16 @@ claim_remove(struct acme *a, size_t i)
 	}
 }
 
+/* Ends the claim in slot i. Holds claims_lock. */
+static void
+claim_end(struct acme *a, size_t i)
+{
+	free(a->claims[i].account_uri);
+	a->claims[i].account_uri = NULL;
+	claim_remove(a, i);
+	atomic_fetch_sub(&a->n_claims, 1);
+}
+
 int
 acme_claims_init(struct acme *a)
 {
@@ -84,6 +94,10 @@ acme_claims_init(struct acme *a)
 void
 acme_claims_fini(struct acme *a)
 {
+	size_t i;
+
+	for (i = 0; a->claims != NULL && i < ACME_CLAIMS; i++)
+		free(a->claims[i].account_uri);
 	pthread_mutex_destroy(&a->claims_lock);
 	free(a->claims);
 	a->claims = NULL;
@@ -96,13 +110,17 @@ acme_claim_local(const struct acme *a)
 }
 
 int
-acme_claim_take(struct acme *a, const char *authz, const char *chall, time_t due)
+acme_claim_take(struct acme *a, const char *authz, const char *chall, time_t due,
+    const char *account_uri)
 {
+	char *uri;
 	size_t i;
 	int ret = 0;
 
 	if (strlen(authz) != ACME_ID_LEN || strlen(chall) != ACME_ID_LEN)
 		return 0;
+	if ((uri = strdup(account_uri != NULL ? account_uri : "")) == NULL)
+		return -1;
 	pthread_mutex_lock(&a->claims_lock);
 	i = claim_slot(a, authz);
 	/* about one claim per queued job: the table stays half empty */
@@ -112,7 +130,36 @@ acme_claim_take(struct acme *a, const char *authz, const char *chall, time_t due
 		memcpy(a->claims[i].authz, authz, ACME_ID_LEN + 1);
 		memcpy(a->claims[i].chall, chall, ACME_ID_LEN + 1);
 		a->claims[i].due = due;
+		a->claims[i].account_uri = uri;
+		uri = NULL;
 		atomic_fetch_add(&a->n_claims, 1);
+		ret = 1;
+	}
+	pthread_mutex_unlock(&a->claims_lock);
+	free(uri);
+	return ret;
+}
+
+/* acme_claim_get(), and the account URL into uri (uri_len bytes) when
+ * uri is not NULL. */
+static int
+claim_get(struct acme *a, const char *authz, char chall[ACME_ID_LEN + 1],
+    time_t *due, char *uri, size_t uri_len)
+{
+	size_t i;
+	int ret = 0;
+
+	if (a == NULL || atomic_load(&a->n_claims) == 0 || authz == NULL)
+		return 0;
+	pthread_mutex_lock(&a->claims_lock);
+	i = claim_slot(a, authz);
+	if (a->claims[i].authz[0] != '\0') {
+		if (chall != NULL)
+			memcpy(chall, a->claims[i].chall, ACME_ID_LEN + 1);
+		if (due != NULL)
+			*due = a->claims[i].due;
+		if (uri != NULL)
+			snprintf(uri, uri_len, "%s", a->claims[i].account_uri);
 		ret = 1;
 	}
 	pthread_mutex_unlock(&a->claims_lock);
@@ -123,22 +170,7 @@ int
 acme_claim_get(struct acme *a, const char *authz, char chall[ACME_ID_LEN + 1],
     time_t *due)
 {
-	size_t i;
-	int ret = 0;
-
-	if (atomic_load(&a->n_claims) == 0 || authz == NULL)
-		return 0;
-	pthread_mutex_lock(&a->claims_lock);
-	i = claim_slot(a, authz);
-	if (a->claims[i].authz[0] != '\0') {
-		if (chall != NULL)
-			memcpy(chall, a->claims[i].chall, ACME_ID_LEN + 1);
-		if (due != NULL)
-			*due = a->claims[i].due;
-		ret = 1;
-	}
-	pthread_mutex_unlock(&a->claims_lock);
-	return ret;
+	return claim_get(a, authz, chall, due, NULL, 0);
 }
 
 /* Sets the due time of chall's claim on authz, or drops it: 1, or 0 when
@@ -155,10 +187,9 @@ claim_update(struct acme *a, const char *authz, const char *chall,
 	pthread_mutex_lock(&a->claims_lock);
 	i = claim_slot(a, authz);
 	if (a->claims[i].authz[0] != '\0' && strcmp(a->claims[i].chall, chall) == 0) {
-		if (drop) {
-			claim_remove(a, i);
-			atomic_fetch_sub(&a->n_claims, 1);
-		} else
+		if (drop)
+			claim_end(a, i);
+		else
 			a->claims[i].due = due;
 		ret = 1;
 	}
@@ -193,7 +224,7 @@ acme_chall_view(struct acme *a, const char *id, cJSON *c)
 	const char *st = acme_json_str(c, "status");
 	time_t due;
 
-	if (st == NULL || strcmp(st, "pending") != 0 ||
+	if (a == NULL || st == NULL || strcmp(st, "pending") != 0 ||
 	    !acme_claim_get(a, acme_json_str(c, "authz"), chall, &due) ||
 	    strcmp(chall, id) != 0)
 		return 0;
@@ -209,7 +240,7 @@ acme_authz_view(struct acme *a, const char *azid, cJSON *az)
 	const char *st = acme_json_str(az, "status");
 	time_t due;
 
-	if (st == NULL || strcmp(st, "pending") != 0 ||
+	if (a == NULL || st == NULL || strcmp(st, "pending") != 0 ||
 	    !acme_claim_get(a, azid, NULL, &due))
 		return 0;
 	view_due(az, due);
@@ -223,6 +254,8 @@ struct settle {
 	const char *chall;
 	time_t now;
 	char authz[ACME_ID_LEN + 1];  /* out: the claim's authorization */
+	int written;                  /* out: processing was written */
+	char account_uri[ACME_MAX_URL];
 };
 
 static int
@@ -235,6 +268,7 @@ settle_txn(struct store_txn *txn, void *arg)
 	int ret;
 
 	s->authz[0] = '\0';
+	s->written = 0;
 	if ((ret = acme_record_load(txn, STORE_T_CHALLENGES, s->chall, &c)) != 0 ||
 	    (ret = acme_record_load(txn, STORE_T_AUTHZS, acme_json_str(c, "authz"),
 	    &az)) != 0) {
@@ -244,14 +278,18 @@ settle_txn(struct store_txn *txn, void *arg)
 	ret = 1;
 	snprintf(s->authz, sizeof(s->authz), "%s", acme_json_str(c, "authz"));
 	if (strcmp(acme_json_str(c, "status"), "pending") != 0 ||
-	    !acme_claim_get(s->a, s->authz, chall, &due) ||
-	    strcmp(chall, s->chall) != 0)
+	    !claim_get(s->a, s->authz, chall, &due, s->account_uri,
+	    sizeof(s->account_uri)) || strcmp(chall, s->chall) != 0)
 		goto out;               /* decided, or not claimed here */
+	/* what chall_respond_txn (authz.c) writes */
 	cJSON_ReplaceItemInObjectCaseSensitive(c, "status",
 	    cJSON_CreateString("processing"));
-	if ((ret = acme_chall_due_set(txn, s->chall, c, az, due)) == 0)
-		ret = acme_lease_put(txn, s->chall, s->a->replica,
-		    s->now + ACME_VALIDATION_LEASE);
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "accountUri");
+	cJSON_AddStringToObject(c, "accountUri", s->account_uri);
+	if ((ret = acme_chall_due_set(txn, s->chall, c, az, due)) == 0 &&
+	    (ret = acme_lease_put(txn, s->chall, s->a->replica,
+	    s->now + ACME_VALIDATION_LEASE)) == 0)
+		s->written = 1;
 out:
 	cJSON_Delete(c);
 	cJSON_Delete(az);
@@ -261,20 +299,26 @@ out:
 int
 acme_claim_settle(struct acme *a, const char *chall, time_t now)
 {
-	struct settle s;
+	struct settle *s;
+	int ret = ACME_OK;
 
 	if (atomic_load(&a->n_claims) == 0)
 		return ACME_OK;
-	memset(&s, 0, sizeof(s));
-	s.a = a;
-	s.chall = chall;
-	s.now = now;
-	if (store_write(a->store, settle_txn, &s) < 0)
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return ACME_ERR_INTERNAL;
-	/* Durable now (or decided): the store speaks for it from here on; the
-	 * result's write finds it processing under this replica's lease. */
-	(void)acme_claim_drop(a, s.authz, chall);
-	return ACME_OK;
+	s->a = a;
+	s->chall = chall;
+	s->now = now;
+	if (store_write(a->store, settle_txn, s) < 0)
+		ret = ACME_ERR_INTERNAL;
+	/* Durable now: the store speaks for it from here on, and the result's
+	 * write finds it processing under this replica's lease. Nothing
+	 * written (decided, or no claim of chall): the claim, if any, is not
+	 * this settle's to end. */
+	else if (s->written)
+		(void)acme_claim_drop(a, s->authz, chall);
+	free(s);
+	return ret;
 }
 
 int

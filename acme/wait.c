@@ -126,7 +126,11 @@ acme_settle(struct acme *a, const char *base_url, time_t now,
 	slot = acme_enter(a);
 	ret = acme_claim_settle(a, resp->wait.challenge, now);
 	acme_leave(a, slot);
-	if (ret != ACME_OK)
+	if (ret != ACME_OK) {
+		/* not to be told of a validation the store does not know */
+		acme_respond_unavailable(resp);
+		memset(&resp->wait, 0, sizeof(resp->wait));
 		return ret;
+	}
 	return acme_refresh(a, base_url, now, resp);
 }

@@ -6,12 +6,14 @@
  * order) shows it processing with its Retry-After and says unsettled. A
  * second answer starts no second validation, on the same challenge or a
  * sibling. The result is the one write; a retry moves the due time in
- * memory. acme_settle() writes the claim as the durable processing state
- * with its lease, and the result is then stored through the lease. A claim
- * no answer was settled for is lost with its process: the challenge reads
- * pending again and can be answered anew; a stop writes those still held
- * (acme_settle_all), and the next start resumes them. On a shared store the write
- * happens at once, as before.
+ * memory. Twelve claims at once end in another order than taken.
+ * acme_settle() writes the claim as the durable processing state with its
+ * lease and account URL, and the result is then stored through the lease;
+ * settled after the result, it writes nothing. A claim no answer was
+ * settled for is lost with its process: the challenge reads pending again
+ * and can be answered anew; a stop writes those still held
+ * (acme_settle_all), and the next start resumes them. On a shared store
+ * the write happens at once, as before.
  */
 #include "check.h"
 #include "client.h"
@@ -48,6 +50,48 @@ body_status(const struct acme_response *r, int chall, char *out, size_t outsz)
 	snprintf(out, outsz, "%s", acme_json_str(e, "status") != NULL ?
 	    acme_json_str(e, "status") : "");
 	cJSON_Delete(o);
+	return out;
+}
+
+/* The status of the challenge of type in an authorization's body. */
+static const char *
+chall_in(const struct acme_response *r, const char *type, char *out, size_t outsz)
+{
+	cJSON *o = cJSON_ParseWithLength(r->body, r->body_len);
+	const cJSON *e;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "challenges"))
+		if (strcmp(acme_json_str(e, "type"), type) == 0)
+			snprintf(out, outsz, "%s", acme_json_str(e, "status"));
+	cJSON_Delete(o);
+	return out;
+}
+
+/* The claim's due time for authorization path authz, 0 when none. */
+static time_t
+claim_due(const char *authz)
+{
+	time_t due = 0;
+
+	return acme_claim_get(a, last(authz), NULL, &due) ? due : 0;
+}
+
+/* A stored string field of challenge id. */
+static const char *
+stored_field(const char *id, const char *name, char *out, size_t outsz)
+{
+	struct store_txn *txn;
+	cJSON *c = NULL;
+
+	out[0] = '\0';
+	if (store_read_begin(st, &txn) != 0)
+		return out;
+	if ((c = acme_record_get(txn, STORE_T_CHALLENGES, id)) != NULL &&
+	    acme_json_str(c, name) != NULL)
+		snprintf(out, outsz, "%s", acme_json_str(c, name));
+	store_read_end(txn);
+	cJSON_Delete(c);
 	return out;
 }
 
@@ -137,6 +181,7 @@ test_claimed(struct tc *c)
 {
 	struct flow f;
 	char s[32];
+	time_t due;
 	int leased;
 
 	begin(c, "claim.corp.internal", &f);
@@ -152,6 +197,8 @@ test_claimed(struct tc *c)
 	/* every reader sees it processing */
 	CHECK_EQ_INT(tc_post(c, f.authz, NULL), 200);
 	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "pending");
+	CHECK_EQ_STR(chall_in(&c->resp, "http-01", s, sizeof(s)), "processing");
+	CHECK_EQ_STR(chall_in(&c->resp, "dns-01", s, sizeof(s)), "pending");
 	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_AUTHZ);
 	CHECK_EQ_INT(c->resp.wait.unsettled, 1);
 	CHECK_EQ_STR(c->resp.wait.challenge, last(f.http));
@@ -168,8 +215,12 @@ test_claimed(struct tc *c)
 	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "pending");
 	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_NONE);
 
-	/* a transient failure: retried, still claimed, nothing written */
+	/* a transient failure: retried, still claimed, nothing written, the
+	 * result now expected after the retry's delay */
+	due = claim_due(f.authz);
+	CHECK(due >= NOW);
 	CHECK_EQ_INT(result(f.http, ACME_FETCH_CONNECTION, NOW), ACME_VALIDATION_RETRY);
+	CHECK(claim_due(f.authz) >= NOW + 2 && claim_due(f.authz) > due);
 	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "pending");
 	CHECK_EQ_INT(leased, 0);
 	CHECK_EQ_INT(tc_post(c, f.http, NULL), 200);
@@ -192,7 +243,7 @@ test_settled(struct tc *c)
 {
 	struct acme_response held;
 	struct flow f;
-	char s[32];
+	char s[32], uri[ACME_MAX_URL];
 	int leased;
 
 	begin(c, "settle.corp.internal", &f);
@@ -209,8 +260,9 @@ test_settled(struct tc *c)
 	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "processing");
 	CHECK_EQ_INT(leased, 1);
 	CHECK_EQ_INT((int)atomic_load(&a->n_claims), 0);
-	/* settled already: nothing to do */
-	CHECK_EQ_INT(acme_settle(a, TC_BASE, NOW, &held), 0);
+	/* as the store claim writes it: the account, for CAA accounturi */
+	CHECK_EQ_STR(stored_field(last(f.http), "accountUri", uri, sizeof(uri)),
+	    c->kid);
 	CHECK_EQ_INT(tc_post(c, f.authz, NULL), 200);
 	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_AUTHZ);
 	CHECK_EQ_INT(c->resp.wait.unsettled, 0);
@@ -223,6 +275,74 @@ test_settled(struct tc *c)
 	CHECK_EQ_STR(body_status(&held, -1, s, sizeof(s)), "valid");
 	CHECK_EQ_INT(held.wait.kind, ACME_WAIT_NONE);
 	acme_response_clear(&held);
+}
+
+/* The result stored before the answer is settled: settling writes
+ * nothing, and the answer renders the result. */
+static void
+test_decided_first(struct tc *c)
+{
+	struct acme_response held;
+	struct flow f;
+	char s[32];
+	int leased;
+
+	begin(c, "decided.corp.internal", &f);
+	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
+	held = c->resp;
+	memset(&c->resp, 0, sizeof(c->resp));
+	CHECK_EQ_INT(held.wait.unsettled, 1);
+	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
+	CHECK_EQ_INT(acme_settle(a, TC_BASE, NOW + 1, &held), 0);
+	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+	CHECK_EQ_INT(leased, 0);
+	CHECK_EQ_STR(body_status(&held, -1, s, sizeof(s)), "valid");
+	CHECK_EQ_INT(held.wait.kind, ACME_WAIT_NONE);
+	acme_response_clear(&held);
+}
+
+/* Several claims at once, ended in another order than taken (the table's
+ * deletion moves entries): each result lands on its own challenge. */
+#define MANY 12
+static void
+test_many(struct tc *c)
+{
+	struct acme_validation job[MANY];
+	struct acme_validation_result r;
+	struct flow f[MANY];
+	char name[64], s[32];
+	int i, n, leased;
+
+	for (i = 0; i < MANY; i++) {
+		snprintf(name, sizeof(name), "m%02d.corp.internal", i);
+		begin(c, name, &f[i]);
+		CHECK_EQ_INT(tc_post(c, f[i].http, "{}"), 200);
+	}
+	CHECK_EQ_INT((int)atomic_load(&a->n_claims), MANY);
+	for (n = 0; n < MANY && acme_validation_next(a, &job[n]) == 1; n++)
+		;
+	CHECK_EQ_INT(n, MANY);
+	for (i = 0; i < MANY; i++) {
+		CHECK_EQ_INT(tc_post(c, f[i].http, NULL), 200);
+		CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
+	}
+	for (i = 0; i < n; i++) {
+		int k = (i * 5) % MANY;          /* 0 5 10 3 8 1 6 11 4 9 2 7 */
+
+		memset(&r, 0, sizeof(r));
+		r.status = ACME_FETCH_OK;
+		r.http_status = 200;
+		r.body = (const uint8_t *)job[k].key_authorization;
+		r.body_len = strlen(job[k].key_authorization);
+		CHECK_EQ_INT(acme_validation_done(a, &job[k], &r, NOW + 1),
+		    ACME_VALIDATION_VALID);
+		CHECK_EQ_STR(stored(job[k].challenge_id, &leased, s, sizeof(s)), "valid");
+		CHECK_EQ_INT((int)atomic_load(&a->n_claims), MANY - 1 - i);
+	}
+	for (i = 0; i < MANY; i++) {
+		CHECK_EQ_INT(tc_post(c, f[i].authz, NULL), 200);
+		CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "valid");
+	}
 }
 
 /* A claim dies with its process: the challenge is pending again. */
@@ -322,6 +442,8 @@ main(void)
 	if (a != NULL && tc_init(&c, a, NOW) == 0 && tc_register(&c) == 0) {
 		test_claimed(&c);
 		test_settled(&c);
+		test_decided_first(&c);
+		test_many(&c);
 		test_shared(&c);
 		test_lost(&c, &cfg);
 		test_stopped(&c, &cfg);
