@@ -68,6 +68,7 @@ claim_remove(struct acme *a, size_t i)
 		if ((i < j) ? (home <= i || home > j) : (home <= i && home > j)) {
 			a->claims[i] = a->claims[j];
 			a->claims[j].authz[0] = '\0';
+			a->claims[j].account_uri = NULL;   /* moved to i */
 			i = j;
 		}
 	}
@@ -97,7 +98,8 @@ acme_claims_fini(struct acme *a)
 	size_t i;
 
 	for (i = 0; a->claims != NULL && i < ACME_CLAIMS; i++)
-		free(a->claims[i].account_uri);
+		if (a->claims[i].authz[0] != '\0')
+			free(a->claims[i].account_uri);
 	pthread_mutex_destroy(&a->claims_lock);
 	free(a->claims);
 	a->claims = NULL;

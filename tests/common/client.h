@@ -212,6 +212,15 @@ tc_path(const char *url)
 	    url + strlen(TC_BASE) : "/";
 }
 
+/* The id at the end of a URL or path ("" when none). */
+static inline const char *
+tc_last(const char *url)
+{
+	const char *s = url != NULL ? strrchr(url, '/') : NULL;
+
+	return s != NULL ? s + 1 : "";
+}
+
 /* The last response's body as JSON; caller frees. */
 static cJSON *
 tc_json(const struct tc *c)

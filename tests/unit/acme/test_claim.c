@@ -29,14 +29,6 @@
 static struct store *st;
 static struct acme *a;
 
-static const char *
-last(const char *url)
-{
-	const char *s = url != NULL ? strrchr(url, '/') : NULL;
-
-	return s != NULL ? s + 1 : "";
-}
-
 /* The "status" of the last response's body (or of its i-th challenge). */
 static const char *
 body_status(const struct acme_response *r, int chall, char *out, size_t outsz)
@@ -74,7 +66,7 @@ claim_due(const char *authz)
 {
 	time_t due = 0;
 
-	return acme_claim_get(a, last(authz), NULL, &due) ? due : 0;
+	return acme_claim_get(a, tc_last(authz), NULL, &due) ? due : 0;
 }
 
 /* A stored string field of challenge id. */
@@ -164,7 +156,7 @@ result(const char *chall, enum acme_fetch_status status, time_t now)
 
 	CHECK_EQ_INT(acme_validation_next(a, &job), 1);
 	CHECK_EQ_INT(acme_validation_next(a, &more), 0);   /* only one */
-	CHECK_EQ_STR(job.challenge_id, last(chall));
+	CHECK_EQ_STR(job.challenge_id, tc_last(chall));
 	memset(&r, 0, sizeof(r));
 	r.status = status;
 	if (status == ACME_FETCH_OK) {
@@ -191,7 +183,7 @@ test_claimed(struct tc *c)
 	CHECK_EQ_INT(c->resp.wait.unsettled, 1);
 	CHECK(tc_header(&c->resp, "Retry-After") != NULL);
 	/* nothing written: pending in the store, no lease */
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "pending");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "pending");
 	CHECK_EQ_INT(leased, 0);
 
 	/* every reader sees it processing */
@@ -201,7 +193,7 @@ test_claimed(struct tc *c)
 	CHECK_EQ_STR(chall_in(&c->resp, "dns-01", s, sizeof(s)), "pending");
 	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_AUTHZ);
 	CHECK_EQ_INT(c->resp.wait.unsettled, 1);
-	CHECK_EQ_STR(c->resp.wait.challenge, last(f.http));
+	CHECK_EQ_STR(c->resp.wait.challenge, tc_last(f.http));
 	CHECK(tc_header(&c->resp, "Retry-After") != NULL);
 	CHECK_EQ_INT(tc_post(c, f.order, NULL), 200);
 	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_ORDER);
@@ -221,14 +213,14 @@ test_claimed(struct tc *c)
 	CHECK(due >= NOW);
 	CHECK_EQ_INT(result(f.http, ACME_FETCH_CONNECTION, NOW), ACME_VALIDATION_RETRY);
 	CHECK(claim_due(f.authz) >= NOW + 2 && claim_due(f.authz) > due);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "pending");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "pending");
 	CHECK_EQ_INT(leased, 0);
 	CHECK_EQ_INT(tc_post(c, f.http, NULL), 200);
 	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
 
 	/* the result: the one write */
 	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 3), ACME_VALIDATION_VALID);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "valid");
 	CHECK_EQ_INT(leased, 0);
 	CHECK_EQ_INT((int)atomic_load(&a->n_claims), 0);
 	CHECK_EQ_INT(tc_post(c, f.authz, NULL), 200);
@@ -257,11 +249,11 @@ test_settled(struct tc *c)
 	CHECK_EQ_INT(held.wait.kind, ACME_WAIT_CHALLENGE);
 	CHECK_EQ_STR(body_status(&held, -1, s, sizeof(s)), "processing");
 	CHECK(tc_header(&held, "Retry-After") != NULL);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "processing");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "processing");
 	CHECK_EQ_INT(leased, 1);
 	CHECK_EQ_INT((int)atomic_load(&a->n_claims), 0);
 	/* as the store claim writes it: the account, for CAA accounturi */
-	CHECK_EQ_STR(stored_field(last(f.http), "accountUri", uri, sizeof(uri)),
+	CHECK_EQ_STR(stored_field(tc_last(f.http), "accountUri", uri, sizeof(uri)),
 	    c->kid);
 	CHECK_EQ_INT(tc_post(c, f.authz, NULL), 200);
 	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_AUTHZ);
@@ -269,7 +261,7 @@ test_settled(struct tc *c)
 
 	/* the result goes through the lease */
 	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "valid");
 	CHECK_EQ_INT(leased, 0);
 	CHECK_EQ_INT(acme_refresh(a, TC_BASE, NOW + 1, &held), 0);
 	CHECK_EQ_STR(body_status(&held, -1, s, sizeof(s)), "valid");
@@ -294,7 +286,7 @@ test_decided_first(struct tc *c)
 	CHECK_EQ_INT(held.wait.unsettled, 1);
 	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
 	CHECK_EQ_INT(acme_settle(a, TC_BASE, NOW + 1, &held), 0);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "valid");
 	CHECK_EQ_INT(leased, 0);
 	CHECK_EQ_STR(body_status(&held, -1, s, sizeof(s)), "valid");
 	CHECK_EQ_INT(held.wait.kind, ACME_WAIT_NONE);
@@ -345,6 +337,60 @@ test_many(struct tc *c)
 	}
 }
 
+/* The table itself, full enough that entries collide and deletions move
+ * others: every claim stays findable under its authorization, with its
+ * challenge and due time; a claim of a taken authorization is refused;
+ * and the handle frees what is left (the sanitizer build checks). */
+#define TABLE_N 3000
+static void
+test_table(void)
+{
+	static char az[TABLE_N][ACME_ID_LEN + 1], ch[TABLE_N][ACME_ID_LEN + 1];
+	char got[ACME_ID_LEN + 1];
+	time_t due;
+	int i, k, ok;
+
+	srandom(7);
+	for (i = 0; i < TABLE_N; i++) {
+		snprintf(az[i], sizeof(az[i]), "%08x%08lx%08lx", i,
+		    (unsigned long)random(), (unsigned long)random());
+		snprintf(ch[i], sizeof(ch[i]), "%08x%016x", i, i);
+		CHECK_EQ_INT(acme_claim_take(a, az[i], ch[i], NOW + i, "u"), 1);
+	}
+	CHECK_EQ_INT(acme_claim_take(a, az[5], ch[6], NOW, "u"), 0);
+	CHECK_EQ_INT((int)atomic_load(&a->n_claims), TABLE_N);
+	/* end two thirds, scattered, checking the rest after each step */
+	for (i = 0; i < TABLE_N; i++) {
+		k = (int)(((long)i * 1543) % TABLE_N);
+		if (k % 3 != 0)
+			CHECK_EQ_INT(acme_claim_drop(a, az[k], ch[k]), 1);
+	}
+	for (i = 0, ok = 0; i < TABLE_N; i++) {
+		k = acme_claim_get(a, az[i], got, &due);
+		if (i % 3 == 0)
+			ok += k == 1 && strcmp(got, ch[i]) == 0 && due == NOW + i;
+		else
+			ok += k == 0;
+	}
+	CHECK_EQ_INT(ok, TABLE_N);
+	CHECK_EQ_INT((int)atomic_load(&a->n_claims), (TABLE_N + 2) / 3);
+	CHECK_EQ_INT(acme_claim_drop(a, az[0], ch[1]), 0);   /* not its claim */
+}
+
+/* A new acme handle on the same store, as after a restart: 0, or -1. */
+static int
+restart(struct tc *c, const struct acme_config *cfg)
+{
+	int e;
+
+	acme_free(a);
+	a = acme_new(cfg, st, NULL, &e);
+	CHECK(a != NULL);
+	c->a = a;
+	c->nonce[0] = '\0';
+	return a != NULL ? 0 : -1;
+}
+
 /* A claim dies with its process: the challenge is pending again. */
 static void
 test_lost(struct tc *c, const struct acme_config *cfg)
@@ -352,28 +398,23 @@ test_lost(struct tc *c, const struct acme_config *cfg)
 	struct acme_validation job;
 	struct flow f;
 	char s[32];
-	int e, leased;
+	int leased;
 
 	begin(c, "lost.corp.internal", &f);
 	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
 	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
-	acme_free(a);
-	a = acme_new(cfg, st, NULL, &e);
-	CHECK(a != NULL);
-	if (a == NULL)
+	if (restart(c, cfg) != 0)
 		return;
-	c->a = a;
-	c->nonce[0] = '\0';
 	CHECK_EQ_INT(acme_validations_sweep(a, NOW), 0);   /* nothing to resume */
 	CHECK_EQ_INT(acme_validation_next(a, &job), 0);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "pending");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "pending");
 	CHECK_EQ_INT(tc_post(c, f.http, NULL), 200);
 	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "pending");
 	CHECK_EQ_INT(c->resp.wait.kind, ACME_WAIT_NONE);
 	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
 	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
 	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "valid");
 }
 
 /* A stop writes the claims still held; the next start resumes them. */
@@ -382,23 +423,18 @@ test_stopped(struct tc *c, const struct acme_config *cfg)
 {
 	struct flow f;
 	char s[32];
-	int e, leased;
+	int leased;
 
 	begin(c, "stopped.corp.internal", &f);
 	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
 	CHECK_EQ_INT(acme_settle_all(a, NOW), 0);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "processing");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "processing");
 	CHECK_EQ_INT(leased, 1);
-	acme_free(a);
-	a = acme_new(cfg, st, NULL, &e);
-	CHECK(a != NULL);
-	if (a == NULL)
+	if (restart(c, cfg) != 0)
 		return;
-	c->a = a;
-	c->nonce[0] = '\0';
 	CHECK_EQ_INT(acme_validations_sweep(a, NOW + 1), 1);
 	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "valid");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "valid");
 	CHECK_EQ_INT(leased, 0);
 }
 
@@ -415,7 +451,7 @@ test_shared(struct tc *c)
 	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
 	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "processing");
 	CHECK_EQ_INT(c->resp.wait.unsettled, 0);
-	CHECK_EQ_STR(stored(last(f.http), &leased, s, sizeof(s)), "processing");
+	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "processing");
 	CHECK_EQ_INT(leased, 1);
 	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
 	a->shared = 0;
@@ -447,6 +483,7 @@ main(void)
 		test_shared(&c);
 		test_lost(&c, &cfg);
 		test_stopped(&c, &cfg);
+		test_table();           /* leaves claims for acme_free() */
 		tc_free(&c);
 	}
 	acme_free(a);

@@ -18,15 +18,6 @@
 static struct store *st;
 static struct acme *a;
 
-/* The id at the end of a URL. */
-static const char *
-last(const char *url)
-{
-	const char *s = url != NULL ? strrchr(url, '/') : NULL;
-
-	return s != NULL ? s + 1 : "";
-}
-
 static const char *
 body_status(const struct acme_response *r, char *out, size_t outsz)
 {
@@ -82,7 +73,7 @@ test_wait(void)
 	CHECK_EQ_INT(tc_register(&c), 0);
 	CHECK_EQ_INT(tc_init(&other, a, NOW), 0);
 	CHECK_EQ_INT(tc_register(&other), 0);
-	snprintf(acct, sizeof(acct), "%s", last(c.kid));
+	snprintf(acct, sizeof(acct), "%s", tc_last(c.kid));
 	CHECK_EQ_INT(tc_post(&c, "/acme/new-order", "{\"identifiers\":[{\"type\":"
 	    "\"dns\",\"value\":\"wait.corp.internal\"}]}"), 201);
 	CHECK_EQ_INT(c.resp.wait.kind, ACME_WAIT_NONE);
@@ -106,21 +97,21 @@ test_wait(void)
 	chall = c.resp;
 	memset(&c.resp, 0, sizeof(c.resp));
 	CHECK_EQ_INT(chall.wait.kind, ACME_WAIT_CHALLENGE);
-	CHECK_EQ_STR(chall.wait.id, last(ch_url));
-	CHECK_EQ_STR(chall.wait.challenge, last(ch_url));
+	CHECK_EQ_STR(chall.wait.id, tc_last(ch_url));
+	CHECK_EQ_STR(chall.wait.challenge, tc_last(ch_url));
 	CHECK_EQ_STR(chall.wait.account, acct);
 	CHECK(tc_header(&chall, "Retry-After") != NULL);
 	CHECK_EQ_INT(tc_post(&c, authz_url, NULL), 200);
 	authz = c.resp;
 	memset(&c.resp, 0, sizeof(c.resp));
 	CHECK_EQ_INT(authz.wait.kind, ACME_WAIT_AUTHZ);
-	CHECK_EQ_STR(authz.wait.id, last(authz_url));
-	CHECK_EQ_STR(authz.wait.challenge, last(ch_url));
+	CHECK_EQ_STR(authz.wait.id, tc_last(authz_url));
+	CHECK_EQ_STR(authz.wait.challenge, tc_last(ch_url));
 	CHECK_EQ_INT(tc_post(&c, order_url, NULL), 200);
 	order = c.resp;
 	memset(&c.resp, 0, sizeof(c.resp));
 	CHECK_EQ_INT(order.wait.kind, ACME_WAIT_ORDER);
-	CHECK_EQ_STR(order.wait.challenge, last(ch_url));
+	CHECK_EQ_STR(order.wait.challenge, tc_last(ch_url));
 
 	/* before the result: still waiting, Retry-After from the due time */
 	CHECK_EQ_INT(refresh(&authz, NOW + 1), 0);
@@ -132,7 +123,7 @@ test_wait(void)
 	/* another account's object, and nothing to wait on, are refused */
 	copy = chall;
 	snprintf(copy.wait.account, sizeof(copy.wait.account), "%s",
-	    last(other.kid));
+	    tc_last(other.kid));
 	copy.body = NULL;
 	copy.n_headers = 0;
 	CHECK_EQ_INT(acme_refresh(a, TC_BASE, NOW, &copy), ACME_ERR_NOTFOUND);
