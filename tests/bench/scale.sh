@@ -12,7 +12,8 @@
 #   - private and file-backed memory (RssAnon, RssFile from
 #     /proc/PID/status) after start and after the latency probe;
 #   - newOrder and finalize latency, p50/p99 over PROBE real issuances by
-#     one client (bench_acme, Retry-After honoured);
+#     one client (bench_acme; it polls every 20 ms, Retry-After ignored,
+#     which changes neither step: no poll comes before either);
 #   - store bytes per certificate (the data file as /metrics reports it,
 #     free pages included), orders and authorizations included;
 #   - the CRL of REVOKE revoked certificates: bench_fill builds it from the

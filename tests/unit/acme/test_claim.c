@@ -230,6 +230,19 @@ test_claimed(struct tc *c)
 	CHECK_EQ_STR(body_status(&c->resp, -1, s, sizeof(s)), "ready");
 }
 
+/* A new order for name whose http-01 challenge is answered; the answer,
+ * unsettled, is taken into held (the caller clears it). */
+static void
+answer_held(struct tc *c, const char *name, struct flow *f,
+    struct acme_response *held)
+{
+	begin(c, name, f);
+	CHECK_EQ_INT(tc_post(c, f->http, "{}"), 200);
+	*held = c->resp;
+	memset(&c->resp, 0, sizeof(c->resp));
+	CHECK_EQ_INT(held->wait.unsettled, 1);
+}
+
 static void
 test_settled(struct tc *c)
 {
@@ -238,11 +251,7 @@ test_settled(struct tc *c)
 	char s[32], uri[ACME_MAX_URL];
 	int leased;
 
-	begin(c, "settle.corp.internal", &f);
-	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
-	held = c->resp;
-	memset(&c->resp, 0, sizeof(c->resp));
-	CHECK_EQ_INT(held.wait.unsettled, 1);
+	answer_held(c, "settle.corp.internal", &f, &held);
 	/* the answer goes before its result: the claim is written first */
 	CHECK_EQ_INT(acme_settle(a, TC_BASE, NOW, &held), 0);
 	CHECK_EQ_INT(held.wait.unsettled, 0);
@@ -279,11 +288,7 @@ test_decided_first(struct tc *c)
 	char s[32];
 	int leased;
 
-	begin(c, "decided.corp.internal", &f);
-	CHECK_EQ_INT(tc_post(c, f.http, "{}"), 200);
-	held = c->resp;
-	memset(&c->resp, 0, sizeof(c->resp));
-	CHECK_EQ_INT(held.wait.unsettled, 1);
+	answer_held(c, "decided.corp.internal", &f, &held);
 	CHECK_EQ_INT(result(f.http, ACME_FETCH_OK, NOW + 1), ACME_VALIDATION_VALID);
 	CHECK_EQ_INT(acme_settle(a, TC_BASE, NOW + 1, &held), 0);
 	CHECK_EQ_STR(stored(tc_last(f.http), &leased, s, sizeof(s)), "valid");
